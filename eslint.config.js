@@ -25,6 +25,15 @@ export default tseslint.config(
         rules: {
             '@typescript-eslint/no-explicit-any': 'off',
             '@typescript-eslint/no-non-null-assertion': 'off',
+            // node:test's describe/it return promises the runner itself awaits.
+            '@typescript-eslint/no-floating-promises': [
+                'error',
+                {
+                    allowForKnownSafeCalls: [
+                        { from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'suite'] },
+                    ],
+                },
+            ],
         },
     },
 );
