@@ -33,6 +33,8 @@ export type AttributionMethod = 'podIp' | 'netns' | 'pid' | 'containerId';
 export interface Culprit {
     namespace?: string;
     pod?: string;
+    /** Pod UID (metadata.uid), when known. */
+    uid?: string;
     /** Owning workload name (a ReplicaSet `web-5c8d9f7b6` is reported as Deployment `web`). */
     workload?: string;
     workloadKind?: string;
@@ -46,6 +48,8 @@ export interface Culprit {
     establishedPublic: number;
     /** TIME_WAIT sockets (or conntrack entries) towards SNAT-consuming destinations: the LB still holds their port. */
     timeWait: number;
+    /** Outbound attempts still in SYN_SENT (conntrack or ss): the symptom of ports running out. */
+    synSent: number;
     /** tcptracer connects to SNAT-consuming destinations during the capture. */
     publicConnects: number;
     /** tcptracer closes of connections to SNAT-consuming destinations (ports held 240 s after FIN). */
@@ -75,13 +79,29 @@ export interface InputReport {
     skipped: Skipped;
 }
 
+/** A destination as the load balancer sees it: flows to one ip:port each need their own SNAT port. */
+export interface DestinationPressure {
+    ip: string;
+    port: number;
+    /** Flows from this node to ip:port that hold a SNAT port. */
+    flows: number;
+    /** flows / allocated ports: at 1.0 new connections to this destination fail. */
+    shareOfAllocatedPorts?: number;
+    /** Culprit keys (namespace/pod, or the source when unattributed) with their flows, most first. */
+    from: { culprit: string; flows: number }[];
+}
+
 export interface Analysis {
     version: typeof ANALYSIS_VERSION;
     inputs: InputReport[];
     sources: SourceSummary[];
     culprits: Culprit[];
     unattributed: Unattributed;
+    /** Busiest destinations node-wide, in load-balancer terms. */
+    destinationPressure: DestinationPressure[];
     allocatedPorts?: number;
+    /** Which views the answer rests on, strongest first: sockets (ss/netstat), conntrack, tcptracer. */
+    evidence: ('sockets' | 'conntrack' | 'tcptracer')[];
     /** Sum over every input. */
     skipped: Skipped;
     /** Things a person should know about the evidence (no socket view, masked values, lost samples, ...). */

@@ -1,0 +1,778 @@
+/**
+ * Joins whatever node tool output is available into "which pod, which destinations".
+ *
+ * Three views of the same connections, used in order of strength per pod:
+ *  - sockets (ss / netstat in the pod's namespace): exact states, including TIME_WAIT;
+ *  - conntrack on the node: every forwarded flow, keyed by pod IP before masquerade;
+ *  - tcptracer: connect/accept/close events during the capture window only.
+ * Pods are found by pod IP, by network namespace (lsns -> PID -> cgroup / pstree -> crictl), or by PID
+ * for hostNetwork pods, which share the node's IP and namespace.
+ */
+import type {
+    CgroupInfo,
+    ConntrackEntry,
+    CrictlResult,
+    CriPod,
+    NetNamespace,
+    PodInfo,
+    PstreeChain,
+    SocketRecord,
+    TcptracerEvent,
+} from '../parse/records.js';
+import { mergeSkipped } from '../parse/skipped.js';
+import { AddressClassifier } from './addressClass.js';
+import {
+    type Analysis,
+    ANALYSIS_VERSION,
+    type AttributionMethod,
+    type Culprit,
+    type Destination,
+    type DestinationPressure,
+    type InputReport,
+    type SourceSummary,
+} from './types.js';
+
+export interface AnalyzerOptions {
+    /** VNet, peered VNets, pod and service CIDRs: destinations that do not consume SNAT. */
+    privateCidrs?: readonly string[];
+    allocatedPorts?: number;
+    /** How many destinations to list per culprit and node-wide. */
+    topDestinations?: number;
+}
+
+/** Socket states that still hold a load-balancer SNAT port for an outbound flow. */
+const PORT_HOLDING_STATES = new Set([
+    'ESTABLISHED',
+    'SYN_SENT',
+    'TIME_WAIT',
+    'FIN_WAIT1',
+    'FIN_WAIT2',
+    'CLOSE_WAIT',
+    'LAST_ACK',
+    'CLOSING',
+]);
+
+const MAX_PIDS_PER_SOURCE = 4096;
+const MAX_COMMS_PER_SOURCE = 8;
+
+interface PidCounters {
+    comm: string;
+    connects: number;
+    publicConnects: number;
+    publicCloses: number;
+}
+
+interface SourceCounters {
+    saddr: string;
+    netns?: string;
+    connects: number;
+    accepts: number;
+    closes: number;
+    publicConnects: number;
+    publicCloses: number;
+    comms: Set<string>;
+    pids: Map<number, PidCounters>;
+    /** `ip port` -> public connects. */
+    destinations: Map<string, number>;
+}
+
+/** Counts from one view (sockets or conntrack) for one culprit. */
+interface ViewCounters {
+    established: number;
+    establishedPublic: number;
+    timeWait: number;
+    synSent: number;
+    held: number;
+    destinations: Map<string, number>;
+}
+
+interface TracerCounters {
+    publicConnects: number;
+    recentCloses: number;
+    destinations: Map<string, number>;
+}
+
+interface Identity {
+    key: string;
+    namespace?: string;
+    pod?: string;
+    uid?: string;
+    workload?: string;
+    workloadKind?: string;
+    podIp?: string;
+    netns?: string;
+    hostNetwork: boolean;
+    containers: string[];
+}
+
+interface CulpritState {
+    identity: Identity;
+    methods: Set<AttributionMethod>;
+    sockets?: ViewCounters;
+    conntrack?: ViewCounters;
+    tracer?: TracerCounters;
+}
+
+/** Everything the analyzer has been given; the join reads it once at the end. */
+interface Collected {
+    options: AnalyzerOptions;
+    inputs: InputReport[];
+    sources: Map<string, SourceCounters>;
+    tracerEvents: number;
+    lostSamples: number;
+    sockets: SocketRecord[];
+    conntrack: ConntrackEntry[];
+    namespaces: NetNamespace[];
+    pstree: PstreeChain[];
+    cgroups: CgroupInfo[];
+    pods: PodInfo[];
+    criContainers: CrictlResult['containers'];
+    criPods: CriPod[];
+    notes: string[];
+}
+
+export class Analyzer {
+    private readonly classifier: AddressClassifier;
+    private readonly data: Collected;
+    /** Accepted 4-tuples still open: their close is inbound, not an outbound release. */
+    private readonly openAccepts = new Set<string>();
+
+    constructor(options: AnalyzerOptions = {}) {
+        this.classifier = new AddressClassifier(options.privateCidrs ?? []);
+        this.data = {
+            options,
+            inputs: [],
+            sources: new Map(),
+            tracerEvents: 0,
+            lostSamples: 0,
+            sockets: [],
+            conntrack: [],
+            namespaces: [],
+            pstree: [],
+            cgroups: [],
+            pods: [],
+            criContainers: [],
+            criPods: [],
+            notes: [],
+        };
+    }
+
+    /** Records where an input came from and what its parser skipped, for the report. */
+    addInput(report: InputReport): void {
+        this.data.inputs.push(report);
+    }
+
+    addNote(note: string): void {
+        if (!this.data.notes.includes(note)) this.data.notes.push(note);
+    }
+
+    addLostSamples(count: number): void {
+        this.data.lostSamples += count;
+    }
+
+    /** Streams one tcptracer event in; only counters are kept, so captures of any length fit in memory. */
+    addTcptracerEvent(event: TcptracerEvent): void {
+        this.data.tracerEvents++;
+        const key = event.netns === undefined ? event.saddr : `${event.saddr} ${event.netns}`;
+        let source = this.data.sources.get(key);
+        if (!source) {
+            source = {
+                saddr: event.saddr,
+                connects: 0,
+                accepts: 0,
+                closes: 0,
+                publicConnects: 0,
+                publicCloses: 0,
+                comms: new Set(),
+                pids: new Map(),
+                destinations: new Map(),
+            };
+            if (event.netns !== undefined) source.netns = event.netns;
+            this.data.sources.set(key, source);
+        }
+        if (source.comms.size < MAX_COMMS_PER_SOURCE) source.comms.add(event.comm);
+        const tuple = `${event.saddr} ${event.sport ?? ''} ${event.daddr} ${event.dport ?? ''}`;
+        const isPublic = this.classifier.consumesSnat(event.daddr);
+        let pid: PidCounters | undefined;
+        if (event.pid !== undefined) {
+            pid = source.pids.get(event.pid);
+            if (!pid && source.pids.size < MAX_PIDS_PER_SOURCE) {
+                pid = { comm: event.comm, connects: 0, publicConnects: 0, publicCloses: 0 };
+                source.pids.set(event.pid, pid);
+            }
+        }
+        switch (event.type) {
+            case 'connect':
+                source.connects++;
+                if (pid) pid.connects++;
+                if (isPublic) {
+                    source.publicConnects++;
+                    if (pid) pid.publicConnects++;
+                    const destination = `${event.daddr} ${event.dport ?? 0}`;
+                    source.destinations.set(destination, (source.destinations.get(destination) ?? 0) + 1);
+                }
+                break;
+            case 'accept':
+                source.accepts++;
+                this.openAccepts.add(tuple);
+                break;
+            case 'close':
+                source.closes++;
+                if (this.openAccepts.delete(tuple)) break;
+                if (isPublic) {
+                    source.publicCloses++;
+                    if (pid) pid.publicCloses++;
+                }
+                break;
+            case 'unknown':
+                break;
+        }
+    }
+
+    addSockets(records: readonly SocketRecord[]): void {
+        for (const record of records) this.data.sockets.push(record);
+    }
+
+    addConntrack(entries: readonly ConntrackEntry[]): void {
+        for (const entry of entries) this.data.conntrack.push(entry);
+    }
+
+    addNamespaces(namespaces: readonly NetNamespace[]): void {
+        this.data.namespaces.push(...namespaces);
+    }
+
+    addPstree(chains: readonly PstreeChain[]): void {
+        this.data.pstree.push(...chains);
+    }
+
+    addCgroups(infos: readonly CgroupInfo[]): void {
+        this.data.cgroups.push(...infos);
+    }
+
+    addPods(pods: readonly PodInfo[]): void {
+        this.data.pods.push(...pods);
+    }
+
+    addCrictl(result: Pick<CrictlResult, 'containers' | 'pods'>): void {
+        this.data.criContainers.push(...result.containers);
+        this.data.criPods.push(...result.pods);
+    }
+
+    result(): Analysis {
+        return new Join(this.data, this.classifier).run();
+    }
+}
+
+/** The join itself, run once when all inputs are in. */
+class Join {
+    private readonly s: Collected;
+    private readonly culprits = new Map<string, CulpritState>();
+    private readonly unattributed = new Map<
+        string,
+        { saddr?: string; netns?: string; pid?: number; connections: number; held: number }
+    >();
+    private readonly podsByIp = new Map<string, PodInfo>();
+    private readonly podsByUid = new Map<string, PodInfo>();
+    private readonly podsByName = new Map<string, PodInfo>();
+    private readonly nodeIps = new Set<string>();
+    private readonly netnsPids = new Map<string, number[]>();
+    private readonly cgroupByPid = new Map<number, CgroupInfo>();
+    private readonly shimByPid = new Map<number, string>();
+    private hostNetns: string | undefined;
+
+    constructor(
+        data: Collected,
+        private readonly classifier: AddressClassifier,
+    ) {
+        this.s = data;
+        for (const pod of this.s.pods) {
+            this.podsByUid.set(pod.uid, pod);
+            this.podsByName.set(`${pod.namespace}/${pod.name}`, pod);
+            if (pod.hostIp) this.nodeIps.add(pod.hostIp);
+            if (pod.hostNetwork) {
+                for (const ip of pod.podIps) this.nodeIps.add(ip);
+            } else {
+                for (const ip of pod.podIps) this.podsByIp.set(ip, pod);
+            }
+        }
+        for (const ns of this.s.namespaces) {
+            if (ns.pid === undefined) continue;
+            const pids = this.netnsPids.get(ns.ns) ?? [];
+            pids.push(ns.pid);
+            this.netnsPids.set(ns.ns, pids);
+            if (ns.pid === 1) this.hostNetns = ns.ns;
+        }
+        for (const info of this.s.cgroups) {
+            if (info.pid !== undefined) this.cgroupByPid.set(info.pid, info);
+        }
+        for (const chain of this.s.pstree) {
+            if (chain.shimId) this.shimByPid.set(chain.pid, chain.shimId);
+        }
+    }
+
+    run(): Analysis {
+        this.attributeTracer();
+        this.attributeSockets();
+        this.attributeConntrack();
+        return this.report();
+    }
+
+    private attributeTracer(): void {
+        for (const source of this.s.sources.values()) {
+            if (this.isHostSource(source.saddr, source.netns)) {
+                // hostNetwork pods share the node's IP and namespace: only the PID tells them apart.
+                let unresolved = 0;
+                for (const [pid, counters] of source.pids) {
+                    const identity = this.identityForPid(pid);
+                    if (!identity) {
+                        unresolved += counters.publicConnects;
+                        continue;
+                    }
+                    const tracer = this.tracerFor(identity, 'pid');
+                    tracer.publicConnects += counters.publicConnects;
+                    tracer.recentCloses += counters.publicCloses;
+                }
+                const known = [...source.pids.values()].reduce((sum, p) => sum + p.publicConnects, 0);
+                const missing = unresolved + Math.max(0, source.publicConnects - known);
+                if (missing > 0) this.addUnattributed(source.saddr, source.netns, undefined, missing, missing);
+                continue;
+            }
+            const found = this.identityForSource(source.saddr, source.netns);
+            if (!found) {
+                if (source.publicConnects > 0 || source.publicCloses > 0) {
+                    this.addUnattributed(
+                        source.saddr,
+                        source.netns,
+                        undefined,
+                        source.publicConnects,
+                        source.publicConnects,
+                    );
+                }
+                continue;
+            }
+            const tracer = this.tracerFor(found.identity, found.method);
+            tracer.publicConnects += source.publicConnects;
+            tracer.recentCloses += source.publicCloses;
+            for (const [destination, count] of source.destinations) {
+                tracer.destinations.set(destination, (tracer.destinations.get(destination) ?? 0) + count);
+            }
+        }
+    }
+
+    private attributeSockets(): void {
+        // A socket whose local port is listening in the same place is an accepted, inbound connection.
+        const listening = new Set<string>();
+        for (const socket of this.s.sockets) {
+            if (socket.state === 'LISTEN') listening.add(`${socket.netns ?? socket.localAddress} ${socket.localPort}`);
+        }
+        const hasWildcardListen = (socket: SocketRecord): boolean =>
+            listening.has(`${socket.netns ?? socket.localAddress} ${socket.localPort}`) ||
+            (socket.netns === undefined &&
+                (listening.has(`0.0.0.0 ${socket.localPort}`) || listening.has(`:: ${socket.localPort}`)));
+        for (const socket of this.s.sockets) {
+            if (socket.protocol !== 'tcp' || socket.state === 'LISTEN' || socket.state === 'UNCONN') continue;
+            if (hasWildcardListen(socket)) continue;
+            const isPublic = this.classifier.consumesSnat(socket.remoteAddress);
+            const holds = isPublic && PORT_HOLDING_STATES.has(socket.state);
+            let found: { identity: Identity; method: AttributionMethod } | undefined;
+            if (socket.netns !== undefined && this.isHostSource(socket.localAddress, socket.netns)) {
+                const identity = socket.pid === undefined ? undefined : this.identityForPid(socket.pid);
+                if (identity) found = { identity, method: 'pid' };
+            } else {
+                found = this.identityForSource(socket.localAddress, socket.netns);
+                if (!found && socket.pid !== undefined) {
+                    const identity = this.identityForPid(socket.pid);
+                    if (identity) found = { identity, method: 'pid' };
+                }
+            }
+            if (!found) {
+                if (holds) this.addUnattributed(socket.localAddress, socket.netns, socket.pid, 1, 1);
+                continue;
+            }
+            const view = this.viewFor(found.identity, found.method, 'sockets');
+            this.count(view, socket.state, socket.remoteAddress, socket.remotePort, isPublic);
+        }
+    }
+
+    private attributeConntrack(): void {
+        for (const entry of this.s.conntrack) {
+            const { src, dst, dport } = entry.original;
+            // Only flows leaving towards SNAT-consuming destinations matter; inbound flows have a private dst.
+            if (!this.classifier.consumesSnat(dst)) continue;
+            const state = entry.state ?? (entry.unreplied ? 'SYN_SENT' : 'ESTABLISHED');
+            const pod = this.podsByIp.get(src);
+            if (!pod) {
+                const held = PORT_HOLDING_STATES.has(state) ? 1 : 0;
+                this.addUnattributed(src, undefined, undefined, 1, held);
+                continue;
+            }
+            const view = this.viewFor(this.identityForPod(pod), 'podIp', 'conntrack');
+            this.count(view, state, dst, dport ?? 0, true);
+        }
+    }
+
+    private count(view: ViewCounters, state: string, ip: string, port: number, isPublic: boolean): void {
+        if (state === 'ESTABLISHED') {
+            view.established++;
+            if (isPublic) view.establishedPublic++;
+        }
+        if (!isPublic) return;
+        if (state === 'TIME_WAIT') view.timeWait++;
+        if (state === 'SYN_SENT') view.synSent++;
+        if (PORT_HOLDING_STATES.has(state)) {
+            view.held++;
+            const destination = `${ip} ${port}`;
+            view.destinations.set(destination, (view.destinations.get(destination) ?? 0) + 1);
+        }
+    }
+
+    private isHostSource(saddr: string, netns: string | undefined): boolean {
+        if (netns !== undefined && this.hostNetns !== undefined) return netns === this.hostNetns;
+        return this.nodeIps.has(saddr) && !this.podsByIp.has(saddr);
+    }
+
+    private identityForSource(
+        saddr: string,
+        netns: string | undefined,
+    ): { identity: Identity; method: AttributionMethod } | undefined {
+        const byIp = this.podsByIp.get(saddr);
+        if (byIp) return { identity: this.identityForPod(byIp, netns), method: 'podIp' };
+        if (netns !== undefined) {
+            for (const pid of this.netnsPids.get(netns) ?? []) {
+                const identity = this.identityForPid(pid, netns);
+                if (identity) return { identity, method: 'netns' };
+            }
+        }
+        return undefined;
+    }
+
+    /** PID -> pod through its cgroup (pod UID, container ID) or its containerd-shim -id (sandbox ID). */
+    private identityForPid(pid: number, netns?: string): Identity | undefined {
+        const cgroup = this.cgroupByPid.get(pid);
+        if (cgroup?.podUid) {
+            const pod = this.podsByUid.get(cgroup.podUid);
+            if (pod) return this.identityForPod(pod, netns);
+        }
+        if (cgroup?.containerId) {
+            const pod = this.podForContainer(cgroup.containerId);
+            if (pod) return this.identityForPod(pod, netns);
+            const cri = this.criPodForContainer(cgroup.containerId);
+            if (cri) return this.identityForCriPod(cri, netns);
+        }
+        const shimId = this.shimByPid.get(pid);
+        if (shimId) {
+            const cri = this.criPodById(shimId) ?? this.criPodForContainer(shimId);
+            if (cri) return this.identityForCriPod(cri, netns);
+        }
+        if (cgroup?.podUid) {
+            return { key: `uid:${cgroup.podUid}`, uid: cgroup.podUid, hostNetwork: false, containers: [], netns };
+        }
+        return undefined;
+    }
+
+    private podForContainer(containerId: string): PodInfo | undefined {
+        return this.s.pods.find((pod) => pod.containerIds.some((id) => sameId(id, containerId)));
+    }
+
+    private criPodForContainer(containerId: string): CriPod | undefined {
+        const container = this.s.criContainers.find((c) => sameId(c.id, containerId));
+        if (!container) return undefined;
+        if (container.podId) {
+            const pod = this.criPodById(container.podId);
+            if (pod) return pod;
+        }
+        if (container.podName) {
+            return {
+                id: container.podId ?? container.id,
+                name: container.podName,
+                namespace: container.podNamespace,
+                uid: container.podUid,
+            };
+        }
+        return container.podId ? { id: container.podId } : undefined;
+    }
+
+    private criPodById(id: string): CriPod | undefined {
+        const pod = this.s.criPods.find((p) => sameId(p.id, id));
+        if (pod) return pod;
+        // Without `crictl pods`, containers still name their sandbox.
+        const container = this.s.criContainers.find((c) => c.podId !== undefined && sameId(c.podId, id));
+        if (!container?.podId) return undefined;
+        return {
+            id: container.podId,
+            name: container.podName,
+            namespace: container.podNamespace,
+            uid: container.podUid,
+        };
+    }
+
+    private identityForCriPod(cri: CriPod, netns?: string): Identity {
+        const pod =
+            (cri.uid ? this.podsByUid.get(cri.uid) : undefined) ??
+            (cri.namespace && cri.name ? this.podsByName.get(`${cri.namespace}/${cri.name}`) : undefined) ??
+            (cri.name === undefined ? undefined : this.s.pods.find((p) => p.name === cri.name));
+        if (pod) return this.identityForPod(pod, netns);
+        const containers = this.s.criContainers
+            .filter((c) => c.podId !== undefined && sameId(c.podId, cri.id) && c.name)
+            .map((c) => c.name ?? '');
+        const identity: Identity = {
+            key: cri.namespace && cri.name ? `${cri.namespace}/${cri.name}` : cri.name ? cri.name : `sandbox:${cri.id}`,
+            hostNetwork: false,
+            containers: [...new Set(containers)],
+        };
+        if (cri.namespace) identity.namespace = cri.namespace;
+        if (cri.name) identity.pod = cri.name;
+        if (cri.uid) identity.uid = cri.uid;
+        if (netns !== undefined) identity.netns = netns;
+        return identity;
+    }
+
+    private identityForPod(pod: PodInfo, netns?: string): Identity {
+        const identity: Identity = {
+            key: `${pod.namespace}/${pod.name}`,
+            namespace: pod.namespace,
+            pod: pod.name,
+            uid: pod.uid,
+            workload: pod.workload.name,
+            workloadKind: pod.workload.kind,
+            hostNetwork: pod.hostNetwork,
+            containers: pod.containers.map((c) => c.name),
+        };
+        const ip = pod.podIps[0];
+        if (ip !== undefined) identity.podIp = ip;
+        if (netns !== undefined && !pod.hostNetwork) identity.netns = netns;
+        return identity;
+    }
+
+    private stateFor(identity: Identity, method: AttributionMethod): CulpritState {
+        let state = this.culprits.get(identity.key);
+        if (!state) {
+            state = { identity, methods: new Set() };
+            this.culprits.set(identity.key, state);
+        } else if (identity.netns !== undefined && state.identity.netns === undefined) {
+            state.identity.netns = identity.netns;
+        }
+        state.methods.add(method);
+        return state;
+    }
+
+    private tracerFor(identity: Identity, method: AttributionMethod): TracerCounters {
+        const state = this.stateFor(identity, method);
+        state.tracer ??= { publicConnects: 0, recentCloses: 0, destinations: new Map() };
+        return state.tracer;
+    }
+
+    private viewFor(identity: Identity, method: AttributionMethod, view: 'sockets' | 'conntrack'): ViewCounters {
+        const state = this.stateFor(identity, method);
+        const counters = (state[view] ??= {
+            established: 0,
+            establishedPublic: 0,
+            timeWait: 0,
+            synSent: 0,
+            held: 0,
+            destinations: new Map(),
+        });
+        return counters;
+    }
+
+    private addUnattributed(
+        saddr: string | undefined,
+        netns: string | undefined,
+        pid: number | undefined,
+        connections: number,
+        held: number,
+    ): void {
+        const key = `${saddr ?? ''} ${netns ?? ''} ${pid ?? ''}`;
+        const entry = this.unattributed.get(key) ?? { saddr, netns, pid, connections: 0, held: 0 };
+        entry.connections += connections;
+        entry.held += held;
+        this.unattributed.set(key, entry);
+    }
+
+    private report(): Analysis {
+        const { options } = this.s;
+        const top = options.topDestinations ?? 10;
+        const allocated = options.allocatedPorts;
+        const culprits: Culprit[] = [];
+        const pressure = new Map<string, Map<string, number>>();
+        for (const state of this.culprits.values()) {
+            const culprit = this.toCulprit(state, top, allocated);
+            culprits.push(culprit);
+            for (const [destination, flows] of this.chosenDestinations(state)) {
+                const from = pressure.get(destination) ?? new Map<string, number>();
+                from.set(state.identity.key, (from.get(state.identity.key) ?? 0) + flows);
+                pressure.set(destination, from);
+            }
+        }
+        culprits.sort(
+            (a, b) =>
+                b.snatPortsHeld - a.snatPortsHeld ||
+                b.publicConnects - a.publicConnects ||
+                b.established - a.established ||
+                culpritName(a).localeCompare(culpritName(b)),
+        );
+        const unattributedSources = [...this.unattributed.values()]
+            .map((u) => {
+                const source: Analysis['unattributed']['sources'][number] = {
+                    connections: u.connections,
+                    snatPortsHeld: u.held,
+                };
+                if (u.saddr !== undefined) source.saddr = u.saddr;
+                if (u.netns !== undefined) source.netns = u.netns;
+                if (u.pid !== undefined) source.pid = u.pid;
+                return source;
+            })
+            .sort((a, b) => b.snatPortsHeld - a.snatPortsHeld || b.connections - a.connections);
+
+        const evidence: Analysis['evidence'] = [];
+        if (this.s.sockets.length > 0) evidence.push('sockets');
+        if (this.s.conntrack.length > 0) evidence.push('conntrack');
+        if (this.s.tracerEvents > 0) evidence.push('tcptracer');
+
+        const analysis: Analysis = {
+            version: ANALYSIS_VERSION,
+            inputs: this.s.inputs,
+            sources: this.sourceSummaries(),
+            culprits,
+            unattributed: {
+                sources: unattributedSources,
+                snatPortsHeld: unattributedSources.reduce((sum, u) => sum + u.snatPortsHeld, 0),
+            },
+            destinationPressure: this.destinationPressure(pressure, top, allocated),
+            evidence,
+            skipped: mergeSkipped(this.s.inputs.map((input) => input.skipped)),
+            notes: [...this.s.notes, ...this.derivedNotes(evidence)],
+        };
+        if (allocated !== undefined) analysis.allocatedPorts = allocated;
+        return analysis;
+    }
+
+    private toCulprit(state: CulpritState, top: number, allocated: number | undefined): Culprit {
+        const { identity, sockets, conntrack, tracer } = state;
+        // The socket view sees TIME_WAIT and exact states; conntrack is next best; tcptracer only saw the window.
+        const view = sockets ?? conntrack;
+        const held = view ? view.held : (tracer?.publicConnects ?? 0);
+        const culprit: Culprit = {
+            hostNetwork: identity.hostNetwork,
+            containers: identity.containers,
+            established: view?.established ?? 0,
+            establishedPublic: view?.establishedPublic ?? 0,
+            timeWait: view?.timeWait ?? 0,
+            synSent: view?.synSent ?? 0,
+            publicConnects: tracer?.publicConnects ?? 0,
+            recentCloses: tracer?.recentCloses ?? 0,
+            snatPortsHeld: held,
+            destinations: topDestinations(this.chosenDestinations(state), top),
+            attributedBy: [...state.methods].sort(),
+        };
+        if (identity.namespace !== undefined) culprit.namespace = identity.namespace;
+        if (identity.pod !== undefined) culprit.pod = identity.pod;
+        if (identity.uid !== undefined) culprit.uid = identity.uid;
+        if (identity.workload !== undefined) culprit.workload = identity.workload;
+        if (identity.workloadKind !== undefined) culprit.workloadKind = identity.workloadKind;
+        if (identity.podIp !== undefined) culprit.podIp = identity.podIp;
+        if (identity.netns !== undefined) culprit.netns = identity.netns;
+        if (allocated !== undefined && allocated > 0) culprit.shareOfAllocatedPorts = round(held / allocated);
+        return culprit;
+    }
+
+    private chosenDestinations(state: CulpritState): Map<string, number> {
+        return (state.sockets ?? state.conntrack ?? state.tracer)?.destinations ?? new Map<string, number>();
+    }
+
+    private destinationPressure(
+        pressure: Map<string, Map<string, number>>,
+        top: number,
+        allocated: number | undefined,
+    ): DestinationPressure[] {
+        const rows: DestinationPressure[] = [];
+        for (const [destination, from] of pressure) {
+            const { ip, port } = splitDestination(destination);
+            const flows = [...from.values()].reduce((sum, n) => sum + n, 0);
+            const row: DestinationPressure = {
+                ip,
+                port,
+                flows,
+                from: [...from]
+                    .map(([culprit, n]) => ({ culprit, flows: n }))
+                    .sort((a, b) => b.flows - a.flows)
+                    .slice(0, 5),
+            };
+            if (allocated !== undefined && allocated > 0) row.shareOfAllocatedPorts = round(flows / allocated);
+            rows.push(row);
+        }
+        return rows.sort((a, b) => b.flows - a.flows || a.ip.localeCompare(b.ip) || a.port - b.port).slice(0, top);
+    }
+
+    private sourceSummaries(): SourceSummary[] {
+        const summaries: SourceSummary[] = [];
+        for (const source of this.s.sources.values()) {
+            const summary: SourceSummary = {
+                saddr: source.saddr,
+                connects: source.connects,
+                accepts: source.accepts,
+                closes: source.closes,
+                publicConnects: source.publicConnects,
+                pids: [...source.pids.keys()].sort((a, b) => a - b).slice(0, 20),
+                comms: [...source.comms],
+            };
+            if (source.netns !== undefined) summary.netns = source.netns;
+            summaries.push(summary);
+        }
+        return summaries.sort(
+            (a, b) => b.publicConnects - a.publicConnects || b.connects - a.connects || a.saddr.localeCompare(b.saddr),
+        );
+    }
+
+    private derivedNotes(evidence: Analysis['evidence']): string[] {
+        const notes: string[] = [];
+        if (evidence.length === 0) notes.push('No connection data in the inputs: nothing to attribute.');
+        if (this.s.pods.length === 0 && this.s.criPods.length === 0 && this.s.criContainers.length === 0) {
+            notes.push('No pod inventory (kubectl pods or crictl): culprits are named by namespace, IP or PID only.');
+        }
+        if (evidence.length === 1 && evidence[0] === 'tcptracer') {
+            notes.push(
+                'Only tcptracer data: SNAT ports held are estimated from connects seen during the capture; ' +
+                    'TIME_WAIT and connections opened before the capture are not visible.',
+            );
+        }
+        if (evidence.includes('tcptracer')) {
+            notes.push(
+                'tcptracer reports only connections that reached ESTABLISHED: connects failing for lack of SNAT ports ' +
+                    'show up as SYN_SENT in conntrack or ss, not in tcptracer.',
+            );
+        }
+        if (this.s.lostSamples > 0) {
+            notes.push(`tcptracer lost ${this.s.lostSamples} samples: counts from it are lower bounds.`);
+        }
+        return notes;
+    }
+}
+
+function sameId(a: string, b: string): boolean {
+    // crictl prints 13-character IDs and the runbook masks them; a prefix of 5+ characters is how people match them.
+    const shorter = a.length <= b.length ? a : b;
+    const longer = a.length <= b.length ? b : a;
+    return shorter.length >= 5 && longer.startsWith(shorter);
+}
+
+function splitDestination(destination: string): { ip: string; port: number } {
+    const space = destination.lastIndexOf(' ');
+    return { ip: destination.slice(0, space), port: Number(destination.slice(space + 1)) };
+}
+
+function topDestinations(destinations: Map<string, number>, top: number): Destination[] {
+    return [...destinations]
+        .map(([destination, connections]) => ({ ...splitDestination(destination), connections }))
+        .sort((a, b) => b.connections - a.connections || a.ip.localeCompare(b.ip) || a.port - b.port)
+        .slice(0, top);
+}
+
+function round(value: number): number {
+    return Math.round(value * 1000) / 1000;
+}
+
+export function culpritName(culprit: Pick<Culprit, 'namespace' | 'pod' | 'podIp' | 'netns' | 'uid'>): string {
+    if (culprit.namespace !== undefined && culprit.pod !== undefined) return `${culprit.namespace}/${culprit.pod}`;
+    return culprit.pod ?? culprit.uid ?? culprit.podIp ?? (culprit.netns ? `netns ${culprit.netns}` : 'unknown');
+}
