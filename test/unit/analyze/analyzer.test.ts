@@ -65,7 +65,7 @@ describe('Analyzer', () => {
         analyzer.addTcptracerEvent(event({ type: 'close', saddr: '10.244.0.12', daddr: '203.0.113.30' }));
         const [culprit] = analyzer.result().culprits;
         assert.equal(culprit?.recentCloses, 1);
-        assert.equal(culprit?.publicConnects, 0);
+        assert.equal(culprit.publicConnects, 0);
     });
 
     it('attributes sockets by pod IP, counts public established and TIME_WAIT, ignores inbound and private', () => {
