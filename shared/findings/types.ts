@@ -1,0 +1,72 @@
+/**
+ * What the monitor keeps about a node whose outbound SNAT failed or was about to: the metrics that raised it, the
+ * cluster's outbound setup (for the fix arithmetic), and the analyzer's evidence when an investigation ran.
+ */
+import type { Analysis } from '../analyze/types.js';
+
+/** `exhausted`: failed SNAT connections seen; `at-risk`: used ports close to allocated; `ok`: neither. */
+export type NodeState = 'exhausted' | 'at-risk' | 'ok';
+
+/** The cluster's egress setup as ARM reports it; every count is optional because the ARM read may have failed. */
+export interface OutboundConfig {
+    /** `loadBalancer`, `managedNATGateway`, `userAssignedNATGateway`, `userDefinedRouting`, ... */
+    outboundType: string;
+    /** Public outbound IPs on the load balancer (managed + own IPs + prefix addresses). */
+    outboundIpCount?: number;
+    /** `loadBalancerProfile.allocatedOutboundPorts`; 0 means Azure picks by backend pool size. */
+    allocatedOutboundPorts?: number;
+    /** Nodes in the cluster now. */
+    nodeCount?: number;
+    /** Largest node count the cluster may reach (autoscaler maxima plus upgrade surge), when known. */
+    maxNodeCount?: number;
+    idleTimeoutMinutes?: number;
+}
+
+/** One metrics reading for one node, whatever its state. */
+export interface NodeObservation {
+    /** ARM resource ID of the managed cluster. */
+    clusterId: string;
+    node: string;
+    /** The node's private IP, the load balancer metrics' BackendIPAddress. */
+    backendIp: string;
+    /** ISO 8601 time of the metrics reading. */
+    observedAt: string;
+    state: NodeState;
+    failedConnections: number;
+    usedPorts: number;
+    allocatedPorts: number;
+    outbound: OutboundConfig;
+}
+
+/** How one evidence source fared during an investigation (tcptracer, ss, conntrack, lsns, ...). */
+export interface CollectorEvidence {
+    name: string;
+    status: 'ok' | 'unavailable' | 'failed';
+    reason?: string;
+}
+
+/** Set when the stored copy had to be cut down to fit Table Storage limits. */
+export interface FindingTruncation {
+    /** Serialized size in bytes (UTF-8 JSON) before it was cut. */
+    originalBytes: number;
+    notes: string[];
+}
+
+export interface Finding extends Omit<NodeObservation, 'observedAt'> {
+    /** Self-locating ID (see findings/ids.ts): cluster partition + inverted time, so it can be fetched alone. */
+    id: string;
+    /** ISO 8601 time of the detection that raised the finding. */
+    detectedAt: string;
+    analysis?: Analysis;
+    collectors: CollectorEvidence[];
+    /** The incident this finding belongs to, once the lifecycle has placed it. */
+    incidentId?: string;
+    truncated?: FindingTruncation;
+}
+
+/** A workload as people name it: the same Deployment in two clusters is one offender. */
+export interface WorkloadRef {
+    namespace: string;
+    kind: string;
+    name: string;
+}

@@ -1,0 +1,31 @@
+import type { Analysis, Culprit } from '../analyze/types.js';
+import type { WorkloadRef } from './types.js';
+
+/** Culprits ordered by the SNAT ports they hold, then by new public connections: the order people should read. */
+export function rankCulprits(culprits: readonly Culprit[]): Culprit[] {
+    return [...culprits].sort(
+        (a, b) =>
+            b.snatPortsHeld - a.snatPortsHeld ||
+            b.publicConnects - a.publicConnects ||
+            b.establishedPublic - a.establishedPublic,
+    );
+}
+
+/** The owning workload of a culprit; a bare pod is its own workload, node processes have none. */
+export function culpritWorkload(culprit: Culprit): WorkloadRef | undefined {
+    const namespace = culprit.namespace ?? '';
+    if (culprit.workload) return { namespace, kind: culprit.workloadKind ?? 'Workload', name: culprit.workload };
+    if (culprit.pod) return { namespace, kind: 'Pod', name: culprit.pod };
+    return undefined;
+}
+
+/** The workload behind the culprit holding the most SNAT ports, when any culprit holds or churns any. */
+export function topWorkload(analysis: Analysis | undefined): WorkloadRef | undefined {
+    if (!analysis) return undefined;
+    for (const culprit of rankCulprits(analysis.culprits)) {
+        if (culprit.snatPortsHeld <= 0 && culprit.publicConnects <= 0) return undefined;
+        const workload = culpritWorkload(culprit);
+        if (workload) return workload;
+    }
+    return undefined;
+}

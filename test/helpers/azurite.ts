@@ -1,0 +1,165 @@
+/**
+ * Azurite for tests: one child process per storage service, in memory, loopback only, telemetry off, on ports
+ * picked free just before the start. Tests start it in `before` and stop it in `after`.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+/** The documented well-known development account (Azurite README). */
+export const DEV_ACCOUNT = 'devstoreaccount1';
+export const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+export type AzuriteService = 'table' | 'queue';
+
+export interface Azurite {
+    connectionString: string;
+    tableEndpoint?: string;
+    queueEndpoint?: string;
+    stop(): Promise<void>;
+}
+
+const START_TIMEOUT_MS = 20_000;
+const ATTEMPTS = 3;
+
+export async function startAzurite(services: readonly AzuriteService[] = ['table']): Promise<Azurite> {
+    const workDir = mkdtempSync(join(tmpdir(), 'snatmon-azurite-'));
+    const started: Started[] = [];
+    try {
+        for (const service of services) started.push(await startService(service, workDir));
+    } catch (err) {
+        await Promise.all(started.map((s) => s.stop()));
+        rmSync(workDir, { recursive: true, force: true });
+        throw err;
+    }
+    const endpoint = (service: AzuriteService): string | undefined => {
+        const s = started.find((x) => x.service === service);
+        return s ? `http://127.0.0.1:${s.port}/${DEV_ACCOUNT}` : undefined;
+    };
+    const tableEndpoint = endpoint('table');
+    const queueEndpoint = endpoint('queue');
+    const connectionString = [
+        'DefaultEndpointsProtocol=http',
+        `AccountName=${DEV_ACCOUNT}`,
+        `AccountKey=${DEV_KEY}`,
+        ...(tableEndpoint ? [`TableEndpoint=${tableEndpoint}`] : []),
+        ...(queueEndpoint ? [`QueueEndpoint=${queueEndpoint}`] : []),
+    ].join(';');
+    return {
+        connectionString: `${connectionString};`,
+        tableEndpoint,
+        queueEndpoint,
+        stop: async () => {
+            await Promise.all(started.map((s) => s.stop()));
+            rmSync(workDir, { recursive: true, force: true });
+        },
+    };
+}
+
+interface Started {
+    service: AzuriteService;
+    port: number;
+    stop(): Promise<void>;
+}
+
+function azuriteBin(service: AzuriteService): string {
+    const require = createRequire(import.meta.url);
+    const packageDir = dirname(require.resolve('azurite/package.json'));
+    return join(packageDir, 'dist', 'src', service, 'main.js');
+}
+
+async function startService(service: AzuriteService, workDir: string): Promise<Started> {
+    let lastError: unknown;
+    // The port is free when picked but another process can take it before Azurite binds: try again then.
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        const port = await freePort();
+        try {
+            return await spawnService(service, port, workDir);
+        } catch (err) {
+            lastError = err;
+        }
+    }
+    throw new Error(`Azurite ${service} did not start after ${ATTEMPTS} attempts`, { cause: lastError });
+}
+
+function spawnService(service: AzuriteService, port: number, workDir: string): Promise<Started> {
+    const args = [
+        azuriteBin(service),
+        `--${service}Host`,
+        '127.0.0.1',
+        `--${service}Port`,
+        String(port),
+        '--inMemoryPersistence',
+        '--disableTelemetry',
+        '--skipApiVersionCheck',
+        '--silent',
+    ];
+    // process.execPath is the project's Node 22: Azurite 3.37 refuses older runtimes.
+    const child = spawn(process.execPath, args, { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const killOnExit = (): void => {
+        child.kill('SIGKILL');
+    };
+    process.once('exit', killOnExit);
+    const stop = async (): Promise<void> => {
+        process.removeListener('exit', killOnExit);
+        await stopChild(child);
+    };
+    return new Promise<Started>((resolve, reject) => {
+        let output = '';
+        const timer = setTimeout(() => {
+            fail(new Error(`Azurite ${service} printed no start line within ${START_TIMEOUT_MS} ms: ${output}`));
+        }, START_TIMEOUT_MS);
+        const fail = (err: Error): void => {
+            clearTimeout(timer);
+            void stop().then(() => {
+                reject(err);
+            });
+        };
+        const onData = (chunk: Buffer): void => {
+            output += chunk.toString('utf8');
+            if (/successfully (started|listening)/i.test(output)) {
+                clearTimeout(timer);
+                child.stdout.removeListener('data', onData);
+                child.stdout.resume();
+                resolve({ service, port, stop });
+            }
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', (chunk: Buffer) => {
+            output += chunk.toString('utf8');
+        });
+        child.once('exit', (code, signal) => {
+            fail(new Error(`Azurite ${service} exited (${code ?? signal ?? '?'}) before starting: ${output}`));
+        });
+        child.once('error', fail);
+    });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+        const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        child.once('exit', () => {
+            clearTimeout(force);
+            resolve();
+        });
+        child.kill('SIGTERM');
+    });
+}
+
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = createServer();
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+            const address = server.address();
+            const port = typeof address === 'object' && address ? address.port : 0;
+            server.close(() => {
+                resolve(port);
+            });
+        });
+    });
+}
