@@ -69,7 +69,7 @@ describe('snat-monitor analyze', () => {
         ['a bad CIDR', ['--ss', '-', '--private-cidr', '10.0.0.0'], /--private-cidr: Invalid CIDR "10\.0\.0\.0"/],
         [
             'bad allocated ports',
-            ['--ss', '-', '--allocated-ports', '-5'],
+            ['--ss', '-', '--allocated-ports', 'many'],
             /--allocated-ports expects a positive whole number/,
         ],
         ['too many allocated ports', ['--ss', '-', '--allocated-ports', '70000'], /at most 64000/],
