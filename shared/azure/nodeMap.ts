@@ -1,0 +1,66 @@
+import { mapWithConcurrency } from '../detect/concurrency.js';
+import type { NodeInfo, NodeResolver } from '../detect/ports.js';
+import type { ClusterInfo } from '../detect/types.js';
+import type { AzureClients } from './clients.js';
+import { upstream } from './errors.js';
+import { resourceKey } from './resourceId.js';
+
+export interface NodeMapSettings {
+    /** Reuse a cluster's node list this long. */
+    refreshMs: number;
+    /** After a refresh, unknown IPs do not trigger another one for this long (stale IPs would refresh every tick). */
+    missRefreshMs?: number;
+    concurrency?: number;
+    now?: () => number;
+}
+
+/**
+ * Backend IP -> node through the AKS Machines API (agentPools.list, then machines.list per pool, available from
+ * api-version 2024-07-01). A Kubernetes API fallback (node InternalIP) is not implemented yet.
+ */
+export class MachinesNodeResolver implements NodeResolver {
+    private readonly cache = new Map<string, { at: number; nodes: NodeInfo[] }>();
+
+    constructor(
+        private readonly clients: AzureClients,
+        private readonly settings: NodeMapSettings,
+    ) {}
+
+    async nodesFor(cluster: ClusterInfo, ips: readonly string[]): Promise<NodeInfo[]> {
+        const now = (this.settings.now ?? Date.now)();
+        const key = resourceKey(cluster.id);
+        const cached = this.cache.get(key);
+        if (cached) {
+            const age = now - cached.at;
+            const known = new Set(cached.nodes.flatMap((n) => n.ips.map((ip) => ip.toLowerCase())));
+            const complete = ips.every((ip) => known.has(ip.toLowerCase()));
+            if (age < this.settings.refreshMs && (complete || age < (this.settings.missRefreshMs ?? 60_000))) {
+                return cached.nodes;
+            }
+        }
+        const nodes = await this.list(cluster);
+        this.cache.set(key, { at: now, nodes });
+        return nodes;
+    }
+
+    private async list(cluster: ClusterInfo): Promise<NodeInfo[]> {
+        const client = this.clients.containerService(cluster.subscriptionId);
+        try {
+            const pools: string[] = [];
+            for await (const pool of client.agentPools.list(cluster.resourceGroup, cluster.name)) {
+                if (pool.name) pools.push(pool.name);
+            }
+            const perPool = await mapWithConcurrency(pools, this.settings.concurrency ?? 4, async (pool) => {
+                const nodes: NodeInfo[] = [];
+                for await (const machine of client.machines.list(cluster.resourceGroup, cluster.name, pool)) {
+                    const ips = (machine.properties?.network?.ipAddresses ?? []).flatMap((a) => (a.ip ? [a.ip] : []));
+                    if (machine.name) nodes.push({ name: machine.name, agentPool: pool, ips });
+                }
+                return nodes;
+            });
+            return perPool.flat();
+        } catch (error) {
+            throw upstream(`Listing the machines of cluster ${cluster.name}`, error);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import type { TokenCredential } from '@azure/identity';
+
+import type { Config } from '../config.js';
+import { InMemoryDetectionMemory } from '../detect/memory.js';
+import type { DetectionMemory } from '../detect/ports.js';
+import { scanClusters, type ScanSettings, scanSettingsFrom } from '../detect/scan.js';
+import type { ScanReport } from '../detect/types.js';
+import { type ArmClientSettings, AzureClients } from './clients.js';
+import { ClusterCatalog, discoverClusters, type DiscoveryTargets } from './discovery.js';
+import { describeAzureError } from './errors.js';
+import { AzureMetricsReader } from './metrics.js';
+import { MachinesNodeResolver } from './nodeMap.js';
+import { AksRunCommandExecutor } from './runCommand.js';
+
+/** Everything detection and run-command investigation need, built from the config around one credential. */
+export interface AzureServices {
+    clients: AzureClients;
+    catalog: ClusterCatalog;
+    metrics: AzureMetricsReader;
+    nodes: MachinesNodeResolver;
+    memory: DetectionMemory;
+    runCommand: AksRunCommandExecutor;
+    settings: ScanSettings;
+}
+
+export interface AzureServicesOptions {
+    /** Overrides the configured clusters and subscriptions (CLI flags). */
+    targets?: DiscoveryTargets;
+    retryOptions?: ArmClientSettings['retryOptions'];
+    memory?: DetectionMemory;
+}
+
+export function createAzureServices(
+    config: Config,
+    credential: TokenCredential,
+    options: AzureServicesOptions = {},
+): AzureServices {
+    const clients = new AzureClients(credential, {
+        ...(config.arm.endpoint === undefined ? {} : { endpoint: config.arm.endpoint }),
+        scope: config.arm.scope,
+        ...(options.retryOptions === undefined ? {} : { retryOptions: options.retryOptions }),
+    });
+    const targets = options.targets ?? { clusters: config.clusters, subscriptions: config.subscriptions };
+    const refreshMs = config.discovery.refreshMinutes * 60_000;
+    return {
+        clients,
+        catalog: new ClusterCatalog(
+            () => discoverClusters(clients, targets, config.detection.clusterConcurrency),
+            refreshMs,
+        ),
+        metrics: new AzureMetricsReader(clients),
+        nodes: new MachinesNodeResolver(clients, { refreshMs, concurrency: config.detection.clusterConcurrency }),
+        memory: options.memory ?? new InMemoryDetectionMemory(),
+        runCommand: new AksRunCommandExecutor(clients, {
+            timeoutMs: config.runCommand.timeoutSeconds * 1000,
+            pollIntervalMs: config.runCommand.pollSeconds * 1000,
+        }),
+        settings: scanSettingsFrom(config.detection),
+    };
+}
+
+/** One detection pass over the (cached) cluster list. */
+export async function scanOnce(services: AzureServices, now: Date = new Date()): Promise<ScanReport> {
+    const discovery = await services.catalog.get(now.getTime());
+    return scanClusters(
+        discovery,
+        {
+            metrics: services.metrics,
+            nodes: services.nodes,
+            memory: services.memory,
+            describeError: describeAzureError,
+        },
+        services.settings,
+        now,
+    );
+}

@@ -1,0 +1,188 @@
+import { type ClusterRef, isNatGatewayId, isSubscriptionId, parseClusterId, resourceKey } from './azure/resourceId.js';
+
+/** A setting is missing or malformed; the message names the setting, what was expected and what arrived. */
+export class ConfigError extends Error {
+    override readonly name = 'ConfigError';
+    constructor(
+        message: string,
+        readonly setting?: string,
+    ) {
+        super(message);
+    }
+}
+
+export interface Config {
+    /** SNATMON_CLUSTERS: AKS resource ids to watch. */
+    clusters: ClusterRef[];
+    /** SNATMON_SUBSCRIPTIONS: every AKS cluster in these subscriptions is watched too. */
+    subscriptions: string[];
+    arm: {
+        /** SNATMON_ARM_ENDPOINT: Resource Manager base URL (sovereign clouds, the local Azure); SDK default when unset. */
+        endpoint?: string;
+        /** SNATMON_ARM_AUDIENCE: token scope for Resource Manager. */
+        scope: string;
+    };
+    detection: {
+        /** SNATMON_FAILED_THRESHOLD: failed SNAT connections in the window that make a node exhausted. */
+        failedThreshold: number;
+        /** SNATMON_AT_RISK_PERCENT: used / allocated SNAT ports, in percent, that make a node at risk. */
+        atRiskPercent: number;
+        /** SNATMON_NATGW_NODE_CAP: nodes to investigate when a NAT gateway (no per-node metric) reports failures. */
+        natGatewayNodeCap: number;
+        /** SNATMON_NAT_GATEWAYS: NAT gateway id per cluster, keyed by resourceKey(cluster id). */
+        natGateways: Record<string, string>;
+        /** SNATMON_METRICS_WINDOW_MINUTES: length of the metrics window. */
+        windowMinutes: number;
+        /** SNATMON_METRICS_LAG_MINUTES: the window ends this long before now, because platform metrics land late. */
+        lagMinutes: number;
+        /** SNATMON_METRICS_TOP: series per metrics request; must exceed the node count (the API default is 10). */
+        top: number;
+        /** SNATMON_CLUSTER_CONCURRENCY: clusters read at the same time. */
+        clusterConcurrency: number;
+    };
+    discovery: {
+        /** SNATMON_DISCOVERY_REFRESH_MINUTES: how long cluster settings and node lists are reused. */
+        refreshMinutes: number;
+    };
+    runCommand: {
+        /** SNATMON_RUN_COMMAND_TIMEOUT_SECONDS: give up on an AKS run command after this long. */
+        timeoutSeconds: number;
+        /** SNATMON_RUN_COMMAND_POLL_SECONDS: interval between commandResults polls. */
+        pollSeconds: number;
+    };
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function value(env: Env, name: string): string | undefined {
+    const text = env[name]?.trim();
+    return text ? text : undefined;
+}
+
+function list(env: Env, name: string): string[] {
+    return (value(env, name) ?? '')
+        .split(/[\s,;]+/)
+        .map((item) => item.trim())
+        .filter(Boolean);
+}
+
+function number(
+    env: Env,
+    name: string,
+    fallback: number,
+    { min, max, integer }: { min: number; max?: number; integer: boolean },
+): number {
+    const text = value(env, name);
+    if (text === undefined) return fallback;
+    const parsed = Number(text);
+    const range = max === undefined ? `>= ${min}` : `from ${min} to ${max}`;
+    const kind = integer ? 'an integer' : 'a number';
+    if (
+        !Number.isFinite(parsed) ||
+        (integer && !Number.isInteger(parsed)) ||
+        parsed < min ||
+        (max !== undefined && parsed > max)
+    ) {
+        throw new ConfigError(`Expected app setting \`${name}\` to be ${kind} ${range}, got '${text}'`, name);
+    }
+    return parsed;
+}
+
+function clusters(env: Env): ClusterRef[] {
+    return list(env, 'SNATMON_CLUSTERS').map((text) => {
+        const ref = parseClusterId(text);
+        if (!ref) {
+            throw new ConfigError(
+                'Expected app setting `SNATMON_CLUSTERS` to hold AKS resource ids like ' +
+                    `/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ContainerService/managedClusters/<name>, got '${text}'`,
+                'SNATMON_CLUSTERS',
+            );
+        }
+        return ref;
+    });
+}
+
+function subscriptions(env: Env): string[] {
+    return list(env, 'SNATMON_SUBSCRIPTIONS').map((text) => {
+        if (!isSubscriptionId(text)) {
+            throw new ConfigError(
+                `Expected app setting \`SNATMON_SUBSCRIPTIONS\` to hold subscription GUIDs, got '${text}'`,
+                'SNATMON_SUBSCRIPTIONS',
+            );
+        }
+        return text.toLowerCase();
+    });
+}
+
+function armEndpoint(env: Env): string | undefined {
+    const text = value(env, 'SNATMON_ARM_ENDPOINT');
+    if (text === undefined) return undefined;
+    let url: URL;
+    try {
+        url = new URL(text);
+    } catch {
+        throw new ConfigError(
+            `Expected app setting \`SNATMON_ARM_ENDPOINT\` to be an https URL, got '${text}'`,
+            'SNATMON_ARM_ENDPOINT',
+        );
+    }
+    // The SDK refuses to send bearer tokens over plain http, so fail here with the setting's name instead.
+    if (url.protocol !== 'https:' || url.search || url.hash) {
+        throw new ConfigError(
+            `Expected app setting \`SNATMON_ARM_ENDPOINT\` to be an https URL, got '${text}'`,
+            'SNATMON_ARM_ENDPOINT',
+        );
+    }
+    return url.toString().replace(/\/+$/, '');
+}
+
+function natGateways(env: Env): Record<string, string> {
+    const map: Record<string, string> = {};
+    for (const pair of list(env, 'SNATMON_NAT_GATEWAYS')) {
+        const [clusterText = '', natText = '', ...rest] = pair.split('=');
+        const cluster = parseClusterId(clusterText);
+        if (!cluster || !isNatGatewayId(natText) || rest.length > 0) {
+            throw new ConfigError(
+                'Expected app setting `SNATMON_NAT_GATEWAYS` to hold <AKS cluster id>=<NAT gateway id> pairs ' +
+                    `(.../providers/Microsoft.Network/natGateways/<name>), got '${pair}'`,
+                'SNATMON_NAT_GATEWAYS',
+            );
+        }
+        map[resourceKey(cluster.id)] = natText.trim();
+    }
+    return map;
+}
+
+/** Reads and checks every SNATMON_* setting once. The only place that reads the environment. */
+export function loadConfig(env: Env = process.env): Config {
+    const endpoint = armEndpoint(env);
+    return {
+        clusters: clusters(env),
+        subscriptions: subscriptions(env),
+        arm: {
+            ...(endpoint === undefined ? {} : { endpoint }),
+            scope: value(env, 'SNATMON_ARM_AUDIENCE') ?? 'https://management.azure.com/.default',
+        },
+        detection: {
+            failedThreshold: number(env, 'SNATMON_FAILED_THRESHOLD', 1, { min: 1, integer: true }),
+            atRiskPercent: number(env, 'SNATMON_AT_RISK_PERCENT', 75, { min: 1, max: 100, integer: false }),
+            natGatewayNodeCap: number(env, 'SNATMON_NATGW_NODE_CAP', 3, { min: 1, max: 1000, integer: true }),
+            natGateways: natGateways(env),
+            windowMinutes: number(env, 'SNATMON_METRICS_WINDOW_MINUTES', 5, { min: 1, max: 1440, integer: true }),
+            lagMinutes: number(env, 'SNATMON_METRICS_LAG_MINUTES', 3, { min: 0, max: 60, integer: true }),
+            top: number(env, 'SNATMON_METRICS_TOP', 1000, { min: 10, max: 100_000, integer: true }),
+            clusterConcurrency: number(env, 'SNATMON_CLUSTER_CONCURRENCY', 4, { min: 1, max: 64, integer: true }),
+        },
+        discovery: {
+            refreshMinutes: number(env, 'SNATMON_DISCOVERY_REFRESH_MINUTES', 15, { min: 1, max: 1440, integer: true }),
+        },
+        runCommand: {
+            timeoutSeconds: number(env, 'SNATMON_RUN_COMMAND_TIMEOUT_SECONDS', 300, {
+                min: 10,
+                max: 3600,
+                integer: true,
+            }),
+            pollSeconds: number(env, 'SNATMON_RUN_COMMAND_POLL_SECONDS', 5, { min: 0.01, max: 60, integer: false }),
+        },
+    };
+}

@@ -1,0 +1,204 @@
+/**
+ * What to ask Azure Monitor for, and how to read the answer. Pure: the adapter sends these options with the real
+ * MonitorClient and hands the response back here.
+ */
+import type { MetricsWindow } from './ports.js';
+import type { BackendSamples } from './types.js';
+
+/** The subset of MetricsListOptionalParams the product sets; field names match the SDK's. */
+export interface MetricsQuery {
+    metricnamespace: string;
+    metricnames: string;
+    aggregation: string;
+    timespan: string;
+    interval: string;
+    filter?: string;
+    top?: number;
+    orderby?: string;
+}
+
+/** Structural view of the SDK's metrics Response, so this module needs no SDK import. */
+export interface MetricsResponseLike {
+    value: {
+        name: { value: string };
+        errorCode?: string;
+        errorMessage?: string;
+        timeseries?: {
+            metadatavalues?: { name?: { value: string }; value?: string }[];
+            data?: { timeStamp: Date | string; average?: number; total?: number }[];
+        }[];
+    }[];
+}
+
+export type MetricPoint = { timeStamp: number; average?: number; total?: number };
+
+/**
+ * The window ends `lagMinutes` before now, on a whole minute: platform metrics arrive minutes late, and a bucket that
+ * has not landed yet reads as empty rather than zero.
+ */
+export function metricsWindow(now: Date, windowMinutes: number, lagMinutes: number): MetricsWindow {
+    const end = Math.floor((now.getTime() - lagMinutes * 60_000) / 60_000) * 60_000;
+    return { start: new Date(end - windowMinutes * 60_000), end: new Date(end) };
+}
+
+function timespan(window: MetricsWindow): string {
+    return `${window.start.toISOString()}/${window.end.toISOString()}`;
+}
+
+const LOAD_BALANCER_NAMESPACE = 'Microsoft.Network/loadBalancers';
+
+/** Request 1: failed new SNAT connections per backend IP (the documented exhaustion signal). */
+export function failedConnectionsQuery(window: MetricsWindow, top: number): MetricsQuery {
+    return {
+        metricnamespace: LOAD_BALANCER_NAMESPACE,
+        metricnames: 'SnatConnectionCount',
+        aggregation: 'Total',
+        timespan: timespan(window),
+        interval: 'PT1M',
+        filter: "BackendIPAddress eq '*' and ConnectionState eq 'failed'",
+        // With a filter the API returns only 10 series unless told otherwise.
+        top,
+        orderby: 'Total desc',
+    };
+}
+
+/** Request 2: used and allocated SNAT ports per backend IP (early warning, allocation drops). */
+export function portsQuery(window: MetricsWindow, top: number): MetricsQuery {
+    return {
+        metricnamespace: LOAD_BALANCER_NAMESPACE,
+        metricnames: 'UsedSnatPorts,AllocatedSnatPorts',
+        aggregation: 'Average',
+        timespan: timespan(window),
+        interval: 'PT1M',
+        filter: "BackendIPAddress eq '*'",
+        top,
+        orderby: 'Average desc',
+    };
+}
+
+/** The NAT gateway's failed SNAT connections: no per-node dimension exists. */
+export function natGatewayFailedQuery(window: MetricsWindow): MetricsQuery {
+    return {
+        metricnamespace: 'Microsoft.Network/natGateways',
+        metricnames: 'SNATConnectionCount',
+        aggregation: 'Total',
+        timespan: timespan(window),
+        interval: 'PT1M',
+        filter: "ConnectionState eq 'Failed'",
+    };
+}
+
+const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+
+/**
+ * Series of one metric keyed by one dimension's value (lowercased). Names and values are compared without case: the
+ * service returns dimension names in lowercase (`backendipaddress`).
+ */
+export function seriesByDimension(
+    response: MetricsResponseLike,
+    metricName: string,
+    dimension: string,
+    notes: string[],
+): Map<string, MetricPoint[]> {
+    const result = new Map<string, MetricPoint[]>();
+    const metric = response.value.find((m) => same(m.name.value, metricName));
+    if (!metric) {
+        notes.push(`${metricName} missing from the metrics response`);
+        return result;
+    }
+    if (metric.errorCode && !same(metric.errorCode, 'Success')) {
+        notes.push(`${metricName}: ${metric.errorCode}${metric.errorMessage ? ` (${metric.errorMessage})` : ''}`);
+    }
+    for (const series of metric.timeseries ?? []) {
+        const key = series.metadatavalues
+            ?.find((m) => m.name !== undefined && same(m.name.value, dimension))
+            ?.value?.trim()
+            .toLowerCase();
+        if (!key) continue;
+        const points = (series.data ?? []).map((p) => {
+            const point: MetricPoint = { timeStamp: new Date(p.timeStamp).getTime() };
+            if (typeof p.average === 'number') point.average = p.average;
+            if (typeof p.total === 'number') point.total = p.total;
+            return point;
+        });
+        result.set(key, [...(result.get(key) ?? []), ...points]);
+    }
+    return result;
+}
+
+/** Points of the one (unsplit) series of a metric. */
+export function unsplitSeries(response: MetricsResponseLike, metricName: string, notes: string[]): MetricPoint[] {
+    const metric = response.value.find((m) => same(m.name.value, metricName));
+    if (!metric) {
+        notes.push(`${metricName} missing from the metrics response`);
+        return [];
+    }
+    if (metric.errorCode && !same(metric.errorCode, 'Success')) {
+        notes.push(`${metricName}: ${metric.errorCode}${metric.errorMessage ? ` (${metric.errorMessage})` : ''}`);
+    }
+    return (metric.timeseries ?? []).flatMap((series) =>
+        (series.data ?? []).map((p) => {
+            const point: MetricPoint = { timeStamp: new Date(p.timeStamp).getTime() };
+            if (typeof p.total === 'number') point.total = p.total;
+            if (typeof p.average === 'number') point.average = p.average;
+            return point;
+        }),
+    );
+}
+
+/** Sum of the totals that arrived; undefined when none did (unknown, not zero). */
+export function sumTotals(points: readonly MetricPoint[]): number | undefined {
+    let sum: number | undefined;
+    for (const p of points) if (p.total !== undefined) sum = (sum ?? 0) + p.total;
+    return sum;
+}
+
+/** The newest average that arrived; empty recent buckets are skipped, not read as zero. */
+export function latestAverage(points: readonly MetricPoint[]): number | undefined {
+    let latest: MetricPoint | undefined;
+    for (const p of points) {
+        if (p.average !== undefined && (!latest || p.timeStamp >= latest.timeStamp)) latest = p;
+    }
+    return latest?.average;
+}
+
+/** Folds the two load balancer responses into samples per backend IP. */
+export function loadBalancerSamples(
+    failedResponse: MetricsResponseLike,
+    portsResponse: MetricsResponseLike,
+    notes: string[],
+): Map<string, BackendSamples> {
+    const backends = new Map<string, BackendSamples>();
+    const entry = (ip: string) => {
+        let samples = backends.get(ip);
+        if (!samples) {
+            samples = {};
+            backends.set(ip, samples);
+        }
+        return samples;
+    };
+    const failedSeries = seriesByDimension(failedResponse, 'SnatConnectionCount', 'BackendIPAddress', notes);
+    for (const [ip, points] of failedSeries) {
+        const failed = sumTotals(points);
+        const samples = entry(ip);
+        if (failed !== undefined) samples.failedConnections = failed;
+    }
+    for (const [ip, points] of seriesByDimension(portsResponse, 'UsedSnatPorts', 'BackendIPAddress', notes)) {
+        const used = latestAverage(points);
+        const samples = entry(ip);
+        if (used !== undefined) samples.usedPorts = used;
+    }
+    for (const [ip, points] of seriesByDimension(portsResponse, 'AllocatedSnatPorts', 'BackendIPAddress', notes)) {
+        const allocated = latestAverage(points);
+        const samples = entry(ip);
+        if (allocated !== undefined) samples.allocatedPorts = allocated;
+    }
+    // The service returns only split series that have data. A backend whose port metrics arrived in this window but
+    // that has no failed-connection series had none; one whose failed series exists but is still empty is unknown.
+    for (const [ip, samples] of backends) {
+        const reporting = samples.usedPorts !== undefined || samples.allocatedPorts !== undefined;
+        if (reporting && samples.failedConnections === undefined && !failedSeries.has(ip))
+            samples.failedConnections = 0;
+    }
+    return backends;
+}

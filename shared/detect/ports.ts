@@ -1,0 +1,85 @@
+import type { BackendSamples, ClusterInfo } from './types.js';
+
+export interface MetricsWindow {
+    start: Date;
+    end: Date;
+}
+
+export interface LoadBalancerMetrics {
+    /** Keyed by backend IP in lowercase. */
+    backends: Map<string, BackendSamples>;
+    notes: string[];
+}
+
+export interface NatGatewayMetrics {
+    /** Sum over the window; undefined when no bucket carried a value yet. */
+    failedConnections?: number;
+    notes: string[];
+}
+
+/** Reads SNAT metrics. Implementations make exactly two requests per load balancer and one per NAT gateway. */
+export interface MetricsReader {
+    readLoadBalancer(loadBalancerId: string, window: MetricsWindow, top: number): Promise<LoadBalancerMetrics>;
+    readNatGateway(natGatewayId: string, window: MetricsWindow): Promise<NatGatewayMetrics>;
+}
+
+export interface NodeInfo {
+    /** Kubernetes node name (the AKS machine name). */
+    name: string;
+    agentPool: string;
+    /** Every IP of the machine; the load balancer's BackendIPAddress is one of them. */
+    ips: string[];
+}
+
+/** Maps backend IPs to nodes. */
+export interface NodeResolver {
+    /** Every known node, refreshed when stale or when one of `ips` is unknown (at most one refresh per call). */
+    nodesFor(cluster: ClusterInfo, ips: readonly string[]): Promise<NodeInfo[]>;
+}
+
+/** State carried from one detection pass to the next. */
+export interface DetectionMemory {
+    lastAllocatedPorts(clusterId: string, backendIp: string): number | undefined;
+    rememberAllocatedPorts(clusterId: string, backendIp: string, ports: number): void;
+    /** Where the next NAT gateway investigation round starts in the sorted node list. */
+    natGatewayCursor(clusterId: string): number;
+    setNatGatewayCursor(clusterId: string, cursor: number): void;
+}
+
+/** The result of running a command somewhere, shaped like execa's: it is returned for failures too, never thrown. */
+export interface CommandResult {
+    command: string;
+    /** Which executor ran it: aksRunCommand or kubernetes. */
+    executor: string;
+    output: string;
+    /** undefined when the command never ran (see `reason`). */
+    exitCode: number | undefined;
+    durationMs: number;
+    failed: boolean;
+    timedOut: boolean;
+    /** The output hit the executor's size limit or lacks the expected end marker. */
+    truncated: boolean;
+    reason?: string;
+}
+
+export interface ProbeFile {
+    name: string;
+    content: string | Uint8Array;
+    executable?: boolean;
+}
+
+export interface ProbeRequest {
+    /** Shell command run with the files in its working directory. */
+    command: string;
+    files?: ProbeFile[];
+    /** Overall time limit; the executor's default when absent. */
+    timeoutMs?: number;
+    /** A line the command prints last; missing from the output = truncated. */
+    endMarker?: string;
+    signal?: AbortSignal;
+}
+
+export interface ProbeExecutor {
+    readonly name: string;
+    run(cluster: ClusterInfo, request: ProbeRequest): Promise<CommandResult>;
+}

@@ -1,0 +1,115 @@
+import type { ClusterRef } from '../azure/resourceId.js';
+
+/** What discovery learned about one AKS cluster: the settings that decide how it can be watched and probed. */
+export interface ClusterInfo extends ClusterRef {
+    location?: string;
+    nodeResourceGroup?: string;
+    /** networkProfile.outboundType: loadBalancer, managedNATGateway, userAssignedNATGateway, userDefinedRouting, none. */
+    outboundType: string;
+    loadBalancer?: {
+        /** 0 = Azure allocates by backend pool size. */
+        allocatedOutboundPorts?: number;
+        idleTimeoutInMinutes?: number;
+        managedOutboundIps?: number;
+        effectiveOutboundIps: string[];
+    };
+    natGateway?: {
+        idleTimeoutInMinutes?: number;
+        managedOutboundIps?: number;
+        effectiveOutboundIps: string[];
+    };
+    /** AKS-managed Entra ID: run command needs a clusterToken. */
+    aadManaged: boolean;
+    azureRbac: boolean;
+    privateCluster: boolean;
+    runCommandDisabled: boolean;
+    /** Running or Stopped. */
+    powerState?: string;
+    agentPools: { name: string; count?: number; mode?: string; osType?: string; osSku?: string }[];
+}
+
+/** A configured or listed cluster, read or not. */
+export interface DiscoveredCluster {
+    ref: ClusterRef;
+    cluster?: ClusterInfo;
+    error?: ScanError;
+}
+
+/** Clusters found (read or not) plus subscriptions whose cluster list could not be read. */
+export interface Discovery {
+    clusters: DiscoveredCluster[];
+    errors: { subscriptionId: string; error: ScanError }[];
+}
+
+export interface ScanError {
+    message: string;
+    /** ARM error code or HTTP status, when the service gave one. */
+    code?: string;
+}
+
+export type NodeState = 'exhausted' | 'at-risk' | 'ok' | 'unknown';
+
+/** Per backend IP over the metrics window; undefined = no data arrived (not zero). */
+export interface BackendSamples {
+    failedConnections?: number;
+    usedPorts?: number;
+    allocatedPorts?: number;
+}
+
+export interface NodeReport {
+    backendIp: string;
+    /** Kubernetes node name, null when no machine has this IP. */
+    node: string | null;
+    agentPool: string | null;
+    state: NodeState;
+    failedConnections: number | null;
+    usedPorts: number | null;
+    allocatedPorts: number | null;
+    usedPercent: number | null;
+    /** Allocated ports went down against the last value seen for this node (reset on scale or reconcile). */
+    allocatedPortsDrop?: { previous: number; current: number };
+}
+
+export interface ClusterReport {
+    id: string;
+    name: string;
+    resourceGroup: string;
+    subscriptionId: string;
+    outboundType: string | null;
+    /** False when load balancer metrics cannot describe this cluster's egress; see `reason`. */
+    observable: boolean;
+    reason?: string;
+    /** The cluster or its metrics could not be read. */
+    error?: ScanError;
+    runCommandAllowed: boolean | null;
+    privateCluster: boolean | null;
+    aadManaged: boolean | null;
+    powerState: string | null;
+    loadBalancer?: {
+        id: string;
+        allocatedOutboundPorts: number | null;
+        idleTimeoutInMinutes: number | null;
+        outboundIps: number;
+    };
+    natGateway?: {
+        id: string;
+        failedConnections: number | null;
+        /** Nodes to probe, since the gateway cannot say which node failed. */
+        investigate: { node: string; backendIp: string }[];
+    };
+    nodes: NodeReport[];
+    notes: string[];
+}
+
+export const SCAN_VERSION = 1;
+
+/** `snat-monitor scan --json` (docs/scan-json.md); fields are only ever added. */
+export interface ScanReport {
+    version: typeof SCAN_VERSION;
+    scannedAt: string;
+    window: { start: string; end: string };
+    thresholds: { failedConnections: number; atRiskPercent: number };
+    clusters: ClusterReport[];
+    /** Subscriptions whose clusters could not be listed. */
+    errors: { subscriptionId: string; message: string; code?: string }[];
+}

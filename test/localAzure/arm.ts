@@ -1,0 +1,188 @@
+/**
+ * Resource bodies in the wire shape of the Azure REST API specification examples
+ * (specification/containerservice/resource-manager/Microsoft.ContainerService/aks/stable/2025-10-01/examples/):
+ * ManagedClustersGet.json, ManagedClustersList.json, AgentPoolsList.json, MachineList.json,
+ * ManagedClustersListClusterUserCredentials.json. Field names are the REST ones (enableAzureRBAC, privateFQDN), not
+ * the SDK's, so the real SDK deserializers do the mapping.
+ */
+import { createHash } from 'node:crypto';
+
+import { clusterIdOf, nodeResourceGroupOf, type ScenarioCluster } from './scenario.js';
+
+function etag(seed: string): string {
+    return createHash('sha256').update(seed).digest('hex').slice(0, 8);
+}
+
+function publicIpId(cluster: ScenarioCluster, name: string): string {
+    return `/subscriptions/${cluster.subscriptionId}/resourceGroups/${nodeResourceGroupOf(cluster)}/providers/Microsoft.Network/publicIPAddresses/${name}`;
+}
+
+/** `listStyle` spells the id the way ManagedClustersList.json does (`resourcegroups`, lowercase). */
+export function managedClusterBody(cluster: ScenarioCluster, listStyle = false): Record<string, unknown> {
+    const location = cluster.location ?? 'eastus';
+    const outboundType = cluster.outboundType ?? 'loadBalancer';
+    const power = cluster.powerState ?? 'Running';
+    const id = clusterIdOf(cluster);
+    const networkProfile: Record<string, unknown> = {
+        networkPlugin: 'azure',
+        networkPluginMode: 'overlay',
+        podCidr: '10.244.0.0/16',
+        podCidrs: ['10.244.0.0/16'],
+        serviceCidr: '10.0.0.0/16',
+        serviceCidrs: ['10.0.0.0/16'],
+        dnsServiceIP: '10.0.0.10',
+        ipFamilies: ['IPv4'],
+        loadBalancerSku: 'standard',
+        outboundType,
+    };
+    if (outboundType === 'loadBalancer') {
+        const lb = cluster.loadBalancerProfile ?? {};
+        const count = lb.managedOutboundIps ?? 1;
+        networkProfile.loadBalancerProfile = {
+            managedOutboundIPs: { count },
+            effectiveOutboundIPs: Array.from({ length: count }, (_, i) => ({
+                id: publicIpId(cluster, `mgdoutboundip${i + 1}`),
+            })),
+            allocatedOutboundPorts: lb.allocatedOutboundPorts ?? 0,
+            idleTimeoutInMinutes: lb.idleTimeoutInMinutes ?? 30,
+            backendPoolType: 'NodeIPConfiguration',
+        };
+    }
+    if (outboundType === 'managedNATGateway' || outboundType === 'userAssignedNATGateway') {
+        const nat = cluster.natGateway;
+        const count = nat?.managedOutboundIps ?? 1;
+        networkProfile.natGatewayProfile = {
+            managedOutboundIPProfile: { count },
+            effectiveOutboundIPs: Array.from({ length: count }, (_, i) => ({
+                id: publicIpId(cluster, `natgw-outbound-ip${i + 1}`),
+            })),
+            idleTimeoutInMinutes: nat?.idleTimeoutInMinutes ?? 4,
+        };
+    }
+    const properties: Record<string, unknown> = {
+        provisioningState: 'Succeeded',
+        powerState: { code: power },
+        kubernetesVersion: '1.31.5',
+        currentKubernetesVersion: '1.31.5',
+        dnsPrefix: cluster.name,
+        azurePortalFQDN: `${cluster.name}-${etag(id)}.portal.hcp.${location}.azmk8s.io`,
+        agentPoolProfiles: cluster.pools.map((pool, i) => ({
+            name: pool.name,
+            count: pool.nodes.length,
+            vmSize: 'Standard_D4s_v5',
+            osType: 'Linux',
+            osSKU: pool.osSku ?? 'Ubuntu',
+            mode: pool.mode ?? (i === 0 ? 'System' : 'User'),
+            type: 'VirtualMachineScaleSets',
+            maxPods: 110,
+            provisioningState: 'Succeeded',
+            powerState: { code: power },
+            orchestratorVersion: '1.31.5',
+            currentOrchestratorVersion: '1.31.5',
+            nodeImageVersion: 'AKSUbuntu-2204gen2containerd-202508.20.0',
+            eTag: etag(`${id}/${pool.name}`),
+        })),
+        nodeResourceGroup: nodeResourceGroupOf(cluster),
+        enableRBAC: true,
+        networkProfile,
+    };
+    if (cluster.privateCluster) {
+        properties.privateFQDN = `${cluster.name}-${etag(id)}.privatelink.${location}.azmk8s.io`;
+    } else {
+        properties.fqdn = `${cluster.name}-${etag(id)}.hcp.${location}.azmk8s.io`;
+    }
+    if (cluster.aadManaged) {
+        properties.aadProfile = {
+            managed: true,
+            enableAzureRBAC: true,
+            tenantID: '72f988bf-0000-0000-0000-000000000000',
+        };
+        properties.disableLocalAccounts = true;
+    }
+    if (cluster.privateCluster || cluster.disableRunCommand) {
+        properties.apiServerAccessProfile = {
+            enablePrivateCluster: cluster.privateCluster ?? false,
+            disableRunCommand: cluster.disableRunCommand ?? false,
+        };
+    }
+    return {
+        id: listStyle ? id.replace('/resourceGroups/', '/resourcegroups/') : id,
+        location,
+        name: cluster.name,
+        type: listStyle ? 'Microsoft.ContainerService/ManagedClusters' : 'Microsoft.ContainerService/managedClusters',
+        eTag: etag(id),
+        sku: { name: 'Base', tier: 'Free' },
+        tags: {},
+        properties,
+    };
+}
+
+export function agentPoolBodies(cluster: ScenarioCluster): Record<string, unknown>[] {
+    const body = managedClusterBody(cluster);
+    const profiles = (body.properties as { agentPoolProfiles: Record<string, unknown>[] }).agentPoolProfiles;
+    return profiles.map((profile) => {
+        const { name, ...properties } = profile;
+        return {
+            name,
+            id: `${clusterIdOf(cluster).replace('/resourceGroups/', '/resourcegroups/')}/agentPools/${String(name)}`,
+            type: 'Microsoft.ContainerService/managedClusters/agentPools',
+            properties,
+        };
+    });
+}
+
+export function machineBodies(cluster: ScenarioCluster, poolName: string): Record<string, unknown>[] | undefined {
+    const pool = cluster.pools.find((p) => p.name.toLowerCase() === poolName.toLowerCase());
+    if (!pool) return undefined;
+    const vmss = pool.nodes[0]?.name.replace(/[0-9a-z]{6}$/, '') ?? `aks-${pool.name}-vmss`;
+    return pool.nodes.map((node, i) => ({
+        id: `${clusterIdOf(cluster)}/agentPools/${pool.name}/machines/${node.name}`,
+        name: node.name,
+        type: 'Microsoft.ContainerService/managedClusters/agentPools/machines',
+        zones: node.zone ? [node.zone] : [],
+        properties: {
+            network: { ipAddresses: [{ ip: node.ip, family: 'IPv4' }] },
+            resourceId: `/subscriptions/${cluster.subscriptionId}/resourceGroups/${nodeResourceGroupOf(cluster)}/providers/Microsoft.Compute/virtualMachineScaleSets/${vmss}/virtualMachines/${i}`,
+        },
+    }));
+}
+
+/** A kubeconfig like `az aks get-credentials` writes; Entra ID clusters get the kubelogin exec plugin. */
+export function userKubeconfig(cluster: ScenarioCluster, server: string): string {
+    const user = `clusterUser_${cluster.resourceGroup}_${cluster.name}`;
+    const userBlock = cluster.aadManaged
+        ? [
+              '    exec:',
+              '      apiVersion: client.authentication.k8s.io/v1beta1',
+              '      command: kubelogin',
+              '      args:',
+              '      - get-token',
+              '      - --login',
+              '      - azurecli',
+              '      - --server-id',
+              '      - 6dae42f8-4368-4678-94ff-3960e28e3630',
+              '      interactiveMode: IfAvailable',
+              '      provideClusterInfo: false',
+          ]
+        : [`    token: local-azure-${etag(user)}`];
+    return [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters:',
+        '- cluster:',
+        '    certificate-authority-data: ""',
+        `    server: ${server}`,
+        `  name: ${cluster.name}`,
+        'contexts:',
+        '- context:',
+        `    cluster: ${cluster.name}`,
+        `    user: ${user}`,
+        `  name: ${cluster.name}`,
+        `current-context: ${cluster.name}`,
+        'users:',
+        `- name: ${user}`,
+        '  user:',
+        ...userBlock,
+        '',
+    ].join('\n');
+}

@@ -1,0 +1,631 @@
+/**
+ * The local Azure: an HTTPS Resource Manager on 127.0.0.1 serving the operations the product uses, and an App Service
+ * managed-identity endpoint (plain HTTP, like the real one inside the sandbox) that DefaultAzureCredential uses when
+ * IDENTITY_ENDPOINT and IDENTITY_HEADER are set. Requests are counted per route; faults can be injected per route.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { agentPoolBodies, machineBodies, managedClusterBody, userKubeconfig } from './arm.js';
+import type { TestCertificates } from './certs.js';
+import { MetricsRequestError, type MetricsResource, queryMetrics } from './metrics.js';
+import {
+    clusterIdOf,
+    loadBalancerIdOf,
+    type ReceivedRunCommand,
+    type RunCommandOutcome,
+    type Scenario,
+    type ScenarioCluster,
+} from './scenario.js';
+import { readZip } from './zip.js';
+
+export type RouteName =
+    | 'identity.token'
+    | 'managedClusters.list'
+    | 'managedClusters.listByResourceGroup'
+    | 'managedClusters.get'
+    | 'managedClusters.runCommand'
+    | 'managedClusters.getCommandResult'
+    | 'managedClusters.listClusterUserCredentials'
+    | 'agentPools.list'
+    | 'machines.list'
+    | 'metrics.list'
+    | 'unknown';
+
+export interface RecordedRequest {
+    route: RouteName;
+    method: string;
+    /** Path as received, before any decoding. */
+    path: string;
+    query: URLSearchParams;
+    status: number;
+    /** Epoch ms when the request arrived. */
+    at: number;
+}
+
+export type Fault = {
+    route: RouteName;
+    /** How many matching requests it applies to; default 1. */
+    times?: number;
+    when?: (request: { path: string; query: URLSearchParams }) => boolean;
+} & (
+    | { kind: 'throttle'; retryAfterSeconds: number }
+    | { kind: 'error'; status: number; code?: string; message?: string }
+    | { kind: 'delay'; ms: number }
+    | { kind: 'malformed' }
+);
+
+export interface RecordedRunCommand extends ReceivedRunCommand {
+    clusterId: string;
+    commandId: string;
+}
+
+interface RunningCommand {
+    clusterId: string;
+    pollsLeft: number;
+    outcome: RunCommandOutcome;
+    startedAt: Date;
+}
+
+/** The ARM audience DefaultAzureCredential asks for by default ("https://management.azure.com/.default"). */
+const ARM_AUDIENCES = ['https://management.azure.com', 'https://management.azure.com/'];
+export const AKS_AAD_SERVER_APP = '6dae42f8-4368-4678-94ff-3960e28e3630';
+/** "Output truncation if response exceeds 512kB" (access-private-cluster.md); exact cut point undocumented. */
+export const RUN_COMMAND_OUTPUT_LIMIT = 512 * 1024;
+
+const CLUSTER = String.raw`/subscriptions/([^/]+)/resourcegroups/([^/]+)/providers/microsoft\.containerservice/managedclusters/([^/]+)`;
+const ROUTES: { method: string; pattern: RegExp; route: RouteName }[] = [
+    {
+        method: 'GET',
+        pattern: /^\/subscriptions\/([^/]+)\/providers\/microsoft\.containerservice\/managedclusters$/i,
+        route: 'managedClusters.list',
+    },
+    {
+        method: 'GET',
+        pattern:
+            /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.containerservice\/managedclusters$/i,
+        route: 'managedClusters.listByResourceGroup',
+    },
+    { method: 'GET', pattern: new RegExp(`^${CLUSTER}$`, 'i'), route: 'managedClusters.get' },
+    { method: 'GET', pattern: new RegExp(`^${CLUSTER}/agentpools$`, 'i'), route: 'agentPools.list' },
+    { method: 'GET', pattern: new RegExp(`^${CLUSTER}/agentpools/([^/]+)/machines$`, 'i'), route: 'machines.list' },
+    { method: 'POST', pattern: new RegExp(`^${CLUSTER}/runcommand$`, 'i'), route: 'managedClusters.runCommand' },
+    {
+        method: 'GET',
+        pattern: new RegExp(`^${CLUSTER}/commandresults/([^/]+)$`, 'i'),
+        route: 'managedClusters.getCommandResult',
+    },
+    {
+        method: 'POST',
+        pattern: new RegExp(`^${CLUSTER}/listclusterusercredential$`, 'i'),
+        route: 'managedClusters.listClusterUserCredentials',
+    },
+    { method: 'GET', pattern: /^\/(.+)\/providers\/microsoft\.insights\/metrics$/i, route: 'metrics.list' },
+];
+
+class HttpError extends Error {
+    constructor(
+        readonly status: number,
+        readonly code: string,
+        message: string,
+    ) {
+        super(message);
+    }
+}
+
+function armError(response: ServerResponse, status: number, code: string, message: string): void {
+    response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+    response.end(JSON.stringify({ error: { code, message } }));
+}
+
+function json(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+    response.end(JSON.stringify(body));
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+}
+
+function listen(server: Server): Promise<number> {
+    return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+            resolve((server.address() as AddressInfo).port);
+        });
+    });
+}
+
+export interface LocalAzureOptions {
+    scenario: Scenario;
+    certificates: TestCertificates;
+    /** The service's clock (ingestion delay, default timespans, run command timestamps). Default: real time. */
+    now?: () => Date;
+}
+
+export class LocalAzure {
+    scenario: Scenario;
+    now: () => Date;
+    readonly requests: RecordedRequest[] = [];
+    readonly runCommands: RecordedRunCommand[] = [];
+    readonly identityHeader = randomBytes(16).toString('hex');
+    armEndpoint = '';
+    identityEndpoint = '';
+
+    private faults: (Fault & { left: number })[] = [];
+    private readonly tokens = new Map<string, { resource: string; expiresOn: number }>();
+    private readonly commands = new Map<string, RunningCommand>();
+    private readonly inFlight = new Map<RouteName, number>();
+    private readonly peakInFlight = new Map<RouteName, number>();
+    private readonly arm: Server;
+    private readonly identity: Server;
+
+    private constructor(options: LocalAzureOptions) {
+        this.scenario = options.scenario;
+        this.now = options.now ?? (() => new Date());
+        this.arm = createHttpsServer(
+            {
+                key: readFileSync(options.certificates.serverKeyPath),
+                cert: readFileSync(options.certificates.serverCertPath),
+            },
+            (request, response) => void this.handleArm(request, response),
+        );
+        this.identity = createHttpServer((request, response) => {
+            this.handleIdentity(request, response);
+        });
+    }
+
+    static async start(options: LocalAzureOptions): Promise<LocalAzure> {
+        const azure = new LocalAzure(options);
+        const armPort = await listen(azure.arm);
+        const identityPort = await listen(azure.identity);
+        azure.armEndpoint = `https://127.0.0.1:${armPort}`;
+        azure.identityEndpoint = `http://127.0.0.1:${identityPort}/msi/token`;
+        return azure;
+    }
+
+    /** What a Functions host would set for a system-assigned identity: point DefaultAzureCredential here. */
+    identityEnvironment(): Record<'IDENTITY_ENDPOINT' | 'IDENTITY_HEADER', string> {
+        return { IDENTITY_ENDPOINT: this.identityEndpoint, IDENTITY_HEADER: this.identityHeader };
+    }
+
+    /** Replaces the scenario and forgets requests, faults and commands. */
+    reset(scenario: Scenario = this.scenario): void {
+        this.scenario = scenario;
+        this.requests.length = 0;
+        this.runCommands.length = 0;
+        this.faults = [];
+        this.commands.clear();
+        this.peakInFlight.clear();
+    }
+
+    inject(fault: Fault): void {
+        this.faults.push({ ...fault, left: fault.times ?? 1 });
+    }
+
+    count(route: RouteName, predicate?: (request: RecordedRequest) => boolean): number {
+        return this.requests.filter((r) => r.route === route && (!predicate || predicate(r))).length;
+    }
+
+    /** Highest number of requests to `route` that were being served at the same time. */
+    maxConcurrent(route: RouteName): number {
+        return this.peakInFlight.get(route) ?? 0;
+    }
+
+    /** Audience of a token this endpoint issued, or undefined for anything else. */
+    audienceOf(token: string): string | undefined {
+        const issued = this.tokens.get(token);
+        return issued && issued.expiresOn > Date.now() / 1000 ? issued.resource : undefined;
+    }
+
+    async close(): Promise<void> {
+        this.arm.closeAllConnections();
+        this.identity.closeAllConnections();
+        await Promise.all([
+            new Promise((resolve) => this.arm.close(resolve)),
+            new Promise((resolve) => this.identity.close(resolve)),
+        ]);
+    }
+
+    private handleIdentity(request: IncomingMessage, response: ServerResponse): void {
+        const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+        const record: RecordedRequest = {
+            route: 'identity.token',
+            method: request.method ?? 'GET',
+            path: url.pathname,
+            query: url.searchParams,
+            status: 200,
+            at: Date.now(),
+        };
+        this.requests.push(record);
+        const resource = url.searchParams.get('resource');
+        let problem: [number, string] | undefined;
+        if (url.pathname !== '/msi/token') problem = [404, 'Not found'];
+        else if (request.headers['x-identity-header'] !== this.identityHeader) {
+            problem = [401, 'X-IDENTITY-HEADER is missing or wrong'];
+        } else if (url.searchParams.get('api-version') !== '2019-08-01') {
+            problem = [400, 'api-version 2019-08-01 expected'];
+        } else if (!resource) problem = [400, 'resource is required'];
+        if (problem || !resource) {
+            const [status, message] = problem ?? [400, 'resource is required'];
+            record.status = status;
+            json(response, status, { statusCode: status, message });
+            return;
+        }
+        const token = `local-azure.${randomBytes(24).toString('base64url')}`;
+        const expiresOn = Math.floor(Date.now() / 1000) + 3600;
+        this.tokens.set(token, { resource, expiresOn });
+        // App Service 2019-08-01 response: expires_on is epoch seconds as a string.
+        json(response, 200, {
+            access_token: token,
+            expires_on: String(expiresOn),
+            resource,
+            token_type: 'Bearer',
+            client_id: '00000000-0000-0000-0000-00000000c11e',
+        });
+    }
+
+    private async handleArm(request: IncomingMessage, response: ServerResponse): Promise<void> {
+        const rawUrl = request.url ?? '/';
+        const questionMark = rawUrl.indexOf('?');
+        const path = questionMark < 0 ? rawUrl : rawUrl.slice(0, questionMark);
+        const query = new URLSearchParams(questionMark < 0 ? '' : rawUrl.slice(questionMark + 1));
+        const method = request.method ?? 'GET';
+        let route: RouteName = 'unknown';
+        let match: RegExpExecArray | null = null;
+        for (const candidate of ROUTES) {
+            const m = candidate.pattern.exec(path);
+            if (m && candidate.method === method) {
+                route = candidate.route;
+                match = m;
+                break;
+            }
+        }
+        const record: RecordedRequest = { route, method, path, query, status: 0, at: Date.now() };
+        this.requests.push(record);
+        this.inFlight.set(route, (this.inFlight.get(route) ?? 0) + 1);
+        this.peakInFlight.set(route, Math.max(this.peakInFlight.get(route) ?? 0, this.inFlight.get(route) ?? 0));
+        response.on('finish', () => {
+            record.status = response.statusCode;
+        });
+        try {
+            const body = await readBody(request);
+            if (await this.applyFault(route, path, query, response)) return;
+            const authorization = request.headers.authorization ?? '';
+            const audience = this.audienceOf(authorization.replace(/^Bearer\s+/i, ''));
+            if (!authorization.startsWith('Bearer ') || audience === undefined) {
+                throw new HttpError(
+                    401,
+                    'AuthenticationFailed',
+                    "Authentication failed. The 'Authorization' header is missing or invalid.",
+                );
+            }
+            if (!ARM_AUDIENCES.includes(audience)) {
+                throw new HttpError(
+                    401,
+                    'InvalidAuthenticationTokenAudience',
+                    `The access token has an invalid audience: ${audience}`,
+                );
+            }
+            if (path.startsWith('//')) {
+                // ARM ids passed with their leading slash to a `{+resourceUri}` template end up here.
+                throw new HttpError(400, 'InvalidResourceUri', `The request path '${path}' has an empty segment`);
+            }
+            if (!query.get('api-version')) {
+                throw new HttpError(
+                    400,
+                    'MissingApiVersionParameter',
+                    'The api-version query parameter (?api-version=) is required for all requests.',
+                );
+            }
+            if (!match) throw new HttpError(404, 'NotFound', `No route for ${method} ${path}`);
+            const groups = match.slice(1).map((g) => decodeURIComponent(g));
+            this.dispatch(route, groups, path, query, body, response);
+        } catch (error) {
+            if (error instanceof HttpError || error instanceof MetricsRequestError) {
+                armError(response, error.status, error.code, error.message);
+            } else {
+                armError(response, 500, 'InternalServerError', (error as Error).message);
+            }
+        } finally {
+            this.inFlight.set(route, (this.inFlight.get(route) ?? 1) - 1);
+        }
+    }
+
+    private async applyFault(
+        route: RouteName,
+        path: string,
+        query: URLSearchParams,
+        response: ServerResponse,
+    ): Promise<boolean> {
+        const fault = this.faults.find((f) => f.left > 0 && f.route === route && (!f.when || f.when({ path, query })));
+        if (!fault) return false;
+        fault.left--;
+        switch (fault.kind) {
+            case 'delay':
+                await sleep(fault.ms);
+                return false;
+            case 'throttle':
+                json(
+                    response,
+                    429,
+                    { error: { code: 'TooManyRequests', message: 'The request is being throttled.' } },
+                    { 'retry-after': String(fault.retryAfterSeconds) },
+                );
+                return true;
+            case 'error':
+                armError(
+                    response,
+                    fault.status,
+                    fault.code ?? 'InternalServerError',
+                    fault.message ?? 'Injected failure',
+                );
+                return true;
+            case 'malformed':
+                response.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+                response.end('{"value": [{"id": "/subscriptions/');
+                return true;
+        }
+    }
+
+    private findCluster(subscription: string, group: string, name: string): ScenarioCluster {
+        const wanted = `/subscriptions/${subscription}/resourcegroups/${group}/providers/microsoft.containerservice/managedclusters/${name}`;
+        const cluster = this.scenario.clusters.find((c) => clusterIdOf(c).toLowerCase() === wanted.toLowerCase());
+        if (!cluster) {
+            throw new HttpError(
+                404,
+                'ResourceNotFound',
+                `The Resource 'Microsoft.ContainerService/managedClusters/${name}' under resource group '${group}' was not found.`,
+            );
+        }
+        return cluster;
+    }
+
+    private page(path: string, query: URLSearchParams, items: unknown[]): unknown {
+        const size = this.scenario.pageSize ?? 100;
+        const skip = Number(query.get('$skipToken') ?? 0);
+        const value = items.slice(skip, skip + size);
+        if (skip + size >= items.length) return { value };
+        const next = new URLSearchParams(query);
+        next.set('$skipToken', String(skip + size));
+        return { value, nextLink: `${this.armEndpoint}${path}?${next.toString()}` };
+    }
+
+    private dispatch(
+        route: RouteName,
+        groups: string[],
+        path: string,
+        query: URLSearchParams,
+        body: string,
+        response: ServerResponse,
+    ): void {
+        const [subscription = '', group = '', name = '', extra = ''] = groups;
+        switch (route) {
+            case 'managedClusters.list': {
+                const clusters = this.scenario.clusters.filter(
+                    (c) => c.subscriptionId.toLowerCase() === subscription.toLowerCase(),
+                );
+                json(
+                    response,
+                    200,
+                    this.page(
+                        path,
+                        query,
+                        clusters.map((c) => managedClusterBody(c, true)),
+                    ),
+                );
+                return;
+            }
+            case 'managedClusters.listByResourceGroup': {
+                const clusters = this.scenario.clusters.filter(
+                    (c) =>
+                        c.subscriptionId.toLowerCase() === subscription.toLowerCase() &&
+                        c.resourceGroup.toLowerCase() === group.toLowerCase(),
+                );
+                json(
+                    response,
+                    200,
+                    this.page(
+                        path,
+                        query,
+                        clusters.map((c) => managedClusterBody(c, true)),
+                    ),
+                );
+                return;
+            }
+            case 'managedClusters.get':
+                json(response, 200, managedClusterBody(this.findCluster(subscription, group, name)));
+                return;
+            case 'agentPools.list':
+                json(response, 200, { value: agentPoolBodies(this.findCluster(subscription, group, name)) });
+                return;
+            case 'machines.list': {
+                const machines = machineBodies(this.findCluster(subscription, group, name), extra);
+                if (!machines) throw new HttpError(404, 'NotFound', `Agent pool ${extra} not found`);
+                json(response, 200, this.page(path, query, machines));
+                return;
+            }
+            case 'managedClusters.listClusterUserCredentials': {
+                const cluster = this.findCluster(subscription, group, name);
+                const kubeconfig = userKubeconfig(cluster, `${this.armEndpoint}/kubernetes/${cluster.name}`);
+                json(response, 200, {
+                    kubeconfigs: [{ name: 'clusterUser', value: Buffer.from(kubeconfig).toString('base64') }],
+                });
+                return;
+            }
+            case 'managedClusters.runCommand':
+                this.startRunCommand(this.findCluster(subscription, group, name), query, body, response);
+                return;
+            case 'managedClusters.getCommandResult':
+                this.commandResult(this.findCluster(subscription, group, name), extra, response);
+                return;
+            case 'metrics.list': {
+                // The single group of the metrics route is the resource URI without its leading slash.
+                const resource = this.metricsResource(`/${groups[0] ?? ''}`);
+                json(
+                    response,
+                    200,
+                    queryMetrics(resource, query, {
+                        now: this.now(),
+                        ingestionDelayMinutes: this.scenario.ingestionDelayMinutes ?? 2,
+                    }),
+                );
+                return;
+            }
+            case 'identity.token':
+            case 'unknown':
+                throw new HttpError(404, 'NotFound', 'No such route');
+        }
+    }
+
+    private metricsResource(resourceUri: string): MetricsResource {
+        const wanted = resourceUri.toLowerCase();
+        for (const cluster of this.scenario.clusters) {
+            const location = cluster.location ?? 'eastus';
+            if (
+                (cluster.outboundType ?? 'loadBalancer') === 'loadBalancer' &&
+                loadBalancerIdOf(cluster).toLowerCase() === wanted
+            ) {
+                return {
+                    id: loadBalancerIdOf(cluster),
+                    type: 'microsoft.network/loadbalancers',
+                    location,
+                    series: cluster.loadBalancerSeries ?? [],
+                };
+            }
+            if (cluster.natGateway && cluster.natGateway.id.toLowerCase() === wanted) {
+                return {
+                    id: cluster.natGateway.id,
+                    type: 'microsoft.network/natgateways',
+                    location,
+                    series: cluster.natGatewaySeries ?? [],
+                };
+            }
+        }
+        throw new HttpError(404, 'ResourceNotFound', `The resource '${resourceUri}' was not found.`);
+    }
+
+    private startRunCommand(
+        cluster: ScenarioCluster,
+        query: URLSearchParams,
+        body: string,
+        response: ServerResponse,
+    ): void {
+        let payload: { command?: unknown; context?: unknown; clusterToken?: unknown };
+        try {
+            payload = JSON.parse(body) as typeof payload;
+        } catch {
+            throw new HttpError(
+                400,
+                'InvalidRequestContent',
+                'The request content was invalid and could not be deserialized.',
+            );
+        }
+        if (typeof payload.command !== 'string' || payload.command.trim() === '') {
+            throw new HttpError(400, 'InvalidParameter', 'command is required');
+        }
+        if (cluster.disableRunCommand) {
+            // The service's exact code for this case is not documented; the product must never get here.
+            throw new HttpError(
+                400,
+                'OperationNotAllowed',
+                'Run command is disabled on this cluster (apiServerAccessProfile.disableRunCommand).',
+            );
+        }
+        let files = new Map<string, Buffer>();
+        if (typeof payload.context === 'string' && payload.context !== '') {
+            try {
+                files = readZip(Buffer.from(payload.context, 'base64'));
+            } catch (error) {
+                throw new HttpError(
+                    400,
+                    'InvalidParameter',
+                    `context is not a base64 zip: ${(error as Error).message}`,
+                );
+            }
+        }
+        const clusterTokenAudience =
+            typeof payload.clusterToken === 'string' && payload.clusterToken !== ''
+                ? this.audienceOf(payload.clusterToken)
+                : undefined;
+        if (cluster.aadManaged && clusterTokenAudience !== AKS_AAD_SERVER_APP) {
+            // Message as reported in Azure/azure-rest-api-specs#22480.
+            throw new HttpError(
+                400,
+                'MissingAADClusterToken',
+                'This cluster have Azure Active Directory enabled, .clusterToken is required.',
+            );
+        }
+        const received: ReceivedRunCommand = { command: payload.command, files };
+        if (clusterTokenAudience !== undefined) received.clusterTokenAudience = clusterTokenAudience;
+        const commandId = randomUUID().replaceAll('-', '');
+        const script = cluster.runCommand;
+        const outcome: RunCommandOutcome = script
+            ? script.outcome(received)
+            : { kind: 'succeeded', exitCode: 0, logs: `ran: ${payload.command}\n` };
+        const clusterId = clusterIdOf(cluster);
+        this.runCommands.push({ ...received, clusterId, commandId });
+        this.commands.set(commandId, { clusterId, pollsLeft: script?.polls ?? 2, outcome, startedAt: this.now() });
+        const apiVersion = query.get('api-version') ?? '';
+        // Location as in RunCommandRequest.json: lowercase `resourcegroups`, commandResults/{id}.
+        const location = `${this.armEndpoint}/subscriptions/${cluster.subscriptionId}/resourcegroups/${cluster.resourceGroup}/providers/Microsoft.ContainerService/managedClusters/${cluster.name}/commandResults/${commandId}?api-version=${apiVersion}`;
+        response.writeHead(202, { location, 'content-length': '0' });
+        response.end();
+    }
+
+    private commandResult(cluster: ScenarioCluster, commandId: string, response: ServerResponse): void {
+        const command = this.commands.get(commandId);
+        if (!command || command.clusterId !== clusterIdOf(cluster)) {
+            throw new HttpError(404, 'NotFound', `Command ${commandId} not found`);
+        }
+        if (command.pollsLeft > 0 || command.outcome.kind === 'running') {
+            command.pollsLeft--;
+            response.writeHead(202, { 'content-length': '0' });
+            response.end();
+            return;
+        }
+        const startedAt = command.startedAt.toISOString().replace(/\.\d{3}Z$/, 'Z');
+        const finishedAt = this.now()
+            .toISOString()
+            .replace(/\.\d{3}Z$/, 'Z');
+        switch (command.outcome.kind) {
+            case 'succeeded': {
+                const bytes = Buffer.from(command.outcome.logs, 'utf8');
+                const logs =
+                    bytes.length > RUN_COMMAND_OUTPUT_LIMIT
+                        ? bytes.subarray(0, RUN_COMMAND_OUTPUT_LIMIT).toString('utf8')
+                        : command.outcome.logs;
+                json(response, 200, {
+                    id: commandId,
+                    properties: {
+                        provisioningState: 'succeeded',
+                        exitCode: command.outcome.exitCode,
+                        startedAt,
+                        finishedAt,
+                        logs,
+                    },
+                });
+                return;
+            }
+            case 'failed':
+                json(response, 200, {
+                    id: commandId,
+                    properties: { provisioningState: 'failed', reason: command.outcome.reason },
+                });
+                return;
+            case 'neverScheduled':
+                // Text from the AKS troubleshooting article; the HTTP status the service uses is not documented.
+                throw new HttpError(
+                    400,
+                    'KubernetesPerformanceError',
+                    `Failed to run command due to cluster perf issue, container command-${commandId.slice(0, 16)} in aks-command namespace did not start within 30s on your cluster, retry may helps. If issue persist, you may need to tune your cluster with better performance (larger node/paid tier).`,
+                );
+        }
+    }
+}
