@@ -8,6 +8,7 @@ command -v conntrack >/dev/null || need+=(conntrack)
 command -v ip >/dev/null || need+=(iproute2)
 command -v chromium >/dev/null || need+=(chromium)
 command -v openssl >/dev/null || need+=(openssl)
+[ -x /usr/bin/time ] || need+=(time) # GNU time: npm run bench measures peak RSS with it
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     echo "install-system-deps: missing ${need[*]} and cannot install them (not root or no apt-get); dependent tests will be skipped" >&2

@@ -1,0 +1,870 @@
+/**
+ * Parser for BCC tcptracer output (tools/tcptracer.py; v0.29.0 and master print the same), every variant:
+ *   default  `T  PID    COMM             IP SADDR            DADDR            SPORT  DPORT`
+ *   -t       `TIME(s)  ` (%-9.3f seconds) before T
+ *   -v       TYPE words (connect/accept/close/unknown, %-12s) and a trailing NETNS column (absent with -N)
+ *   -t -v    `TIME(ns)` (%-14d nanoseconds) before TYPE
+ * Fields are read from both ends of the line, a fixed number left of COMM and a fixed number right of it, so a
+ * COMM with spaces (`Web Content`) stays whole. Captures run to millions of lines, so the scanner works on bytes
+ * (ASCII chunks are scanned in place, other text is mapped to one byte per UTF-16 unit) and allocates only the
+ * event and its strings.
+ */
+import { isAscii } from 'node:buffer';
+
+import type { TcpEventType, TcptracerEvent, TcptracerSummary } from './records.js';
+import { SkipCollector } from './skipped.js';
+
+type Variant = TcptracerSummary['variant'];
+
+const BANNER = 'Tracing TCP established connections';
+const LOST_PREFIX = 'Possibly lost ';
+const LOST_SUFFIX = ' samples';
+
+const OK = 0;
+const REASONS = [
+    '',
+    'too few fields for a tcptracer event',
+    'no IP version column (4 or 6) where one was expected',
+    'event type is not C/A/X/U or connect/accept/close/unknown',
+    'TIME is not a number',
+    'PID is not a number',
+    'SADDR or DADDR is not an IP address',
+    'SPORT or DPORT is not a port number',
+    'NETNS is not a namespace inode',
+    'NETNS column missing although the header has one',
+    'NETNS column present although the header has none',
+    'TIME column missing although the header has one',
+    'TIME column present although the header has none',
+];
+const TOO_FEW = 1;
+const NO_IP_COLUMN = 2;
+const BAD_TYPE = 3;
+const BAD_TIME = 4;
+const BAD_PID = 5;
+const BAD_ADDR = 6;
+const BAD_PORT = 7;
+const BAD_NETNS = 8;
+const MISSING_NETNS = 9;
+const EXTRA_NETNS = 10;
+const MISSING_TIME = 11;
+const EXTRA_TIME = 12;
+
+const TYPES: readonly TcpEventType[] = ['connect', 'accept', 'close', 'unknown'];
+
+const HEADER_NONE = 0;
+const HEADER_TIME = 1;
+const HEADER_NETNS = 2;
+const HEADER_SEEN = 4;
+const HEADER_VERBOSE = 8;
+const HEADER_NANOSECONDS = 16;
+
+// Where parseBytes leaves what it found: positions into the line, numbers, -1 for absent, MASKED for x'ed out.
+const out = new Float64Array(24);
+const O_TIME_START = 0;
+const O_TIME_END = 1;
+const O_TYPE = 2;
+const O_PID = 3;
+const O_COMM_START = 4;
+const O_COMM_END = 5;
+const O_IP = 6;
+const O_SADDR_START = 7;
+const O_SADDR_END = 8;
+const O_DADDR_START = 9;
+const O_DADDR_END = 10;
+const O_SPORT = 11;
+const O_DPORT = 12;
+const O_NETNS_START = 13;
+const O_NETNS_END = 14;
+const O_IPV6_TEXT = 15; // bit 1: SADDR has colons, bit 2: DADDR has colons
+const O_TYPE_WORD = 16;
+// Raw token starts, from which the column template is learned.
+const O_TYPE_AT = 17;
+const O_PID_AT = 18;
+const O_IP_AT = 19;
+const O_SADDR_AT = 20;
+const O_DADDR_AT = 21;
+const O_SPORT_AT = 22;
+const O_DPORT_AT = 23;
+
+// Column template: where each field started, relative to the line start, on the last line read the long way.
+const T_VALID = 0;
+const T_TIME = 1;
+const T_TYPE = 2;
+const T_PID = 3;
+const T_IP = 4;
+const T_SADDR = 5;
+const T_DADDR = 6;
+const T_SPORT = 7;
+const T_DPORT = 8;
+const T_NETNS = 9;
+
+const MASKED = -1;
+const INVALID = -2;
+
+/** ASCII whitespace: what tcptracer pads columns with (CR included, for CRLF files). */
+function isWs(c: number): boolean {
+    return c === 32 || (c >= 9 && c <= 13);
+}
+
+function isDigit(c: number): boolean {
+    return c >= 48 && c <= 57;
+}
+
+function isMask(c: number): boolean {
+    return c === 120 || c === 88; // x X, as in Microsoft's published `3xxx9`
+}
+
+function isIpVersion(c: number): boolean {
+    return c === 52 || c === 54;
+}
+
+function word(b: Uint8Array, a: number, w: string): boolean {
+    for (let k = 1; k < w.length; k++) if (b[a + k] !== w.charCodeAt(k)) return false;
+    return true;
+}
+
+/** Index into TYPES of the type spelled by b[a, e), or -1. Letters are the default output, words come with -v. */
+function typeCode(b: Uint8Array, a: number, e: number): number {
+    const n = e - a;
+    const c = b[a] ?? 0;
+    if (n === 1) return c === 67 ? 0 : c === 65 ? 1 : c === 88 ? 2 : c === 85 ? 3 : -1; // C A X U
+    if (n === 7) {
+        if (c === 99 && word(b, a, 'connect')) return 0;
+        if (c === 117 && word(b, a, 'unknown')) return 3;
+    } else if (n === 6) {
+        if (c === 97 && word(b, a, 'accept')) return 1;
+    } else if (n === 5) {
+        if (c === 99 && word(b, a, 'close')) return 2;
+    }
+    return -1;
+}
+
+/**
+ * Where a type glued to the end of the TIME token starts, or -1. `%-14d` and `%-9.3f` print no separator, so a
+ * 15-digit nanosecond time or 10000 seconds and more run into the type.
+ */
+function gluedTypeStart(b: Uint8Array, a: number, e: number): number {
+    for (const w of ['connect', 'unknown', 'accept', 'close']) {
+        const at = e - w.length;
+        if (at > a && b[at] === w.charCodeAt(0) && word(b, at, w)) return at;
+    }
+    const before = b[e - 2] ?? 0;
+    if (e - a > 1 && typeCode(b, e - 1, e) >= 0 && (isDigit(before) || isMask(before) || before === 46)) return e - 1;
+    return -1;
+}
+
+function timeOk(b: Uint8Array, a: number, e: number): boolean {
+    let digits = 0;
+    for (let i = a; i < e; i++) {
+        const c = b[i] ?? 0;
+        if (isDigit(c) || isMask(c)) digits++;
+        else if (!(c === 46 || (c === 45 && i === a))) return false; // '.', or a leading '-': events arrive out of order
+    }
+    return digits > 0;
+}
+
+/** An unsigned decimal no larger than `max`; MASKED when it has x's, INVALID otherwise. */
+function uintAt(b: Uint8Array, a: number, e: number, max: number): number {
+    if (e - a > 10) return INVALID;
+    let value = 0;
+    let masked = false;
+    for (let i = a; i < e; i++) {
+        const c = b[i] ?? 0;
+        if (isDigit(c)) value = value * 10 + (c - 48);
+        else if (isMask(c)) masked = true;
+        else return INVALID;
+    }
+    if (masked) return MASKED;
+    return value <= max ? value : INVALID;
+}
+
+/**
+ * Netns inodes are proc inums, 0xEFFFFFF9 (init_net on recent kernels) and up: always ten digits, or 0 without
+ * CONFIG_NET_NS. The length check catches a capture cut in the middle of its last NETNS.
+ */
+function netnsOk(b: Uint8Array, a: number, e: number): boolean {
+    let masked = false;
+    for (let i = a; i < e; i++) {
+        const c = b[i] ?? 0;
+        if (isMask(c)) masked = true;
+        else if (!isDigit(c)) return false;
+    }
+    const n = e - a;
+    return masked ? n <= 10 : n === 10 || (n === 1 && b[a] === 48);
+}
+
+/** 4 for dotted IPv4, 6 for colon-hex IPv6 (x's allowed, both masked in published examples), 0 otherwise. */
+function addressKind(b: Uint8Array, a: number, e: number): number {
+    let colons = 0;
+    let dots = 0;
+    let hexLetters = 0;
+    for (let i = a; i < e; i++) {
+        const c = b[i] ?? 0;
+        if (c === 58) colons++;
+        else if (c === 46) dots++;
+        else if ((c >= 97 && c <= 102) || (c >= 65 && c <= 70)) hexLetters++;
+        else if (!(isDigit(c) || isMask(c))) return 0;
+    }
+    if (colons === 0) return dots === 3 && hexLetters === 0 ? 4 : 0;
+    return colons >= 2 ? 6 : 0;
+}
+
+/**
+ * Reads one data line b[start, end) (trimmed, not blank) into `out`; returns OK or a REASONS index.
+ * `header` holds the HEADER_* bits of the last header seen, 0 when none (the layout is then inferred per line).
+ */
+function parseBytes(b: Uint8Array, start: number, end: number, header: number): number {
+    // Right of COMM: [NETNS] DPORT SPORT DADDR SADDR IP, read backwards.
+    let i = end;
+    const e0 = i;
+    while (i > start && !isWs(b[i - 1] ?? 0)) i--;
+    const s0 = i;
+    while (i > start && isWs(b[i - 1] ?? 0)) i--;
+    const e1 = i;
+    while (i > start && !isWs(b[i - 1] ?? 0)) i--;
+    const s1 = i;
+    while (i > start && isWs(b[i - 1] ?? 0)) i--;
+    const e2 = i;
+    while (i > start && !isWs(b[i - 1] ?? 0)) i--;
+    const s2 = i;
+    while (i > start && isWs(b[i - 1] ?? 0)) i--;
+    const e3 = i;
+    while (i > start && !isWs(b[i - 1] ?? 0)) i--;
+    const s3 = i;
+    while (i > start && isWs(b[i - 1] ?? 0)) i--;
+    const e4 = i;
+    while (i > start && !isWs(b[i - 1] ?? 0)) i--;
+    const s4 = i;
+    if (s4 === e4) return TOO_FEW; // tokens are taken in order, so an empty one means all later ones are empty
+    let ipAt: number;
+    let saS: number, saE: number, daS: number, daE: number, spS: number, spE: number, dpS: number, dpE: number;
+    let nsS = -1;
+    let nsE = -1;
+    if (e4 - s4 === 1 && isIpVersion(b[s4] ?? 0)) {
+        ipAt = s4;
+        saS = s3;
+        saE = e3;
+        daS = s2;
+        daE = e2;
+        spS = s1;
+        spE = e1;
+        dpS = s0;
+        dpE = e0;
+    } else {
+        while (i > start && isWs(b[i - 1] ?? 0)) i--;
+        const e5 = i;
+        while (i > start && !isWs(b[i - 1] ?? 0)) i--;
+        if (i === e5) return TOO_FEW;
+        if (e5 - i !== 1 || !isIpVersion(b[i] ?? 0)) return NO_IP_COLUMN;
+        ipAt = i;
+        saS = s4;
+        saE = e4;
+        daS = s3;
+        daE = e3;
+        spS = s2;
+        spE = e2;
+        dpS = s1;
+        dpE = e1;
+        nsS = s0;
+        nsE = e0;
+    }
+    if (header !== HEADER_NONE && nsS >= 0 !== ((header & HEADER_NETNS) !== 0)) {
+        return nsS >= 0 ? EXTRA_NETNS : MISSING_NETNS;
+    }
+
+    // Left of COMM: [TIME] TYPE PID.
+    let j = start;
+    while (j < ipAt && !isWs(b[j] ?? 0)) j++;
+    const l0e = j;
+    while (j < ipAt && isWs(b[j] ?? 0)) j++;
+    const l1s = j;
+    while (j < ipAt && !isWs(b[j] ?? 0)) j++;
+    const l1e = j;
+    if (l1s === l1e) return TOO_FEW;
+    let type = typeCode(b, start, l0e);
+    let typeLength = l0e - start;
+    let timeStart = -1;
+    let timeEnd = -1;
+    let pidStart = l1s;
+    let pidEnd = l1e;
+    if (type < 0) {
+        timeStart = start;
+        type = typeCode(b, l1s, l1e);
+        if (type >= 0) {
+            typeLength = l1e - l1s;
+            timeEnd = l0e;
+            while (j < ipAt && isWs(b[j] ?? 0)) j++;
+            pidStart = j;
+            while (j < ipAt && !isWs(b[j] ?? 0)) j++;
+            pidEnd = j;
+            if (pidStart === pidEnd) return TOO_FEW;
+        } else {
+            const glued = gluedTypeStart(b, start, l0e);
+            if (glued < 0) return BAD_TYPE;
+            type = typeCode(b, glued, l0e);
+            typeLength = l0e - glued;
+            timeEnd = glued;
+        }
+    }
+    if (header !== HEADER_NONE && timeStart >= 0 !== ((header & HEADER_TIME) !== 0)) {
+        return timeStart >= 0 ? EXTRA_TIME : MISSING_TIME;
+    }
+    if (timeStart >= 0 && !timeOk(b, timeStart, timeEnd)) return BAD_TIME;
+    const pid = uintAt(b, pidStart, pidEnd, 0xffffffff);
+    if (pid === INVALID) return BAD_PID;
+    const sport = uintAt(b, spS, spE, 65535);
+    const dport = uintAt(b, dpS, dpE, 65535);
+    if (sport === INVALID || dport === INVALID) return BAD_PORT;
+    if (nsS >= 0 && !netnsOk(b, nsS, nsE)) return BAD_NETNS;
+    out[O_SADDR_AT] = saS;
+    out[O_DADDR_AT] = daS;
+    // tcptracer brackets IPv6 addresses; the contract wants them bare.
+    if (saE - saS > 2 && b[saS] === 91 && b[saE - 1] === 93) {
+        saS++;
+        saE--;
+    }
+    if (daE - daS > 2 && b[daS] === 91 && b[daE - 1] === 93) {
+        daS++;
+        daE--;
+    }
+    const saKind = addressKind(b, saS, saE);
+    const daKind = addressKind(b, daS, daE);
+    if (saKind === 0 || daKind === 0) return BAD_ADDR;
+
+    let commStart = pidEnd;
+    while (commStart < ipAt && isWs(b[commStart] ?? 0)) commStart++;
+    let commEnd = ipAt;
+    while (commEnd > commStart && isWs(b[commEnd - 1] ?? 0)) commEnd--;
+
+    out[O_TIME_START] = timeStart;
+    out[O_TIME_END] = timeEnd;
+    out[O_TYPE] = type;
+    out[O_TYPE_WORD] = typeLength > 1 ? 1 : 0;
+    out[O_PID] = pid;
+    out[O_COMM_START] = commStart;
+    out[O_COMM_END] = commEnd;
+    out[O_IP] = b[ipAt] === 52 ? 4 : 6;
+    out[O_SADDR_START] = saS;
+    out[O_SADDR_END] = saE;
+    out[O_DADDR_START] = daS;
+    out[O_DADDR_END] = daE;
+    out[O_SPORT] = sport;
+    out[O_DPORT] = dport;
+    out[O_NETNS_START] = nsS;
+    out[O_NETNS_END] = nsE;
+    out[O_IPV6_TEXT] = (saKind === 6 ? 1 : 0) | (daKind === 6 ? 2 : 0);
+    out[O_TYPE_AT] = timeEnd === l0e || timeStart < 0 ? (timeStart < 0 ? start : l1s) : -1; // -1: glued to TIME
+    out[O_PID_AT] = pidStart;
+    out[O_IP_AT] = ipAt;
+    out[O_SPORT_AT] = spS;
+    out[O_DPORT_AT] = dpS;
+    return OK;
+}
+
+/** Remembers the columns of the line parseBytes just read, for fastParse. */
+function learnTemplate(t: Int32Array, start: number): void {
+    const typeAt = out[O_TYPE_AT] ?? -1;
+    t[T_VALID] = typeAt < 0 ? 0 : 1;
+    t[T_TIME] = (out[O_TIME_START] ?? -1) >= 0 ? 1 : 0;
+    t[T_TYPE] = typeAt - start;
+    t[T_PID] = (out[O_PID_AT] ?? 0) - start;
+    t[T_IP] = (out[O_IP_AT] ?? 0) - start;
+    t[T_SADDR] = (out[O_SADDR_AT] ?? 0) - start;
+    t[T_DADDR] = (out[O_DADDR_AT] ?? 0) - start;
+    t[T_SPORT] = (out[O_SPORT_AT] ?? 0) - start;
+    t[T_DPORT] = (out[O_DPORT_AT] ?? 0) - start;
+    const netns = out[O_NETNS_START] ?? -1;
+    t[T_NETNS] = netns < 0 ? -1 : netns - start;
+}
+
+// The value (number, or address kind) the last *Field scanner read; they return the token's end.
+let fieldValue = 0;
+
+/** True when b[from, to) is all whitespace and not empty: the padding between two fixed columns. */
+function padding(b: Uint8Array, from: number, to: number): boolean {
+    if (from >= to) return false;
+    for (let i = from; i < to; i++) if (!isWs(b[i] ?? 0)) return false;
+    return true;
+}
+
+/** Token end of a word at column p padded up to column `next`, or -1. */
+function wordField(b: Uint8Array, p: number, next: number): number {
+    let q = p;
+    while (q < next && !isWs(b[q] ?? 32)) q++;
+    return q > p && padding(b, q, next) ? q : -1;
+}
+
+/** An unsigned decimal (x-masked allowed) at column p padded up to `next`: its end, value in fieldValue; or -1. */
+function uintField(b: Uint8Array, p: number, next: number, max: number): number {
+    let value = 0;
+    let masked = false;
+    let q = p;
+    for (; q < next; q++) {
+        const c = b[q] ?? 32;
+        if (isDigit(c)) value = value * 10 + (c - 48);
+        else if (isMask(c)) masked = true;
+        else if (isWs(c)) break;
+        else return -1;
+    }
+    if (q === p || q - p > 10 || !padding(b, q, next)) return -1;
+    if (masked) fieldValue = MASKED;
+    else if (value <= max) fieldValue = value;
+    else return -1;
+    return q;
+}
+
+/** An address token at column p padded up to `next`: its end, 4 or 6 in fieldValue (as addressKind); or -1. */
+function addressField(b: Uint8Array, p: number, next: number): number {
+    let q = p;
+    while (q < next && !isWs(b[q] ?? 32)) q++;
+    if (q === p || !padding(b, q, next)) return -1;
+    let a = p;
+    let e = q;
+    if (e - a > 2 && b[a] === 91 && b[e - 1] === 93) {
+        a++;
+        e--;
+    }
+    fieldValue = addressKind(b, a, e);
+    return fieldValue === 0 ? -1 : q;
+}
+
+/**
+ * Reads a line whose fields sit in the template's columns (nearly every line of a capture: tcptracer pads each
+ * field to a fixed width), checking the padding between them so the answer is the one parseBytes would give.
+ * Fills `out` as parseBytes does and returns true, or returns false and leaves the line to parseBytes.
+ */
+function fastParse(b: Uint8Array, s: number, e: number, t: Int32Array): boolean {
+    const cType = s + (t[T_TYPE] ?? 0);
+    const cPid = s + (t[T_PID] ?? 0);
+    const cIp = s + (t[T_IP] ?? 0);
+    const cSaddr = s + (t[T_SADDR] ?? 0);
+    const cDaddr = s + (t[T_DADDR] ?? 0);
+    const cSport = s + (t[T_SPORT] ?? 0);
+    const cDport = s + (t[T_DPORT] ?? 0);
+    const netnsColumn = t[T_NETNS] ?? -1;
+    const cNetns = netnsColumn < 0 ? -1 : s + netnsColumn;
+    if (e <= (cNetns >= 0 ? cNetns : cDport)) return false;
+
+    let timeEnd = -1;
+    if (t[T_TIME] === 1) {
+        timeEnd = wordField(b, s, cType);
+        if (timeEnd < 0 || !timeOk(b, s, timeEnd) || typeCode(b, s, timeEnd) >= 0) return false;
+    } else if (cType !== s) {
+        return false;
+    }
+    const typeEnd = wordField(b, cType, cPid);
+    const type = typeEnd < 0 ? -1 : typeCode(b, cType, typeEnd);
+    if (type < 0) return false;
+
+    let pidEnd = cPid;
+    let pid = 0;
+    let pidMasked = false;
+    for (; pidEnd < cIp; pidEnd++) {
+        const c = b[pidEnd] ?? 32;
+        if (isDigit(c)) pid = pid * 10 + (c - 48);
+        else if (isMask(c)) pidMasked = true;
+        else if (isWs(c)) break;
+        else return false;
+    }
+    if (pidEnd === cPid || pidEnd - cPid > 10 || pid > 0xffffffff || pidEnd >= cIp - 1) return false;
+    if (!isWs(b[cIp - 1] ?? 0) || !isIpVersion(b[cIp] ?? 0) || !padding(b, cIp + 1, cSaddr)) return false;
+
+    const saE = addressField(b, cSaddr, cDaddr);
+    if (saE < 0) return false;
+    const saKind = fieldValue;
+    const daE = addressField(b, cDaddr, cSport);
+    if (daE < 0) return false;
+    const daKind = fieldValue;
+    if (uintField(b, cSport, cDport, 65535) < 0) return false;
+    const sport = fieldValue;
+    if (cNetns >= 0) {
+        if (uintField(b, cDport, cNetns, 65535) < 0) return false;
+        for (let i = cNetns; i < e; i++) if (isWs(b[i] ?? 0)) return false;
+        if (!netnsOk(b, cNetns, e)) return false;
+    } else {
+        let value = 0;
+        let masked = false;
+        for (let i = cDport; i < e; i++) {
+            const c = b[i] ?? 32;
+            if (isDigit(c)) value = value * 10 + (c - 48);
+            else if (isMask(c)) masked = true;
+            else return false;
+        }
+        if (e - cDport > 10 || value > 65535) return false;
+        fieldValue = masked ? MASKED : value;
+    }
+    const dport = fieldValue;
+
+    let commStart = pidEnd;
+    while (commStart < cIp && isWs(b[commStart] ?? 0)) commStart++;
+    let commEnd = cIp - 1;
+    while (commEnd > commStart && isWs(b[commEnd - 1] ?? 0)) commEnd--;
+    const saBracket = b[cSaddr] === 91 && saE - cSaddr > 2 && b[saE - 1] === 93 ? 1 : 0;
+    const daBracket = b[cDaddr] === 91 && daE - cDaddr > 2 && b[daE - 1] === 93 ? 1 : 0;
+
+    out[O_TIME_START] = timeEnd < 0 ? -1 : s;
+    out[O_TIME_END] = timeEnd;
+    out[O_TYPE] = type;
+    out[O_TYPE_WORD] = typeEnd - cType > 1 ? 1 : 0;
+    out[O_PID] = pidMasked ? MASKED : pid;
+    out[O_COMM_START] = commStart;
+    out[O_COMM_END] = commEnd;
+    out[O_IP] = b[cIp] === 52 ? 4 : 6;
+    out[O_SADDR_START] = cSaddr + saBracket;
+    out[O_SADDR_END] = saE - saBracket;
+    out[O_DADDR_START] = cDaddr + daBracket;
+    out[O_DADDR_END] = daE - daBracket;
+    out[O_SPORT] = sport;
+    out[O_DPORT] = dport;
+    out[O_NETNS_START] = cNetns;
+    out[O_NETNS_END] = cNetns < 0 ? -1 : e;
+    out[O_IPV6_TEXT] = (saKind === 6 ? 1 : 0) | (daKind === 6 ? 2 : 0);
+    return true;
+}
+
+/** The event parseBytes just read, its strings cut from `text` (which lines up with the bytes it read). */
+function eventFromOut(text: string): TcptracerEvent {
+    const timeStart = out[O_TIME_START] ?? -1;
+    const pid = out[O_PID] ?? MASKED;
+    const sport = out[O_SPORT] ?? MASKED;
+    const dport = out[O_DPORT] ?? MASKED;
+    const netnsStart = out[O_NETNS_START] ?? -1;
+    const ipv6Text = out[O_IPV6_TEXT] ?? 0;
+    const saddr = text.slice(out[O_SADDR_START], out[O_SADDR_END]);
+    const daddr = text.slice(out[O_DADDR_START], out[O_DADDR_END]);
+    return {
+        type: TYPES[out[O_TYPE] ?? 3] ?? 'unknown',
+        time: timeStart >= 0 ? text.slice(timeStart, out[O_TIME_END]) : undefined,
+        pid: pid >= 0 ? pid : undefined,
+        comm: text.slice(out[O_COMM_START], out[O_COMM_END]),
+        ipVersion: out[O_IP] === 4 ? 4 : 6,
+        saddr: (ipv6Text & 1) === 0 ? saddr : canonicalIpv6(saddr),
+        daddr: (ipv6Text & 2) === 0 ? daddr : canonicalIpv6(daddr),
+        sport: sport >= 0 ? sport : undefined,
+        dport: dport >= 0 ? dport : undefined,
+        netns: netnsStart >= 0 ? text.slice(netnsStart, out[O_NETNS_END]) : undefined,
+    };
+}
+
+/** RFC 5952 text for an IPv6 address, IPv4-mapped addresses as plain IPv4; text that does not parse, lowercased. */
+export function canonicalIpv6(text: string): string {
+    const words = parseIpv6(text);
+    if (words === undefined) return text.toLowerCase();
+    if (words[0] === 0 && words[1] === 0 && words[2] === 0 && words[3] === 0 && words[4] === 0 && words[5] === 0xffff) {
+        const hi = words[6] ?? 0;
+        const lo = words[7] ?? 0;
+        return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+    }
+    let bestStart = -1;
+    let bestLength = 1;
+    for (let i = 0; i < 8;) {
+        if (words[i] !== 0) {
+            i++;
+            continue;
+        }
+        let j = i;
+        while (j < 8 && words[j] === 0) j++;
+        if (j - i > bestLength) {
+            bestStart = i;
+            bestLength = j - i;
+        }
+        i = j;
+    }
+    const hex = (from: number, to: number): string =>
+        words
+            .slice(from, to)
+            .map((w) => w.toString(16))
+            .join(':');
+    if (bestStart < 0) return hex(0, 8);
+    return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
+}
+
+function parseIpv6(text: string): number[] | undefined {
+    const double = text.indexOf('::');
+    if (double !== -1 && text.includes('::', double + 1)) return undefined;
+    const headWords = parseGroups(double === -1 ? text : text.slice(0, double));
+    const tailWords = parseGroups(double === -1 ? '' : text.slice(double + 2));
+    if (headWords === undefined || tailWords === undefined) return undefined;
+    const missing = 8 - headWords.length - tailWords.length;
+    if (double === -1 ? missing !== 0 : missing < 1) return undefined;
+    return [...headWords, ...new Array<number>(double === -1 ? 0 : missing).fill(0), ...tailWords];
+}
+
+function parseGroups(text: string): number[] | undefined {
+    if (text === '') return [];
+    const groups = text.split(':');
+    const words: number[] = [];
+    for (let i = 0; i < groups.length; i++) {
+        const group = groups[i] ?? '';
+        if (i === groups.length - 1 && group.includes('.')) {
+            const octets = group.split('.');
+            if (octets.length !== 4 || !octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255)) return undefined;
+            const [a, b, c, d] = octets.map(Number) as [number, number, number, number];
+            words.push((a << 8) | b, (c << 8) | d);
+        } else if (/^[0-9a-fA-F]{1,4}$/.test(group)) {
+            words.push(parseInt(group, 16));
+        } else {
+            return undefined;
+        }
+    }
+    return words;
+}
+
+/** N from `Possibly lost N samples` occupying line[a, end), or -1. */
+function lostSamplesAt(line: string, a: number, end: number): number {
+    if (!line.startsWith(LOST_PREFIX, a) || !line.endsWith(LOST_SUFFIX, end)) return -1;
+    const from = a + LOST_PREFIX.length;
+    const to = end - LOST_SUFFIX.length;
+    if (to <= from || to - from > 15) return -1;
+    let n = 0;
+    for (let i = from; i < to; i++) {
+        const c = line.charCodeAt(i);
+        if (!isDigit(c)) return -1;
+        n = n * 10 + (c - 48);
+    }
+    return n;
+}
+
+/** The header's HEADER_* bits, or -1 when the (trimmed) line is not a tcptracer header. */
+function headerBits(line: string): number {
+    const space = line.search(/[\t-\r ]/);
+    const first = space < 0 ? line : line.slice(0, space);
+    if (first !== 'T' && first !== 'TIME(s)' && first !== 'TIME(ns)' && first !== 'TYPE') return -1;
+    const names = ` ${line.replace(/[\t-\r ]+/g, ' ')} `;
+    if (!names.includes(' SADDR ') || !names.includes(' DADDR ')) return -1;
+    let bits = HEADER_SEEN;
+    if (first === 'TIME(s)') bits |= HEADER_TIME;
+    if (first === 'TIME(ns)') bits |= HEADER_TIME | HEADER_NANOSECONDS;
+    if (names.includes(' TYPE ')) bits |= HEADER_VERBOSE;
+    if (names.endsWith(' NETNS ')) bits |= HEADER_NETNS;
+    return bits;
+}
+
+function variantOfHeader(bits: number): Variant {
+    let timestamp: Variant['timestamp'] = 'none';
+    if ((bits & HEADER_TIME) !== 0) timestamp = (bits & HEADER_NANOSECONDS) !== 0 ? 'nanoseconds' : 'seconds';
+    return { timestamp, verbose: (bits & HEADER_VERBOSE) !== 0, netns: (bits & HEADER_NETNS) !== 0 };
+}
+
+function variantOfEvent(event: TcptracerEvent, verbose: boolean): Variant {
+    // tcptracer -t prints %.3f seconds, and integer nanoseconds when -v is given too.
+    let timestamp: Variant['timestamp'] = 'none';
+    if (event.time !== undefined) timestamp = verbose && !event.time.includes('.') ? 'nanoseconds' : 'seconds';
+    return { timestamp, verbose, netns: event.netns !== undefined };
+}
+
+// Keeps a BOM: chunks start anywhere, so only pushLine, on line 1, may drop one.
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+    const joined = new Uint8Array(a.length + b.length);
+    joined.set(a, 0);
+    joined.set(b, a.length);
+    return joined;
+}
+
+/**
+ * Incremental tcptracer parser: feed it lines (pushLine, without their newline) or raw chunks of a capture
+ * (pushBytes), then call end(). Never throws on input; lines it cannot read are counted in `skipped` with a reason.
+ */
+export class TcptracerParser {
+    private lineNo = 0;
+    private eventCount = 0;
+    private lostSamples = 0;
+    private header = HEADER_NONE;
+    private variant: Variant | undefined;
+    private readonly skips = new SkipCollector();
+    // The last failed line waits here until the next line arrives: end(true) may still call it truncated.
+    private failedLine = 0;
+    private failedText = '';
+    private failedReason: string | undefined;
+    // Start of a data line that a `Possibly lost` message (stderr) interrupted; its rest is on the next line.
+    private interrupted = '';
+    private scratch = new Uint8Array(256);
+    // Bytes after the last newline of the previous pushBytes chunk.
+    private carry: Uint8Array | undefined;
+    private readonly template = new Int32Array(10);
+
+    constructor(private readonly onEvent: (e: TcptracerEvent) => void) {}
+
+    pushLine(line: string): void {
+        this.lineNo++;
+        if (this.failedReason !== undefined) this.flushFailure();
+        if (this.interrupted !== '') {
+            line = this.interrupted + line;
+            this.interrupted = '';
+        }
+        if (this.lineNo === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
+        // One byte per UTF-16 unit, non-ASCII as 0x80, so byte positions are string positions.
+        const n = line.length;
+        if (this.scratch.length < n) this.scratch = new Uint8Array(Math.max(n, this.scratch.length * 2));
+        const b = this.scratch;
+        for (let i = 0; i < n; i++) {
+            const c = line.charCodeAt(i);
+            b[i] = c < 128 ? c : 128;
+        }
+        this.handle(b, line, 0, n);
+    }
+
+    /** Feeds a chunk of the capture as it was read (UTF-8, LF or CRLF); lines may straddle chunks. */
+    pushBytes(chunk: Uint8Array): void {
+        // A plain Uint8Array view, not a Buffer: one element kind keeps the scanner's element loads monomorphic.
+        chunk = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        let pos = 0;
+        if (this.carry !== undefined) {
+            const newline = chunk.indexOf(10);
+            if (newline === -1) {
+                this.carry = concatBytes(this.carry, chunk);
+                return;
+            }
+            const line = concatBytes(this.carry, chunk.subarray(0, newline));
+            this.carry = undefined;
+            this.pushLine(utf8.decode(line));
+            pos = newline + 1;
+        }
+        const last = chunk.lastIndexOf(10);
+        if (last >= pos) this.pushCompleteLines(chunk.subarray(pos, last + 1));
+        const rest = Math.max(pos, last + 1);
+        if (rest < chunk.length) this.carry = chunk.slice(rest);
+    }
+
+    /** Finishes the input. Pass true when it ended without a newline, so a broken last line reads as truncated. */
+    end(endedWithoutNewline = false): TcptracerSummary {
+        if (this.carry !== undefined) {
+            let last = utf8.decode(this.carry);
+            this.carry = undefined;
+            if (last.endsWith('\r')) last = last.slice(0, -1);
+            if (last.length > 0) {
+                this.pushLine(last);
+                endedWithoutNewline = true;
+            }
+        }
+        let truncatedLastLine = false;
+        if (this.interrupted !== '') {
+            this.skips.skip(this.lineNo, this.interrupted, 'line interrupted by "Possibly lost" and never finished');
+            this.interrupted = '';
+            truncatedLastLine = endedWithoutNewline;
+        }
+        if (this.failedReason !== undefined) {
+            if (endedWithoutNewline && this.failedLine === this.lineNo) {
+                truncatedLastLine = true;
+                this.failedReason = `truncated last line (capture stopped mid-line): ${this.failedReason}`;
+            }
+            this.flushFailure();
+        }
+        return {
+            events: this.eventCount,
+            variant: this.variant ?? { timestamp: 'none', verbose: false, netns: false },
+            lostSamples: this.lostSamples,
+            truncatedLastLine,
+            skipped: this.skips.result(),
+        };
+    }
+
+    /** Lines that all end in a newline. ASCII (the usual case) is scanned in place; anything else line by line. */
+    private pushCompleteLines(bytes: Uint8Array): void {
+        if (!isAscii(bytes)) {
+            const text = utf8.decode(bytes);
+            let start = 0;
+            for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
+                this.pushLine(text.slice(start, newline));
+                start = newline + 1;
+            }
+            return;
+        }
+        const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+        let start = 0;
+        for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
+            if (this.interrupted !== '') {
+                this.pushLine(text.slice(start, newline));
+            } else {
+                this.lineNo++;
+                if (this.failedReason !== undefined) this.flushFailure();
+                this.handle(bytes, text, start, newline);
+            }
+            start = newline + 1;
+        }
+    }
+
+    /** One line, b[start, end) lining up with text[start, end). */
+    private handle(b: Uint8Array, text: string, start: number, end: number): void {
+        while (end > start && isWs(b[end - 1] ?? 0)) end--;
+        while (start < end && isWs(b[start] ?? 0)) start++;
+        if (start === end) return;
+        const first = b[start];
+        if ((first === 84 || first === 80) && this.structural(text.slice(start, end))) return; // T, P
+        if (this.template[T_VALID] === 0 || !fastParse(b, start, end, this.template)) {
+            const status = parseBytes(b, start, end, this.header);
+            if (status !== OK) {
+                this.fail(text.slice(start, end), REASONS[status] ?? 'unreadable');
+                return;
+            }
+            learnTemplate(this.template, start);
+        }
+        const event = eventFromOut(text);
+        this.eventCount++;
+        this.variant ??= variantOfEvent(event, out[O_TYPE_WORD] === 1);
+        this.onEvent(event);
+    }
+
+    /** Banner, header and lost-sample lines: true when `line` was one of them. */
+    private structural(line: string): boolean {
+        if (line.startsWith(BANNER)) return true;
+        const lost = lostSamplesAt(line, 0, line.length);
+        if (lost >= 0) {
+            this.lostSamples += lost;
+            return true;
+        }
+        const bits = headerBits(line);
+        if (bits < 0) return false;
+        this.header = bits;
+        this.template[T_VALID] = 0; // columns learned under another header may not hold its rules
+        this.variant ??= variantOfHeader(bits);
+        return true;
+    }
+
+    private fail(line: string, reason: string): void {
+        // stderr is unbuffered and stdout is not, so with 2>&1 the message can land inside a data line.
+        const at = line.indexOf(LOST_PREFIX, 1);
+        if (at > 0) {
+            const lost = lostSamplesAt(line, at, line.length);
+            if (lost >= 0) {
+                this.lostSamples += lost;
+                this.interrupted = line.slice(0, at);
+                return;
+            }
+        }
+        this.failedLine = this.lineNo;
+        this.failedText = line;
+        this.failedReason = reason;
+    }
+
+    private flushFailure(): void {
+        this.skips.skip(this.failedLine, this.failedText, this.failedReason ?? 'unreadable');
+        this.failedReason = undefined;
+    }
+}
+
+/** Parses a whole tcptracer capture held in memory. */
+export function parseTcptracer(text: string): { events: TcptracerEvent[]; summary: TcptracerSummary } {
+    const events: TcptracerEvent[] = [];
+    const parser = new TcptracerParser((e) => events.push(e));
+    parser.pushBytes(Buffer.from(text, 'utf8'));
+    return { events, summary: parser.end() };
+}
+
+/**
+ * Parses a capture from a byte or text stream in constant memory, handing each event to `onEvent`.
+ * Byte chunks are scanned in place rather than split into line strings first (lines.ts forEachLine): at a
+ * million lines the per-line strings alone cost more than the rest of the parse.
+ */
+export async function parseTcptracerStream(
+    input: AsyncIterable<string | Uint8Array>,
+    onEvent: (e: TcptracerEvent) => void,
+): Promise<TcptracerSummary> {
+    const parser = new TcptracerParser(onEvent);
+    for await (const chunk of input) {
+        parser.pushBytes(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+    }
+    return parser.end();
+}
