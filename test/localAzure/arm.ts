@@ -141,7 +141,12 @@ export function machineBodies(cluster: ScenarioCluster, poolName: string): Recor
         type: 'Microsoft.ContainerService/managedClusters/agentPools/machines',
         zones: node.zone ? [node.zone] : [],
         properties: {
-            network: { ipAddresses: [{ ip: node.ip, family: 'IPv4' }] },
+            network: {
+                ipAddresses: [node.ip, ...(node.extraIps ?? [])].map((ip) => ({
+                    ip,
+                    family: ip.includes(':') ? 'IPv6' : 'IPv4',
+                })),
+            },
             resourceId: `/subscriptions/${cluster.subscriptionId}/resourceGroups/${nodeResourceGroupOf(cluster)}/providers/Microsoft.Compute/virtualMachineScaleSets/${vmss}/virtualMachines/${i}`,
         },
     }));

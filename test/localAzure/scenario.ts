@@ -17,7 +17,10 @@ export interface ScenarioSeries {
 
 export interface ScenarioNode {
     name: string;
+    /** The node's primary IP, the one the load balancer reports as BackendIPAddress. */
     ip: string;
+    /** More addresses on the machine (MachineList.json shows two IPv4 addresses). */
+    extraIps?: string[];
     zone?: string;
 }
 

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+import {
+    failedConnectionsQuery,
+    latestAverage,
+    loadBalancerSamples,
+    type MetricsResponseLike,
+    metricsWindow,
+    natGatewayFailedQuery,
+    portsQuery,
+    seriesByDimension,
+    sumTotals,
+} from '../../../shared/detect/metricsQuery.js';
+import { repoRoot } from '../../helpers/paths.js';
+
+const getMetric = JSON.parse(
+    readFileSync(join(repoRoot, 'test', 'unit', 'detect', 'fixtures', 'getMetric.response.json'), 'utf8'),
+) as MetricsResponseLike;
+
+function series(
+    metric: string,
+    perIp: Record<string, { average?: number; total?: number }[]>,
+): MetricsResponseLike['value'][number] {
+    return {
+        name: { value: metric },
+        errorCode: 'Success',
+        timeseries: Object.entries(perIp).map(([ip, points]) => ({
+            metadatavalues: [{ name: { value: 'backendipaddress' }, value: ip }],
+            data: points.map((p, i) => ({ timeStamp: new Date(Date.UTC(2026, 2, 2, 10, i)), ...p })),
+        })),
+    };
+}
+
+describe('metrics window and queries', () => {
+    it('ends the window on a whole minute, lagMinutes before now', () => {
+        const window = metricsWindow(new Date('2026-03-02T10:17:42.500Z'), 5, 3);
+        assert.equal(window.end.toISOString(), '2026-03-02T10:14:00.000Z');
+        assert.equal(window.start.toISOString(), '2026-03-02T10:09:00.000Z');
+    });
+
+    it('asks for failed connections and ports split by backend IP, with a top above the default 10', () => {
+        const window = metricsWindow(new Date('2026-03-02T10:17:00Z'), 5, 3);
+        assert.deepEqual(failedConnectionsQuery(window, 1000), {
+            metricnamespace: 'Microsoft.Network/loadBalancers',
+            metricnames: 'SnatConnectionCount',
+            aggregation: 'Total',
+            timespan: '2026-03-02T10:09:00.000Z/2026-03-02T10:14:00.000Z',
+            interval: 'PT1M',
+            filter: "BackendIPAddress eq '*' and ConnectionState eq 'failed'",
+            top: 1000,
+            orderby: 'Total desc',
+        });
+        const ports = portsQuery(window, 1000);
+        assert.equal(ports.metricnames, 'UsedSnatPorts,AllocatedSnatPorts');
+        assert.equal(ports.aggregation, 'Average');
+        assert.equal(ports.filter, "BackendIPAddress eq '*'");
+        assert.equal(ports.top, 1000);
+        const nat = natGatewayFailedQuery(window);
+        assert.equal(nat.metricnamespace, 'Microsoft.Network/natGateways');
+        assert.equal(nat.filter, "ConnectionState eq 'Failed'");
+    });
+});
+
+describe('reading metrics responses', () => {
+    it('matches the lowercased dimension names of the documented example without case', () => {
+        const notes: string[] = [];
+        const byTier = seriesByDimension(getMetric, 'blobcount', 'Tier', notes);
+        assert.deepEqual([...byTier.keys()], ['hot', 'standard', 'cool']);
+        assert.equal(latestAverage(byTier.get('hot') ?? []), 7);
+        assert.equal(latestAverage(byTier.get('cool') ?? []), 0, 'a real zero stays zero');
+        assert.deepEqual(notes, []);
+    });
+
+    it('sums only totals that arrived and keeps "nothing arrived" apart from zero', () => {
+        assert.equal(sumTotals([{ timeStamp: 1, total: 3 }, { timeStamp: 2 }, { timeStamp: 3, total: 0 }]), 3);
+        assert.equal(sumTotals([{ timeStamp: 1 }, { timeStamp: 2 }]), undefined);
+        assert.equal(latestAverage([{ timeStamp: 1, average: 5 }, { timeStamp: 2, average: 9 }, { timeStamp: 3 }]), 9);
+        assert.equal(latestAverage([]), undefined);
+    });
+
+    it('folds the two load balancer responses into samples per backend IP', () => {
+        const notes: string[] = [];
+        const failed: MetricsResponseLike = {
+            value: [
+                series('SnatConnectionCount', {
+                    '10.224.0.5': [{ total: 4 }, { total: 6 }, {}],
+                    // A failed series whose buckets have not landed: unknown.
+                    '10.224.0.7': [{}, {}],
+                }),
+            ],
+        };
+        const ports: MetricsResponseLike = {
+            value: [
+                series('UsedSnatPorts', {
+                    '10.224.0.4': [{ average: 100 }, { average: 120 }, {}],
+                    '10.224.0.5': [{ average: 1024 }],
+                    '10.224.0.7': [{ average: 10 }],
+                }),
+                series('AllocatedSnatPorts', {
+                    '10.224.0.4': [{ average: 1024 }],
+                    '10.224.0.5': [{ average: 1024 }],
+                    '10.224.0.7': [{ average: 1024 }],
+                }),
+            ],
+        };
+        const samples = loadBalancerSamples(failed, ports, notes);
+        assert.deepEqual(Object.fromEntries(samples), {
+            // No failed series while its port metrics arrived: no failures in the window.
+            '10.224.0.4': { failedConnections: 0, usedPorts: 120, allocatedPorts: 1024 },
+            '10.224.0.5': { failedConnections: 10, usedPorts: 1024, allocatedPorts: 1024 },
+            '10.224.0.7': { usedPorts: 10, allocatedPorts: 1024 },
+        });
+        assert.deepEqual(notes, []);
+    });
+
+    it('notes metrics that are missing or carry an error code', () => {
+        const notes: string[] = [];
+        const response: MetricsResponseLike = {
+            value: [{ ...series('UsedSnatPorts', {}), errorCode: 'Throttled', errorMessage: 'later' }],
+        };
+        loadBalancerSamples({ value: [] }, response, notes);
+        assert.deepEqual(notes, [
+            'SnatConnectionCount missing from the metrics response',
+            'UsedSnatPorts: Throttled (later)',
+            'AllocatedSnatPorts missing from the metrics response',
+        ]);
+    });
+});
