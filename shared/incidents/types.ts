@@ -1,0 +1,60 @@
+import type { WorkloadRef } from '../findings/types.js';
+
+/** One stretch of trouble on one node: opens when the node turns exhausted or at-risk, resolves after staying clean. */
+export interface Incident {
+    id: string;
+    clusterId: string;
+    node: string;
+    backendIp: string;
+    status: 'open' | 'resolved';
+    openedAt: string;
+    /** Last observation of any state. */
+    lastObservedAt: string;
+    /** Last exhausted or at-risk observation. */
+    lastBadAt: string;
+    /** Start of the current clean stretch, while the incident is still open. */
+    cleanSince?: string;
+    resolvedAt?: string;
+    /** `clean`: the node stayed ok long enough; `unreported`: the node stopped appearing in the metrics. */
+    resolution?: 'clean' | 'unreported';
+    worstState: 'exhausted' | 'at-risk';
+    /** Exhausted or at-risk observations in this incident. */
+    badObservations: number;
+    peakFailedConnections: number;
+    /** Sum over observations of the failed SNAT connections each reported. */
+    failedConnections: number;
+    peakUsedPorts: number;
+    allocatedPorts: number;
+    /** Findings placed in this incident: count, and the most recent IDs. */
+    findings: number;
+    recentFindingIds: string[];
+    /** Top culprit workload of the first finding that had one. */
+    topWorkload?: WorkloadRef;
+    /** The opening notification has been decided (with or without culprits). */
+    alerted: boolean;
+    /** The opening notification carried culprits, or a follow-up with them was decided. */
+    identified: boolean;
+}
+
+export type IncidentEventKind = 'opened' | 'identified' | 'resolved';
+
+/** A notification the lifecycle decided on; the key makes it go out once per channel. */
+export interface IncidentEvent {
+    kind: IncidentEventKind;
+    key: string;
+    incidentId: string;
+    clusterId: string;
+    node: string;
+    /** The finding the message is about (absent for resolutions). */
+    findingId?: string;
+    at: string;
+}
+
+/** A past incident where a workload was the top culprit. */
+export interface Offence {
+    workload: WorkloadRef;
+    clusterId: string;
+    node: string;
+    incidentId: string;
+    openedAt: string;
+}

@@ -1,0 +1,25 @@
+import { FindingStore } from './findingStore.js';
+import { IncidentStore } from './incidentStore.js';
+import { NodeStateStore } from './nodeStateStore.js';
+import { OutboxStore } from './outboxStore.js';
+import { Tables, type TableStoreOptions } from './tables.js';
+
+/** Every table this app keeps, over one set of clients. */
+export interface SnatStore {
+    tables: Tables;
+    findings: FindingStore;
+    nodes: NodeStateStore;
+    incidents: IncidentStore;
+    outbox: OutboxStore;
+}
+
+export function createSnatStore(options: TableStoreOptions): SnatStore {
+    const tables = new Tables(options);
+    return {
+        tables,
+        findings: new FindingStore(tables),
+        nodes: new NodeStateStore(tables),
+        incidents: new IncidentStore(tables),
+        outbox: new OutboxStore(tables),
+    };
+}
