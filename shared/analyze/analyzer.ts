@@ -40,17 +40,25 @@ export interface AnalyzerOptions {
     topDestinations?: number;
 }
 
-/** Socket states that still hold a load-balancer SNAT port for an outbound flow. */
+/**
+ * TCP states that still hold a load-balancer SNAT port for an outbound flow. CLOSE is conntrack's state after a
+ * RST (the load balancer keeps the port 15 s); SYN_RECV is conntrack's view of a handshake in progress.
+ */
 const PORT_HOLDING_STATES = new Set([
     'ESTABLISHED',
     'SYN_SENT',
+    'SYN_RECV',
     'TIME_WAIT',
+    'CLOSE',
     'FIN_WAIT1',
     'FIN_WAIT2',
     'CLOSE_WAIT',
     'LAST_ACK',
     'CLOSING',
 ]);
+
+/** A UDP flow: "one UDP SNAT port per destination IP" for as long as the flow is tracked. */
+const UDP_FLOW = 'UDP';
 
 const MAX_PIDS_PER_SOURCE = 4096;
 const MAX_COMMS_PER_SOURCE = 8;
@@ -370,10 +378,12 @@ class Join {
             (socket.netns === undefined &&
                 (listening.has(`0.0.0.0 ${socket.localPort}`) || listening.has(`:: ${socket.localPort}`)));
         for (const socket of this.s.sockets) {
-            if (socket.protocol !== 'tcp' || socket.state === 'LISTEN' || socket.state === 'UNCONN') continue;
-            if (hasWildcardListen(socket)) continue;
+            if (socket.state === 'LISTEN' || socket.state === 'UNCONN' || socket.remotePort === 0) continue;
+            // Loopback never leaves the pod; a connection to our own listening port is inbound.
+            if (isLoopback(socket.remoteAddress) || hasWildcardListen(socket)) continue;
             const isPublic = this.classifier.consumesSnat(socket.remoteAddress);
-            const holds = isPublic && PORT_HOLDING_STATES.has(socket.state);
+            const holds = isPublic && (socket.protocol === 'udp' || PORT_HOLDING_STATES.has(socket.state));
+            const weight = socket.count ?? 1;
             let found: { identity: Identity; method: AttributionMethod } | undefined;
             if (socket.netns !== undefined && this.isHostSource(socket.localAddress, socket.netns)) {
                 const identity = socket.pid === undefined ? undefined : this.identityForPid(socket.pid);
@@ -386,43 +396,50 @@ class Join {
                 }
             }
             if (!found) {
-                if (holds) this.addUnattributed(socket.localAddress, socket.netns, socket.pid, 1, 1);
+                if (holds) this.addUnattributed(socket.localAddress, socket.netns, socket.pid, weight, weight);
                 continue;
             }
             const view = this.viewFor(found.identity, found.method, 'sockets');
-            this.count(view, socket.state, socket.remoteAddress, socket.remotePort, isPublic);
+            const state = socket.protocol === 'udp' ? UDP_FLOW : socket.state;
+            this.count(view, state, socket.remoteAddress, socket.remotePort, isPublic, weight);
         }
     }
 
     private attributeConntrack(): void {
         for (const entry of this.s.conntrack) {
             const { src, dst, dport } = entry.original;
-            // Only flows leaving towards SNAT-consuming destinations matter; inbound flows have a private dst.
-            if (!this.classifier.consumesSnat(dst)) continue;
-            const state = entry.state ?? (entry.unreplied ? 'SYN_SENT' : 'ESTABLISHED');
+            // Ports are what run out: ICMP and other port-less protocols are not counted.
+            if (entry.protocol !== 'tcp' && entry.protocol !== 'udp') continue;
+            const isPublic = this.classifier.consumesSnat(dst);
+            const state = entry.protocol === 'udp' ? UDP_FLOW : (entry.state ?? 'UNKNOWN');
+            const weight = entry.count ?? 1;
+            // The original direction's source is the pod before masquerade; inbound flows start elsewhere.
             const pod = this.podsByIp.get(src);
             if (!pod) {
-                const held = PORT_HOLDING_STATES.has(state) ? 1 : 0;
-                this.addUnattributed(src, undefined, undefined, 1, held);
+                // Flows that start at a public address are inbound (through the load balancer), not SNAT.
+                if (!isPublic || this.classifier.consumesSnat(src)) continue;
+                const held = state === UDP_FLOW || PORT_HOLDING_STATES.has(state) ? weight : 0;
+                this.addUnattributed(src, undefined, undefined, weight, held);
                 continue;
             }
             const view = this.viewFor(this.identityForPod(pod), 'podIp', 'conntrack');
-            this.count(view, state, dst, dport ?? 0, true);
+            this.count(view, state, dst, dport ?? 0, isPublic, weight);
         }
     }
 
-    private count(view: ViewCounters, state: string, ip: string, port: number, isPublic: boolean): void {
+    /** `weight`: how many identical sockets or entries the record stands for (aggregated probe sections). */
+    private count(view: ViewCounters, state: string, ip: string, port: number, isPublic: boolean, weight = 1): void {
         if (state === 'ESTABLISHED') {
-            view.established++;
-            if (isPublic) view.establishedPublic++;
+            view.established += weight;
+            if (isPublic) view.establishedPublic += weight;
         }
         if (!isPublic) return;
-        if (state === 'TIME_WAIT') view.timeWait++;
-        if (state === 'SYN_SENT') view.synSent++;
-        if (PORT_HOLDING_STATES.has(state)) {
-            view.held++;
+        if (state === 'TIME_WAIT') view.timeWait += weight;
+        if (state === 'SYN_SENT') view.synSent += weight;
+        if (state === UDP_FLOW || PORT_HOLDING_STATES.has(state)) {
+            view.held += weight;
             const destination = `${ip} ${port}`;
-            view.destinations.set(destination, (view.destinations.get(destination) ?? 0) + 1);
+            view.destinations.set(destination, (view.destinations.get(destination) ?? 0) + weight);
         }
     }
 
@@ -747,6 +764,10 @@ class Join {
         }
         return notes;
     }
+}
+
+function isLoopback(address: string): boolean {
+    return address.startsWith('127.') || address === '::1';
 }
 
 function sameId(a: string, b: string): boolean {

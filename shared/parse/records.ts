@@ -49,6 +49,8 @@ export interface SocketRecord {
     process?: string;
     /** Set by whoever knows which namespace the tool ran in (the probe's per-netns sections). */
     netns?: string;
+    /** How many identical sockets this record stands for (the probe's aggregated sections); 1 when absent. */
+    count?: number;
 }
 
 export interface ConntrackTuple {
@@ -73,6 +75,8 @@ export interface ConntrackEntry {
     mark?: number;
     zone?: number;
     use?: number;
+    /** How many entries this record stands for (the probe's aggregated sections); 1 when absent. */
+    count?: number;
 }
 
 /** One network namespace from `lsns -t net` or `lsns -J`. */

@@ -211,3 +211,29 @@ describe('Analyzer', () => {
         assert.equal(culprit.snatPortsHeld, 0);
     });
 });
+
+describe('Analyzer conntrack direction', () => {
+    it('does not count inbound flows from the internet to a load balancer frontend as SNAT use', () => {
+        const analyzer = new Analyzer();
+        analyzer.addConntrack([
+            {
+                protocol: 'tcp',
+                state: 'ESTABLISHED',
+                original: { src: '198.51.100.77', dst: '20.1.2.3', sport: 50000, dport: 443 },
+                reply: { src: '10.244.0.12', dst: '198.51.100.77', sport: 8443, dport: 50000 },
+                assured: true,
+                unreplied: false,
+            },
+            {
+                protocol: 'tcp',
+                state: 'ESTABLISHED',
+                original: { src: '10.224.0.4', dst: '20.1.2.3', sport: 50000, dport: 443 },
+                reply: { src: '20.1.2.3', dst: '10.224.0.4', sport: 443, dport: 50000 },
+                assured: true,
+                unreplied: false,
+            },
+        ]);
+        const result = analyzer.result();
+        assert.deepEqual(result.unattributed.sources, [{ saddr: '10.224.0.4', connections: 1, snatPortsHeld: 1 }]);
+    });
+});
