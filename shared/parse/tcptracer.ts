@@ -353,7 +353,8 @@ function parseBytes(b: Uint8Array, start: number, end: number, header: number): 
     out[O_NETNS_START] = nsS;
     out[O_NETNS_END] = nsE;
     out[O_IPV6_TEXT] = (saKind === 6 ? 1 : 0) | (daKind === 6 ? 2 : 0);
-    out[O_TYPE_AT] = timeEnd === l0e || timeStart < 0 ? (timeStart < 0 ? start : l1s) : -1; // -1: glued to TIME
+    // Where TYPE starts, or -1 when it was glued to TIME: such a line teaches no columns.
+    out[O_TYPE_AT] = timeStart < 0 ? start : timeEnd === l0e ? l1s : -1;
     out[O_PID_AT] = pidStart;
     out[O_IP_AT] = ipAt;
     out[O_SPORT_AT] = spS;
@@ -387,11 +388,34 @@ function padding(b: Uint8Array, from: number, to: number): boolean {
     return true;
 }
 
-/** Token end of a word at column p padded up to column `next`, or -1. */
-function wordField(b: Uint8Array, p: number, next: number): number {
+/** TIME at column p padded up to `next`: its end, or -1. The same rules as timeOk, in the same pass. */
+function timeField(b: Uint8Array, p: number, next: number): number {
+    let digits = 0;
     let q = p;
-    while (q < next && !isWs(b[q] ?? 32)) q++;
-    return q > p && padding(b, q, next) ? q : -1;
+    for (; q < next; q++) {
+        const c = b[q] ?? 32;
+        if (isDigit(c) || isMask(c)) digits++;
+        else if (isWs(c)) break;
+        else if (!(c === 46 || (c === 45 && q === p))) return -1;
+    }
+    // A lone X is a close event, not a masked time: parseBytes would read the line without TIME.
+    if (digits === 0 || (q - p === 1 && b[p] === 88) || !padding(b, q, next)) return -1;
+    return q;
+}
+
+/** The type at column p padded up to `next`: its TYPES index in fieldValue and its end, or -1. */
+function typeField(b: Uint8Array, p: number, next: number): number {
+    const c = b[p] ?? 0;
+    let length = 1; // C A X U
+    if (c === 99)
+        length = b[p + 1] === 111 && b[p + 2] === 110 ? 7 : 5; // connect, close
+    else if (c === 97)
+        length = 6; // accept
+    else if (c === 117) length = 7; // unknown
+    const type = typeCode(b, p, p + length);
+    if (type < 0 || !padding(b, p + length, next)) return -1;
+    fieldValue = type;
+    return p + length;
 }
 
 /** An unsigned decimal (x-masked allowed) at column p padded up to `next`: its end, value in fieldValue; or -1. */
@@ -413,18 +437,28 @@ function uintField(b: Uint8Array, p: number, next: number, max: number): number 
     return q;
 }
 
-/** An address token at column p padded up to `next`: its end, 4 or 6 in fieldValue (as addressKind); or -1. */
+/** An address at column p padded up to `next`: its end, 4 or 6 in fieldValue (as addressKind); or -1. */
 function addressField(b: Uint8Array, p: number, next: number): number {
-    let q = p;
-    while (q < next && !isWs(b[q] ?? 32)) q++;
-    if (q === p || !padding(b, q, next)) return -1;
-    let a = p;
-    let e = q;
-    if (e - a > 2 && b[a] === 91 && b[e - 1] === 93) {
-        a++;
-        e--;
+    const bracket = b[p] === 91;
+    let q = bracket ? p + 1 : p;
+    let colons = 0;
+    let dots = 0;
+    let hexLetters = 0;
+    for (; q < next; q++) {
+        const c = b[q] ?? 32;
+        if (isDigit(c) || isMask(c)) continue;
+        if (c === 46) dots++;
+        else if (c === 58) colons++;
+        else if ((c >= 97 && c <= 102) || (c >= 65 && c <= 70)) hexLetters++;
+        else break;
     }
-    fieldValue = addressKind(b, a, e);
+    if (bracket) {
+        if (b[q] !== 93 || q - p < 2) return -1; // as parseBytes: `[]` and `[x` are not bracketed addresses
+        q++;
+    }
+    if (q === p || !padding(b, q, next)) return -1;
+    if (colons === 0) fieldValue = dots === 3 && hexLetters === 0 ? 4 : 0;
+    else fieldValue = colons >= 2 ? 6 : 0;
     return fieldValue === 0 ? -1 : q;
 }
 
@@ -447,14 +481,14 @@ function fastParse(b: Uint8Array, s: number, e: number, t: Int32Array): boolean 
 
     let timeEnd = -1;
     if (t[T_TIME] === 1) {
-        timeEnd = wordField(b, s, cType);
-        if (timeEnd < 0 || !timeOk(b, s, timeEnd) || typeCode(b, s, timeEnd) >= 0) return false;
+        timeEnd = timeField(b, s, cType);
+        if (timeEnd < 0) return false;
     } else if (cType !== s) {
         return false;
     }
-    const typeEnd = wordField(b, cType, cPid);
-    const type = typeEnd < 0 ? -1 : typeCode(b, cType, typeEnd);
-    if (type < 0) return false;
+    const typeEnd = typeField(b, cType, cPid);
+    if (typeEnd < 0) return false;
+    const type = fieldValue;
 
     let pidEnd = cPid;
     let pid = 0;
@@ -479,8 +513,7 @@ function fastParse(b: Uint8Array, s: number, e: number, t: Int32Array): boolean 
     const sport = fieldValue;
     if (cNetns >= 0) {
         if (uintField(b, cDport, cNetns, 65535) < 0) return false;
-        for (let i = cNetns; i < e; i++) if (isWs(b[i] ?? 0)) return false;
-        if (!netnsOk(b, cNetns, e)) return false;
+        if (!netnsOk(b, cNetns, e)) return false; // digits and x only, so also no whitespace
     } else {
         let value = 0;
         let masked = false;

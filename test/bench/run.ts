@@ -3,7 +3,7 @@
  * Options: --lines N (event lines in generated inputs, default 1,000,000), --runs N (timed runs, default 5).
  * Exits 1 when a check fails, so a missed target is not mistaken for a pass.
  */
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 
 import { analyzeBench } from './analyzeBench.js';
 import type { Bench, BenchOptions, BenchResult } from './bench.js';
@@ -16,6 +16,12 @@ function option(argv: readonly string[], name: string, fallback: number): number
     const value = Number(argv[at + 1]);
     if (!Number.isInteger(value) || value <= 0) throw new Error(`Expected a positive integer after ${name}`);
     return value;
+}
+
+function load(): string {
+    return `load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`;
 }
 
 function print(result: BenchResult): void {
@@ -31,7 +37,7 @@ async function main(): Promise<number> {
     const cpu = cpus();
     console.log(
         `Node ${process.version}, ${cpu.length} CPUs (${cpu[0]?.model ?? 'unknown'}), ` +
-            `${Math.round(totalmem() / 2 ** 30)} GiB RAM, ${new Date().toISOString()}`,
+            `${Math.round(totalmem() / 2 ** 30)} GiB RAM, ${new Date().toISOString()}, ${load()}`,
     );
     const results: BenchResult[] = [];
     for (const bench of BENCHES) {
@@ -49,7 +55,9 @@ async function main(): Promise<number> {
     }
     const checks = results.flatMap((r) => r.checks);
     const failed = checks.filter((c) => !c.ok).length;
-    console.log(`\n${checks.length - failed} passed, ${failed} failed`);
+    // Other work on the machine slows both sides of a comparison, but not always alike: say how busy it was.
+    console.log(`\n${load()} at the end`);
+    console.log(`${checks.length - failed} passed, ${failed} failed`);
     return failed === 0 ? 0 : 1;
 }
 
