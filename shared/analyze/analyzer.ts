@@ -378,7 +378,9 @@ class Join {
             (socket.netns === undefined &&
                 (listening.has(`0.0.0.0 ${socket.localPort}`) || listening.has(`:: ${socket.localPort}`)));
         for (const socket of this.s.sockets) {
-            if (socket.state === 'LISTEN' || socket.state === 'UNCONN' || socket.remotePort === 0) continue;
+            // Peer port 0 is ss's `*` (not connected), except in aggregated rows, where it stands for "any port".
+            const unconnected = socket.remotePort === 0 && socket.count === undefined;
+            if (socket.state === 'LISTEN' || socket.state === 'UNCONN' || unconnected) continue;
             // Loopback never leaves the pod; a connection to our own listening port is inbound.
             if (isLoopback(socket.remoteAddress) || hasWildcardListen(socket)) continue;
             const isPublic = this.classifier.consumesSnat(socket.remoteAddress);
