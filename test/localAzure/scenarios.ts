@@ -31,7 +31,7 @@ export function healthySeries(nodes: readonly ScenarioNode[], allocated = 1024, 
  * `shop`: three nodes; the second one goes ok (minutes 0-9) -> at risk (10-19) -> exhausted (20-29) -> recovered (30+),
  * and its allocated ports drop from 1024 to 512 at minute 20 (a scale-out past 50 nodes halves the default allocation).
  */
-export function shopCluster(): ScenarioCluster {
+export function shopCluster(start: Date = T0): ScenarioCluster {
     const nodes = vmssNodes('nodepool1', 3);
     const [first, hot, third] = nodes as [ScenarioNode, ScenarioNode, ScenarioNode];
     return {
@@ -43,17 +43,17 @@ export function shopCluster(): ScenarioCluster {
         loadBalancerSeries: [
             ...healthySeries([first, third]),
             ...loadBalancerSeriesFor(hot.ip, {
-                used: timeline(T0, [
+                used: timeline(start, [
                     [0, 100],
                     [10, 850],
                     [20, 512],
                     [30, 60],
                 ]),
-                allocated: timeline(T0, [
+                allocated: timeline(start, [
                     [0, 1024],
                     [20, 512],
                 ]),
-                failed: timeline(T0, [
+                failed: timeline(start, [
                     [20, 37],
                     [30, undefined],
                 ]),
@@ -146,9 +146,9 @@ export function entraCluster(): ScenarioCluster {
     };
 }
 
-export function fleetScenario(): Scenario {
+export function fleetScenario(start: Date = T0): Scenario {
     return {
-        clusters: [shopCluster(), fleetCluster(), natGatewayCluster(), lockedDownCluster(), entraCluster()],
+        clusters: [shopCluster(start), fleetCluster(), natGatewayCluster(), lockedDownCluster(), entraCluster()],
     };
 }
 

@@ -1,0 +1,104 @@
+import '../../localAzure/trust.js';
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { runScan } from '../../../cli/scanCommand.js';
+import type { ScanReport } from '../../../shared/detect/types.js';
+import { captureIo } from '../../helpers/cliIo.js';
+import { localAzureEnv, startLocalAzure } from '../../localAzure/harness.js';
+import {
+    fleetCluster,
+    fleetScenario,
+    idOf,
+    lockedDownCluster,
+    natGatewayCluster,
+    shopCluster,
+    SUBSCRIPTION,
+} from '../../localAzure/scenarios.js';
+import type { LocalAzure } from '../../localAzure/server.js';
+
+let azure: LocalAzure;
+
+before(async () => {
+    azure = await startLocalAzure(fleetScenario());
+});
+after(() => azure.close());
+
+describe('snat-monitor scan', () => {
+    it('prints the documented JSON for the clusters given on the command line', async () => {
+        const io = captureIo('', localAzureEnv(azure));
+        const code = await runScan(
+            ['--cluster', idOf(fleetCluster()), '--cluster', idOf(lockedDownCluster()), '--json'],
+            io,
+        );
+        assert.equal(code, 0, io.err());
+        const report = JSON.parse(io.out()) as ScanReport;
+        assert.equal(report.version, 1);
+        assert.deepEqual(report.thresholds, { failedConnections: 1, atRiskPercent: 75 });
+        assert.deepEqual(
+            report.clusters.map((c) => [c.id, c.outboundType]),
+            [
+                [idOf(fleetCluster()), 'loadBalancer'],
+                [idOf(lockedDownCluster()), 'userDefinedRouting'],
+            ],
+        );
+        const [fleet, vault] = report.clusters;
+        assert.ok(fleet && vault);
+        assert.equal(fleet.nodes.length, 12);
+        assert.deepEqual(fleet.nodes[0], {
+            backendIp: '10.224.0.9',
+            node: 'aks-nodepool1-12345678-vmss000005',
+            agentPool: 'nodepool1',
+            state: 'exhausted',
+            failedConnections: 25,
+            usedPorts: 1024,
+            allocatedPorts: 1024,
+            usedPercent: 100,
+        });
+        assert.equal(vault.observable, false);
+        assert.deepEqual(vault.nodes, []);
+    });
+
+    it('prints a table per cluster and says why a cluster is not observable', async () => {
+        const io = captureIo(
+            '',
+            localAzureEnv(azure, { SNATMON_CLUSTERS: [fleetCluster(), natGatewayCluster()].map(idOf).join(',') }),
+        );
+        assert.equal(await runScan([], io), 0, io.err());
+        const out = io.out();
+        assert.match(out, /^fleet {2}\(rg-fleet, loadBalancer\)$/m);
+        assert.match(out, /^ {2}STATE +NODE +BACKEND IP +FAILED +USED +ALLOCATED +USED %$/m);
+        assert.match(out, /^ {2}exhausted +aks-nodepool1-12345678-vmss000005 +10\.224\.0\.9 +25 +1024 +1024 +100\.0$/m);
+        assert.match(out, /^ {2}at-risk +aks-nodepool1-12345678-vmss000004 +10\.224\.0\.8 +0 +200 +256 +78\.1$/m);
+        assert.match(out, /^pay {2}\(rg-pay, managedNATGateway\)\n {2}not observable: .*SNATMON_NAT_GATEWAYS/m);
+    });
+
+    it('scans every cluster of a subscription and exits 1 when none could be read', async () => {
+        const io = captureIo('', localAzureEnv(azure));
+        assert.equal(await runScan(['--subscription', SUBSCRIPTION, '--json'], io), 0, io.err());
+        const names = (JSON.parse(io.out()) as ScanReport).clusters.map((c) => c.name).sort();
+        assert.deepEqual(names, ['fleet', 'pay', 'shop', 'vault']);
+
+        const missing = captureIo('', localAzureEnv(azure));
+        assert.equal(await runScan(['--cluster', idOf({ ...shopCluster(), name: 'gone' })], missing), 1);
+        assert.match(missing.out(), /error: Reading AKS cluster gone failed: HTTP 404 ResourceNotFound/);
+    });
+
+    it('refuses bad usage before calling Azure', async () => {
+        const before = azure.requests.length;
+        const io = captureIo('', localAzureEnv(azure));
+        await assert.rejects(runScan([], io), { name: 'UsageError', message: /no clusters to scan/ });
+        await assert.rejects(runScan(['--cluster', 'rg/shop'], io), { name: 'UsageError', message: /AKS resource id/ });
+        await assert.rejects(runScan(['--subscription', 'prod'], io), { name: 'UsageError', message: /GUID/ });
+        await assert.rejects(runScan(['--nope'], io), { name: 'UsageError' });
+        await assert.rejects(
+            runScan(['--cluster', idOf(shopCluster())], captureIo('', { SNATMON_AT_RISK_PERCENT: 'x' })),
+            {
+                name: 'ConfigError',
+                message: /SNATMON_AT_RISK_PERCENT/,
+            },
+        );
+        assert.equal(azure.requests.length, before);
+    });
+});
