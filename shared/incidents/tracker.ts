@@ -179,8 +179,10 @@ export class IncidentTracker {
                 pending: pending.length > 0 ? JSON.stringify(pending) : '',
             });
             if (updated) {
-                if (step.change !== 'none')
-                    this.log.info(`Incident ${step.incident?.id ?? '-'} on ${node}: ${step.change}`);
+                // Updates happen every tick of a bad node; only the edges are worth a log line.
+                if (step.change === 'opened' || step.change === 'resolved') {
+                    this.log.info(`Incident ${step.incident?.id ?? '-'} on node ${node}: ${step.change}`);
+                }
                 return { step, record: updated };
             }
         }

@@ -212,7 +212,8 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
     if (value === null || value.trim() === '') return undefined;
     const text = value.trim();
     if (/^\d+$/.test(text)) return Math.min(Number(text) * 1000, MAX_RETRY_AFTER_MS);
-    const date = Date.parse(text);
+    // An HTTP-date names its weekday and month; without letters Date.parse would read "-5" as a year.
+    const date = /[a-z]/i.test(text) ? Date.parse(text) : Number.NaN;
     if (Number.isNaN(date)) return undefined;
     return Math.min(Math.max(0, date - nowMs), MAX_RETRY_AFTER_MS);
 }

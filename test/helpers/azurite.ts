@@ -25,11 +25,24 @@ export interface Azurite {
 const START_TIMEOUT_MS = 20_000;
 const ATTEMPTS = 3;
 
-export async function startAzurite(services: readonly AzuriteService[] = ['table']): Promise<Azurite> {
+export interface AzuriteOptions {
+    services?: readonly AzuriteService[];
+    /** Serve HTTPS with this key pair (PEM files); needed for OAuth. */
+    tls?: { certPath: string; keyPath: string };
+    /** Accept Entra ID bearer tokens (Azurite checks issuer, audience and expiry, not the signature). */
+    oauth?: 'basic';
+}
+
+export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurite> {
     const workDir = mkdtempSync(join(tmpdir(), 'snatmon-azurite-'));
     const started: Started[] = [];
+    const extraArgs = [
+        ...(options.tls ? ['--cert', options.tls.certPath, '--key', options.tls.keyPath] : []),
+        ...(options.oauth ? ['--oauth', options.oauth] : []),
+    ];
     try {
-        for (const service of services) started.push(await startService(service, workDir));
+        for (const service of options.services ?? ['table'])
+            started.push(await startService(service, workDir, extraArgs));
     } catch (err) {
         await Promise.all(started.map((s) => s.stop()));
         rmSync(workDir, { recursive: true, force: true });
@@ -37,12 +50,12 @@ export async function startAzurite(services: readonly AzuriteService[] = ['table
     }
     const endpoint = (service: AzuriteService): string | undefined => {
         const s = started.find((x) => x.service === service);
-        return s ? `http://127.0.0.1:${s.port}/${DEV_ACCOUNT}` : undefined;
+        return s ? `${options.tls ? 'https' : 'http'}://127.0.0.1:${s.port}/${DEV_ACCOUNT}` : undefined;
     };
     const tableEndpoint = endpoint('table');
     const queueEndpoint = endpoint('queue');
     const connectionString = [
-        'DefaultEndpointsProtocol=http',
+        `DefaultEndpointsProtocol=${options.tls ? 'https' : 'http'}`,
         `AccountName=${DEV_ACCOUNT}`,
         `AccountKey=${DEV_KEY}`,
         ...(tableEndpoint ? [`TableEndpoint=${tableEndpoint}`] : []),
@@ -71,13 +84,13 @@ function azuriteBin(service: AzuriteService): string {
     return join(packageDir, 'dist', 'src', service, 'main.js');
 }
 
-async function startService(service: AzuriteService, workDir: string): Promise<Started> {
+async function startService(service: AzuriteService, workDir: string, extraArgs: string[]): Promise<Started> {
     let lastError: unknown;
     // The port is free when picked but another process can take it before Azurite binds: try again then.
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
         const port = await freePort();
         try {
-            return await spawnService(service, port, workDir);
+            return await spawnService(service, port, workDir, extraArgs);
         } catch (err) {
             lastError = err;
         }
@@ -85,7 +98,7 @@ async function startService(service: AzuriteService, workDir: string): Promise<S
     throw new Error(`Azurite ${service} did not start after ${ATTEMPTS} attempts`, { cause: lastError });
 }
 
-function spawnService(service: AzuriteService, port: number, workDir: string): Promise<Started> {
+function spawnService(service: AzuriteService, port: number, workDir: string, extraArgs: string[]): Promise<Started> {
     const args = [
         azuriteBin(service),
         `--${service}Host`,
@@ -96,6 +109,7 @@ function spawnService(service: AzuriteService, port: number, workDir: string): P
         '--disableTelemetry',
         '--skipApiVersionCheck',
         '--silent',
+        ...extraArgs,
     ];
     // process.execPath is the project's Node 22: Azurite 3.37 refuses older runtimes.
     const child = spawn(process.execPath, args, { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
