@@ -76,7 +76,6 @@ const O_DPORT = 12;
 const O_NETNS_START = 13;
 const O_NETNS_END = 14;
 const O_IPV6_TEXT = 15; // bit 1: SADDR has colons, bit 2: DADDR has colons
-const O_TYPE_WORD = 16;
 // Raw token starts, from which the column template is learned.
 const O_TYPE_AT = 17;
 const O_PID_AT = 18;
@@ -339,7 +338,7 @@ function parseBytes(b: Uint8Array, start: number, end: number, header: number): 
     out[O_TIME_START] = timeStart;
     out[O_TIME_END] = timeEnd;
     out[O_TYPE] = type;
-    out[O_TYPE_WORD] = typeLength > 1 ? 1 : 0;
+    typeWasWord = typeLength > 1;
     out[O_PID] = pid;
     out[O_COMM_START] = commStart;
     out[O_COMM_END] = commEnd;
@@ -380,6 +379,8 @@ function learnTemplate(t: Int32Array, start: number): void {
 
 // The value (number, or address kind) the last *Field scanner read; they return the token's end.
 let fieldValue = 0;
+// Whether the last line read spelled its type as a word (-v); tells the variant of a capture without header.
+let typeWasWord = false;
 
 /** True when b[from, to) is all whitespace and not empty: the padding between two fixed columns. */
 function padding(b: Uint8Array, from: number, to: number): boolean {
@@ -390,8 +391,11 @@ function padding(b: Uint8Array, from: number, to: number): boolean {
 
 /** TIME at column p padded up to `next`: its end, or -1. The same rules as timeOk, in the same pass. */
 function timeField(b: Uint8Array, p: number, next: number): number {
-    let digits = 0;
     let q = p;
+    while (q < next && isDigit(b[q] ?? 32)) q++;
+    if (q > p && q < next && isWs(b[q] ?? 0)) return padding(b, q, next) ? q : -1; // plain digits: the usual
+    let digits = 0;
+    q = p;
     for (; q < next; q++) {
         const c = b[q] ?? 32;
         if (isDigit(c) || isMask(c)) digits++;
@@ -439,6 +443,22 @@ function uintField(b: Uint8Array, p: number, next: number, max: number): number 
 
 /** An address at column p padded up to `next`: its end, 4 or 6 in fieldValue (as addressKind); or -1. */
 function addressField(b: Uint8Array, p: number, next: number): number {
+    let q = p;
+    let dots = 0;
+    for (; q < next; q++) {
+        const c = b[q] ?? 32;
+        if (c === 46) dots++;
+        else if (!isDigit(c)) break;
+    }
+    if (dots === 3 && q > p && isWs(b[q] ?? 0)) {
+        // Plain dotted IPv4, the usual case.
+        fieldValue = 4;
+        return padding(b, q, next) ? q : -1;
+    }
+    return addressFieldSlow(b, p, next);
+}
+
+function addressFieldSlow(b: Uint8Array, p: number, next: number): number {
     const bracket = b[p] === 91;
     let q = bracket ? p + 1 : p;
     let colons = 0;
@@ -465,9 +485,9 @@ function addressField(b: Uint8Array, p: number, next: number): number {
 /**
  * Reads a line whose fields sit in the template's columns (nearly every line of a capture: tcptracer pads each
  * field to a fixed width), checking the padding between them so the answer is the one parseBytes would give.
- * Fills `out` as parseBytes does and returns true, or returns false and leaves the line to parseBytes.
+ * Returns the event, or undefined to leave the line to parseBytes. `text` lines up with `b`.
  */
-function fastParse(b: Uint8Array, s: number, e: number, t: Int32Array): boolean {
+function fastParse(b: Uint8Array, text: string, s: number, e: number, t: Int32Array): TcptracerEvent | undefined {
     const cType = s + (t[T_TYPE] ?? 0);
     const cPid = s + (t[T_PID] ?? 0);
     const cIp = s + (t[T_IP] ?? 0);
@@ -477,17 +497,17 @@ function fastParse(b: Uint8Array, s: number, e: number, t: Int32Array): boolean 
     const cDport = s + (t[T_DPORT] ?? 0);
     const netnsColumn = t[T_NETNS] ?? -1;
     const cNetns = netnsColumn < 0 ? -1 : s + netnsColumn;
-    if (e <= (cNetns >= 0 ? cNetns : cDport)) return false;
+    if (e <= (cNetns >= 0 ? cNetns : cDport)) return undefined;
 
     let timeEnd = -1;
     if (t[T_TIME] === 1) {
         timeEnd = timeField(b, s, cType);
-        if (timeEnd < 0) return false;
+        if (timeEnd < 0) return undefined;
     } else if (cType !== s) {
-        return false;
+        return undefined;
     }
     const typeEnd = typeField(b, cType, cPid);
-    if (typeEnd < 0) return false;
+    if (typeEnd < 0) return undefined;
     const type = fieldValue;
 
     let pidEnd = cPid;
@@ -498,22 +518,22 @@ function fastParse(b: Uint8Array, s: number, e: number, t: Int32Array): boolean 
         if (isDigit(c)) pid = pid * 10 + (c - 48);
         else if (isMask(c)) pidMasked = true;
         else if (isWs(c)) break;
-        else return false;
+        else return undefined;
     }
-    if (pidEnd === cPid || pidEnd - cPid > 10 || pid > 0xffffffff || pidEnd >= cIp - 1) return false;
-    if (!isWs(b[cIp - 1] ?? 0) || !isIpVersion(b[cIp] ?? 0) || !padding(b, cIp + 1, cSaddr)) return false;
+    if (pidEnd === cPid || pidEnd - cPid > 10 || pid > 0xffffffff || pidEnd >= cIp - 1) return undefined;
+    if (!isWs(b[cIp - 1] ?? 0) || !isIpVersion(b[cIp] ?? 0) || !padding(b, cIp + 1, cSaddr)) return undefined;
 
     const saE = addressField(b, cSaddr, cDaddr);
-    if (saE < 0) return false;
+    if (saE < 0) return undefined;
     const saKind = fieldValue;
     const daE = addressField(b, cDaddr, cSport);
-    if (daE < 0) return false;
+    if (daE < 0) return undefined;
     const daKind = fieldValue;
-    if (uintField(b, cSport, cDport, 65535) < 0) return false;
+    if (uintField(b, cSport, cDport, 65535) < 0) return undefined;
     const sport = fieldValue;
     if (cNetns >= 0) {
-        if (uintField(b, cDport, cNetns, 65535) < 0) return false;
-        if (!netnsOk(b, cNetns, e)) return false; // digits and x only, so also no whitespace
+        if (uintField(b, cDport, cNetns, 65535) < 0) return undefined;
+        if (!netnsOk(b, cNetns, e)) return undefined; // digits and x only, so also no whitespace
     } else {
         let value = 0;
         let masked = false;
@@ -521,9 +541,9 @@ function fastParse(b: Uint8Array, s: number, e: number, t: Int32Array): boolean 
             const c = b[i] ?? 32;
             if (isDigit(c)) value = value * 10 + (c - 48);
             else if (isMask(c)) masked = true;
-            else return false;
+            else return undefined;
         }
-        if (e - cDport > 10 || value > 65535) return false;
+        if (e - cDport > 10 || value > 65535) return undefined;
         fieldValue = masked ? MASKED : value;
     }
     const dport = fieldValue;
@@ -534,25 +554,21 @@ function fastParse(b: Uint8Array, s: number, e: number, t: Int32Array): boolean 
     while (commEnd > commStart && isWs(b[commEnd - 1] ?? 0)) commEnd--;
     const saBracket = b[cSaddr] === 91 && saE - cSaddr > 2 && b[saE - 1] === 93 ? 1 : 0;
     const daBracket = b[cDaddr] === 91 && daE - cDaddr > 2 && b[daE - 1] === 93 ? 1 : 0;
-
-    out[O_TIME_START] = timeEnd < 0 ? -1 : s;
-    out[O_TIME_END] = timeEnd;
-    out[O_TYPE] = type;
-    out[O_TYPE_WORD] = typeEnd - cType > 1 ? 1 : 0;
-    out[O_PID] = pidMasked ? MASKED : pid;
-    out[O_COMM_START] = commStart;
-    out[O_COMM_END] = commEnd;
-    out[O_IP] = b[cIp] === 52 ? 4 : 6;
-    out[O_SADDR_START] = cSaddr + saBracket;
-    out[O_SADDR_END] = saE - saBracket;
-    out[O_DADDR_START] = cDaddr + daBracket;
-    out[O_DADDR_END] = daE - daBracket;
-    out[O_SPORT] = sport;
-    out[O_DPORT] = dport;
-    out[O_NETNS_START] = cNetns;
-    out[O_NETNS_END] = cNetns < 0 ? -1 : e;
-    out[O_IPV6_TEXT] = (saKind === 6 ? 1 : 0) | (daKind === 6 ? 2 : 0);
-    return true;
+    const saddr = text.slice(cSaddr + saBracket, saE - saBracket);
+    const daddr = text.slice(cDaddr + daBracket, daE - daBracket);
+    typeWasWord = typeEnd - cType > 1;
+    return {
+        type: TYPES[type] ?? 'unknown',
+        time: timeEnd < 0 ? undefined : text.slice(s, timeEnd),
+        pid: pidMasked ? undefined : pid,
+        comm: text.slice(commStart, commEnd),
+        ipVersion: b[cIp] === 52 ? 4 : 6,
+        saddr: saKind === 6 ? canonicalIpv6(saddr) : saddr,
+        daddr: daKind === 6 ? canonicalIpv6(daddr) : daddr,
+        sport: sport >= 0 ? sport : undefined,
+        dport: dport >= 0 ? dport : undefined,
+        netns: cNetns < 0 ? undefined : text.slice(cNetns, e),
+    };
 }
 
 /** The event parseBytes just read, its strings cut from `text` (which lines up with the bytes it read). */
@@ -826,17 +842,18 @@ export class TcptracerParser {
         if (start === end) return;
         const first = b[start];
         if ((first === 84 || first === 80) && this.structural(text.slice(start, end))) return; // T, P
-        if (this.template[T_VALID] === 0 || !fastParse(b, start, end, this.template)) {
+        let event = this.template[T_VALID] === 1 ? fastParse(b, text, start, end, this.template) : undefined;
+        if (event === undefined) {
             const status = parseBytes(b, start, end, this.header);
             if (status !== OK) {
                 this.fail(text.slice(start, end), REASONS[status] ?? 'unreadable');
                 return;
             }
             learnTemplate(this.template, start);
+            event = eventFromOut(text);
         }
-        const event = eventFromOut(text);
         this.eventCount++;
-        this.variant ??= variantOfEvent(event, out[O_TYPE_WORD] === 1);
+        this.variant ??= variantOfEvent(event, typeWasWord);
         this.onEvent(event);
     }
 
