@@ -1,0 +1,113 @@
+/**
+ * Renders the Teams cards with the Adaptive Cards JavaScript renderer in Chromium: the parse tests show the
+ * library reads the card, this shows it draws every fact and the link button.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { after, before, describe, it } from 'node:test';
+
+import { type Browser, chromium } from 'playwright-core';
+
+import type { NotificationContent } from '../../../shared/notify/content.js';
+import { formatTeams } from '../../../shared/notify/teams.js';
+import { manyCulpritsFinding, openedContent, resolvedContent } from './sampleContent.js';
+
+function chromiumPath(): string | undefined {
+    try {
+        return (
+            execFileSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], {
+                encoding: 'utf8',
+            }).trim() || undefined
+        );
+    } catch {
+        return undefined;
+    }
+}
+
+const executablePath = chromiumPath();
+const bundle = createRequire(import.meta.url).resolve('adaptivecards/dist/adaptivecards.min.js');
+
+/** Runs in the page (plain JS: this project compiles without DOM types). Clicks every button to collect OpenUrl targets. */
+const IN_PAGE = `(json) => {
+    const AC = window.AdaptiveCards;
+    const links = [];
+    const card = new AC.AdaptiveCard();
+    card.onExecuteAction = (action) => {
+        if (action instanceof AC.OpenUrlAction && action.url) links.push(action.url);
+    };
+    card.parse(json);
+    const element = card.render();
+    if (!element) return { text: '', links };
+    document.getElementById('card').appendChild(element);
+    for (const button of element.querySelectorAll('button')) button.click();
+    return { text: element.innerText, links };
+}`;
+
+interface Rendered {
+    text: string;
+    links: string[];
+    errors: string[];
+}
+
+describe(
+    'Teams card rendered by the Adaptive Cards renderer',
+    { skip: executablePath ? false : 'chromium not installed (scripts/install-system-deps.sh)' },
+    () => {
+        let browser: Browser;
+
+        before(async () => {
+            browser = await chromium.launch({ executablePath, args: ['--no-sandbox'] });
+        });
+        after(async () => {
+            await browser.close();
+        });
+
+        async function render(content: NotificationContent): Promise<Rendered> {
+            const page = await browser.newPage();
+            const errors: string[] = [];
+            page.on('pageerror', (err) => errors.push(err.message));
+            page.on('console', (message) => {
+                if (message.type() === 'error') errors.push(message.text());
+            });
+            // Links go nowhere: the page has no network beyond the script we add.
+            await page.route('**/*', (route) => route.abort());
+            await page.setContent('<html><body><div id="card"></div></body></html>');
+            await page.addScriptTag({ path: bundle });
+            const card = formatTeams(content).attachments[0].content;
+            const result = await page.evaluate<Omit<Rendered, 'errors'>>(`(${IN_PAGE})(${JSON.stringify(card)})`);
+            await page.close();
+            return { ...result, errors };
+        }
+
+        it('draws the alert: facts, culprits, destinations, the fix arithmetic and the link', async () => {
+            const content = openedContent(manyCulpritsFinding(80));
+            const rendered = await render(content);
+            assert.deepEqual(rendered.errors, []);
+            for (const expected of [
+                'SNAT ports exhausted on aks-nodepool1-12345678-vmss000000 (aks-shop)',
+                'Backend IP',
+                '10.224.0.4',
+                '1,523',
+                '1,024 of 1,024 used (100%)',
+                '1. default/nginx (Deployment default/nginx): 387 SNAT ports held',
+                'to 9.10.11.12:80 (200), 13.14.15.16:80 (120), 5.6.7.8:80 (67)',
+                'more culprits in the finding',
+                '64,000 x 1 IP / 1,024 ports per node = 62 nodes',
+                'az aks update --resource-group rg-shop --name aks-shop',
+                'Strong: live socket view of the node',
+            ]) {
+                assert.ok(rendered.text.includes(expected), `not drawn: ${expected}`);
+            }
+            assert.deepEqual(rendered.links, [content.link]);
+        });
+
+        it('draws the resolution', async () => {
+            const content = resolvedContent();
+            const rendered = await render(content);
+            assert.deepEqual(rendered.errors, []);
+            assert.ok(rendered.text.includes('Resolved after 35 minutes'));
+            assert.deepEqual(rendered.links, [content.link]);
+        });
+    },
+);
