@@ -12,8 +12,9 @@ import { type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
 
 export const INVESTIGATE_USAGE = `Usage: snat-monitor investigate --cluster ID (--node NAME | --ip IP) [--timeout SECONDS] [--json]
 
-Runs the node probe on one AKS node through AKS run command (works for private clusters) and prints the analysis:
-which pods and destinations hold SNAT ports on that node.
+Runs the node probe on one AKS node and prints the analysis: which pods and destinations hold SNAT ports there.
+The probe goes through AKS run command (works for private clusters), or the Kubernetes API with
+SNATMON_EXECUTOR=kubernetes.
   --cluster ID       AKS resource id
   --node NAME        node name (aks-nodepool1-...-vmss000000), or
   --ip IP            the node's IP as the load balancer reports it (BackendIPAddress)
@@ -130,7 +131,7 @@ export async function runInvestigate(
 
     const probeRequest = probe.request({ cluster, node, backendIp });
     if (request.timeoutMs !== undefined) probeRequest.timeoutMs = request.timeoutMs;
-    const result = await services.runCommand.run(cluster, probeRequest);
+    const result = await services.executor.run(cluster, probeRequest);
     const analysis = result.output
         ? probe.analyze(result.output, allocatedPorts === undefined ? {} : { allocatedPorts })
         : undefined;

@@ -44,8 +44,12 @@ export interface Config {
         /** SNATMON_DISCOVERY_REFRESH_MINUTES: how long cluster settings and node lists are reused. */
         refreshMinutes: number;
     };
+    investigation: {
+        /** SNATMON_EXECUTOR: runCommand (AKS run command, default) or kubernetes (direct API, needs line of sight). */
+        executor: 'runCommand' | 'kubernetes';
+    };
     runCommand: {
-        /** SNATMON_RUN_COMMAND_TIMEOUT_SECONDS: give up on an AKS run command after this long. */
+        /** SNATMON_RUN_COMMAND_TIMEOUT_SECONDS: give up on an AKS run command (or probe pod) after this long. */
         timeoutSeconds: number;
         /** SNATMON_RUN_COMMAND_POLL_SECONDS: interval between commandResults polls. */
         pollSeconds: number;
@@ -136,6 +140,15 @@ function armEndpoint(env: Env): string | undefined {
     return url.toString().replace(/\/+$/, '');
 }
 
+function executor(env: Env): 'runCommand' | 'kubernetes' {
+    const text = value(env, 'SNATMON_EXECUTOR') ?? 'runCommand';
+    if (text === 'runCommand' || text === 'kubernetes') return text;
+    throw new ConfigError(
+        `Expected app setting \`SNATMON_EXECUTOR\` to be runCommand or kubernetes, got '${text}'`,
+        'SNATMON_EXECUTOR',
+    );
+}
+
 function natGateways(env: Env): Record<string, string> {
     const map: Record<string, string> = {};
     for (const pair of list(env, 'SNATMON_NAT_GATEWAYS')) {
@@ -176,6 +189,7 @@ export function loadConfig(env: Env = process.env): Config {
         discovery: {
             refreshMinutes: number(env, 'SNATMON_DISCOVERY_REFRESH_MINUTES', 15, { min: 1, max: 1440, integer: true }),
         },
+        investigation: { executor: executor(env) },
         runCommand: {
             timeoutSeconds: number(env, 'SNATMON_RUN_COMMAND_TIMEOUT_SECONDS', 300, {
                 min: 10,

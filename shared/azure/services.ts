@@ -2,12 +2,18 @@ import type { TokenCredential } from '@azure/identity';
 
 import type { Config } from '../config.js';
 import { InMemoryDetectionMemory } from '../detect/memory.js';
-import type { DetectionMemory } from '../detect/ports.js';
+import type { DetectionMemory, NodeResolver, ProbeExecutor } from '../detect/ports.js';
 import { scanClusters, type ScanSettings, scanSettingsFrom } from '../detect/scan.js';
 import type { ScanReport } from '../detect/types.js';
 import { type ArmClientSettings, AzureClients } from './clients.js';
 import { ClusterCatalog, discoverClusters, type DiscoveryTargets } from './discovery.js';
 import { describeAzureError } from './errors.js';
+import {
+    AksKubernetesAccess,
+    FallbackNodeResolver,
+    KubernetesNodeResolver,
+    KubernetesPodExecutor,
+} from './kubernetes.js';
 import { AzureMetricsReader } from './metrics.js';
 import { MachinesNodeResolver } from './nodeMap.js';
 import { AksRunCommandExecutor } from './runCommand.js';
@@ -17,9 +23,13 @@ export interface AzureServices {
     clients: AzureClients;
     catalog: ClusterCatalog;
     metrics: AzureMetricsReader;
-    nodes: MachinesNodeResolver;
+    /** Machines API, Kubernetes API when that fails. */
+    nodes: NodeResolver;
     memory: DetectionMemory;
     runCommand: AksRunCommandExecutor;
+    kubernetes: KubernetesPodExecutor;
+    /** The executor SNATMON_EXECUTOR picked. */
+    executor: ProbeExecutor;
     settings: ScanSettings;
 }
 
@@ -42,6 +52,13 @@ export function createAzureServices(
     });
     const targets = options.targets ?? { clusters: config.clusters, subscriptions: config.subscriptions };
     const refreshMs = config.discovery.refreshMinutes * 60_000;
+    const kubernetesAccess = new AksKubernetesAccess(clients);
+    const timing = {
+        timeoutMs: config.runCommand.timeoutSeconds * 1000,
+        pollIntervalMs: config.runCommand.pollSeconds * 1000,
+    };
+    const runCommand = new AksRunCommandExecutor(clients, timing);
+    const kubernetes = new KubernetesPodExecutor(kubernetesAccess, timing);
     return {
         clients,
         catalog: new ClusterCatalog(
@@ -49,12 +66,14 @@ export function createAzureServices(
             refreshMs,
         ),
         metrics: new AzureMetricsReader(clients),
-        nodes: new MachinesNodeResolver(clients, { refreshMs, concurrency: config.detection.clusterConcurrency }),
+        nodes: new FallbackNodeResolver(
+            new MachinesNodeResolver(clients, { refreshMs, concurrency: config.detection.clusterConcurrency }),
+            new KubernetesNodeResolver(kubernetesAccess),
+        ),
         memory: options.memory ?? new InMemoryDetectionMemory(),
-        runCommand: new AksRunCommandExecutor(clients, {
-            timeoutMs: config.runCommand.timeoutSeconds * 1000,
-            pollIntervalMs: config.runCommand.pollSeconds * 1000,
-        }),
+        runCommand,
+        kubernetes,
+        executor: config.investigation.executor === 'kubernetes' ? kubernetes : runCommand,
         settings: scanSettingsFrom(config.detection),
     };
 }

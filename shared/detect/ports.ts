@@ -76,6 +76,8 @@ export interface ProbeRequest {
     timeoutMs?: number;
     /** A line the command prints last; missing from the output = truncated. */
     endMarker?: string;
+    /** The probe pod manifest, for executors that create the pod themselves (the run command gets it in `files`). */
+    pod?: Record<string, unknown>;
     signal?: AbortSignal;
 }
 

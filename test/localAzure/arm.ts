@@ -152,8 +152,13 @@ export function machineBodies(cluster: ScenarioCluster, poolName: string): Recor
     }));
 }
 
+/** The bearer token a non-Entra cluster's user kubeconfig carries. */
+export function staticKubernetesToken(cluster: ScenarioCluster): string {
+    return `local-azure-${etag(`clusterUser_${cluster.resourceGroup}_${cluster.name}`)}`;
+}
+
 /** A kubeconfig like `az aks get-credentials` writes; Entra ID clusters get the kubelogin exec plugin. */
-export function userKubeconfig(cluster: ScenarioCluster, server: string): string {
+export function userKubeconfig(cluster: ScenarioCluster, server: string, caPem: string): string {
     const user = `clusterUser_${cluster.resourceGroup}_${cluster.name}`;
     const userBlock = cluster.aadManaged
         ? [
@@ -169,13 +174,13 @@ export function userKubeconfig(cluster: ScenarioCluster, server: string): string
               '      interactiveMode: IfAvailable',
               '      provideClusterInfo: false',
           ]
-        : [`    token: local-azure-${etag(user)}`];
+        : [`    token: ${staticKubernetesToken(cluster)}`];
     return [
         'apiVersion: v1',
         'kind: Config',
         'clusters:',
         '- cluster:',
-        '    certificate-authority-data: ""',
+        `    certificate-authority-data: ${Buffer.from(caPem).toString('base64')}`,
         `    server: ${server}`,
         `  name: ${cluster.name}`,
         'contexts:',

@@ -4,6 +4,8 @@
  * (ok -> at risk -> exhausted -> recovered) and move the clock through it.
  */
 
+import type { PodScript } from './kubernetes.js';
+
 /** A metric value for the one-minute bucket starting at `minute`; undefined = nothing emitted that minute. */
 export type MetricValue = (minute: Date) => number | undefined;
 
@@ -79,6 +81,8 @@ export interface ScenarioCluster {
     /** Series of the NAT gateway `natGateway.id`. */
     natGatewaySeries?: ScenarioSeries[];
     runCommand?: RunCommandScript;
+    /** What pods created through the cluster's Kubernetes API do. */
+    kubernetesPods?: PodScript;
 }
 
 export interface Scenario {

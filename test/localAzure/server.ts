@@ -10,8 +10,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { agentPoolBodies, machineBodies, managedClusterBody, userKubeconfig } from './arm.js';
+import { agentPoolBodies, machineBodies, managedClusterBody, staticKubernetesToken, userKubeconfig } from './arm.js';
 import type { TestCertificates } from './certs.js';
+import { KubernetesApi, type KubernetesRoute } from './kubernetes.js';
 import { MetricsRequestError, type MetricsResource, queryMetrics } from './metrics.js';
 import {
     clusterIdOf,
@@ -34,6 +35,7 @@ export type RouteName =
     | 'agentPools.list'
     | 'machines.list'
     | 'metrics.list'
+    | KubernetesRoute
     | 'unknown';
 
 export interface RecordedRequest {
@@ -154,6 +156,8 @@ export class LocalAzure {
     now: () => Date;
     readonly requests: RecordedRequest[] = [];
     readonly runCommands: RecordedRunCommand[] = [];
+    /** The clusters' Kubernetes API, at ${armEndpoint}/kubernetes/<cluster name>. */
+    readonly kubernetes = new KubernetesApi();
     readonly identityHeader = randomBytes(16).toString('hex');
     armEndpoint = '';
     identityEndpoint = '';
@@ -165,9 +169,11 @@ export class LocalAzure {
     private readonly peakInFlight = new Map<RouteName, number>();
     private readonly arm: Server;
     private readonly identity: Server;
+    private readonly caPem: string;
 
     private constructor(options: LocalAzureOptions) {
         this.scenario = options.scenario;
+        this.caPem = readFileSync(options.certificates.caCertPath, 'utf8');
         this.now = options.now ?? (() => new Date());
         this.arm = createHttpsServer(
             {
@@ -202,6 +208,7 @@ export class LocalAzure {
         this.runCommands.length = 0;
         this.faults = [];
         this.commands.clear();
+        this.kubernetes.reset();
         this.peakInFlight.clear();
     }
 
@@ -277,6 +284,10 @@ export class LocalAzure {
         const path = questionMark < 0 ? rawUrl : rawUrl.slice(0, questionMark);
         const query = new URLSearchParams(questionMark < 0 ? '' : rawUrl.slice(questionMark + 1));
         const method = request.method ?? 'GET';
+        if (path.startsWith('/kubernetes/')) {
+            await this.handleKubernetes(request, method, path, query, response);
+            return;
+        }
         let route: RouteName = 'unknown';
         let match: RegExpExecArray | null = null;
         for (const candidate of ROUTES) {
@@ -336,6 +347,46 @@ export class LocalAzure {
         } finally {
             this.inFlight.set(route, (this.inFlight.get(route) ?? 1) - 1);
         }
+    }
+
+    private async handleKubernetes(
+        request: IncomingMessage,
+        method: string,
+        path: string,
+        query: URLSearchParams,
+        response: ServerResponse,
+    ): Promise<void> {
+        const [, , clusterName = '', ...rest] = path.split('/');
+        const apiPath = `/${rest.join('/')}`;
+        const record: RecordedRequest = { route: 'unknown', method, path, query, status: 0, at: Date.now() };
+        this.requests.push(record);
+        response.on('finish', () => {
+            record.status = response.statusCode;
+        });
+        const body = await readBody(request);
+        const cluster = this.scenario.clusters.find((c) => c.name === clusterName);
+        const kubeStatus = (code: number, reason: string, message: string) => {
+            response.writeHead(code, { 'content-type': 'application/json' });
+            response.end(
+                JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason, message, code }),
+            );
+        };
+        if (!cluster) {
+            kubeStatus(404, 'NotFound', `no cluster ${clusterName}`);
+            return;
+        }
+        // Entra ID clusters take a token for the AKS server app; others the static token of their kubeconfig.
+        const token = (request.headers.authorization ?? '').replace(/^Bearer\s+/i, '');
+        const accepted = cluster.aadManaged
+            ? this.audienceOf(token) === AKS_AAD_SERVER_APP
+            : token === staticKubernetesToken(cluster);
+        if (!accepted) {
+            kubeStatus(401, 'Unauthorized', 'Unauthorized');
+            return;
+        }
+        const route = this.kubernetes.handle(cluster, method, apiPath, body, response);
+        if (route) record.route = route;
+        else kubeStatus(404, 'NotFound', `the server could not find the requested resource ${apiPath}`);
     }
 
     private async applyFault(
@@ -453,7 +504,11 @@ export class LocalAzure {
             }
             case 'managedClusters.listClusterUserCredentials': {
                 const cluster = this.findCluster(subscription, group, name);
-                const kubeconfig = userKubeconfig(cluster, `${this.armEndpoint}/kubernetes/${cluster.name}`);
+                const kubeconfig = userKubeconfig(
+                    cluster,
+                    `${this.armEndpoint}/kubernetes/${cluster.name}`,
+                    this.caPem,
+                );
                 json(response, 200, {
                     kubeconfigs: [{ name: 'clusterUser', value: Buffer.from(kubeconfig).toString('base64') }],
                 });

@@ -29,6 +29,7 @@ describe('loadConfig', () => {
         });
         assert.equal(config.discovery.refreshMinutes, 15);
         assert.deepEqual(config.runCommand, { timeoutSeconds: 300, pollSeconds: 5 });
+        assert.equal(config.investigation.executor, 'runCommand');
     });
 
     it('parses clusters and subscriptions, in any id casing and separator', () => {
@@ -55,7 +56,9 @@ describe('loadConfig', () => {
             SNATMON_NAT_GATEWAYS: `${CLUSTER}=${NAT}`,
             SNATMON_METRICS_LAG_MINUTES: '0',
             SNATMON_RUN_COMMAND_POLL_SECONDS: '0.5',
+            SNATMON_EXECUTOR: 'kubernetes',
         });
+        assert.equal(config.investigation.executor, 'kubernetes');
         assert.equal(config.arm.endpoint, 'https://127.0.0.1:8443');
         assert.equal(config.detection.failedThreshold, 10);
         assert.equal(config.detection.atRiskPercent, 82.5);
@@ -74,6 +77,7 @@ describe('loadConfig', () => {
         configError({ SNATMON_FAILED_THRESHOLD: '2.5' }, 'SNATMON_FAILED_THRESHOLD', /an integer/);
         configError({ SNATMON_AT_RISK_PERCENT: '150' }, 'SNATMON_AT_RISK_PERCENT', /a number from 1 to 100, got '150'/);
         configError({ SNATMON_METRICS_TOP: '5' }, 'SNATMON_METRICS_TOP', /from 10 to/);
+        configError({ SNATMON_EXECUTOR: 'ssh' }, 'SNATMON_EXECUTOR', /runCommand or kubernetes, got 'ssh'/);
         configError({ SNATMON_NAT_GATEWAYS: CLUSTER }, 'SNATMON_NAT_GATEWAYS', /<AKS cluster id>=<NAT gateway id>/);
         configError({ SNATMON_NAT_GATEWAYS: `${CLUSTER}=${CLUSTER}` }, 'SNATMON_NAT_GATEWAYS', /natGateways/);
     });
