@@ -117,18 +117,22 @@ export const analyzeBench: Bench = {
         const cli = [process.execPath, cliPath, 'analyze', '--tcptracer', file, '--json'];
         const pipeline = ['sh', '-c', PIPELINE, file];
         const pipelineC = ['env', 'LC_ALL=C', 'sh', '-c', PIPELINE, file];
+        const parserOnlyProcess = [process.execPath, join(repoRoot, 'dist', 'test', 'bench', 'countSources.js'), file];
 
         // One untimed run each warms the page cache; then the commands alternate so drift hits both alike.
         const warm = [await timeCommand(cli, repoRoot), await timeCommand(pipeline, repoRoot)];
         const cliRuns: CommandRun[] = [];
         const pipelineRuns: CommandRun[] = [];
         const pipelineCRuns: CommandRun[] = [];
+        const parserRuns: CommandRun[] = [];
         for (let i = 0; i < runs; i++) {
             cliRuns.push(await timeCommand(cli, repoRoot));
             pipelineRuns.push(await timeCommand(pipeline, repoRoot));
             pipelineCRuns.push(await timeCommand(pipelineC, repoRoot));
+            parserRuns.push(await timeCommand(parserOnlyProcess, repoRoot));
         }
-        const failed = [...warm, ...cliRuns, ...pipelineRuns, ...pipelineCRuns].find((r) => r.exitCode !== 0);
+        const all = [...warm, ...cliRuns, ...pipelineRuns, ...pipelineCRuns, ...parserRuns];
+        const failed = all.find((r) => r.exitCode !== 0);
         if (failed) {
             checks.push({
                 name: 'commands succeed',
@@ -164,11 +168,22 @@ export const analyzeBench: Bench = {
             ['CLI peak RSS', haveGnuTime() ? `${(rssKb / 1024).toFixed(1)} MB` : 'not measured (no /usr/bin/time)'],
             ['pipeline peak RSS (largest process)', haveGnuTime() ? `${(pipelineRssKb / 1024).toFixed(1)} MB` : 'n/a'],
         );
+        const parserMs = median(parserRuns.map((r) => r.wallMs));
         figures.push(
-            ['parser alone, in process, 64 KiB chunks', ms(await parserOnly(file, 64 * 1024, truth.events))],
-            ['parser alone, in process, 1 MiB chunks', ms(await parserOnly(file, 1024 * 1024, truth.events))],
+            [
+                'parse + count per source only (countSources.js, 1 MiB reads, median wall)',
+                `${ms(parserMs)}: ${(pipelineMs / parserMs).toFixed(2)}x the pipeline, CPU ${ms(median(parserRuns.map(cpu)))}`,
+            ],
+            ['parser alone, in this process, 64 KiB chunks', ms(await parserOnly(file, 64 * 1024, truth.events))],
+            ['parser alone, in this process, 1 MiB chunks', ms(await parserOnly(file, 1024 * 1024, truth.events))],
         );
 
+        const parserDifferences = cliDifferences(parserRuns[0]?.stdout ?? '', truth);
+        checks.push({
+            name: 'countSources.js counts every (SADDR, NETNS) right',
+            ok: parserDifferences.length === 0,
+            detail: parserDifferences.length === 0 ? 'all sources match' : parserDifferences.slice(0, 5).join('; '),
+        });
         const differences = cliDifferences(cliRuns[0]?.stdout ?? '', truth);
         checks.push({
             name: 'CLI counts every (SADDR, NETNS) right',
