@@ -17,7 +17,7 @@ every node as exhausted (failed SNAT connections), at-risk (used/allocated ports
   --subscription ID   every AKS cluster in this subscription, repeatable (default: SNATMON_SUBSCRIPTIONS)
   --json              machine-readable output (docs/scan-json.md)
 Signs in with DefaultAzureCredential (az login, managed identity, environment); SNATMON_* settings apply.
-Exit codes: 0 scanned, 1 no cluster could be read or a setting is invalid, 2 bad usage.`;
+Exit codes: 0 scanned, 1 no cluster (or subscription) could be read or a setting is invalid, 2 bad usage.`;
 
 const SCAN_OPTIONS = {
     cluster: { type: 'string', multiple: true },
@@ -123,6 +123,8 @@ export async function runScan(argv: string[], io: Pick<CliIo, 'stdout' | 'stderr
     const services = createAzureServices(config, new DefaultAzureCredential(), { targets });
     const report = await scanOnce(services);
     io.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatScan(report));
+    // An empty subscription is not a failure; clusters or subscriptions that all failed are.
     const readable = report.clusters.filter((c) => c.error === undefined).length;
-    return readable === 0 ? EXIT_FAILURE : EXIT_OK;
+    const failed = report.clusters.length > 0 ? readable === 0 : report.errors.length > 0;
+    return failed ? EXIT_FAILURE : EXIT_OK;
 }

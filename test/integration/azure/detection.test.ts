@@ -239,7 +239,9 @@ describe('detection against the local Azure', () => {
         );
         const elapsed = performance.now() - started;
         assert.equal(report.clusters.filter((c) => c.error === undefined).length, 6);
-        assert.equal(azure.maxConcurrent('metrics.list'), 4, 'two clusters at a time, two requests each');
+        const peak = azure.maxConcurrent('metrics.list');
+        assert.ok(peak <= 4, `two clusters at a time, two requests each, saw ${peak}`);
+        assert.ok(peak > 2, `more than one cluster in flight, saw ${peak}`);
         assert.ok(elapsed >= 3 * 150, `three rounds of slow responses, took ${elapsed} ms`);
     });
 });

@@ -80,6 +80,13 @@ describe('snat-monitor scan', () => {
         const names = (JSON.parse(io.out()) as ScanReport).clusters.map((c) => c.name).sort();
         assert.deepEqual(names, ['fleet', 'pay', 'shop', 'vault']);
 
+        const empty = captureIo('', localAzureEnv(azure));
+        assert.equal(
+            await runScan(['--subscription', '00000000-0000-0000-0000-000000000000'], empty),
+            0,
+            'no clusters is not a failure',
+        );
+
         const missing = captureIo('', localAzureEnv(azure));
         assert.equal(await runScan(['--cluster', idOf({ ...shopCluster(), name: 'gone' })], missing), 1);
         assert.match(missing.out(), /error: Reading AKS cluster gone failed: HTTP 404 ResourceNotFound/);
