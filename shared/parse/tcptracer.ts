@@ -11,6 +11,7 @@
  */
 import { isAscii } from 'node:buffer';
 
+import { canonicalAddress } from './address.js';
 import type { TcpEventType, TcptracerEvent, TcptracerSummary } from './records.js';
 import { SkipCollector } from './skipped.js';
 
@@ -609,68 +610,9 @@ function eventFromOut(text: string): TcptracerEvent {
     };
 }
 
-/** RFC 5952 text for an IPv6 address, IPv4-mapped addresses as plain IPv4; text that does not parse, lowercased. */
-export function canonicalIpv6(text: string): string {
-    const words = parseIpv6(text);
-    if (words === undefined) return text.toLowerCase();
-    if (words[0] === 0 && words[1] === 0 && words[2] === 0 && words[3] === 0 && words[4] === 0 && words[5] === 0xffff) {
-        const hi = words[6] ?? 0;
-        const lo = words[7] ?? 0;
-        return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-    }
-    let bestStart = -1;
-    let bestLength = 1;
-    for (let i = 0; i < 8;) {
-        if (words[i] !== 0) {
-            i++;
-            continue;
-        }
-        let j = i;
-        while (j < 8 && words[j] === 0) j++;
-        if (j - i > bestLength) {
-            bestStart = i;
-            bestLength = j - i;
-        }
-        i = j;
-    }
-    const hex = (from: number, to: number): string =>
-        words
-            .slice(from, to)
-            .map((w) => w.toString(16))
-            .join(':');
-    if (bestStart < 0) return hex(0, 8);
-    return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
-}
-
-function parseIpv6(text: string): number[] | undefined {
-    const double = text.indexOf('::');
-    if (double !== -1 && text.includes('::', double + 1)) return undefined;
-    const headWords = parseGroups(double === -1 ? text : text.slice(0, double));
-    const tailWords = parseGroups(double === -1 ? '' : text.slice(double + 2));
-    if (headWords === undefined || tailWords === undefined) return undefined;
-    const missing = 8 - headWords.length - tailWords.length;
-    if (double === -1 ? missing !== 0 : missing < 1) return undefined;
-    return [...headWords, ...new Array<number>(double === -1 ? 0 : missing).fill(0), ...tailWords];
-}
-
-function parseGroups(text: string): number[] | undefined {
-    if (text === '') return [];
-    const groups = text.split(':');
-    const words: number[] = [];
-    for (let i = 0; i < groups.length; i++) {
-        const group = groups[i] ?? '';
-        if (i === groups.length - 1 && group.includes('.')) {
-            const octets = group.split('.');
-            if (octets.length !== 4 || !octets.every((o) => /^\d{1,3}$/.test(o) && Number(o) <= 255)) return undefined;
-            const [a, b, c, d] = octets.map(Number) as [number, number, number, number];
-            words.push((a << 8) | b, (c << 8) | d);
-        } else if (/^[0-9a-fA-F]{1,4}$/.test(group)) {
-            words.push(parseInt(group, 16));
-        } else {
-            return undefined;
-        }
-    }
-    return words;
+/** RFC 5952 text for an IPv6 address (IPv4-mapped ones as IPv4, see address.ts); masked text kept, lowercased. */
+function canonicalIpv6(text: string): string {
+    return canonicalAddress(text) ?? text.toLowerCase();
 }
 
 /** N from `Possibly lost N samples` occupying line[a, end), or -1. */
