@@ -1,4 +1,6 @@
+import { cidrProblem } from './analyze/addressClass.js';
 import { type ClusterRef, isNatGatewayId, isSubscriptionId, parseClusterId, resourceKey } from './azure/resourceId.js';
+import type { ChannelTargets } from './notify/types.js';
 
 /** A setting is missing or malformed; the message names the setting, what was expected and what arrived. */
 export class ConfigError extends Error {
@@ -48,6 +50,36 @@ export interface Config {
         /** SNATMON_EXECUTOR: runCommand (AKS run command, default) or kubernetes (direct API, needs line of sight). */
         executor: 'runCommand' | 'kubernetes';
     };
+    /**
+     * Where findings, incidents and the outbox live: AzureWebJobsStorage (connection string) or the identity-based
+     * AzureWebJobsStorage__tableServiceUri / __queueServiceUri (+ __clientId). Undefined when neither is set
+     * (the CLI then keeps a local store).
+     */
+    storage?: StorageSettings;
+    /** SNATMON_SCAN_SCHEDULE: NCRONTAB (six fields, UTC) of the timer that scans every cluster. */
+    scanSchedule: string;
+    /** SNATMON_INVESTIGATION_QUEUE: Storage queue that fans investigations out, one message per node. */
+    investigationQueue: string;
+    /** SNATMON_TABLE_PREFIX: prefix of every table the app creates. */
+    tablePrefix: string;
+    incidents: {
+        /** SNATMON_COOLDOWN_MINUTES: minimum time between two investigations of one node. */
+        cooldownMinutes: number;
+        /** SNATMON_RESOLVE_AFTER_MINUTES: a node must stay ok this long before its incident resolves. */
+        resolveAfterMinutes: number;
+    };
+    notify: {
+        /** SNATMON_TEAMS_WEBHOOK_URL, SNATMON_SLACK_WEBHOOK_URL, SNATMON_WEBHOOK_URL (+ SNATMON_WEBHOOK_SECRET). Secrets. */
+        channels: ChannelTargets;
+        /** SNATMON_REPORT_BASE_URL: public base URL of the app, for links to findings in messages. */
+        reportBaseUrl?: string;
+    };
+    probe: {
+        /** SNATMON_PROBE_WINDOW_SECONDS: how long tracers capture on the node. */
+        windowSeconds: number;
+        /** SNATMON_PRIVATE_CIDRS: VNet, peered VNets, pod and service CIDRs: destinations that do not use SNAT. */
+        privateCidrs: string[];
+    };
     runCommand: {
         /** SNATMON_RUN_COMMAND_TIMEOUT_SECONDS: give up on an AKS run command (or probe pod) after this long. */
         timeoutSeconds: number;
@@ -55,6 +87,10 @@ export interface Config {
         pollSeconds: number;
     };
 }
+
+export type StorageSettings =
+    | { kind: 'connectionString'; connectionString: string }
+    | { kind: 'identity'; tableServiceUri: string; queueServiceUri: string; clientId?: string };
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -166,9 +202,116 @@ function natGateways(env: Env): Record<string, string> {
     return map;
 }
 
+function httpsUrl(env: Env, name: string, what: string): string | undefined {
+    const text = value(env, name);
+    if (text === undefined) return undefined;
+    let url: URL | undefined;
+    try {
+        url = new URL(text);
+    } catch {
+        url = undefined;
+    }
+    // Plain http only to this machine (local receivers in tests and the demo); never echo the value: it is a secret.
+    const loopback = url?.hostname === '127.0.0.1' || url?.hostname === 'localhost' || url?.hostname === '[::1]';
+    if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback))) {
+        throw new ConfigError(`Expected app setting \`${name}\` to be an https URL of ${what} (value not shown)`, name);
+    }
+    return text;
+}
+
+function channels(env: Env): ChannelTargets {
+    const targets: ChannelTargets = {};
+    const teams = httpsUrl(env, 'SNATMON_TEAMS_WEBHOOK_URL', 'a Teams Workflows webhook');
+    const slack = httpsUrl(env, 'SNATMON_SLACK_WEBHOOK_URL', 'a Slack incoming webhook');
+    const webhook = httpsUrl(env, 'SNATMON_WEBHOOK_URL', 'a JSON webhook receiver');
+    const secret = value(env, 'SNATMON_WEBHOOK_SECRET');
+    if (teams) targets.teams = { url: teams };
+    if (slack) targets.slack = { url: slack };
+    if (webhook) {
+        if (secret === undefined || secret.length < 16) {
+            throw new ConfigError(
+                'Expected app setting `SNATMON_WEBHOOK_SECRET` to hold at least 16 characters when SNATMON_WEBHOOK_URL is set ' +
+                    '(the HMAC key that signs each request)',
+                'SNATMON_WEBHOOK_SECRET',
+            );
+        }
+        targets.webhook = { url: webhook, secret };
+    }
+    return targets;
+}
+
+function storage(env: Env): StorageSettings | undefined {
+    const connectionString = value(env, 'AzureWebJobsStorage');
+    if (connectionString !== undefined) {
+        if (!/AccountName=|UseDevelopmentStorage=true|TableEndpoint=/i.test(connectionString)) {
+            throw new ConfigError(
+                'Expected app setting `AzureWebJobsStorage` to be a storage connection string (value not shown)',
+                'AzureWebJobsStorage',
+            );
+        }
+        return { kind: 'connectionString', connectionString };
+    }
+    const table = value(env, 'AzureWebJobsStorage__tableServiceUri');
+    const queue = value(env, 'AzureWebJobsStorage__queueServiceUri');
+    if (table === undefined && queue === undefined) return undefined;
+    for (const [name, uri] of [
+        ['AzureWebJobsStorage__tableServiceUri', table],
+        ['AzureWebJobsStorage__queueServiceUri', queue],
+    ] as const) {
+        if (uri === undefined || !/^https:\/\/[^/\s]+\/?$/.test(uri)) {
+            throw new ConfigError(
+                `Expected app setting \`${name}\` to be the storage account's https endpoint (https://<account>.${
+                    name.includes('table') ? 'table' : 'queue'
+                }.core.windows.net), got '${uri ?? ''}'`,
+                name,
+            );
+        }
+    }
+    const clientId = value(env, 'AzureWebJobsStorage__clientId');
+    return {
+        kind: 'identity',
+        tableServiceUri: table ?? '',
+        queueServiceUri: queue ?? '',
+        ...(clientId === undefined ? {} : { clientId }),
+    };
+}
+
+/** Six NCRONTAB fields: {second} {minute} {hour} {day} {month} {day-of-week}. */
+function schedule(env: Env): string {
+    const text = value(env, 'SNATMON_SCAN_SCHEDULE') ?? '0 */1 * * * *';
+    const field = /^(\*|\d{1,2}(-\d{1,2})?)(\/\d{1,2})?(,(\*|\d{1,2}(-\d{1,2})?)(\/\d{1,2})?)*$/;
+    const fields = text.split(/\s+/);
+    if (fields.length !== 6 || !fields.every((f) => field.test(f) || /^[A-Za-z]{3}(-[A-Za-z]{3})?$/.test(f))) {
+        throw new ConfigError(
+            `Expected app setting \`SNATMON_SCAN_SCHEDULE\` to be a six-field NCRONTAB expression such as '0 */1 * * * *', got '${text}'`,
+            'SNATMON_SCAN_SCHEDULE',
+        );
+    }
+    return text;
+}
+
+function name(env: Env, setting: string, fallback: string, pattern: RegExp, expected: string): string {
+    const text = value(env, setting) ?? fallback;
+    if (!pattern.test(text)) {
+        throw new ConfigError(`Expected app setting \`${setting}\` to be ${expected}, got '${text}'`, setting);
+    }
+    return text;
+}
+
+function privateCidrs(env: Env): string[] {
+    return list(env, 'SNATMON_PRIVATE_CIDRS').map((cidr) => {
+        const problem = cidrProblem(cidr);
+        if (problem)
+            throw new ConfigError(`App setting \`SNATMON_PRIVATE_CIDRS\`: ${problem}`, 'SNATMON_PRIVATE_CIDRS');
+        return cidr;
+    });
+}
+
 /** Reads and checks every SNATMON_* setting once. The only place that reads the environment. */
 export function loadConfig(env: Env = process.env): Config {
     const endpoint = armEndpoint(env);
+    const storageSettings = storage(env);
+    const reportBaseUrl = httpsUrl(env, 'SNATMON_REPORT_BASE_URL', "the app's public base URL");
     return {
         clusters: clusters(env),
         subscriptions: subscriptions(env),
@@ -190,6 +333,38 @@ export function loadConfig(env: Env = process.env): Config {
             refreshMinutes: number(env, 'SNATMON_DISCOVERY_REFRESH_MINUTES', 15, { min: 1, max: 1440, integer: true }),
         },
         investigation: { executor: executor(env) },
+        ...(storageSettings === undefined ? {} : { storage: storageSettings }),
+        scanSchedule: schedule(env),
+        investigationQueue: name(
+            env,
+            'SNATMON_INVESTIGATION_QUEUE',
+            'snatmon-investigations',
+            /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/,
+            'a queue name (3-63 lowercase letters, digits and single hyphens)',
+        ),
+        tablePrefix: name(
+            env,
+            'SNATMON_TABLE_PREFIX',
+            'snatmon',
+            /^[A-Za-z][A-Za-z0-9]{0,48}$/,
+            '1-49 letters and digits starting with a letter',
+        ),
+        incidents: {
+            cooldownMinutes: number(env, 'SNATMON_COOLDOWN_MINUTES', 15, { min: 0, max: 1440, integer: false }),
+            resolveAfterMinutes: number(env, 'SNATMON_RESOLVE_AFTER_MINUTES', 30, {
+                min: 1,
+                max: 1440,
+                integer: false,
+            }),
+        },
+        notify: {
+            channels: channels(env),
+            ...(reportBaseUrl === undefined ? {} : { reportBaseUrl: reportBaseUrl.replace(/\/+$/, '') }),
+        },
+        probe: {
+            windowSeconds: number(env, 'SNATMON_PROBE_WINDOW_SECONDS', 20, { min: 1, max: 120, integer: true }),
+            privateCidrs: privateCidrs(env),
+        },
         runCommand: {
             timeoutSeconds: number(env, 'SNATMON_RUN_COMMAND_TIMEOUT_SECONDS', 300, {
                 min: 10,

@@ -1,7 +1,9 @@
 import { FindingStore } from './findingStore.js';
 import { IncidentStore } from './incidentStore.js';
+import { InvestigationStore } from './investigationStore.js';
 import { NodeStateStore } from './nodeStateStore.js';
 import { OutboxStore } from './outboxStore.js';
+import { SampleStore } from './sampleStore.js';
 import { Tables, type TableStoreOptions } from './tables.js';
 
 /** Every table this app keeps, over one set of clients. */
@@ -11,6 +13,8 @@ export interface SnatStore {
     nodes: NodeStateStore;
     incidents: IncidentStore;
     outbox: OutboxStore;
+    investigations: InvestigationStore;
+    samples: SampleStore;
 }
 
 export function createSnatStore(options: TableStoreOptions): SnatStore {
@@ -21,5 +25,7 @@ export function createSnatStore(options: TableStoreOptions): SnatStore {
         nodes: new NodeStateStore(tables),
         incidents: new IncidentStore(tables),
         outbox: new OutboxStore(tables),
+        investigations: new InvestigationStore(tables),
+        samples: new SampleStore(tables),
     };
 }

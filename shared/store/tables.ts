@@ -16,6 +16,8 @@ const SUFFIXES = {
     incidents: 'Incidents',
     offenders: 'Offenders',
     outbox: 'Outbox',
+    investigations: 'Investigations',
+    samples: 'Samples',
 } as const;
 
 export type TableRole = keyof typeof SUFFIXES;
@@ -30,8 +32,8 @@ export class Tables {
 
     constructor(private readonly options: TableStoreOptions) {
         this.prefix = options.tablePrefix ?? DEFAULT_TABLE_PREFIX;
-        // Table names: 3-63 alphanumerics starting with a letter; the longest suffix is 9 characters.
-        if (!/^[A-Za-z][A-Za-z0-9]{0,53}$/.test(this.prefix)) {
+        // Table names: 3-63 alphanumerics starting with a letter; the longest suffix is 14 characters.
+        if (!/^[A-Za-z][A-Za-z0-9]{0,48}$/.test(this.prefix)) {
             throw new RangeError(
                 `Expected a table prefix of letters and digits starting with a letter, got "${this.prefix}"`,
             );

@@ -1,0 +1,143 @@
+/**
+ * One node's investigation, from a queue message: run the probe through the configured executor, analyze what it
+ * printed, store the finding, let the incident tracker decide on notifications, deliver them. Failures are recorded
+ * on the investigation in our words and the node lease is released, so the next tick can try again.
+ */
+import { resourceKey } from '../azure/resourceId.js';
+import type { ProbeRequest } from '../detect/ports.js';
+import type { ClusterInfo } from '../detect/types.js';
+import { newFindingId } from '../findings/ids.js';
+import type { Finding, OutboundConfig } from '../findings/types.js';
+import { drainOutbox } from '../notify/send.js';
+import { type Log, silentLog } from '../notify/types.js';
+import { analyzeProbeOutput } from '../probe/analyzeProbe.js';
+import { buildRunCommand } from '../probe/manifest.js';
+import { type InvestigationMessage, leaseOf } from './messages.js';
+import { describeFailure } from './scanTick.js';
+import type { MonitorServices } from './services.js';
+
+export interface InvestigationOutcome {
+    investigationId: string;
+    status: 'done' | 'failed';
+    findingId?: string;
+    reason?: string;
+    /** Culprits found, most SNAT ports first (namespace/pod). */
+    culprits: string[];
+}
+
+export async function runInvestigation(
+    services: MonitorServices,
+    message: InvestigationMessage,
+    now: Date,
+    log: Log = silentLog,
+): Promise<InvestigationOutcome> {
+    const { store, tracker } = services;
+    await store.investigations.update(message.investigationId, { status: 'running' }, now);
+    let outcome: InvestigationOutcome;
+    try {
+        outcome = await investigate(services, message, now, log);
+    } catch (err) {
+        // Unexpected (store down, a bug): record it, release the lease without cooldown, and let the queue retry.
+        await tracker.finishInvestigation(leaseOf(message), false).catch(() => undefined);
+        await store.investigations
+            .update(message.investigationId, { status: 'failed', reason: describeFailure(err) }, new Date())
+            .catch(() => undefined);
+        throw err;
+    }
+    await tracker.finishInvestigation(leaseOf(message), outcome.status === 'done');
+    await store.investigations.update(
+        message.investigationId,
+        {
+            status: outcome.status,
+            ...(outcome.findingId === undefined ? {} : { findingId: outcome.findingId }),
+            ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+        },
+        new Date(),
+    );
+    await drainOutbox(store.outbox, services.config.notify.channels, { log });
+    return outcome;
+}
+
+async function investigate(
+    services: MonitorServices,
+    message: InvestigationMessage,
+    now: Date,
+    log: Log,
+): Promise<InvestigationOutcome> {
+    const failed = (reason: string): InvestigationOutcome => {
+        log.warn(`Investigation ${message.investigationId} of ${message.node} failed: ${reason}`);
+        return { investigationId: message.investigationId, status: 'failed', reason, culprits: [] };
+    };
+    const discovery = await services.azure.catalog.get(now.getTime());
+    const entry = discovery.clusters.find((c) => resourceKey(c.ref.id) === resourceKey(message.clusterId));
+    if (!entry?.cluster) {
+        return failed(
+            entry?.error ? `the cluster could not be read (${entry.error.message})` : 'the cluster is not monitored',
+        );
+    }
+    const cluster = entry.cluster;
+    const plan = buildRunCommand({
+        nodeName: message.node,
+        parameters: { windowSeconds: services.config.probe.windowSeconds },
+    });
+    const request: ProbeRequest = {
+        command: plan.command,
+        files: Object.entries(plan.files).map(([name, content]) => ({ name, content })),
+        pod: plan.pod.pod as unknown as Record<string, unknown>,
+    };
+    const result = await services.azure.executor.run(cluster, request);
+    if (result.exitCode === undefined || (result.failed && result.output.trim() === '')) {
+        return failed(result.reason ?? `the ${result.executor} executor did not run the probe`);
+    }
+    const observation = message.observation;
+    const probe = analyzeProbeOutput(result.output, {
+        privateCidrs: services.config.probe.privateCidrs,
+        ...(observation && observation.allocatedPorts > 0 ? { allocatedPorts: observation.allocatedPorts } : {}),
+    });
+    if (probe.probe.error !== undefined && probe.analysis.evidence.length === 0) {
+        return failed(`the probe printed no usable output (${probe.probe.error})`);
+    }
+    const detectedAt = observation?.observedAt ?? now.toISOString();
+    const finding: Finding = {
+        id: newFindingId(message.clusterId, detectedAt),
+        clusterId: message.clusterId,
+        node: message.node,
+        backendIp: message.backendIp ?? '',
+        detectedAt,
+        state: observation?.state ?? 'ok',
+        failedConnections: observation?.failedConnections ?? 0,
+        usedPorts: observation?.usedPorts ?? 0,
+        allocatedPorts: observation?.allocatedPorts ?? 0,
+        outbound: outbound(cluster),
+        analysis: probe.analysis,
+        collectors: probe.collectors.map((c) => ({
+            name: c.name,
+            status: c.status,
+            ...(c.reason === undefined ? {} : { reason: c.reason }),
+        })),
+    };
+    if (result.truncated) {
+        finding.collectors.push({ name: 'output', status: 'failed', reason: 'the probe output was cut short' });
+    }
+    await services.store.findings.put(finding);
+    await services.tracker.recordFinding(finding);
+    return {
+        investigationId: message.investigationId,
+        status: 'done',
+        findingId: finding.id,
+        culprits: probe.analysis.culprits.map((c) => `${c.namespace ?? ''}/${c.pod ?? c.podIp ?? '?'}`),
+    };
+}
+
+function outbound(cluster: ClusterInfo): OutboundConfig {
+    const config: OutboundConfig = { outboundType: cluster.outboundType };
+    const lb = cluster.loadBalancer;
+    if (lb) {
+        config.outboundIpCount = lb.effectiveOutboundIps.length || lb.managedOutboundIps || 1;
+        if (lb.allocatedOutboundPorts !== undefined) config.allocatedOutboundPorts = lb.allocatedOutboundPorts;
+        if (lb.idleTimeoutInMinutes !== undefined) config.idleTimeoutMinutes = lb.idleTimeoutInMinutes;
+    }
+    const nodes = cluster.agentPools.reduce((sum, pool) => sum + (pool.count ?? 0), 0);
+    if (nodes > 0) config.nodeCount = nodes;
+    return config;
+}

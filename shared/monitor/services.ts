@@ -1,0 +1,73 @@
+/**
+ * Builds everything the monitor needs from the settings, once per process: Azure clients, the store, the incident
+ * tracker and the investigation queue. Functions handlers and the CLI call this; tests build it against the local
+ * Azure and Azurite with the same code.
+ */
+import type { TokenCredential } from '@azure/core-auth';
+import { DefaultAzureCredential } from '@azure/identity';
+
+import { type AzureServices, createAzureServices } from '../azure/services.js';
+import { StorageInvestigationQueue } from '../azure/storageQueue.js';
+import type { Config, StorageSettings } from '../config.js';
+import { incidentPolicy } from '../incidents/lifecycle.js';
+import { IncidentTracker } from '../incidents/tracker.js';
+import { CHANNEL_NAMES, type Log, silentLog } from '../notify/types.js';
+import { createSnatStore, type SnatStore } from '../store/snatStore.js';
+import type { TableConnection } from '../store/tables.js';
+import type { InvestigationQueue } from './messages.js';
+
+export interface MonitorServices {
+    config: Config;
+    azure: AzureServices;
+    store: SnatStore;
+    tracker: IncidentTracker;
+    queue: InvestigationQueue;
+}
+
+export interface MonitorOptions {
+    credential?: TokenCredential;
+    /** Storage to use when the settings name none (the CLI's local store). */
+    storage?: StorageSettings;
+    log?: Log;
+}
+
+export class MissingStorageError extends Error {
+    override readonly name = 'MissingStorageError';
+}
+
+export function createMonitorServices(config: Config, options: MonitorOptions = {}): MonitorServices {
+    const storage = config.storage ?? options.storage;
+    if (!storage) {
+        throw new MissingStorageError(
+            'No storage configured: set AzureWebJobsStorage (connection string) or AzureWebJobsStorage__tableServiceUri ' +
+                'and AzureWebJobsStorage__queueServiceUri (managed identity)',
+        );
+    }
+    const credential = options.credential ?? new DefaultAzureCredential();
+    const storageCredential =
+        storage.kind === 'identity' && storage.clientId !== undefined
+            ? new DefaultAzureCredential({ managedIdentityClientId: storage.clientId })
+            : credential;
+    const tableConnection: TableConnection =
+        storage.kind === 'connectionString'
+            ? { connectionString: storage.connectionString }
+            : { endpoint: storage.tableServiceUri, credential: storageCredential };
+    const store = createSnatStore({ connection: tableConnection, tablePrefix: config.tablePrefix });
+    const channels = CHANNEL_NAMES.filter((name) => config.notify.channels[name] !== undefined);
+    const tracker = new IncidentTracker(store, {
+        policy: incidentPolicy({
+            cooldownMinutes: config.incidents.cooldownMinutes,
+            resolveAfterMinutes: config.incidents.resolveAfterMinutes,
+        }),
+        channels,
+        ...(config.notify.reportBaseUrl === undefined ? {} : { baseUrl: config.notify.reportBaseUrl }),
+        log: options.log ?? silentLog,
+    });
+    const queue = new StorageInvestigationQueue(
+        storage.kind === 'connectionString'
+            ? { connectionString: storage.connectionString }
+            : { serviceUri: storage.queueServiceUri, credential: storageCredential },
+        config.investigationQueue,
+    );
+    return { config, azure: createAzureServices(config, credential), store, tracker, queue };
+}
