@@ -615,12 +615,13 @@ function fastParse(
     const saBracket = b[cSaddr] === 91 && saE - cSaddr > 2 && b[saE - 1] === 93 ? 1 : 0;
     const daBracket = b[cDaddr] === 91 && daE - cDaddr > 2 && b[daE - 1] === 93 ? 1 : 0;
     typeWasWord = typeEnd - cType > 1;
+    const saS = cSaddr + saBracket;
+    const saEnd = saE - saBracket;
     let saddr: string;
-    if (saKind === 6) saddr = canonicalIpv6(text.slice(cSaddr + saBracket, saE - saBracket));
-    else saddr = sources ? sources.get(b, w, text, cSaddr, saE) : text.slice(cSaddr, saE);
-    let daddr: string;
-    if (daKind === 6) daddr = canonicalIpv6(text.slice(cDaddr + daBracket, daE - daBracket));
-    else daddr = text.slice(cDaddr, daE); // thousands of distinct values: interning them costs more than it saves
+    if (saKind === 6) saddr = canonicalIpv6(text.slice(saS, saEnd));
+    else saddr = sources ? sources.get(b, w, text, saS, saEnd) : text.slice(saS, saEnd);
+    // Thousands of distinct DADDR values: interning them costs more than it saves.
+    const daddr = text.slice(cDaddr + daBracket, daE - daBracket);
     let netns: string | undefined;
     if (cNetns >= 0) netns = sources ? sources.get(b, w, text, cNetns, e) : text.slice(cNetns, e);
     return {
@@ -630,7 +631,7 @@ function fastParse(
         comm: sources ? sources.get(b, w, text, commStart, commEnd) : text.slice(commStart, commEnd),
         ipVersion: b[cIp] === 52 ? 4 : 6,
         saddr,
-        daddr,
+        daddr: daKind === 6 ? canonicalIpv6(daddr) : daddr,
         sport: sport >= 0 ? sport : undefined,
         dport: dport >= 0 ? dport : undefined,
         netns,

@@ -53,13 +53,16 @@ function header(flags: Flags): string {
     );
 }
 
-/** One event line exactly as print_ipv4_event / print_ipv6_event print it. */
-function row(flags: Flags, r: Row): string {
+/**
+ * One event line exactly as print_ipv4_event / print_ipv6_event print it. `brackets` flips the one thing they
+ * differ in, for forms the parser also accepts (bare IPv6, bracketed IPv4).
+ */
+function row(flags: Flags, r: Row, brackets = r.ip === 6): string {
     let line = '';
     if (flags.timestamp) line += flags.verbose ? left(r.tsNs, 14) : left((r.tsNs / 1e9).toFixed(3), 9);
     line += flags.verbose ? `${left(WORDS[r.type], 12)} ` : `${left(r.type, 2)} `;
-    const saddr = r.ip === 6 ? `[${r.saddr}]` : r.saddr;
-    const daddr = r.ip === 6 ? `[${r.daddr}]` : r.daddr;
+    const saddr = brackets ? `[${r.saddr}]` : r.saddr;
+    const daddr = brackets ? `[${r.daddr}]` : r.daddr;
     line +=
         `${left(r.pid, 6)} ${left(r.comm, 16)} ${left(r.ip, 2)} ${left(saddr, 16)} ${left(daddr, 16)} ` +
         `${left(r.sport, 6)} ${left(r.dport, 6)}`;
@@ -391,6 +394,9 @@ describe('canonical addresses', () => {
             'C  1      curl             6  [::ffff:10.0.0.1] [2001:DB8:0:0:0:0:0:1] 1      2',
             'C  1      curl             6  fe80::1          2001:db8:0:0:1:0:0:1 1      2',
             'C  1      curl             6  [FE80::XXXX]     [::]             1      2',
+            // Brackets around IPv4 too, twice: the second line is read through the learned columns.
+            'C  1      curl             4  [10.0.0.1]       [10.0.0.2]       1      2',
+            'C  1      curl             4  [10.0.0.1]       [10.0.0.2]       1      2',
         ].join('\n');
         const { events } = parseTcptracer(text);
         assert.deepEqual(
@@ -399,6 +405,8 @@ describe('canonical addresses', () => {
                 ['10.0.0.1', '2001:db8::1'],
                 ['fe80::1', '2001:db8::1:0:0:1'],
                 ['fe80::xxxx', '::'],
+                ['10.0.0.1', '10.0.0.2'],
+                ['10.0.0.1', '10.0.0.2'],
             ],
         );
     });
@@ -585,6 +593,7 @@ const MUTATION_ALPHABET = ALPHABET.filter((piece) => !piece.startsWith('Possibly
 /** Real lines of every variant: what the mutation test starts from. */
 const REAL_LINES: string[] = [
     ...ALL_FLAGS.flatMap((flags) => ROWS.map((r) => row(flags, r))),
+    ...ALL_FLAGS.flatMap((flags) => ROWS.map((r) => row(flags, r, r.ip === 4))),
     ...splitLines(readFixture('tcptracer', 'runbook-t4v.txt')).slice(2),
     ...splitLines(readFixture('tcptracer', 'bcc-example-default.txt')).slice(2),
 ];
