@@ -1,0 +1,64 @@
+#!/bin/sh
+# snatmon run command wrapper: what AKS run command ("command invoke") executes in its own pod, where kubectl has
+# the caller's credentials. It creates the probe pod from probe-pod.yaml (written by shared/probe/manifest.ts and
+# shipped beside this file in the command's context), waits for it to finish, prints its logs (the probe output)
+# and deletes the pod on every path: success, failure, timeout, or this script being stopped.
+#
+# Static text: it takes no arguments and no environment; everything it needs is in the manifest file.
+
+set -u
+MANIFEST=./probe-pod.yaml
+
+say() {
+    printf '#snatmon-wrapper %s\n' "$*"
+}
+
+if [ ! -f "$MANIFEST" ]; then
+    say "error=manifest-missing file=$MANIFEST"
+    exit 2
+fi
+
+# Deleting by the manifest needs no name from anywhere else, so the trap is safe to set before the pod exists.
+# shellcheck disable=SC2317 # called by the trap
+cleanup() {
+    kubectl delete -f "$MANIFEST" --ignore-not-found --wait=false >/dev/null 2>&1 || say 'warning=delete-failed'
+}
+trap cleanup EXIT
+trap 'say "error=stopped"; exit 130' INT TERM HUP
+
+if ! kubectl create -f "$MANIFEST" >/dev/null; then
+    say 'error=create-failed'
+    exit 3
+fi
+
+# The pod's own deadline, plus time for scheduling and the image pull.
+deadline_seconds=$(kubectl get -f "$MANIFEST" -o 'jsonpath={.spec.activeDeadlineSeconds}' 2>/dev/null)
+case $deadline_seconds in
+'' | *[!0-9]*) deadline_seconds=300 ;;
+esac
+wait_until=$(($(date +%s) + deadline_seconds + 30))
+
+phase=''
+while :; do
+    phase=$(kubectl get -f "$MANIFEST" -o 'jsonpath={.status.phase}' 2>/dev/null)
+    case $phase in
+    Succeeded | Failed) break ;;
+    esac
+    if [ "$(date +%s)" -ge "$wait_until" ]; then
+        waiting=$(kubectl get -f "$MANIFEST" -o 'jsonpath={.status.containerStatuses[0].state.waiting.reason}' 2>/dev/null)
+        say "error=timeout phase=${phase:-unknown} waiting=${waiting:-none}"
+        exit 4
+    fi
+    sleep 2
+done
+
+# The probe output, exactly as the probe printed it.
+kubectl logs "$(kubectl get -f "$MANIFEST" -o name)" -n "$(kubectl get -f "$MANIFEST" -o 'jsonpath={.metadata.namespace}')" ||
+    say 'warning=logs-failed'
+if [ "$phase" = Succeeded ]; then
+    say 'phase=Succeeded'
+    exit 0
+fi
+reason=$(kubectl get -f "$MANIFEST" -o 'jsonpath={.status.reason}' 2>/dev/null)
+say "phase=Failed reason=${reason:-unknown}"
+exit 5

@@ -1,0 +1,599 @@
+/**
+ * A simulated AKS node (kubenet) made of Linux namespaces, for running the real probe script against:
+ *
+ *   pod netns (eth0 10.244.0.x) --veth--+
+ *   pod netns ...              --veth--+-- cbr0 10.244.0.1/24   node netns: forwarding, nft MASQUERADE of pod
+ *                                       |                        traffic leaving "uplink" except to the VNet
+ *                                       uplink 10.224.0.4/24 --veth-- "internet" netns: 10.224.0.1, public
+ *                                                                     documentation addresses and a VNet address
+ *
+ * The node also gets its own PID and mount namespace with a fresh /proc, so inside it PID 1 is the node's "init"
+ * and `nsenter -t <init> -m -u -i -n -p` lands exactly where the probe lands on a real node: lsns, /proc and ss
+ * see the node's processes only. Pod processes (a pause process and the app) live in that PID namespace, in the
+ * pod's network namespace, and in kubepods-style cgroup v2 paths; podsJson() is the matching `kubectl get pods`.
+ *
+ * Names carry a random suffix, so parallel runs do not collide. stop() removes everything; a state file per lab
+ * lets a later start() sweep what a killed test run left behind.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { repoRoot } from '../helpers/paths.js';
+
+export class LabUnavailableError extends Error {
+    override readonly name = 'LabUnavailableError';
+}
+
+export interface LabConnections {
+    /** One address, or `a.b.c.X-Y`: a range of the last octet, used in turn. */
+    address: string;
+    /** One port, or an inclusive range used in turn (distinct destinations for the same address). */
+    port: number | [number, number];
+    count: number;
+}
+
+export interface LabPodSpec {
+    name: string;
+    namespace: string;
+    /** The owner the pod's ownerReferences point at; a Deployment is written as its ReplicaSet, as in Kubernetes. */
+    workload: { kind: 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Job'; name: string };
+    /** Connections opened and kept open. */
+    hold?: LabConnections[];
+    /** Connections opened and closed at once by the pod, so the pod's end waits in TIME_WAIT. */
+    churn?: LabConnections[];
+}
+
+export interface LabPod {
+    spec: LabPodSpec;
+    netnsName: string;
+    /** Inode of the pod's network namespace: what lsns and tcptracer print as NS / NETNS. */
+    netns: string;
+    ip: string;
+    uid: string;
+    containerId: string;
+    sandboxId: string;
+    /** PIDs on the test machine (outside the node's PID namespace). */
+    appPid: number;
+    pausePid: number;
+    cgroupPath: string;
+}
+
+export interface ProbeRun {
+    stdout: string;
+    stderr: string;
+    exitCode: number | null;
+    wallMs: number;
+    /** User + system CPU seconds of the probe and everything it started (bash `time`). */
+    cpuSeconds: number;
+}
+
+/** Public destinations the lab serves (RFC 5737 documentation ranges) and the VNet address. */
+export const LAB_ADDRESSES = {
+    publicA: '203.0.113.10',
+    publicB: '198.51.100.20',
+    publicC: '192.0.2.30',
+    vnetService: '10.230.0.50',
+} as const;
+export const LAB_NODE_IP = '10.224.0.4';
+export const LAB_VNET_CIDR = '10.224.0.0/12';
+export const LAB_POD_CIDR = '10.244.0.0/16';
+export const LAB_NODE_NAME = 'aks-nodepool1-12345678-vmss000000';
+
+const STATE_DIR = '/tmp/snatmon-lab-state';
+const AGENT = join(repoRoot, 'test', 'lab', 'agent.py');
+
+interface LabState {
+    /** The test process that built the lab: while it lives, sweepStaleLabs() leaves the lab alone. */
+    owner: number;
+    netns: string[];
+    cgroupDirs: string[];
+    workDir: string;
+}
+
+function run(command: string, args: readonly string[], input?: string): string {
+    return execFileSync(command, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+function commandExists(command: string): boolean {
+    try {
+        execFileSync('sh', ['-c', 'command -v "$1"', 'sh', command], { stdio: 'ignore' });
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/** PIDs whose parent is `pid` (this kernel has no /proc/PID/task/TID/children). */
+function childrenOf(pid: number): number[] {
+    const children: number[] = [];
+    for (const entry of readdirSync('/proc')) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+            const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+            const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+            if (Number(fields[1]) === pid) children.push(Number(entry));
+        } catch {
+            // The process exited while we looked.
+        }
+    }
+    return children;
+}
+
+async function sleep(ms: number): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const value = probe();
+        if (value !== undefined) return value;
+        if (Date.now() > deadline) throw new Error(`node lab: timed out waiting for ${what}`);
+        await sleep(50);
+    }
+}
+
+/** The cgroup v2 mount: /sys/fs/cgroup on unified hosts, /sys/fs/cgroup/unified on hybrid ones. */
+function cgroup2Root(): string | undefined {
+    for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
+        const [, mountPoint, type] = line.split(' ');
+        if (type === 'cgroup2' && mountPoint) return mountPoint;
+    }
+    return undefined;
+}
+
+/** Why the lab cannot run here, or undefined when it can. */
+export function labUnavailableReason(): string | undefined {
+    if (process.platform !== 'linux') return 'the node lab needs Linux network namespaces';
+    if (process.getuid?.() !== 0) return 'the node lab needs root (network namespaces, nftables, cgroups)';
+    const missing = ['ip', 'nft', 'conntrack', 'ss', 'lsns', 'nsenter', 'unshare', 'python3', 'timeout', 'awk'].filter(
+        (c) => !commandExists(c),
+    );
+    if (missing.length > 0) {
+        return `the node lab needs ${missing.join(', ')} (scripts/install-system-deps.sh installs them)`;
+    }
+    if (!cgroup2Root()) return 'the node lab needs a cgroup v2 mount for kubepods-style cgroups';
+    return undefined;
+}
+
+/** Removes what earlier labs left behind when their test process was killed before stop(). */
+export function sweepStaleLabs(): void {
+    if (!existsSync(STATE_DIR)) return;
+    for (const file of readdirSync(STATE_DIR)) {
+        const path = join(STATE_DIR, file);
+        try {
+            const state = JSON.parse(readFileSync(path, 'utf8')) as LabState;
+            if (alive(state.owner)) continue;
+            teardown(state);
+            rmSync(path, { force: true });
+        } catch {
+            // Unreadable state: leave it for a person to look at.
+        }
+    }
+}
+
+function teardown(state: LabState): void {
+    // Every lab process lives in one of the lab's network namespaces (the node's init and pods, the internet
+    // server, even the nsenter and unshare parents), so killing what is in them kills exactly the lab.
+    for (const name of state.netns) {
+        try {
+            for (const pid of run('ip', ['netns', 'pids', name]).split('\n').filter(Boolean)) {
+                try {
+                    process.kill(Number(pid), 'SIGKILL');
+                } catch {
+                    // Already gone.
+                }
+            }
+        } catch {
+            // The namespace is already gone.
+        }
+    }
+    // Processes die asynchronously; a namespace or cgroup still in use cannot be removed yet.
+    const deadline = Date.now() + 10_000;
+    for (const name of state.netns) {
+        for (;;) {
+            try {
+                run('ip', ['netns', 'del', name]);
+                break;
+            } catch (error) {
+                if (
+                    !run('ip', ['netns', 'list'])
+                        .split('\n')
+                        .some((l) => l.split(' ')[0] === name)
+                )
+                    break;
+                if (Date.now() >= deadline) throw error;
+                execFileSync('sleep', ['0.05']);
+            }
+        }
+    }
+    // Deepest first; a parent another lab (or the cgroup fixtures script) still uses keeps its children.
+    for (const dir of [...state.cgroupDirs].reverse()) {
+        while (existsSync(dir)) {
+            try {
+                rmdirSync(dir);
+            } catch (error) {
+                const procs = readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim();
+                if (procs === '') break;
+                if (Date.now() >= deadline) throw error;
+                execFileSync('sleep', ['0.05']);
+            }
+        }
+    }
+    rmSync(state.workDir, { recursive: true, force: true });
+}
+
+export class NodeLab {
+    readonly id: string;
+    readonly pods: LabPod[] = [];
+    readonly nodeNetns: string;
+    readonly inetNetns: string;
+    private readonly state: LabState;
+    private readonly stateFile: string;
+    private readonly children: ChildProcess[] = [];
+    private initPid = 0;
+    private stopped = false;
+
+    private constructor() {
+        this.id = `snl${randomBytes(3).toString('hex')}`;
+        this.nodeNetns = `${this.id}-node`;
+        this.inetNetns = `${this.id}-inet`;
+        const workDir = `/tmp/snatmon-lab-${this.id}`;
+        this.state = { owner: process.pid, netns: [], cgroupDirs: [], workDir };
+        this.stateFile = join(STATE_DIR, `${this.id}.json`);
+    }
+
+    /** Builds the node and starts the scenario; throws LabUnavailableError when this machine cannot host it. */
+    static async start(specs: readonly LabPodSpec[]): Promise<NodeLab> {
+        const reason = labUnavailableReason();
+        if (reason) throw new LabUnavailableError(reason);
+        sweepStaleLabs();
+        const lab = new NodeLab();
+        try {
+            await lab.build(specs);
+            return lab;
+        } catch (error) {
+            await lab.stop();
+            throw error;
+        }
+    }
+
+    /** PID of the node's init on this machine: `nsenter -t <it>` enters the node. */
+    get nodeInitPid(): number {
+        return this.initPid;
+    }
+
+    private save(): void {
+        mkdirSync(STATE_DIR, { recursive: true });
+        writeFileSync(this.stateFile, JSON.stringify(this.state));
+    }
+
+    private addNetns(name: string): void {
+        this.state.netns.push(name);
+        this.save();
+        try {
+            run('ip', ['netns', 'add', name]);
+        } catch (error) {
+            throw new LabUnavailableError(`cannot create network namespaces here: ${String(error)}`, { cause: error });
+        }
+        run('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+    }
+
+    private async build(specs: readonly LabPodSpec[]): Promise<void> {
+        mkdirSync(this.state.workDir, { recursive: true });
+        this.save();
+        const { nodeNetns: node, inetNetns: inet } = this;
+        this.addNetns(node);
+        this.addNetns(inet);
+        const podNames = specs.map((_, i) => `${this.id}-pod${i + 1}`);
+        for (const name of podNames) this.addNetns(name);
+
+        run('ip', ['-n', node, 'link', 'add', 'cbr0', 'type', 'bridge']);
+        run('ip', ['-n', node, 'addr', 'add', '10.244.0.1/24', 'dev', 'cbr0']);
+        run('ip', ['-n', node, 'link', 'set', 'cbr0', 'up']);
+        run('ip', ['-n', node, 'link', 'add', 'uplink', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', inet]);
+        run('ip', ['-n', node, 'addr', 'add', `${LAB_NODE_IP}/24`, 'dev', 'uplink']);
+        run('ip', ['-n', node, 'link', 'set', 'uplink', 'up']);
+        run('ip', ['-n', node, 'route', 'add', 'default', 'via', '10.224.0.1']);
+        run('ip', ['netns', 'exec', node, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+        // kubenet + ip-masq-agent: pod traffic leaving the node is masqueraded unless it stays in the VNet.
+        run(
+            'ip',
+            ['netns', 'exec', node, 'nft', '-f', '-'],
+            `table ip snatlab {
+    chain postrouting {
+        type nat hook postrouting priority srcnat; policy accept;
+        ip saddr ${LAB_POD_CIDR} ip daddr != ${LAB_VNET_CIDR} oifname "uplink" masquerade
+    }
+}
+`,
+        );
+
+        run('ip', ['-n', inet, 'addr', 'add', '10.224.0.1/24', 'dev', 'eth0']);
+        run('ip', ['-n', inet, 'link', 'set', 'eth0', 'up']);
+        // VNet traffic is not masqueraded: replies to pod IPs go back through the node.
+        run('ip', ['-n', inet, 'route', 'add', LAB_POD_CIDR, 'via', LAB_NODE_IP]);
+        // Single addresses go on lo; `a.b.c.X-Y` ranges make the whole /24 local (AnyIP). Servers listen on
+        // 0.0.0.0; port ranges are redirected to one server port, 9000, so any number of destinations is cheap.
+        const ports = new Set<number>();
+        const ranges: [number, number][] = [];
+        const addresses = new Set<string>();
+        for (const spec of specs) {
+            for (const c of [...(spec.hold ?? []), ...(spec.churn ?? [])]) {
+                addresses.add(c.address);
+                if (Array.isArray(c.port)) {
+                    ranges.push(c.port);
+                    ports.add(9000);
+                } else ports.add(c.port);
+            }
+        }
+        for (const address of addresses) {
+            if (address.includes('-')) {
+                const network = `${address.slice(0, address.lastIndexOf('.'))}.0/24`;
+                run('ip', ['-n', inet, 'route', 'add', 'local', network, 'dev', 'lo']);
+            } else run('ip', ['-n', inet, 'addr', 'add', `${address}/32`, 'dev', 'lo']);
+        }
+        if (ranges.length > 0) {
+            const rules = ranges.map(([low, high]) => `tcp dport ${low}-${high} redirect to :9000`).join('\n        ');
+            run(
+                'ip',
+                ['netns', 'exec', inet, 'nft', '-f', '-'],
+                `table ip snatlab {
+    chain prerouting {
+        type nat hook prerouting priority dstnat; policy accept;
+        ${rules}
+    }
+}
+`,
+            );
+        }
+        const python = run('python3', ['-c', 'import sys; print(sys.executable)']).trim();
+        const listen = [...ports].map((p) => `0.0.0.0:${p}`);
+        await this.startProcess('internet', ['ip', 'netns', 'exec', inet, python, AGENT], ['serve', ...listen]);
+
+        // The node's init: PID 1 of the node's PID namespace, with a /proc of its own.
+        const init = spawn(
+            'ip',
+            ['netns', 'exec', node, 'unshare', '-p', '-f', '-m', '--mount-proc', 'sleep', '86400'],
+            {
+                stdio: 'ignore',
+            },
+        );
+        this.track(init);
+        this.initPid = await waitFor('the node init', 5000, () => childrenOf(init.pid ?? -1)[0]);
+
+        const cgroupRoot = cgroup2Root();
+        if (!cgroupRoot) throw new LabUnavailableError('no cgroup v2 mount');
+        for (const [i, spec] of specs.entries()) {
+            const netnsName = podNames[i] ?? '';
+            const ip = `10.244.0.${10 + i}`;
+            run('ip', [
+                '-n',
+                node,
+                'link',
+                'add',
+                `veth${i + 1}`,
+                'type',
+                'veth',
+                'peer',
+                'name',
+                'eth0',
+                'netns',
+                netnsName,
+            ]);
+            run('ip', ['-n', node, 'link', 'set', `veth${i + 1}`, 'master', 'cbr0', 'up']);
+            run('ip', ['-n', netnsName, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+            run('ip', ['-n', netnsName, 'link', 'set', 'eth0', 'up']);
+            run('ip', ['-n', netnsName, 'route', 'add', 'default', 'via', '10.244.0.1']);
+
+            const uid = randomUUID();
+            const containerId = randomBytes(32).toString('hex');
+            const sandboxId = randomBytes(32).toString('hex');
+            const podSlice = `kubepods-besteffort-pod${uid.replaceAll('-', '_')}.slice`;
+            const base = ['kubepods.slice', 'kubepods-besteffort.slice', podSlice];
+            const sandboxDir = this.makeCgroup(cgroupRoot, [...base, `cri-containerd-${sandboxId}.scope`]);
+            const appDir = this.makeCgroup(cgroupRoot, [...base, `cri-containerd-${containerId}.scope`]);
+
+            const inPod = ['nsenter', '-t', String(this.initPid), '-p', '-m', `--net=/run/netns/${netnsName}`, '--'];
+            const pausePid = await this.startProcess('pause', [...inPod, python, AGENT], ['pause']);
+            writeFileSync(join(sandboxDir, 'cgroup.procs'), String(pausePid));
+            const connections = [
+                ...(spec.hold ?? []).map((c) => `hold:${c.count}@${c.address}:${portText(c.port)}`),
+                ...(spec.churn ?? []).map((c) => `churn:${c.count}@${c.address}:${portText(c.port)}`),
+            ];
+            const appPid = await this.startProcess(spec.name.slice(0, 15), [...inPod, python, AGENT], connections);
+            writeFileSync(join(appDir, 'cgroup.procs'), String(appPid));
+            this.pods.push({
+                spec,
+                netnsName,
+                netns: String(statSync(`/run/netns/${netnsName}`).ino),
+                ip,
+                uid,
+                containerId,
+                sandboxId,
+                appPid,
+                pausePid,
+                cgroupPath: `/${[...base, `cri-containerd-${containerId}.scope`].join('/')}`,
+            });
+        }
+        await this.settle();
+    }
+
+    private makeCgroup(root: string, parts: readonly string[]): string {
+        let dir = root;
+        for (const part of parts) {
+            dir = join(dir, part);
+            if (!existsSync(dir)) {
+                mkdirSync(dir);
+                this.state.cgroupDirs.push(dir);
+                this.save();
+            }
+        }
+        return dir;
+    }
+
+    private track(child: ChildProcess): void {
+        this.children.push(child);
+    }
+
+    /** Starts the agent and waits until it says it is ready; returns its PID on this machine. */
+    private async startProcess(name: string, command: readonly string[], args: readonly string[]): Promise<number> {
+        const ready = join(this.state.workDir, `ready-${randomBytes(4).toString('hex')}`);
+        const [file = '', ...rest] = command;
+        const log = join(this.state.workDir, 'agents.log');
+        const child = spawn(file, [...rest, '--name', name, '--ready', ready, ...args], {
+            stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => {
+            stderr += chunk.toString();
+        });
+        this.track(child);
+        try {
+            await waitFor(`${name} to open its connections`, 30_000, () => {
+                if (existsSync(ready)) return true;
+                if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}: ${stderr.trim()}`);
+                return undefined;
+            });
+        } catch (error) {
+            writeFileSync(log, stderr, { flag: 'a' });
+            throw error;
+        }
+        // nsenter forks into the PID namespace; the agent is its child. Without nsenter, the child itself.
+        const pid = command[0] === 'nsenter' ? childrenOf(child.pid ?? -1)[0] : child.pid;
+        if (pid === undefined) throw new Error(`cannot find the PID of ${name}`);
+        return pid;
+    }
+
+    /** Waits until every pod's sockets are in the states the scenario asked for. */
+    private async settle(): Promise<void> {
+        for (const pod of this.pods) {
+            const held = (pod.spec.hold ?? []).reduce((n, c) => n + c.count, 0);
+            const churned = (pod.spec.churn ?? []).reduce((n, c) => n + c.count, 0);
+            let seen = '';
+            try {
+                await waitFor(`${pod.spec.name} to settle`, 20_000, () => {
+                    const established = this.ssCount(pod.netnsName, 'established');
+                    const timeWait = this.ssCount(pod.netnsName, 'time-wait');
+                    seen = `${established} ESTABLISHED and ${timeWait} TIME_WAIT`;
+                    return established === held && timeWait === churned ? true : undefined;
+                });
+            } catch (error) {
+                const wanted = `${held} ESTABLISHED and ${churned} TIME_WAIT`;
+                throw new Error(`node lab: ${pod.spec.name} has ${seen}, expected ${wanted}`, { cause: error });
+            }
+        }
+    }
+
+    ssCount(netnsName: string, state: string): number {
+        const out = run('ip', ['netns', 'exec', netnsName, 'ss', '-Htn', 'state', state]);
+        return out.split('\n').filter((l) => l.trim() !== '').length;
+    }
+
+    /** Entries in the node's conntrack table. */
+    conntrackCount(): number {
+        const out = run('ip', ['netns', 'exec', this.nodeNetns, 'conntrack', '-C']);
+        return Number(out.trim());
+    }
+
+    /** `kubectl get pods -A -o json` for the node, as the API server would return it. */
+    podsJson(): string {
+        const items = this.pods.map((pod) => {
+            const { spec } = pod;
+            const owner =
+                spec.workload.kind === 'Deployment'
+                    ? { kind: 'ReplicaSet', name: `${spec.workload.name}-7c9f8d6b5` }
+                    : { kind: spec.workload.kind, name: spec.workload.name };
+            return {
+                apiVersion: 'v1',
+                kind: 'Pod',
+                metadata: {
+                    name: spec.name,
+                    namespace: spec.namespace,
+                    uid: pod.uid,
+                    ownerReferences: [{ apiVersion: 'apps/v1', kind: owner.kind, name: owner.name, controller: true }],
+                },
+                spec: { nodeName: LAB_NODE_NAME, containers: [{ name: 'app', image: 'mcr.microsoft.com/app:1' }] },
+                status: {
+                    phase: 'Running',
+                    hostIP: LAB_NODE_IP,
+                    hostIPs: [{ ip: LAB_NODE_IP }],
+                    podIP: pod.ip,
+                    podIPs: [{ ip: pod.ip }],
+                    containerStatuses: [
+                        {
+                            name: 'app',
+                            ready: true,
+                            containerID: `containerd://${pod.containerId}`,
+                            image: 'mcr.microsoft.com/app:1',
+                        },
+                    ],
+                },
+            };
+        });
+        return JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 2);
+    }
+
+    /**
+     * Runs the probe script as the probe pod does: `nsenter -t <node init> -m -u -i -n -p -- sh -c SCRIPT`, with
+     * only the given environment (plus PATH to find nsenter).
+     */
+    async runProbe(script: string, env: Readonly<Record<string, string>> = {}, timeoutMs = 120_000): Promise<ProbeRun> {
+        const nsenter = ['nsenter', '-t', String(this.initPid), '-m', '-u', '-i', '-n', '-p', '--'];
+        return runTimed([...nsenter, 'sh', '-c', script, 'snatmon-probe'], env, timeoutMs);
+    }
+
+    async stop(): Promise<void> {
+        if (this.stopped) return;
+        this.stopped = true;
+        for (const child of this.children) child.kill('SIGKILL');
+        teardown(this.state);
+        rmSync(this.stateFile, { force: true });
+        await sleep(0);
+    }
+}
+
+function portText(port: LabConnections['port']): string {
+    return Array.isArray(port) ? `${port[0]}-${port[1]}` : String(port);
+}
+
+/** Runs a command under bash `time`, so the CPU of everything it started is measured too. */
+export async function runTimed(
+    command: readonly string[],
+    env: Readonly<Record<string, string>>,
+    timeoutMs: number,
+): Promise<ProbeRun> {
+    const started = Date.now();
+    const child = spawn('bash', ['-c', 'TIMEFORMAT="snatmon-cpu %U %S"; time "$@"', 'bash', ...command], {
+        env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const stdout: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const exitCode = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(timer);
+    const cpu = /snatmon-cpu ([\d.]+) ([\d.]+)\s*$/.exec(stderr);
+    return {
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: cpu ? stderr.slice(0, cpu.index) : stderr,
+        exitCode,
+        wallMs: Date.now() - started,
+        cpuSeconds: cpu ? Number(cpu[1]) + Number(cpu[2]) : Number.NaN,
+    };
+}
