@@ -1,0 +1,55 @@
+import {
+    app,
+    type HttpFunctionOptions,
+    type HttpRequest,
+    type HttpResponseInit,
+    type InvocationContext,
+} from '@azure/functions';
+
+import { HttpError, toHttpResponse } from '../shared/http/responses.js';
+import { getAppServices } from '../shared/monitor/appServices.js';
+import { buildReportData } from '../shared/monitor/reportData.js';
+import { describeFailure } from '../shared/monitor/scanTick.js';
+import type { MonitorServices } from '../shared/monitor/services.js';
+import { renderReport } from '../shared/report/renderReport.js';
+
+/** GET /api/report?hours=24: the HTML report of the last hours, self-contained. */
+export async function report(
+    request: HttpRequest,
+    context: InvocationContext,
+    services: MonitorServices = getAppServices(),
+): Promise<HttpResponseInit> {
+    try {
+        const hoursText = request.query.get('hours') ?? '24';
+        const hours = Number(hoursText);
+        if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 31) {
+            throw new HttpError(400, 'BadRequest', 'Query parameter "hours" must be a whole number from 1 to 744');
+        }
+        const now = new Date();
+        const discovery = await services.azure.catalog.get(now.getTime());
+        const data = await buildReportData(services.store, {
+            clusterIds: discovery.clusters.map((c) => c.ref.id),
+            since: new Date(now.getTime() - hours * 3_600_000),
+            now,
+            atRiskPercent: services.config.detection.atRiskPercent,
+            findingLink: (finding) => `/api/findings/${encodeURIComponent(finding.id)}`,
+        });
+        return {
+            status: 200,
+            body: renderReport(data),
+            headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' },
+        };
+    } catch (err) {
+        if (!(err instanceof HttpError)) context.error(`GET /api/report failed: ${describeFailure(err)}`);
+        return toHttpResponse(err);
+    }
+}
+
+export const reportRegistration: HttpFunctionOptions = {
+    methods: ['GET'],
+    authLevel: 'function',
+    route: 'report',
+    handler: (request, context) => report(request, context),
+};
+
+app.http('report', reportRegistration);

@@ -1,0 +1,65 @@
+/**
+ * Validates POST /api/investigations bodies before anything reaches a manifest, a shell or Azure: a cluster
+ * resource ID and exactly one of a Kubernetes node name or a backend IP.
+ */
+import { parseIpv4, parseIpv6 } from '../analyze/addressClass.js';
+import { type ClusterRef, parseClusterId } from '../azure/resourceId.js';
+import { HttpError } from './responses.js';
+
+export const MAX_BODY_BYTES = 8 * 1024;
+
+export interface InvestigationRequest {
+    cluster: ClusterRef;
+    node?: string;
+    backendIp?: string;
+}
+
+const NODE_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const EXAMPLE =
+    '{"cluster": "/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.ContainerService/managedClusters/<name>", "node": "aks-nodepool1-12345678-vmss000000"}';
+
+function bad(message: string): HttpError {
+    return new HttpError(400, 'BadRequest', message);
+}
+
+export function parseInvestigationRequest(body: string): InvestigationRequest {
+    if (Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES) {
+        throw new HttpError(413, 'PayloadTooLarge', `Request body over ${MAX_BODY_BYTES} bytes; expected ${EXAMPLE}`);
+    }
+    let data: unknown;
+    try {
+        data = JSON.parse(body) as unknown;
+    } catch {
+        throw bad(`Request body is not valid JSON; expected ${EXAMPLE}`);
+    }
+    if (typeof data !== 'object' || data === null || Array.isArray(data))
+        throw bad(`Expected a JSON object: ${EXAMPLE}`);
+    const { cluster, node, backendIp } = data as Record<string, unknown>;
+    if (typeof cluster !== 'string') throw bad('Field "cluster" must be a string holding an AKS resource ID');
+    const ref = cluster.length <= 1024 ? parseClusterId(cluster) : undefined;
+    if (!ref) {
+        throw bad(
+            'Field "cluster" is not an AKS resource ID; expected /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.ContainerService/managedClusters/<name>',
+        );
+    }
+    if ((node === undefined) === (backendIp === undefined)) {
+        throw bad(
+            'Give exactly one of "node" (a Kubernetes node name) or "backendIp" (the node IP the load balancer reports)',
+        );
+    }
+    if (node !== undefined) {
+        if (typeof node !== 'string') throw bad('Field "node" must be a string');
+        // ASCII only: look-alike letters, quotes, spaces, slashes and YAML or shell characters all fail here.
+        if (!NODE_NAME.test(node)) {
+            throw bad(
+                'Field "node" is not a Kubernetes node name: expected lowercase letters, digits, "-" and "." (RFC 1123), at most 253 characters',
+            );
+        }
+        return { cluster: ref, node };
+    }
+    if (typeof backendIp !== 'string') throw bad('Field "backendIp" must be a string');
+    if (parseIpv4(backendIp) === undefined && (backendIp.length > 45 || parseIpv6(backendIp) === undefined)) {
+        throw bad('Field "backendIp" is not an IPv4 or IPv6 address');
+    }
+    return { cluster: ref, backendIp };
+}

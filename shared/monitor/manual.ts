@@ -1,0 +1,73 @@
+/** A person asks for one node to be investigated (HTTP API or CLI): same lease, queue and worker as the timer. */
+import { resourceKey } from '../azure/resourceId.js';
+import type { InvestigationRequest } from '../http/investigationRequest.js';
+import { HttpError } from '../http/responses.js';
+import { newInvestigationId } from '../store/investigationStore.js';
+import { leaseForMessage } from './messages.js';
+import type { MonitorServices } from './services.js';
+
+export interface AcceptedInvestigation {
+    id: string;
+    clusterId: string;
+    node: string;
+    backendIp?: string;
+}
+
+export async function requestInvestigation(
+    services: MonitorServices,
+    request: InvestigationRequest,
+    now: Date,
+): Promise<AcceptedInvestigation> {
+    const discovery = await services.azure.catalog.get(now.getTime());
+    const entry = discovery.clusters.find((c) => resourceKey(c.ref.id) === resourceKey(request.cluster.id));
+    if (!entry) {
+        throw new HttpError(404, 'ClusterNotMonitored', `Cluster ${request.cluster.name} is not monitored by this app`);
+    }
+    if (!entry.cluster) {
+        throw new HttpError(502, 'ClusterUnreadable', `Cluster ${request.cluster.name} could not be read from Azure`);
+    }
+    const cluster = entry.cluster;
+    const nodes = await services.azure.nodes.nodesFor(
+        cluster,
+        request.backendIp === undefined ? [] : [request.backendIp],
+    );
+    const node = request.node
+        ? nodes.find((n) => n.name === request.node)
+        : nodes.find((n) => request.backendIp !== undefined && n.ips.includes(request.backendIp));
+    if (!node) {
+        const what = request.node !== undefined ? `node ${request.node}` : `a node with IP ${request.backendIp ?? ''}`;
+        throw new HttpError(404, 'NodeNotFound', `Cluster ${request.cluster.name} has no ${what}`);
+    }
+    const claim = await services.tracker.claimInvestigation(cluster.id, node.name, now);
+    if (!claim.claimed) {
+        const message =
+            claim.reason === 'held'
+                ? `Node ${node.name} is already being investigated (until ${claim.until.toISOString()})`
+                : `Node ${node.name} was investigated recently; next investigation allowed at ${claim.until.toISOString()}`;
+        throw new HttpError(409, claim.reason === 'held' ? 'InvestigationRunning' : 'CoolingDown', message, {
+            'Retry-After': String(Math.max(1, Math.ceil((claim.until.getTime() - now.getTime()) / 1000))),
+        });
+    }
+    const id = newInvestigationId(now);
+    const backendIp = request.backendIp ?? node.ips[0];
+    await services.store.investigations.create({
+        id,
+        clusterId: cluster.id,
+        node: node.name,
+        ...(backendIp === undefined ? {} : { backendIp }),
+        trigger: 'manual',
+        status: 'queued',
+        requestedAt: now.toISOString(),
+    });
+    await services.queue.send({
+        version: 1,
+        investigationId: id,
+        clusterId: cluster.id,
+        node: node.name,
+        ...(backendIp === undefined ? {} : { backendIp }),
+        trigger: 'manual',
+        requestedAt: now.toISOString(),
+        lease: leaseForMessage(claim.lease),
+    });
+    return { id, clusterId: cluster.id, node: node.name, ...(backendIp === undefined ? {} : { backendIp }) };
+}
