@@ -80,8 +80,12 @@ interface SourceCounters {
     publicCloses: number;
     comms: Set<string>;
     pids: Map<number, PidCounters>;
-    /** `ip port` -> public connects. */
-    destinations: Map<string, number>;
+    /** Public destination address -> connects per port. */
+    destinations: Map<string, DestinationCounters>;
+}
+
+interface DestinationCounters {
+    ports: Map<number, number>;
 }
 
 /** Counts from one view (sockets or conntrack) for one culprit. */
@@ -125,7 +129,7 @@ interface CulpritState {
 interface Collected {
     options: AnalyzerOptions;
     inputs: InputReport[];
-    sources: Map<string, SourceCounters>;
+    sources: SourceCounters[];
     tracerEvents: number;
     lostSamples: number;
     sockets: SocketRecord[];
@@ -144,13 +148,15 @@ export class Analyzer {
     private readonly data: Collected;
     /** Accepted 4-tuples still open: their close is inbound, not an outbound release. */
     private readonly openAccepts = new Set<string>();
+    /** Source address -> netns ('' when the capture had none) -> counters. */
+    private readonly sourceIndex = new Map<string, Map<string, SourceCounters>>();
 
     constructor(options: AnalyzerOptions = {}) {
         this.classifier = new AddressClassifier(options.privateCidrs ?? []);
         this.data = {
             options,
             inputs: [],
-            sources: new Map(),
+            sources: [],
             tracerEvents: 0,
             lostSamples: 0,
             sockets: [],
@@ -178,12 +184,57 @@ export class Analyzer {
         this.data.lostSamples += count;
     }
 
-    /** Streams one tcptracer event in; only counters are kept, so captures of any length fit in memory. */
+    /**
+     * Streams one tcptracer event in; only counters are kept, so captures of any length fit in memory. This is the
+     * hot path of a million-line capture: no string is built per event, and each destination address is hashed once
+     * per event to find both its class and its counters.
+     */
     addTcptracerEvent(event: TcptracerEvent): void {
         this.data.tracerEvents++;
-        const key = event.netns === undefined ? event.saddr : `${event.saddr} ${event.netns}`;
-        let source = this.data.sources.get(key);
-        if (!source) {
+        const source = this.sourceFor(event);
+        if (source.comms.size < MAX_COMMS_PER_SOURCE) source.comms.add(event.comm);
+        switch (event.type) {
+            case 'connect': {
+                source.connects++;
+                const pid = this.pidFor(source, event);
+                if (pid) pid.connects++;
+                const destination = this.destinationFor(source, event.daddr);
+                if (destination) {
+                    source.publicConnects++;
+                    if (pid) pid.publicConnects++;
+                    const port = event.dport ?? 0;
+                    destination.ports.set(port, (destination.ports.get(port) ?? 0) + 1);
+                }
+                break;
+            }
+            case 'accept':
+                source.accepts++;
+                this.openAccepts.add(tupleOf(event));
+                break;
+            case 'close': {
+                source.closes++;
+                if (this.openAccepts.size > 0 && this.openAccepts.delete(tupleOf(event))) break;
+                if (this.classifier.consumesSnat(event.daddr)) {
+                    source.publicCloses++;
+                    const pid = this.pidFor(source, event);
+                    if (pid) pid.publicCloses++;
+                }
+                break;
+            }
+            case 'unknown':
+                break;
+        }
+    }
+
+    private sourceFor(event: TcptracerEvent): SourceCounters {
+        let byNetns = this.sourceIndex.get(event.saddr);
+        if (byNetns === undefined) {
+            byNetns = new Map();
+            this.sourceIndex.set(event.saddr, byNetns);
+        }
+        const netnsKey = event.netns ?? '';
+        let source = byNetns.get(netnsKey);
+        if (source === undefined) {
             source = {
                 saddr: event.saddr,
                 connects: 0,
@@ -196,45 +247,31 @@ export class Analyzer {
                 destinations: new Map(),
             };
             if (event.netns !== undefined) source.netns = event.netns;
-            this.data.sources.set(key, source);
+            byNetns.set(netnsKey, source);
+            this.data.sources.push(source);
         }
-        if (source.comms.size < MAX_COMMS_PER_SOURCE) source.comms.add(event.comm);
-        const tuple = `${event.saddr} ${event.sport ?? ''} ${event.daddr} ${event.dport ?? ''}`;
-        const isPublic = this.classifier.consumesSnat(event.daddr);
-        let pid: PidCounters | undefined;
-        if (event.pid !== undefined) {
-            pid = source.pids.get(event.pid);
-            if (!pid && source.pids.size < MAX_PIDS_PER_SOURCE) {
-                pid = { comm: event.comm, connects: 0, publicConnects: 0, publicCloses: 0 };
-                source.pids.set(event.pid, pid);
-            }
+        return source;
+    }
+
+    private pidFor(source: SourceCounters, event: TcptracerEvent): PidCounters | undefined {
+        if (event.pid === undefined) return undefined;
+        let pid = source.pids.get(event.pid);
+        if (!pid && source.pids.size < MAX_PIDS_PER_SOURCE) {
+            pid = { comm: event.comm, connects: 0, publicConnects: 0, publicCloses: 0 };
+            source.pids.set(event.pid, pid);
         }
-        switch (event.type) {
-            case 'connect':
-                source.connects++;
-                if (pid) pid.connects++;
-                if (isPublic) {
-                    source.publicConnects++;
-                    if (pid) pid.publicConnects++;
-                    const destination = `${event.daddr} ${event.dport ?? 0}`;
-                    source.destinations.set(destination, (source.destinations.get(destination) ?? 0) + 1);
-                }
-                break;
-            case 'accept':
-                source.accepts++;
-                this.openAccepts.add(tuple);
-                break;
-            case 'close':
-                source.closes++;
-                if (this.openAccepts.delete(tuple)) break;
-                if (isPublic) {
-                    source.publicCloses++;
-                    if (pid) pid.publicCloses++;
-                }
-                break;
-            case 'unknown':
-                break;
+        return pid;
+    }
+
+    /** Counters for a public destination; undefined when the address does not consume SNAT (nothing to count). */
+    private destinationFor(source: SourceCounters, daddr: string): DestinationCounters | undefined {
+        if (!this.classifier.consumesSnat(daddr)) return undefined;
+        let destination = source.destinations.get(daddr);
+        if (destination === undefined) {
+            destination = { ports: new Map() };
+            source.destinations.set(daddr, destination);
         }
+        return destination;
     }
 
     addSockets(records: readonly SocketRecord[]): void {
@@ -326,7 +363,7 @@ class Join {
     }
 
     private attributeTracer(): void {
-        for (const source of this.s.sources.values()) {
+        for (const source of this.s.sources) {
             if (this.isHostSource(source.saddr, source.netns)) {
                 // hostNetwork pods share the node's IP and namespace: only the PID tells them apart.
                 let unresolved = 0;
@@ -361,8 +398,11 @@ class Join {
             const tracer = this.tracerFor(found.identity, found.method);
             tracer.publicConnects += source.publicConnects;
             tracer.recentCloses += source.publicCloses;
-            for (const [destination, count] of source.destinations) {
-                tracer.destinations.set(destination, (tracer.destinations.get(destination) ?? 0) + count);
+            for (const [daddr, destination] of source.destinations) {
+                for (const [port, count] of destination.ports) {
+                    const key = `${daddr} ${port}`;
+                    tracer.destinations.set(key, (tracer.destinations.get(key) ?? 0) + count);
+                }
             }
         }
     }
@@ -725,7 +765,7 @@ class Join {
 
     private sourceSummaries(): SourceSummary[] {
         const summaries: SourceSummary[] = [];
-        for (const source of this.s.sources.values()) {
+        for (const source of this.s.sources) {
             const summary: SourceSummary = {
                 saddr: source.saddr,
                 connects: source.connects,
@@ -766,6 +806,10 @@ class Join {
         }
         return notes;
     }
+}
+
+function tupleOf(event: TcptracerEvent): string {
+    return `${event.saddr} ${event.sport ?? ''} ${event.daddr} ${event.dport ?? ''}`;
 }
 
 function isLoopback(address: string): boolean {

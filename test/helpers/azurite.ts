@@ -134,7 +134,7 @@ function spawnService(service: AzuriteService, port: number, workDir: string, ex
         };
         const onData = (chunk: Buffer): void => {
             output += chunk.toString('utf8');
-            if (/successfully (started|listening)/i.test(output)) {
+            if (/successfully (started|listening|listens)/i.test(output)) {
                 clearTimeout(timer);
                 child.stdout.removeListener('data', onData);
                 child.stdout.resume();

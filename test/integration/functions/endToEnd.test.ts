@@ -1,0 +1,211 @@
+/**
+ * The Functions app end to end, driven through its exported handlers with real HttpRequest / InvocationContext
+ * objects: timer tick -> Storage queue (Azurite) -> investigate (run command on the local Azure, answering with probe
+ * output recorded in the node lab) -> finding in Table Storage -> Teams, Slack and webhook deliveries.
+ */
+import '../../localAzure/trust.js';
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import type { InvocationContext as Context, Timer } from '@azure/functions';
+import { QueueClient } from '@azure/storage-queue';
+
+import { getFinding, listFindings } from '../../../functions/findings.js';
+import { investigate } from '../../../functions/investigate.js';
+import { getInvestigation, startInvestigation } from '../../../functions/investigations.js';
+import { report } from '../../../functions/report.js';
+import { scan } from '../../../functions/scan.js';
+import { LocalQueueHost } from '../../../shared/azure/queuePump.js';
+import { loadConfig } from '../../../shared/config.js';
+import { createMonitorServices, type MonitorServices } from '../../../shared/monitor/services.js';
+import { type Azurite, startAzurite } from '../../helpers/azurite.js';
+import { HttpRequest, InvocationContext } from '../../helpers/functionsRuntime.js';
+import { readFixture } from '../../helpers/paths.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
+import { startLocalAzure } from '../../localAzure/harness.js';
+import { clusterIdOf, type ScenarioCluster } from '../../localAzure/scenario.js';
+import { shopCluster } from '../../localAzure/scenarios.js';
+import type { LocalAzure } from '../../localAzure/server.js';
+
+const SECRET = 'e2e-hmac-secret-0123456789abcdef';
+const PROBE_OUTPUT = readFixture('probe', 'probe-raw.txt');
+
+const timer: Timer = {
+    isPastDue: false,
+    schedule: { adjustForDST: false },
+    scheduleStatus: { last: '', next: '', lastUpdated: '' },
+};
+
+function context(name: string, logs: string[]): Context {
+    return new InvocationContext({
+        functionName: name,
+        logHandler: (level, ...args) => logs.push(`${level}: ${args.map(String).join(' ')}`),
+    });
+}
+
+describe('Functions app end to end', () => {
+    let azure: LocalAzure;
+    let azurite: Azurite;
+    let receiver: WebhookReceiver;
+    let services: MonitorServices;
+    let shop: ScenarioCluster;
+    let pump: LocalQueueHost;
+    const logs: string[] = [];
+    const runCommands: string[] = [];
+
+    before(async () => {
+        // The hot node of `shop` is exhausted from minute 20 of its timeline: start it 25 minutes ago.
+        shop = shopCluster(new Date(Date.now() - 25 * 60_000));
+        shop.runCommand = {
+            polls: 1,
+            outcome: (request) => {
+                runCommands.push(request.command);
+                return { kind: 'succeeded', exitCode: 0, logs: PROBE_OUTPUT };
+            },
+        };
+        [azure, azurite, receiver] = await Promise.all([
+            startLocalAzure({ clusters: [shop] }),
+            startAzurite({ services: ['table', 'queue'] }),
+            startWebhookReceiver({ secret: SECRET }),
+        ]);
+        const config = loadConfig({
+            SNATMON_CLUSTERS: clusterIdOf(shop),
+            SNATMON_ARM_ENDPOINT: azure.armEndpoint,
+            AzureWebJobsStorage: azurite.connectionString,
+            SNATMON_TEAMS_WEBHOOK_URL: `${receiver.origin}/teams`,
+            SNATMON_SLACK_WEBHOOK_URL: `${receiver.origin}/slack`,
+            SNATMON_WEBHOOK_URL: `${receiver.origin}/hook`,
+            SNATMON_WEBHOOK_SECRET: SECRET,
+            SNATMON_RUN_COMMAND_POLL_SECONDS: '0.05',
+            SNATMON_PROBE_WINDOW_SECONDS: '5',
+        });
+        services = createMonitorServices(config);
+        const queue = new QueueClient(azurite.connectionString, config.investigationQueue);
+        const poison = new QueueClient(azurite.connectionString, `${config.investigationQueue}-poison`);
+        pump = new LocalQueueHost(queue, poison, (item) => investigate(item, context('investigate', logs), services));
+    });
+
+    after(async () => {
+        await Promise.all([azure.close(), azurite.stop(), receiver.close()]);
+    });
+
+    it('detects the exhausted node, investigates it through run command, stores the finding and notifies every channel', async () => {
+        const summary = await scan(timer, context('scan', logs), services);
+        assert.equal(summary.nodes.exhausted, 1);
+        assert.equal(summary.enqueued.length, 1);
+        const hot = summary.enqueued[0]!;
+
+        const pumped = await pump.drain();
+        assert.deepEqual(pumped, { processed: 1, failed: 0, poisoned: 0 });
+        assert.equal(runCommands.length, 1);
+        assert.match(runCommands[0]!, /^sh \.\/run-probe\.sh$/);
+
+        const status = await getInvestigation(
+            new HttpRequest({
+                method: 'GET',
+                url: `http://localhost/api/investigations/${hot.investigationId}`,
+                params: { id: hot.investigationId },
+            }),
+            context('getInvestigation', logs),
+            services,
+        );
+        assert.equal(status.status, 200);
+        const body = status.jsonBody as {
+            status: string;
+            findingId?: string;
+            finding?: { analysis?: { culprits: { podIp?: string; snatPortsHeld: number }[] } };
+        };
+        assert.equal(body.status, 'done');
+        const culprits = body.finding?.analysis?.culprits ?? [];
+        // The lab's egress-api pod (10.244.0.10) holds the most SNAT ports.
+        assert.equal(culprits[0]?.podIp, '10.244.0.10');
+        assert.ok((culprits[0]?.snatPortsHeld ?? 0) >= 40);
+
+        // Notifications: the opening alert reached each channel once, the generic webhook signed.
+        const teams = receiver.accepted('/teams');
+        const slack = receiver.accepted('/slack');
+        const hook = receiver.accepted('/hook');
+        assert.equal(teams.length, 1);
+        assert.equal(slack.length, 1);
+        assert.equal(hook.length, 1);
+        assert.equal(hook[0]!.signatureValid, true);
+        const card = JSON.parse(teams[0]!.body.toString()) as { type: string; attachments: { contentType: string }[] };
+        assert.equal(card.type, 'message');
+        assert.equal(card.attachments[0]?.contentType, 'application/vnd.microsoft.card.adaptive');
+        assert.match(slack[0]!.body.toString(), /10\.244\.0\.10|egress-api/);
+
+        // A second tick while the incident is open does not alert again.
+        await scan(timer, context('scan', logs), services);
+        await pump.drain();
+        assert.equal(receiver.accepted('/teams').length, 1);
+    });
+
+    it('serves findings, one finding, and the report', async () => {
+        const clusterId = clusterIdOf(shop);
+        const list = await listFindings(
+            new HttpRequest({
+                method: 'GET',
+                url: `http://localhost/api/findings?cluster=${encodeURIComponent(clusterId)}`,
+            }),
+            context('listFindings', logs),
+            services,
+        );
+        assert.equal(list.status, 200);
+        const items = (list.jsonBody as { items: { id: string; node: string }[] }).items;
+        assert.equal(items.length, 1);
+        const one = await getFinding(
+            new HttpRequest({ method: 'GET', url: 'http://localhost/api/findings/x', params: { id: items[0]!.id } }),
+            context('getFinding', logs),
+            services,
+        );
+        assert.equal(one.status, 200);
+        const html = await report(
+            new HttpRequest({ method: 'GET', url: 'http://localhost/api/report' }),
+            context('report', logs),
+            services,
+        );
+        assert.equal(html.status, 200);
+        const page = String(html.body);
+        assert.match(page, new RegExp(items[0]!.node));
+        assert.match(page, /class="bar failed"/);
+        assert.match(page, /10\.244\.0\.10/);
+    });
+
+    it('accepts a manual investigation of another node with 202 + Location, refuses the node under cooldown', async () => {
+        const clusterId = clusterIdOf(shop);
+        const nodes = shop.pools[0]!.nodes;
+        const post = (node: string) =>
+            startInvestigation(
+                new HttpRequest({
+                    method: 'POST',
+                    url: 'http://localhost/api/investigations',
+                    body: { string: JSON.stringify({ cluster: clusterId, node }) },
+                }),
+                context('startInvestigation', logs),
+                services,
+            );
+        const accepted = await post(nodes[0]!.name);
+        assert.equal(accepted.status, 202, JSON.stringify(accepted.jsonBody));
+        const location = (accepted.headers as Record<string, string>).Location;
+        assert.match(location ?? '', /^\/api\/investigations\/inv-[0-9a-z]+$/);
+        // The hot node was investigated a moment ago: cooldown.
+        const refused = await post(nodes[1]!.name);
+        assert.equal(refused.status, 409);
+        assert.match(JSON.stringify(refused.jsonBody), /investigated recently/);
+        await pump.drain();
+        const id = location!.split('/').pop()!;
+        const done = await getInvestigation(
+            new HttpRequest({ method: 'GET', url: `http://localhost${location!}`, params: { id } }),
+            context('getInvestigation', logs),
+            services,
+        );
+        assert.equal((done.jsonBody as { status: string }).status, 'done');
+    });
+
+    it('never writes a webhook URL or the HMAC secret to the logs', () => {
+        const all = logs.join('\n');
+        assert.ok(logs.length > 3);
+        for (const secret of [receiver.origin, SECRET]) assert.ok(!all.includes(secret), `log contains ${secret}`);
+    });
+});
