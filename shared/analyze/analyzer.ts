@@ -499,7 +499,10 @@ class Join {
         if (netns !== undefined) {
             for (const pid of this.netnsPids.get(netns) ?? []) {
                 const identity = this.identityForPid(pid, netns);
-                if (identity) return { identity, method: 'netns' };
+                if (!identity) continue;
+                // Without a pod inventory the pod's own address is what this namespace connects from.
+                if (identity.podIp === undefined && isPodAddress(saddr)) identity.podIp = saddr;
+                return { identity, method: 'netns' };
             }
         }
         return undefined;
@@ -608,8 +611,11 @@ class Join {
         if (!state) {
             state = { identity, methods: new Set() };
             this.culprits.set(identity.key, state);
-        } else if (identity.netns !== undefined && state.identity.netns === undefined) {
-            state.identity.netns = identity.netns;
+        } else {
+            if (identity.netns !== undefined && state.identity.netns === undefined)
+                state.identity.netns = identity.netns;
+            if (identity.podIp !== undefined && state.identity.podIp === undefined)
+                state.identity.podIp = identity.podIp;
         }
         state.methods.add(method);
         return state;
@@ -810,6 +816,10 @@ class Join {
 
 function tupleOf(event: TcptracerEvent): string {
     return `${event.saddr} ${event.sport ?? ''} ${event.daddr} ${event.dport ?? ''}`;
+}
+
+function isPodAddress(address: string): boolean {
+    return !isLoopback(address) && address !== '0.0.0.0' && address !== '::' && !address.startsWith('fe80:');
 }
 
 function isLoopback(address: string): boolean {

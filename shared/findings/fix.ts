@@ -6,7 +6,7 @@
 import type { Analysis } from '../analyze/types.js';
 import { parseClusterId } from './ids.js';
 import type { Finding } from './types.js';
-import { culpritWorkload, rankCulprits } from './workloads.js';
+import { culpritWorkload, rankCulprits, unidentifiedCulpritLabel } from './workloads.js';
 
 export const PORTS_PER_IP = 64_000;
 /** `loadBalancerProfile.managedOutboundIPs.count` accepts 1-100. */
@@ -79,7 +79,9 @@ function poolingAdvice(analysis: Analysis | undefined): PoolingAdvice[] {
         if (culprit.snatPortsHeld <= 0 && culprit.publicConnects <= 0) break;
         const workload = culpritWorkload(culprit);
         advice.push({
-            workload: workload ? `${workload.kind} ${workload.namespace}/${workload.name}` : 'node processes',
+            workload: workload
+                ? `${workload.kind} ${workload.namespace}/${workload.name}`
+                : unidentifiedCulpritLabel(culprit),
             pod: culprit.pod,
             snatPortsHeld: culprit.snatPortsHeld,
             timeWait: culprit.timeWait,

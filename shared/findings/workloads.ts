@@ -29,3 +29,15 @@ export function topWorkload(analysis: Analysis | undefined): WorkloadRef | undef
     }
     return undefined;
 }
+
+/**
+ * What to call a culprit with no known workload: a pod seen without a pod inventory is named by its IP or UID, so
+ * only flows with no pod at all are "node processes".
+ */
+export function unidentifiedCulpritLabel(culprit: Culprit): string {
+    if (culprit.podIp !== undefined && culprit.uid !== undefined) return `pod ${culprit.podIp} (UID ${culprit.uid})`;
+    if (culprit.podIp !== undefined) return `pod ${culprit.podIp}`;
+    if (culprit.uid !== undefined) return `pod UID ${culprit.uid}`;
+    if (culprit.netns !== undefined) return `network namespace ${culprit.netns}`;
+    return 'node processes';
+}

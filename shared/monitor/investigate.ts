@@ -16,6 +16,20 @@ import { type InvestigationMessage, leaseOf } from './messages.js';
 import { describeFailure } from './scanTick.js';
 import type { MonitorServices } from './services.js';
 
+const PROBE_MAX_BYTES = 409_600;
+const PODS_BEGIN = '#snatmon-pods begin';
+const PODS_END = '#snatmon-pods end';
+
+/** Takes the wrapper's pod list (`kubectl get pods` for the node, between marker lines) out of the command output. */
+export function splitPods(output: string): { probeOutput: string; pods?: string } {
+    const begin = output.indexOf(PODS_BEGIN);
+    if (begin === -1) return { probeOutput: output };
+    const end = output.indexOf(PODS_END, begin);
+    const pods = output.slice(begin + PODS_BEGIN.length, end === -1 ? output.length : end).trim();
+    const rest = end === -1 ? '' : output.slice(end + PODS_END.length);
+    return { probeOutput: output.slice(0, begin) + rest, ...(pods === '' ? {} : { pods }) };
+}
+
 export interface InvestigationOutcome {
     investigationId: string;
     status: 'done' | 'failed';
@@ -78,7 +92,8 @@ async function investigate(
     const cluster = entry.cluster;
     const plan = buildRunCommand({
         nodeName: message.node,
-        parameters: { windowSeconds: services.config.probe.windowSeconds },
+        // 400 KiB for the probe leaves room for the wrapper's pod list under the run command's 512 kB.
+        parameters: { windowSeconds: services.config.probe.windowSeconds, maxBytes: PROBE_MAX_BYTES },
     });
     const request: ProbeRequest = {
         command: plan.command,
@@ -90,7 +105,9 @@ async function investigate(
         return failed(result.reason ?? `the ${result.executor} executor did not run the probe`);
     }
     const observation = message.observation;
-    const probe = analyzeProbeOutput(result.output, {
+    const { probeOutput, pods } = splitPods(result.output);
+    const probe = analyzeProbeOutput(probeOutput, {
+        ...(pods === undefined ? {} : { pods }),
         privateCidrs: services.config.probe.privateCidrs,
         ...(observation && observation.allocatedPorts > 0 ? { allocatedPorts: observation.allocatedPorts } : {}),
     });

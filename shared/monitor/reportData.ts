@@ -3,7 +3,7 @@ import { workloadKey } from '../findings/ids.js';
 import type { Finding, WorkloadRef } from '../findings/types.js';
 import { topWorkload } from '../findings/workloads.js';
 import type { Incident } from '../incidents/types.js';
-import type { RepeatOffender,ReportData } from '../report/renderReport.js';
+import type { RepeatOffender, ReportData } from '../report/renderReport.js';
 import type { SnatStore } from '../store/snatStore.js';
 
 export interface ReportOptions {

@@ -122,10 +122,12 @@ async function trackNodes(services: MonitorServices, report: ScanReport, summary
             log.error(`Could not record the state of ${observation.node}: ${describeFailure(err)}`);
         }
         if (observation.state !== 'ok') {
+            const { state, failedConnections, usedPorts, allocatedPorts, observedAt } = observation;
             candidates.push({
                 clusterId: observation.clusterId,
                 node: observation.node,
                 backendIp: observation.backendIp,
+                observation: { state, failedConnections, usedPorts, allocatedPorts, observedAt },
             });
         }
     });

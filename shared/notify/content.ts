@@ -6,7 +6,7 @@ import type { Culprit } from '../analyze/types.js';
 import { type FixPlan, planFix } from '../findings/fix.js';
 import { parseClusterId } from '../findings/ids.js';
 import type { CollectorEvidence, Finding, WorkloadRef } from '../findings/types.js';
-import { culpritWorkload, rankCulprits } from '../findings/workloads.js';
+import { culpritWorkload, rankCulprits, unidentifiedCulpritLabel } from '../findings/workloads.js';
 import type { RepeatOffence } from '../incidents/offenders.js';
 import type { Incident, IncidentEventKind } from '../incidents/types.js';
 
@@ -119,7 +119,12 @@ export function buildContent(
             failedConnections: incident.failedConnections,
             findings: incident.findings,
         },
-        culprits: finding?.analysis ? rankCulprits(finding.analysis.culprits).map(culpritLine) : [],
+        // Pods seen on the node that hold no SNAT port are not culprits.
+        culprits: finding?.analysis
+            ? rankCulprits(finding.analysis.culprits)
+                  .filter((c) => c.snatPortsHeld > 0 || c.publicConnects > 0)
+                  .map(culpritLine)
+            : [],
         unattributedPorts: finding?.analysis?.unattributed.snatPortsHeld ?? 0,
         evidence: evidence(finding),
         notes: [
@@ -165,7 +170,7 @@ export function workloadLabel(workload: WorkloadRef): string {
 function culpritLine(culprit: Culprit): CulpritLine {
     const workload = culpritWorkload(culprit);
     const line: CulpritLine = {
-        workload: workload ? workloadLabel(workload) : 'node processes',
+        workload: workload ? workloadLabel(workload) : unidentifiedCulpritLabel(culprit),
         hostNetwork: culprit.hostNetwork,
         snatPortsHeld: culprit.snatPortsHeld,
         establishedPublic: culprit.establishedPublic,

@@ -55,6 +55,23 @@ done
 # The probe output, exactly as the probe printed it.
 kubectl logs "$(kubectl get -f "$MANIFEST" -o name)" -n "$(kubectl get -f "$MANIFEST" -o 'jsonpath={.metadata.namespace}')" ||
     say 'warning=logs-failed'
+# The node's pods, so culprits get names and workloads: the probe sees addresses, namespaces and cgroups only.
+# Trimmed to the fields the analyzer reads and capped, so probe output plus pods stay under the 512 kB limit.
+node=$(kubectl get -f "$MANIFEST" -o 'jsonpath={.spec.nodeName}' 2>/dev/null)
+if [ -n "$node" ]; then
+    echo '#snatmon-pods begin'
+    kubectl get pods -A --field-selector "spec.nodeName=$node" -o json 2>/dev/null |
+        jq -c '{apiVersion: "v1", kind: "List", items: [.items[] | {
+            metadata: {name: .metadata.name, namespace: .metadata.namespace, uid: .metadata.uid,
+                ownerReferences: .metadata.ownerReferences,
+                labels: {"pod-template-hash": .metadata.labels["pod-template-hash"]}},
+            spec: {nodeName: .spec.nodeName, hostNetwork: .spec.hostNetwork, containers: [.spec.containers[] | {name}]},
+            status: {phase: .status.phase, podIP: .status.podIP, podIPs: .status.podIPs, hostIP: .status.hostIP,
+                containerStatuses: [.status.containerStatuses[]? | {name, containerID}]}}]}' 2>/dev/null |
+        head -c 98304 || say 'warning=pods-failed'
+    echo
+    echo '#snatmon-pods end'
+fi
 if [ "$phase" = Succeeded ]; then
     say 'phase=Succeeded'
     exit 0

@@ -29,7 +29,9 @@ import { shopCluster } from '../../localAzure/scenarios.js';
 import type { LocalAzure } from '../../localAzure/server.js';
 
 const SECRET = 'e2e-hmac-secret-0123456789abcdef';
-const PROBE_OUTPUT = readFixture('probe', 'probe-raw.txt');
+// What run-probe.sh prints: the probe's output (recorded in the node lab), then the node's pods between markers.
+const PODS = JSON.stringify(JSON.parse(readFixture('probe', 'pods.json')));
+const PROBE_OUTPUT = `${readFixture('probe', 'probe-raw.txt')}#snatmon-pods begin\n${PODS}\n#snatmon-pods end\n`;
 
 const timer: Timer = {
     isPastDue: false,
@@ -113,14 +115,18 @@ describe('Functions app end to end', () => {
         assert.equal(status.status, 200);
         const body = status.jsonBody as {
             status: string;
-            findingId?: string;
-            finding?: { analysis?: { culprits: { podIp?: string; snatPortsHeld: number }[] } };
+            finding?: {
+                failedConnections: number;
+                analysis?: { culprits: { podIp?: string; workload?: string; snatPortsHeld: number }[] };
+            };
         };
         assert.equal(body.status, 'done');
+        assert.ok((body.finding?.failedConnections ?? 0) > 0, 'the finding carries the metrics that raised it');
         const culprits = body.finding?.analysis?.culprits ?? [];
         // The lab's egress-api pod (10.244.0.10) holds the most SNAT ports.
         assert.equal(culprits[0]?.podIp, '10.244.0.10');
-        assert.ok((culprits[0]?.snatPortsHeld ?? 0) >= 40);
+        assert.equal(culprits[0].workload, 'egress-api');
+        assert.ok(culprits[0].snatPortsHeld >= 40);
 
         // Notifications: the opening alert reached each channel once, the generic webhook signed.
         const teams = receiver.accepted('/teams');
@@ -133,7 +139,8 @@ describe('Functions app end to end', () => {
         const card = JSON.parse(teams[0]!.body.toString()) as { type: string; attachments: { contentType: string }[] };
         assert.equal(card.type, 'message');
         assert.equal(card.attachments[0]?.contentType, 'application/vnd.microsoft.card.adaptive');
-        assert.match(slack[0]!.body.toString(), /10\.244\.0\.10|egress-api/);
+        assert.match(slack[0]!.body.toString(), /egress-api/);
+        assert.match(slack[0]!.body.toString(), /203\.0\.113\.10:443/);
 
         // A second tick while the incident is open does not alert again.
         await scan(timer, context('scan', logs), services);
@@ -166,10 +173,10 @@ describe('Functions app end to end', () => {
             services,
         );
         assert.equal(html.status, 200);
-        const page = String(html.body);
+        const page = html.body as string;
         assert.match(page, new RegExp(items[0]!.node));
         assert.match(page, /class="bar failed"/);
-        assert.match(page, /10\.244\.0\.10/);
+        assert.match(page, /Deployment egress-api \(pod shop\/egress-api-/);
     });
 
     it('accepts a manual investigation of another node with 202 + Location, refuses the node under cooldown', async () => {
