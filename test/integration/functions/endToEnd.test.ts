@@ -13,6 +13,7 @@ import { QueueClient } from '@azure/storage-queue';
 
 import { getFinding, listFindings } from '../../../functions/findings.js';
 import { investigate } from '../../../functions/investigate.js';
+import { investigatePoison } from '../../../functions/investigatePoison.js';
 import { getInvestigation, startInvestigation } from '../../../functions/investigations.js';
 import { report } from '../../../functions/report.js';
 import { scan } from '../../../functions/scan.js';
@@ -208,6 +209,67 @@ describe('Functions app end to end', () => {
             services,
         );
         assert.equal((done.jsonBody as { status: string }).status, 'done');
+    });
+
+    it('refuses clusters it does not monitor and nodes the cluster does not have, before anything runs', async () => {
+        const before = runCommands.length;
+        const post = (body: unknown) =>
+            startInvestigation(
+                new HttpRequest({
+                    method: 'POST',
+                    url: 'http://localhost/api/investigations',
+                    body: { string: JSON.stringify(body) },
+                }),
+                context('startInvestigation', logs),
+                services,
+            );
+        const other = clusterIdOf(shop).replace('/managedClusters/shop', '/managedClusters/not-ours');
+        const unknownCluster = await post({ cluster: other, node: 'aks-nodepool1-12345678-vmss000000' });
+        assert.equal(unknownCluster.status, 404);
+        assert.match(JSON.stringify(unknownCluster.jsonBody), /not-ours is not monitored/);
+        const unknownNode = await post({ cluster: clusterIdOf(shop), node: 'aks-nodepool9-00000000-vmss000000' });
+        assert.equal(unknownNode.status, 404);
+        const badNode = await post({ cluster: clusterIdOf(shop), node: 'x; kubectl delete ns default' });
+        assert.equal(badNode.status, 400);
+        assert.equal(runCommands.length, before);
+    });
+
+    it('records a poisoned investigation as failed and frees its node; drops malformed messages', async () => {
+        const node = shop.pools[0]!.nodes[2]!.name;
+        const claim = await services.tracker.claimInvestigation(clusterIdOf(shop), node, new Date());
+        assert.ok(claim.claimed);
+        const id = 'inv-poisoned000001';
+        await services.store.investigations.create({
+            id,
+            clusterId: clusterIdOf(shop),
+            node,
+            trigger: 'scan',
+            status: 'queued',
+            requestedAt: new Date().toISOString(),
+        });
+        const message = {
+            version: 1,
+            investigationId: id,
+            clusterId: clusterIdOf(shop),
+            node,
+            trigger: 'scan',
+            requestedAt: new Date().toISOString(),
+            lease: {
+                owner: claim.lease.owner,
+                claimedAt: claim.lease.claimedAt.toISOString(),
+                until: claim.lease.until.toISOString(),
+            },
+        };
+        await investigatePoison(message, context('investigatePoison', logs), services);
+        const record = await services.store.investigations.get(id);
+        assert.equal(record?.status, 'failed');
+        assert.match(record.reason ?? '', /gave up after repeated failures/);
+        // The lease is free again (no cooldown after a failure): a new claim succeeds.
+        const again = await services.tracker.claimInvestigation(clusterIdOf(shop), node, new Date());
+        assert.equal(again.claimed, true);
+        const dropped = await investigate('{"version": 1, "node": "$(id)"}', context('investigate', logs), services);
+        assert.equal(dropped, undefined);
+        assert.ok(logs.some((line) => line.includes('Dropped a malformed investigation message')));
     });
 
     it('never writes a webhook URL or the HMAC secret to the logs', () => {

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import { getFindingRegistration, listFindingsRegistration } from '../../../functions/findings.js';
+import { investigateRegistration } from '../../../functions/investigate.js';
+import { investigatePoisonRegistration } from '../../../functions/investigatePoison.js';
+import { getInvestigationRegistration, startInvestigationRegistration } from '../../../functions/investigations.js';
+import { reportRegistration } from '../../../functions/report.js';
+import { scanRegistration } from '../../../functions/scan.js';
+
+describe('function registrations', () => {
+    it('require a function key on every HTTP endpoint (the library default is anonymous)', () => {
+        const http = {
+            startInvestigation: startInvestigationRegistration,
+            getInvestigation: getInvestigationRegistration,
+            listFindings: listFindingsRegistration,
+            getFinding: getFindingRegistration,
+            report: reportRegistration,
+        };
+        for (const [name, registration] of Object.entries(http)) {
+            assert.equal(registration.authLevel, 'function', name);
+            assert.equal(registration.methods?.length, 1, `${name} answers one method only`);
+        }
+        assert.deepEqual(startInvestigationRegistration.methods, ['POST']);
+        assert.equal(startInvestigationRegistration.route, 'investigations');
+        assert.equal(getInvestigationRegistration.route, 'investigations/{id}');
+        assert.equal(getFindingRegistration.route, 'findings/{id}');
+    });
+
+    it('take the schedule and queue names from app settings, with the poison queue beside the work queue', () => {
+        assert.equal(scanRegistration.schedule, '%SNATMON_SCAN_SCHEDULE%');
+        assert.equal(investigateRegistration.queueName, '%SNATMON_INVESTIGATION_QUEUE%');
+        assert.equal(investigatePoisonRegistration.queueName, '%SNATMON_INVESTIGATION_QUEUE%-poison');
+        assert.equal(investigateRegistration.connection, 'AzureWebJobsStorage');
+    });
+});
