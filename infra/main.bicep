@@ -339,6 +339,8 @@ var snatmonSettings = union(
     SNATMON_ARM_ENDPOINT: environment().resourceManager
     SNATMON_ARM_AUDIENCE: '${environment().resourceManager}.default'
     SNATMON_SCAN_SCHEDULE: scanSchedule
+    // Queue trigger bindings read it as %SNATMON_INVESTIGATION_QUEUE%: the host needs it set to index them.
+    SNATMON_INVESTIGATION_QUEUE: 'snatmon-investigations'
     SNATMON_FAILED_THRESHOLD: string(failedConnectionsThreshold)
     SNATMON_AT_RISK_PERCENT: string(atRiskPercent)
     SNATMON_COOLDOWN_MINUTES: string(cooldownMinutes)

@@ -89,3 +89,107 @@ describe('loadConfig', () => {
         );
     });
 });
+
+describe('loadConfig: the app settings of the Functions app', () => {
+    it('defaults storage to none (the CLI keeps a local store), schedule to every minute, cooldown to 15 minutes', () => {
+        const config = loadConfig({});
+        assert.equal(config.storage, undefined);
+        assert.equal(config.scanSchedule, '0 */1 * * * *');
+        assert.equal(config.investigationQueue, 'snatmon-investigations');
+        assert.deepEqual(config.incidents, { cooldownMinutes: 15, resolveAfterMinutes: 30 });
+        assert.deepEqual(config.notify, { channels: {} });
+        assert.deepEqual(config.probe, { windowSeconds: 20, privateCidrs: [] });
+    });
+
+    it('reads connection-string and identity-based storage', () => {
+        const cs =
+            'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:1/x;';
+        assert.deepEqual(loadConfig({ AzureWebJobsStorage: cs }).storage, {
+            kind: 'connectionString',
+            connectionString: cs,
+        });
+        assert.deepEqual(
+            loadConfig({
+                AzureWebJobsStorage__tableServiceUri: 'https://acct.table.core.windows.net',
+                AzureWebJobsStorage__queueServiceUri: 'https://acct.queue.core.windows.net/',
+                AzureWebJobsStorage__clientId: '00000000-0000-0000-0000-000000000001',
+            }).storage,
+            {
+                kind: 'identity',
+                tableServiceUri: 'https://acct.table.core.windows.net',
+                queueServiceUri: 'https://acct.queue.core.windows.net/',
+                clientId: '00000000-0000-0000-0000-000000000001',
+            },
+        );
+    });
+
+    it('keeps webhook targets, requiring a secret for the signed webhook', () => {
+        const config = loadConfig({
+            SNATMON_TEAMS_WEBHOOK_URL: 'https://prod-00.westeurope.logic.azure.com/workflows/abc',
+            SNATMON_WEBHOOK_URL: 'http://127.0.0.1:9999/hook',
+            SNATMON_WEBHOOK_SECRET: 'a-secret-of-sixteen+',
+        });
+        assert.equal(config.notify.channels.teams?.url, 'https://prod-00.westeurope.logic.azure.com/workflows/abc');
+        assert.equal(config.notify.channels.webhook?.secret, 'a-secret-of-sixteen+');
+    });
+
+    const secret = 'https://hooks.slack.com/services/T000/B000/XXXXSECRET';
+    const bad: [string, Record<string, string>, string, RegExp][] = [
+        [
+            'a webhook over plain http to another host',
+            { SNATMON_SLACK_WEBHOOK_URL: secret.replace('https', 'http') },
+            'SNATMON_SLACK_WEBHOOK_URL',
+            /https URL of a Slack incoming webhook \(value not shown\)/,
+        ],
+        [
+            'a webhook without its secret',
+            { SNATMON_WEBHOOK_URL: 'https://example.net/hook' },
+            'SNATMON_WEBHOOK_SECRET',
+            /at least 16 characters/,
+        ],
+        [
+            'a short secret',
+            { SNATMON_WEBHOOK_URL: 'https://example.net/hook', SNATMON_WEBHOOK_SECRET: 'short' },
+            'SNATMON_WEBHOOK_SECRET',
+            /at least 16/,
+        ],
+        ['a five-field cron', { SNATMON_SCAN_SCHEDULE: '*/5 * * * *' }, 'SNATMON_SCAN_SCHEDULE', /six-field NCRONTAB/],
+        [
+            'a queue name with capitals',
+            { SNATMON_INVESTIGATION_QUEUE: 'Investigations' },
+            'SNATMON_INVESTIGATION_QUEUE',
+            /queue name/,
+        ],
+        [
+            'a bad private CIDR',
+            { SNATMON_PRIVATE_CIDRS: '10.1.0.0/16, 10.2.0.0' },
+            'SNATMON_PRIVATE_CIDRS',
+            /Invalid CIDR "10\.2\.0\.0"/,
+        ],
+        ['a negative cooldown', { SNATMON_COOLDOWN_MINUTES: '-1' }, 'SNATMON_COOLDOWN_MINUTES', /from 0 to 1440/],
+        [
+            'a storage string that is not one',
+            { AzureWebJobsStorage: 'hello' },
+            'AzureWebJobsStorage',
+            /storage connection string \(value not shown\)/,
+        ],
+        [
+            'half of the identity storage settings',
+            { AzureWebJobsStorage__tableServiceUri: 'https://acct.table.core.windows.net' },
+            'AzureWebJobsStorage__queueServiceUri',
+            /https endpoint/,
+        ],
+    ];
+    for (const [what, env, setting, message] of bad) {
+        it(`names ${setting} for ${what}`, () => {
+            configError(env, setting, message);
+        });
+    }
+
+    it('never echoes a webhook URL in its error', () => {
+        assert.throws(
+            () => loadConfig({ SNATMON_SLACK_WEBHOOK_URL: secret.replace('https', 'ftp') }),
+            (err: Error) => !err.message.includes('XXXXSECRET'),
+        );
+    });
+});

@@ -25,6 +25,12 @@ const optionalSettings: Readonly<Record<string, string>> = {
     SNATMON_DISCOVERY_REFRESH_MINUTES: 'tuning knob; cluster shape changes rarely',
     SNATMON_RUN_COMMAND_TIMEOUT_SECONDS: 'tuning knob; the default matches the az CLI wait for run command',
     SNATMON_RUN_COMMAND_POLL_SECONDS: 'tuning knob; the default matches the az CLI poll interval',
+    SNATMON_RESOLVE_AFTER_MINUTES: 'tuning knob; 30 clean minutes before an incident resolves',
+    SNATMON_TABLE_PREFIX: 'the default table prefix is fine unless two apps share one storage account',
+    SNATMON_PROBE_WINDOW_SECONDS: 'tuning knob; how long tracers capture on the node',
+    SNATMON_PRIVATE_CIDRS:
+        'RFC 1918 and Azure platform ranges are private already; only for public ranges used privately',
+    AzureWebJobsStorage: 'connection-string storage for local runs and Azurite; Azure uses the identity-based settings',
 };
 
 /** Set by Bicep for the Functions host or a library, not for our code. */
@@ -44,16 +50,7 @@ const platformSettings: Readonly<Record<string, string>> = {
  * timer schedule, executor choice). Temporary: the last test fails as soon as the code reads one of these, so each
  * entry must then be deleted, and from then on the name is held to the full contract.
  */
-const awaitingCode: Readonly<Record<string, string>> = {
-    SNATMON_SCAN_SCHEDULE: 'issue 6: NCRONTAB schedule of the scan timer (%SNATMON_SCAN_SCHEDULE% or config.ts)',
-    SNATMON_EXECUTOR: 'issues 4 and 6: runCommand or kubernetes investigation executor',
-    SNATMON_COOLDOWN_MINUTES: 'issue 5: minutes between investigations of the same node',
-    SNATMON_TEAMS_WEBHOOK_URL: 'issue 5: Teams Workflows webhook',
-    SNATMON_SLACK_WEBHOOK_URL: 'issue 5: Slack incoming webhook',
-    SNATMON_WEBHOOK_URL: 'issue 5: generic JSON webhook',
-    SNATMON_WEBHOOK_SECRET: 'issue 5: HMAC-SHA256 key for the generic webhook',
-    SNATMON_REPORT_BASE_URL: 'issues 5 and 6: base URL of links to findings and the report',
-};
+const awaitingCode: Readonly<Record<string, string>> = {};
 
 /** Notification secrets must reach the app only as Key Vault references. */
 const keyVaultSettings = [
@@ -143,6 +140,16 @@ describe('app settings contract (infra/ against shared/config.ts)', () => {
             .filter(([name]) => !settings.has(name) && !(name in optionalSettings))
             .map(([name, reader]) => `${name} (read by ${reader})`);
         assert.deepEqual(missing, [], 'set these in infra/ or document them in optionalSettings with a reason');
+    });
+
+    it('sets every setting a binding expression names: the host cannot index a function without it', async () => {
+        const settings = await bicepAppSettings();
+        const bindings = [...settingsReadByCode()].filter(([, reader]) => reader.includes('binding expression'));
+        assert.ok(bindings.length >= 2, 'the timer schedule and the queue name come from app settings');
+        for (const [name, reader] of bindings) {
+            assert.ok(settings.has(name), `${name} (read by ${reader}) must be set in infra/`);
+            assert.ok(!(name in optionalSettings), `${name} is bound by a function and cannot be optional`);
+        }
     });
 
     it('sets nothing the code does not read, besides platform settings', async () => {
