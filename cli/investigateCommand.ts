@@ -1,16 +1,24 @@
 import { parseArgs } from 'node:util';
 
+import type { TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential } from '@azure/identity';
 
+import { formatAnalysis } from '../shared/analyze/formatText.js';
 import { describeAzureError } from '../shared/azure/errors.js';
 import { parseClusterId } from '../shared/azure/resourceId.js';
-import { createAzureServices, scanOnce } from '../shared/azure/services.js';
-import { loadConfig } from '../shared/config.js';
+import { type AzureServices, createAzureServices, scanOnce } from '../shared/azure/services.js';
+import { type Config, loadConfig } from '../shared/config.js';
 import type { CommandResult, NodeInfo, ProbeRequest } from '../shared/detect/ports.js';
-import type { ClusterInfo } from '../shared/detect/types.js';
+import type { ClusterInfo, NodeReport } from '../shared/detect/types.js';
+import { planFix } from '../shared/findings/fix.js';
+import type { Finding } from '../shared/findings/types.js';
+import { leaseForMessage, type QueuedObservation } from '../shared/monitor/messages.js';
+import { newInvestigationId } from '../shared/store/investigationStore.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
+import { configuredChannels, describeDrain, finalDrain, openCliMonitor, runQueued } from './monitor.js';
+import { createProgress, type Progress } from './progress.js';
 
-export const INVESTIGATE_USAGE = `Usage: snat-monitor investigate --cluster ID (--node NAME | --ip IP) [--timeout SECONDS] [--json]
+export const INVESTIGATE_USAGE = `Usage: snat-monitor investigate --cluster ID (--node NAME | --ip IP) [--timeout SECONDS] [--notify] [--json]
 
 Runs the node probe on one AKS node and prints the analysis: which pods and destinations hold SNAT ports there.
 The probe goes through AKS run command (works for private clusters), or the Kubernetes API with
@@ -19,8 +27,13 @@ SNATMON_EXECUTOR=kubernetes.
   --node NAME        node name (aks-nodepool1-...-vmss000000), or
   --ip IP            the node's IP as the load balancer reports it (BackendIPAddress)
   --timeout SECONDS  give up on the run command after this long (default SNATMON_RUN_COMMAND_TIMEOUT_SECONDS)
+  --notify           investigate as the monitor does: take the node's lease (a node investigated within
+                     SNATMON_COOLDOWN_MINUTES is skipped), store the finding, open or update the node's incident and
+                     send notifications to the configured SNATMON_*_WEBHOOK_URL channels. Without AzureWebJobsStorage
+                     the history lives in a local store under $XDG_DATA_HOME/snat-monitor (~/.local/share/snat-monitor).
   --json             the analyze JSON (docs/analyze-json.md) plus cluster, node and command
-Exit codes: 0 analyzed, 1 the command or a lookup failed, 2 bad usage.`;
+                     (with --notify: plus investigation, finding and notifications)
+Exit codes: 0 analyzed (or skipped by the cooldown with --notify), 1 the command or a lookup failed, 2 bad usage.`;
 
 /** The node probe: what to run on a node, and how to read what it printed. Supplied by the probe module. */
 export interface NodeProbe {
@@ -36,6 +49,7 @@ const OPTIONS = {
     node: { type: 'string' },
     ip: { type: 'string' },
     timeout: { type: 'string' },
+    notify: { type: 'boolean' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
 } as const;
@@ -61,51 +75,44 @@ function parse(argv: string[]) {
         }
         timeoutMs = seconds * 1000;
     }
-    return { help: false as const, cluster, node: values.node, ip: values.ip, timeoutMs, json: values.json === true };
-}
-
-function commandSummary(result: CommandResult) {
-    const { executor, exitCode, durationMs, failed, timedOut, truncated, reason } = result;
     return {
-        executor,
-        exitCode: exitCode ?? null,
-        durationMs,
-        failed,
-        timedOut,
-        truncated,
-        ...(reason ? { reason } : {}),
+        help: false as const,
+        cluster,
+        node: values.node,
+        ip: values.ip,
+        timeoutMs,
+        notify: values.notify === true,
+        json: values.json === true,
     };
 }
 
-/** `snat-monitor investigate`: one probe run on one node, with the probe passed in by the dispatcher. */
-export async function runInvestigate(
-    argv: string[],
-    io: Pick<CliIo, 'stdout' | 'stderr' | 'env'>,
-    probe: NodeProbe,
-): Promise<number> {
-    const request = parse(argv);
-    if (request.help) {
-        io.stdout.write(`${INVESTIGATE_USAGE}\n`);
-        return EXIT_OK;
-    }
-    const config = loadConfig(io.env);
-    const services = createAzureServices(config, new DefaultAzureCredential(), {
-        targets: { clusters: [request.cluster], subscriptions: [] },
-    });
-    const fail = (message: string) => {
-        io.stderr.write(`${message}\n`);
-        return EXIT_FAILURE;
-    };
+/** What the CLI may swap out: the credential (tests) and the progress display. */
+export interface InvestigateDeps {
+    credential?: TokenCredential;
+    progress?: Progress;
+}
 
+type Request = Exclude<ReturnType<typeof parse>, { help: true }>;
+
+interface Located {
+    cluster: ClusterInfo;
+    node: NodeInfo;
+    backendIp: string | undefined;
+    /** The node's row in a scan of its cluster (load balancer clusters only). */
+    row?: NodeReport;
+}
+
+/** Finds the cluster and node the request names; a string is the reason it could not. */
+async function locate(services: AzureServices, request: Request): Promise<Located | string> {
     const discovered = (await services.catalog.get()).clusters[0];
     const cluster = discovered?.cluster;
-    if (!cluster) return fail(discovered?.error?.message ?? `Cluster ${request.cluster.name} could not be read`);
+    if (!cluster) return discovered?.error?.message ?? `Cluster ${request.cluster.name} could not be read`;
 
     let nodes: NodeInfo[];
     try {
         nodes = await services.nodes.nodesFor(cluster, request.ip === undefined ? [] : [request.ip]);
     } catch (error) {
-        return fail(describeAzureError(error).message);
+        return describeAzureError(error).message;
     }
     const wanted = (request.node ?? request.ip ?? '').toLowerCase();
     const node = nodes.find((n) =>
@@ -113,25 +120,63 @@ export async function runInvestigate(
     );
     if (!node) {
         const known = nodes.map((n) => `${n.name} (${n.ips.join(', ')})`).join(', ') || 'none';
-        return fail(
-            `No node ${request.node ?? `with IP ${request.ip ?? ''}`} in cluster ${cluster.name}; nodes: ${known}`,
-        );
+        return `No node ${request.node ?? `with IP ${request.ip ?? ''}`} in cluster ${cluster.name}; nodes: ${known}`;
     }
 
     // The node's current allocation lets the analysis show each culprit's share; without it the analysis still works.
     let backendIp = request.ip;
-    let allocatedPorts: number | undefined;
+    let row: Located['row'];
     if (cluster.outboundType.toLowerCase() === 'loadbalancer') {
         const scan = await scanOnce(services);
-        const row = scan.clusters[0]?.nodes.find((n) => n.node === node.name);
+        row = scan.clusters[0]?.nodes.find((n) => n.node === node.name);
         backendIp ??= row?.backendIp;
-        if (row?.allocatedPorts !== null && row?.allocatedPorts !== undefined) allocatedPorts = row.allocatedPorts;
     }
     backendIp ??= node.ips[0];
+    return { cluster, node, backendIp, ...(row ? { row } : {}) };
+}
+
+/** `snat-monitor investigate`: one probe run on one node, with the probe passed in by the dispatcher. */
+export async function runInvestigate(
+    argv: string[],
+    io: Pick<CliIo, 'stdout' | 'stderr' | 'env'>,
+    probe: NodeProbe,
+    deps: InvestigateDeps = {},
+): Promise<number> {
+    const request = parse(argv);
+    if (request.help) {
+        io.stdout.write(`${INVESTIGATE_USAGE}\n`);
+        return EXIT_OK;
+    }
+    const loaded = loadConfig(io.env);
+    // The cluster on the command line is the one to watch, whatever SNATMON_CLUSTERS says.
+    const config: Config = {
+        ...loaded,
+        clusters: [request.cluster],
+        subscriptions: [],
+        ...(request.timeoutMs === undefined
+            ? {}
+            : { runCommand: { ...loaded.runCommand, timeoutSeconds: Math.ceil(request.timeoutMs / 1000) } }),
+    };
+    const progress = deps.progress ?? createProgress(io.stderr, { env: io.env });
+    const fail = (message: string) => {
+        io.stderr.write(`${message}\n`);
+        return EXIT_FAILURE;
+    };
+    if (request.notify) return investigateAndNotify(config, request, io, progress, deps.credential, fail);
+
+    const services = createAzureServices(config, deps.credential ?? new DefaultAzureCredential(), {
+        targets: { clusters: [request.cluster], subscriptions: [] },
+    });
+    const located = await progress.step(`Finding ${request.node ?? request.ip ?? ''}`, () => locate(services, request));
+    if (typeof located === 'string') return fail(located);
+    const { cluster, node, backendIp, row } = located;
+    const allocatedPorts = row?.allocatedPorts ?? undefined;
 
     const probeRequest = probe.request({ cluster, node, backendIp });
     if (request.timeoutMs !== undefined) probeRequest.timeoutMs = request.timeoutMs;
-    const result = await services.executor.run(cluster, probeRequest);
+    const result = await progress.step(`Running the probe on ${node.name} via ${services.executor.name}`, () =>
+        services.executor.run(cluster, probeRequest),
+    );
     const analysis = result.output
         ? probe.analyze(result.output, allocatedPorts === undefined ? {} : { allocatedPorts })
         : undefined;
@@ -152,4 +197,169 @@ export async function runInvestigate(
     }
     if (result.truncated) io.stderr.write(`The probe output is incomplete: ${result.reason ?? 'truncated'}\n`);
     return EXIT_OK;
+}
+
+/** `investigate --notify`: the monitor's own investigation of one node (lease, probe, finding, incident, outbox). */
+async function investigateAndNotify(
+    config: Config,
+    request: Request,
+    io: Pick<CliIo, 'stdout' | 'stderr' | 'env'>,
+    progress: Progress,
+    credential: TokenCredential | undefined,
+    fail: (message: string) => number,
+): Promise<number> {
+    if (configuredChannels(config).length === 0) {
+        io.stderr.write(
+            'warning: no notification channel is configured (SNATMON_TEAMS_WEBHOOK_URL, SNATMON_SLACK_WEBHOOK_URL, ' +
+                'SNATMON_WEBHOOK_URL); the finding is recorded only\n',
+        );
+    }
+    const monitor = await openCliMonitor(config, io, { progress, ...(credential ? { credential } : {}) });
+    try {
+        const { services } = monitor;
+        const located = await progress.step(`Finding ${request.node ?? request.ip ?? ''}`, () =>
+            locate(services.azure, request),
+        );
+        if (typeof located === 'string') return fail(located);
+        const { cluster, node, backendIp } = located;
+        const now = new Date();
+        const claim = await services.tracker.claimInvestigation(cluster.id, node.name, now);
+        if (!claim.claimed) {
+            const reason =
+                claim.reason === 'cooldown'
+                    ? `investigated recently; the next investigation is allowed at ${claim.until.toISOString()} (SNATMON_COOLDOWN_MINUTES)`
+                    : `another run is investigating it until ${claim.until.toISOString()}`;
+            if (request.json) {
+                io.stdout.write(
+                    `${JSON.stringify(
+                        {
+                            cluster: { id: cluster.id, name: cluster.name },
+                            node: { name: node.name, agentPool: node.agentPool, backendIp: backendIp ?? null },
+                            investigation: {
+                                status: 'skipped',
+                                reason: claim.reason,
+                                until: claim.until.toISOString(),
+                            },
+                        },
+                        null,
+                        2,
+                    )}\n`,
+                );
+            }
+            io.stderr.write(`Skipped ${node.name} in ${cluster.name}: ${reason}\n`);
+            return EXIT_OK;
+        }
+        const id = newInvestigationId(now);
+        await services.store.investigations.create({
+            id,
+            clusterId: cluster.id,
+            node: node.name,
+            ...(backendIp === undefined ? {} : { backendIp }),
+            trigger: 'manual',
+            status: 'queued',
+            requestedAt: now.toISOString(),
+        });
+        const observation = observationOf(located, now);
+        await monitor.queue.send({
+            version: 1,
+            investigationId: id,
+            clusterId: cluster.id,
+            node: node.name,
+            ...(backendIp === undefined ? {} : { backendIp }),
+            trigger: 'manual',
+            requestedAt: now.toISOString(),
+            lease: leaseForMessage(claim.lease),
+            ...(observation ? { observation } : {}),
+        });
+        const [outcome] = await runQueued(monitor, io, progress);
+        const notifications = await finalDrain(monitor, io);
+        const finding = outcome?.findingId ? await services.store.findings.get(outcome.findingId) : undefined;
+        const where = {
+            cluster: { id: cluster.id, name: cluster.name },
+            node: { name: node.name, agentPool: node.agentPool, backendIp: backendIp ?? null },
+        };
+        if (request.json) {
+            const json = {
+                ...(finding?.analysis ?? {}),
+                ...where,
+                investigation: {
+                    id,
+                    status: outcome?.status ?? 'failed',
+                    ...(outcome?.reason ? { reason: outcome.reason } : {}),
+                },
+                ...(finding ? { finding: findingSummary(finding) } : {}),
+                notifications,
+                ...(monitor.storage.localDir === undefined ? {} : { localStore: monitor.storage.localDir }),
+            };
+            io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+        } else {
+            io.stdout.write(`Node ${node.name} (${backendIp ?? '?'}) in ${cluster.name}, investigation ${id}\n`);
+            if (finding) io.stdout.write(formatFinding(finding));
+            io.stdout.write(`Notifications: ${describeDrain(notifications)}\n`);
+            if (monitor.storage.localDir) io.stdout.write(`Local store: ${monitor.storage.localDir}\n`);
+        }
+        if (outcome?.status !== 'done') return fail(`The investigation failed: ${outcome?.reason ?? 'unknown reason'}`);
+        return EXIT_OK;
+    } finally {
+        await monitor.close();
+    }
+}
+
+/** The metrics reading that goes with the finding, so it opens or updates the node's incident with real numbers. */
+function observationOf(located: Located, now: Date): QueuedObservation | undefined {
+    const row = located.row;
+    if (!row || row.state === 'unknown') return undefined;
+    return {
+        state: row.state,
+        failedConnections: row.failedConnections ?? 0,
+        usedPorts: row.usedPorts ?? 0,
+        allocatedPorts: row.allocatedPorts ?? 0,
+        observedAt: now.toISOString(),
+    };
+}
+
+function findingSummary(finding: Finding) {
+    return {
+        id: finding.id,
+        state: finding.state,
+        detectedAt: finding.detectedAt,
+        ...(finding.incidentId === undefined ? {} : { incidentId: finding.incidentId }),
+        collectors: finding.collectors,
+    };
+}
+
+/** The analysis, the collectors that did not contribute, and the fix with its numbers. */
+export function formatFinding(finding: Finding): string {
+    const out: string[] = [];
+    if (finding.analysis) out.push(formatAnalysis(finding.analysis).trimEnd());
+    const missing = finding.collectors.filter((c) => c.status !== 'ok');
+    if (missing.length > 0) {
+        out.push('', 'Collectors that did not contribute:');
+        for (const c of missing) out.push(`  ${c.name}: ${c.status}${c.reason ? ` (${c.reason})` : ''}`);
+    }
+    const fix = planFix(finding);
+    out.push('', 'Fix:');
+    for (const advice of fix.pooling) {
+        const targets = advice.destinations.map((d) => `${d.target} (${d.connections})`).join(', ');
+        out.push(
+            `  ${advice.workload}: holds ${advice.snatPortsHeld} SNAT ports; reuse connections (pooling, keep-alive) to ${targets}`,
+        );
+    }
+    if (fix.ports) out.push(`  ${fix.ports.command}`);
+    out.push(`  ${fix.natGateway}`);
+    for (const note of fix.notes) out.push(`  note: ${note}`);
+    return `${out.join('\n')}\n`;
+}
+
+function commandSummary(result: CommandResult) {
+    const { executor, exitCode, durationMs, failed, timedOut, truncated, reason } = result;
+    return {
+        executor,
+        exitCode: exitCode ?? null,
+        durationMs,
+        failed,
+        timedOut,
+        truncated,
+        ...(reason ? { reason } : {}),
+    };
 }

@@ -1,37 +1,76 @@
 import { parseArgs } from 'node:util';
 
+import type { TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential } from '@azure/identity';
 
 import { formatTable } from '../shared/analyze/formatText.js';
 import { isSubscriptionId, parseClusterId } from '../shared/azure/resourceId.js';
 import { createAzureServices, scanOnce } from '../shared/azure/services.js';
-import { loadConfig } from '../shared/config.js';
+import { type Config, loadConfig } from '../shared/config.js';
 import type { ClusterReport, ScanReport } from '../shared/detect/types.js';
+import type { InvestigationOutcome } from '../shared/monitor/investigate.js';
+import { runScanTick, type TickSummary } from '../shared/monitor/scanTick.js';
+import type { DrainReport } from '../shared/notify/send.js';
+import { clusterName } from '../shared/report/renderReport.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
+import {
+    abandonQueued,
+    configuredChannels,
+    describeDrain,
+    finalDrain,
+    openCliMonitor,
+    runQueued,
+    stderrLog,
+} from './monitor.js';
+import { createProgress, type Progress } from './progress.js';
 
-export const SCAN_USAGE = `Usage: snat-monitor scan [--cluster ID]... [--subscription ID]... [--json]
+export const SCAN_USAGE = `Usage: snat-monitor scan [--cluster ID]... [--subscription ID]... [--notify [--no-investigate]] [--json]
 
 One detection pass: reads each AKS cluster's outbound settings and its load balancer's SNAT metrics, and shows
 every node as exhausted (failed SNAT connections), at-risk (used/allocated ports), ok or unknown.
   --cluster ID        AKS resource id, repeatable (default: SNATMON_CLUSTERS)
   --subscription ID   every AKS cluster in this subscription, repeatable (default: SNATMON_SUBSCRIPTIONS)
-  --json              machine-readable output (docs/scan-json.md)
+  --notify            run one monitor tick instead: record samples and incidents, investigate exhausted and
+                      at-risk nodes whose cooldown has passed (the node probe, as \`investigate\` runs it), store the
+                      findings and send notifications to SNATMON_TEAMS_WEBHOOK_URL, SNATMON_SLACK_WEBHOOK_URL and
+                      SNATMON_WEBHOOK_URL. Without AzureWebJobsStorage the history lives in a local store under
+                      $XDG_DATA_HOME/snat-monitor (default ~/.local/share/snat-monitor), so incidents and cooldowns
+                      carry over between runs.
+  --no-investigate    with --notify: record and notify, but run no probe (the nodes stay eligible for the next run)
+  --json              machine-readable output (docs/scan-json.md; with --notify: the tick summary)
 Signs in with DefaultAzureCredential (az login, managed identity, environment); SNATMON_* settings apply.
 Exit codes: 0 scanned, 1 no cluster (or subscription) could be read or a setting is invalid, 2 bad usage.`;
 
 const SCAN_OPTIONS = {
     cluster: { type: 'string', multiple: true },
     subscription: { type: 'string', multiple: true },
+    notify: { type: 'boolean' },
+    investigate: { type: 'boolean', default: true },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
 } as const;
 
 function parse(argv: string[]) {
+    let values;
     try {
-        return parseArgs({ args: argv, strict: true, allowPositionals: false, options: SCAN_OPTIONS }).values;
+        values = parseArgs({
+            args: argv,
+            strict: true,
+            allowPositionals: false,
+            allowNegative: true,
+            options: SCAN_OPTIONS,
+        }).values;
     } catch (error) {
         throw new UsageError((error as Error).message);
     }
+    if (!values.investigate && !values.notify) throw new UsageError('--no-investigate only applies with --notify');
+    return values;
+}
+
+/** What the CLI may swap out: the credential (tests) and the progress display. */
+export interface CommandDeps {
+    credential?: TokenCredential;
+    progress?: Progress;
 }
 
 function count(value: number | null): string {
@@ -90,7 +129,11 @@ export function formatScan(report: ScanReport): string {
     return `${out.join('\n')}\n`;
 }
 
-export async function runScan(argv: string[], io: Pick<CliIo, 'stdout' | 'stderr' | 'env'>): Promise<number> {
+export async function runScan(
+    argv: string[],
+    io: Pick<CliIo, 'stdout' | 'stderr' | 'env'>,
+    deps: CommandDeps = {},
+): Promise<number> {
     const options = parse(argv);
     if (options.help) {
         io.stdout.write(`${SCAN_USAGE}\n`);
@@ -120,11 +163,102 @@ export async function runScan(argv: string[], io: Pick<CliIo, 'stdout' | 'stderr
         );
     }
 
-    const services = createAzureServices(config, new DefaultAzureCredential(), { targets });
-    const report = await scanOnce(services);
+    const progress = deps.progress ?? createProgress(io.stderr, { env: io.env });
+    if (options.notify) {
+        const monitorConfig: Config = { ...config, clusters: targets.clusters, subscriptions: targets.subscriptions };
+        return runTick(monitorConfig, options.investigate, options.json === true, io, progress, deps.credential);
+    }
+
+    const services = createAzureServices(config, deps.credential ?? new DefaultAzureCredential(), { targets });
+    const report = await progress.step('Scanning', () => scanOnce(services));
     io.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatScan(report));
     // An empty subscription is not a failure; clusters or subscriptions that all failed are.
     const readable = report.clusters.filter((c) => c.error === undefined).length;
     const failed = report.clusters.length > 0 ? readable === 0 : report.errors.length > 0;
     return failed ? EXIT_FAILURE : EXIT_OK;
+}
+
+/** `scan --notify --json`: the tick as the timer function reports it, what the investigations found, what is left to send. */
+export interface TickJson {
+    version: 1;
+    tick: TickSummary;
+    investigations: InvestigationOutcome[];
+    /** Nodes queued but not investigated (--no-investigate); their leases were given back. */
+    notInvestigated: number;
+    /** The outbox after the run: `pending` entries go out on a later run. */
+    notifications: DrainReport;
+    /** The local store's directory, when no storage account is configured. */
+    localStore?: string;
+}
+
+async function runTick(
+    config: Config,
+    investigate: boolean,
+    json: boolean,
+    io: Pick<CliIo, 'stdout' | 'stderr' | 'env'>,
+    progress: Progress,
+    credential: TokenCredential | undefined,
+): Promise<number> {
+    if (configuredChannels(config).length === 0) {
+        io.stderr.write(
+            'warning: no notification channel is configured (SNATMON_TEAMS_WEBHOOK_URL, SNATMON_SLACK_WEBHOOK_URL, ' +
+                'SNATMON_WEBHOOK_URL); incidents and findings are recorded only\n',
+        );
+    }
+    const monitor = await openCliMonitor(config, io, { progress, ...(credential ? { credential } : {}) });
+    try {
+        const tick = await progress.step('Scanning', () => runScanTick(monitor.services, new Date(), stderrLog(io)));
+        const investigations = investigate ? await runQueued(monitor, io, progress) : [];
+        const notInvestigated = investigate ? 0 : await abandonQueued(monitor, 'not run: scan --no-investigate');
+        const notifications = await finalDrain(monitor, io);
+        const result: TickJson = {
+            version: 1,
+            tick,
+            investigations,
+            notInvestigated,
+            notifications,
+            ...(monitor.storage.localDir === undefined ? {} : { localStore: monitor.storage.localDir }),
+        };
+        io.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : formatTick(result));
+        const failed = tick.clusters > 0 ? tick.clusterErrors.length >= tick.clusters : tick.clusterErrors.length > 0;
+        return failed ? EXIT_FAILURE : EXIT_OK;
+    } finally {
+        await monitor.close();
+    }
+}
+
+function nodeOf(clusterId: string, node: string): string {
+    return `${node} (${clusterName(clusterId)})`;
+}
+
+export function formatTick(result: TickJson): string {
+    const { tick } = result;
+    const n = tick.nodes;
+    const lines = [
+        `Tick at ${tick.scannedAt}: ${tick.clusters} cluster(s); nodes ${n.exhausted} exhausted, ${n.atRisk} at risk, ` +
+            `${n.ok} ok, ${n.unknown} without data, ${n.unmapped} not mapped to a node`,
+    ];
+    for (const error of tick.clusterErrors) lines.push(`  cluster ${error.clusterId}: ${error.message}`);
+    for (const skip of tick.skipped) {
+        const why = skip.reason === 'cooldown' ? 'investigated recently (cooldown)' : 'being investigated elsewhere';
+        lines.push(`  skipped ${nodeOf(skip.clusterId, skip.node)}: ${why}`);
+    }
+    if (tick.enqueued.length > 0 && result.investigations.length === 0) {
+        lines.push(`  ${result.notInvestigated} node(s) not investigated (--no-investigate)`);
+    }
+    for (const outcome of result.investigations) {
+        const queued = tick.enqueued.find((q) => q.investigationId === outcome.investigationId);
+        const where = queued ? nodeOf(queued.clusterId, queued.node) : outcome.investigationId;
+        if (outcome.status === 'done') {
+            const culprits = outcome.culprits.slice(0, 3).join(', ') || 'no pod holds SNAT ports';
+            lines.push(`  investigated ${where}: ${culprits}`);
+        } else {
+            lines.push(`  investigation of ${where} failed: ${outcome.reason ?? 'unknown reason'}`);
+        }
+    }
+    if (tick.incidentsResolved > 0) lines.push(`  ${tick.incidentsResolved} incident(s) resolved`);
+    for (const failure of tick.failures) lines.push(`  failed: ${failure}`);
+    lines.push(`Notifications: ${describeDrain(result.notifications)}`);
+    if (result.localStore) lines.push(`Local store: ${result.localStore}`);
+    return `${lines.join('\n')}\n`;
 }

@@ -3,21 +3,59 @@
  * snat-monitor: the same code the Functions app runs, from a laptop or a node shell.
  * Each subcommand lives in its own module; this file only dispatches and maps errors to exit codes.
  */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+import { loadConfig } from '../shared/config.js';
 import { ANALYZE_USAGE, runAnalyze } from './analyzeCommand.js';
+import { INVESTIGATE_USAGE, runInvestigate } from './investigateCommand.js';
 import { type CliIo, EXIT_FAILURE, EXIT_USAGE, processIo, UsageError } from './io.js';
+import { createNodeProbe } from './nodeProbe.js';
+import { runScan, SCAN_USAGE } from './scanCommand.js';
+
+const DEMO_USAGE = `Usage: snat-monitor demo [--out DIR] [--json]
+
+Runs the whole monitor on this machine against a simulated Azure, with no Azure account: three AKS clusters (one
+node exhausted by one workload, one node at risk, one NAT Gateway cluster), Azurite and a local webhook receiver.
+One timer tick queues investigations, the queue worker probes the nodes, stores findings and sends notifications;
+the demo prints what it found and writes the Teams card, the Slack payload and the HTML report.
+  --out DIR   where to write the files (default ./snatmon-demo-output, or a temporary directory when the current
+              directory is not writable)
+  --json      print a machine-readable summary instead of text
+The data is simulated. Exit codes: 0 the demo ran, 1 it failed, 2 bad usage.`;
 
 const USAGE = `Usage: snat-monitor <command> [options]
 
 Commands:
+  scan         detect exhausted and at-risk nodes from the load balancer's SNAT metrics;
+               --notify runs one monitor tick: investigate, record, notify
+  investigate  run the node probe on one node and show which pods and destinations hold its SNAT ports;
+               --notify also records the finding and notifies
   analyze      attribute SNAT use to pods and destinations from captured node tool output
-  help         show this help, or help for a command: snat-monitor help analyze
+  demo         the whole monitor against a simulated Azure, no account needed (npm run demo)
+  help         show this help, or help for a command: snat-monitor help scan
 
 Run "snat-monitor <command> --help" for a command's options.`;
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; usage: string }> = {
+    scan: { run: runScan, usage: SCAN_USAGE },
+    investigate: {
+        run: (argv, io) =>
+            runInvestigate(
+                argv,
+                io,
+                createNodeProbe(() => loadConfig(io.env)),
+            ),
+        usage: INVESTIGATE_USAGE,
+    },
     analyze: { run: runAnalyze, usage: ANALYZE_USAGE },
+    demo: {
+        // The demo brings the local Azure, which ships as test infrastructure: load it only when asked for.
+        run: async (argv, io) => (await import('./demo.js')).runDemo(argv, io),
+        usage: DEMO_USAGE,
+    },
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
@@ -44,7 +82,16 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     }
 }
 
-// Run only when executed, not when imported by tests.
-if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-    process.exitCode = await main(process.argv.slice(2), processIo());
+/** Whether this module is the program: `node dist/cli/snat-monitor.js`, or the npm bin link to it (npx). */
+function isMain(): boolean {
+    const script = process.argv[1];
+    if (script === undefined) return false;
+    try {
+        return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+    } catch {
+        return false;
+    }
 }
+
+// Run only when executed, not when imported by tests.
+if (isMain()) process.exitCode = await main(process.argv.slice(2), processIo());

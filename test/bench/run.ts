@@ -7,8 +7,9 @@ import { cpus, loadavg, totalmem } from 'node:os';
 
 import { analyzeBench } from './analyzeBench.js';
 import type { Bench, BenchOptions, BenchResult } from './bench.js';
+import { tickBench } from './tickBench.js';
 
-const BENCHES: Bench[] = [analyzeBench];
+const BENCHES: Bench[] = [analyzeBench, tickBench];
 
 function option(argv: readonly string[], name: string, fallback: number): number {
     const at = argv.indexOf(name);

@@ -1,0 +1,207 @@
+/**
+ * The demo's simulated Azure: three AKS clusters with a scripted incident, and the node probe output their run
+ * commands answer with. The local Azure and its scenario helpers ship as test infrastructure (test/localAzure, built
+ * into dist/test); the demo uses them as they are.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import {
+    clusterIdOf,
+    constant,
+    loadBalancerSeriesFor,
+    natGatewaySeries,
+    type Scenario,
+    type ScenarioCluster,
+    type ScenarioNode,
+    timeline,
+    vmssNodes,
+} from '../../test/localAzure/scenario.js';
+
+export const DEMO_SUBSCRIPTION = '5e1d7a3c-9b2f-4d6e-8a1c-0f3e2d4c6b8a';
+
+/** Which recorded probe output a node answers with (test/integration/demo/fixtures/<name>.probe.txt). */
+export type ProbeRecording = 'shop' | 'checkout' | 'pay';
+
+/** The repository root, from dist/cli/demo or cli/demo. */
+function repoRoot(): string {
+    let dir = dirname(fileURLToPath(import.meta.url));
+    for (let i = 0; i < 6; i++) {
+        try {
+            readFileSync(join(dir, 'package.json'));
+            return dir;
+        } catch {
+            dir = dirname(dir);
+        }
+    }
+    throw new Error('The demo needs the repository checkout (package.json not found above it)');
+}
+
+const recordings = new Map<ProbeRecording, string>();
+
+/** Probe output recorded in the node lab for this demo node (see the README beside the files). */
+export function probeRecording(name: ProbeRecording): string {
+    let text = recordings.get(name);
+    if (text === undefined) {
+        text = readFileSync(join(repoRoot(), 'test', 'integration', 'demo', 'fixtures', `${name}.probe.txt`), 'utf8');
+        recordings.set(name, text);
+    }
+    return text;
+}
+
+/** A cluster whose run command answers every probe with `recording` after one poll, as a finished command would. */
+function probing(cluster: ScenarioCluster, recording: ProbeRecording): ScenarioCluster {
+    return {
+        ...cluster,
+        runCommand: {
+            polls: 1,
+            outcome: () => ({ kind: 'succeeded', exitCode: 0, logs: probeRecording(recording) }),
+        },
+    };
+}
+
+function healthy(nodes: readonly ScenarioNode[], used: number) {
+    return nodes.flatMap((node) =>
+        loadBalancerSeriesFor(node.ip, { failed: constant(0), used: constant(used), allocated: constant(1024) }),
+    );
+}
+
+/**
+ * `shop`: the first node's egress-api Deployment opens a new connection per request to two public APIs. Used ports
+ * climb from minute -40 (relative to the demo's start) to the full 1024 at minute -12, when connections start
+ * failing. The recorded probe output is the lab's copy of that node: egress-api holding 940 ports.
+ */
+export function shopCluster(start: Date): ScenarioCluster {
+    const nodes = vmssNodes('nodepool1', 3);
+    const [hot, ...rest] = nodes as [ScenarioNode, ...ScenarioNode[]];
+    return probing(
+        {
+            subscriptionId: DEMO_SUBSCRIPTION,
+            resourceGroup: 'rg-shop',
+            name: 'shop',
+            loadBalancerProfile: { allocatedOutboundPorts: 0, idleTimeoutInMinutes: 30, managedOutboundIps: 1 },
+            pools: [{ name: 'nodepool1', nodes }],
+            loadBalancerSeries: [
+                ...healthy(rest, 140),
+                ...loadBalancerSeriesFor(hot.ip, {
+                    used: timeline(start, [
+                        [-40, 180],
+                        [-30, 420],
+                        [-22, 610],
+                        [-16, 880],
+                        [-12, 1024],
+                    ]),
+                    allocated: constant(1024),
+                    failed: timeline(start, [
+                        [-40, 0],
+                        [-12, 14],
+                        [-9, 37],
+                        [-6, 52],
+                    ]),
+                }),
+            ],
+        },
+        'shop',
+    );
+}
+
+/** `checkout`: a payments worker near its node's allocation (about 80%), no failed connections yet. */
+export function checkoutCluster(start: Date): ScenarioCluster {
+    const nodes = vmssNodes('apps', 4);
+    const [hot, ...rest] = nodes as [ScenarioNode, ...ScenarioNode[]];
+    return probing(
+        {
+            subscriptionId: DEMO_SUBSCRIPTION,
+            resourceGroup: 'rg-checkout',
+            name: 'checkout',
+            loadBalancerProfile: { allocatedOutboundPorts: 1024, idleTimeoutInMinutes: 4, managedOutboundIps: 2 },
+            pools: [{ name: 'apps', nodes }],
+            loadBalancerSeries: [
+                ...healthy(rest, 210),
+                ...loadBalancerSeriesFor(hot.ip, {
+                    used: timeline(start, [
+                        [-40, 300],
+                        [-24, 560],
+                        [-15, 720],
+                        [-10, 820],
+                    ]),
+                    allocated: constant(1024),
+                    failed: constant(0),
+                }),
+            ],
+        },
+        'checkout',
+    );
+}
+
+/** `pay`: egress through a managed NAT Gateway, which reports failed SNAT connections for the gateway as a whole. */
+export function payCluster(start: Date): ScenarioCluster {
+    return probing(
+        {
+            subscriptionId: DEMO_SUBSCRIPTION,
+            resourceGroup: 'rg-pay',
+            name: 'pay',
+            outboundType: 'managedNATGateway',
+            natGateway: { id: payNatGatewayId(), idleTimeoutInMinutes: 4, managedOutboundIps: 1 },
+            pools: [{ name: 'nodepool1', nodes: vmssNodes('nodepool1', 3) }],
+            natGatewaySeries: natGatewaySeries(
+                timeline(start, [
+                    [-40, 0],
+                    [-10, 25],
+                ]),
+            ),
+        },
+        'pay',
+    );
+}
+
+export function payNatGatewayId(): string {
+    return `/subscriptions/${DEMO_SUBSCRIPTION}/resourceGroups/MC_rg-pay_pay_eastus/providers/Microsoft.Network/natGateways/pay-natgw`;
+}
+
+export function demoScenario(start: Date): Scenario {
+    return { clusters: [shopCluster(start), checkoutCluster(start), payCluster(start)] };
+}
+
+/** The app settings that go with the scenario besides endpoints: which clusters, which NAT gateway. */
+export function demoSettings(scenario: Scenario): Record<string, string> {
+    const pay = scenario.clusters.find((c) => c.natGateway !== undefined);
+    return {
+        SNATMON_CLUSTERS: scenario.clusters.map(clusterIdOf).join(','),
+        ...(pay?.natGateway ? { SNATMON_NAT_GATEWAYS: `${clusterIdOf(pay)}=${pay.natGateway.id}` } : {}),
+        // One node of the NAT Gateway cluster per tick: the gateway names no node, so nodes are probed in turn.
+        SNATMON_NATGW_NODE_CAP: '1',
+    };
+}
+
+/**
+ * For the benchmark: `clusters` load balancer clusters with `hotPerCluster` exhausted nodes each (out of five), every
+ * probe answering with the `shop` recording.
+ */
+export function hotFleetScenario(start: Date, clusters: number, hotPerCluster: number): Scenario {
+    return {
+        clusters: Array.from({ length: clusters }, (_, c) => {
+            const nodes = vmssNodes('nodepool1', Math.max(5, hotPerCluster));
+            return probing(
+                {
+                    subscriptionId: DEMO_SUBSCRIPTION,
+                    resourceGroup: `rg-fleet-${c + 1}`,
+                    name: `fleet-${c + 1}`,
+                    loadBalancerProfile: { allocatedOutboundPorts: 1024, managedOutboundIps: 1 },
+                    pools: [{ name: 'nodepool1', nodes }],
+                    loadBalancerSeries: nodes.flatMap((node, i) =>
+                        i < hotPerCluster
+                            ? loadBalancerSeriesFor(node.ip, {
+                                  used: constant(1024),
+                                  allocated: constant(1024),
+                                  failed: timeline(start, [[-30, 20]]),
+                              })
+                            : healthy([node], 200),
+                    ),
+                },
+                'shop',
+            );
+        }),
+    };
+}
