@@ -295,6 +295,15 @@ async function investigateAndNotify(
         } else {
             io.stdout.write(`Node ${node.name} (${backendIp ?? '?'}) in ${cluster.name}, investigation ${id}\n`);
             if (finding) io.stdout.write(formatFinding(finding));
+            if (finding && finding.incidentId === undefined) {
+                // Alerts belong to incidents; a healthy reading (or a NAT Gateway's, which names no node) opens none.
+                io.stdout.write(
+                    observation
+                        ? 'No incident: the node is within its SNAT limits, so the finding is recorded and nobody is notified.\n'
+                        : 'No incident: there is no per-node SNAT metric for this node (NAT Gateway egress), so the finding ' +
+                              'is recorded and notifications follow the incidents the scan opens.\n',
+                );
+            }
             io.stdout.write(`Notifications: ${describeDrain(notifications)}\n`);
             if (monitor.storage.localDir) io.stdout.write(`Local store: ${monitor.storage.localDir}\n`);
         }

@@ -178,6 +178,15 @@ describe('snat-monitor investigate --notify', () => {
         assert.ok(Date.parse(investigation.until) > Date.now(), investigation.until);
     });
 
+    it('records a healthy node without opening an incident, and says why nobody was notified', async () => {
+        const delivered = receiver.requests.length;
+        const io = captureIo('', env(home));
+        const healthy = 'aks-nodepool1-12345678-vmss000001';
+        assert.equal(await runInvestigate(['--cluster', SHOP, '--node', healthy, '--notify'], io, probeFor(io)), 0);
+        assert.match(io.out(), /^No incident: the node is within its SNAT limits, so the finding is recorded/m);
+        assert.equal(receiver.requests.length, delivered);
+    });
+
     it('uses the storage account the settings name instead of the local store', async () => {
         const unused = newHome();
         rmSync(unused, { recursive: true, force: true });
