@@ -6,12 +6,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { loadConfig } from '../shared/config.js';
-import { ANALYZE_USAGE, runAnalyze } from './analyzeCommand.js';
-import { INVESTIGATE_USAGE, runInvestigate } from './investigateCommand.js';
 import { type CliIo, EXIT_FAILURE, EXIT_USAGE, processIo, UsageError } from './io.js';
-import { createNodeProbe } from './nodeProbe.js';
-import { runScan, SCAN_USAGE } from './scanCommand.js';
 
 const DEMO_USAGE = `Usage: snat-monitor demo [--out DIR] [--json]
 
@@ -39,39 +34,62 @@ Run "snat-monitor <command> --help" for a command's options.`;
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; usage: string }> = {
-    scan: { run: runScan, usage: SCAN_USAGE },
-    investigate: {
-        run: (argv, io) =>
-            runInvestigate(
-                argv,
-                io,
-                createNodeProbe(() => loadConfig(io.env)),
-            ),
-        usage: INVESTIGATE_USAGE,
+interface LoadedCommand {
+    run: Command;
+    usage: string;
+}
+
+/**
+ * Commands load on demand: `analyze` on a million-line capture should not pay for the Azure SDKs that `scan` and
+ * `investigate` bring (about a second of start-up and 50 MB of memory).
+ */
+const COMMANDS: Record<string, () => Promise<LoadedCommand>> = {
+    scan: async () => {
+        const { runScan, SCAN_USAGE } = await import('./scanCommand.js');
+        return { run: runScan, usage: SCAN_USAGE };
     },
-    analyze: { run: runAnalyze, usage: ANALYZE_USAGE },
-    demo: {
-        // The demo brings the local Azure, which ships as test infrastructure: load it only when asked for.
-        run: async (argv, io) => (await import('./demo.js')).runDemo(argv, io),
-        usage: DEMO_USAGE,
+    investigate: async () => {
+        const [{ runInvestigate, INVESTIGATE_USAGE }, { createNodeProbe }, { loadConfig }] = await Promise.all([
+            import('./investigateCommand.js'),
+            import('./nodeProbe.js'),
+            import('../shared/config.js'),
+        ]);
+        return {
+            run: (argv, io) =>
+                runInvestigate(
+                    argv,
+                    io,
+                    createNodeProbe(() => loadConfig(io.env)),
+                ),
+            usage: INVESTIGATE_USAGE,
+        };
     },
+    analyze: async () => {
+        const { runAnalyze, ANALYZE_USAGE } = await import('./analyzeCommand.js');
+        return { run: runAnalyze, usage: ANALYZE_USAGE };
+    },
+    // The demo brings the local Azure, which ships as test infrastructure.
+    demo: () =>
+        Promise.resolve({
+            run: async (argv: string[], io: CliIo) => (await import('./demo.js')).runDemo(argv, io),
+            usage: DEMO_USAGE,
+        }),
 };
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
     const [name, ...rest] = argv;
     if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-        const topic = rest[0] === undefined ? undefined : COMMANDS[rest[0]];
-        io.stdout.write(`${topic ? topic.usage : USAGE}\n`);
+        const load = rest[0] === undefined ? undefined : COMMANDS[rest[0]];
+        io.stdout.write(`${load ? (await load()).usage : USAGE}\n`);
         return name === undefined ? EXIT_USAGE : 0;
     }
-    const command = COMMANDS[name];
-    if (!command) {
+    const load = COMMANDS[name];
+    if (!load) {
         io.stderr.write(`snat-monitor: unknown command "${name}"\n\n${USAGE}\n`);
         return EXIT_USAGE;
     }
     try {
-        return await command.run(rest, io);
+        return await (await load()).run(rest, io);
     } catch (err) {
         if (err instanceof UsageError) {
             io.stderr.write(`snat-monitor ${name}: ${err.message}\n`);
