@@ -518,7 +518,13 @@ class Join {
         if (cgroup?.containerId) {
             const pod = this.podForContainer(cgroup.containerId);
             if (pod) return this.identityForPod(pod, netns);
-            const cri = this.criPodForContainer(cgroup.containerId);
+            // A pod's namespace is held by its pause process, whose container ID is the sandbox ID.
+            const cri = this.criPodForContainer(cgroup.containerId) ?? this.criPodById(cgroup.containerId);
+            if (cri) return this.identityForCriPod(cri, netns);
+        }
+        if (cgroup?.podUid) {
+            const uid = cgroup.podUid;
+            const cri = this.s.criPods.find((p) => p.uid === uid);
             if (cri) return this.identityForCriPod(cri, netns);
         }
         const shimId = this.shimByPid.get(pid);

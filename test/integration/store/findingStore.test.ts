@@ -41,9 +41,11 @@ describe('FindingStore on Azurite', () => {
         assert.deepEqual(names.filter((n) => n.startsWith('findings')).sort(), [
             'findingsFindings',
             'findingsIncidents',
+            'findingsInvestigations',
             'findingsNodes',
             'findingsOffenders',
             'findingsOutbox',
+            'findingsSamples',
         ]);
     });
 

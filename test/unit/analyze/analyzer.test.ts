@@ -237,3 +237,44 @@ describe('Analyzer conntrack direction', () => {
         assert.deepEqual(result.unattributed.sources, [{ saddr: '10.224.0.4', connections: 1, snatPortsHeld: 1 }]);
     });
 });
+
+describe('Analyzer sandbox lookups', () => {
+    it('names a pod from crictl pods when the namespace holder is the pause process (its ID is the sandbox ID)', () => {
+        const analyzer = new Analyzer();
+        const sandbox = 'a3f1c2d4e5b6a7980a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071';
+        analyzer.addNamespaces([{ ns: '4026532591', pid: 4242, command: '/pause' }]);
+        analyzer.addCgroups([
+            { pid: 4242, containerId: sandbox, path: `/kubepods.slice/.../cri-containerd-${sandbox}.scope` },
+        ]);
+        analyzer.addCrictl({
+            containers: [],
+            pods: [{ id: sandbox.slice(0, 13), name: 'egress-api-7c9f8d6b5-x2x9q', namespace: 'shop' }],
+        });
+        analyzer.addSockets([socket('10.244.0.10', '203.0.113.10', 443, 'ESTABLISHED', { netns: '4026532591' })]);
+        const [culprit] = analyzer.result().culprits;
+        assert.equal(culprit?.pod, 'egress-api-7c9f8d6b5-x2x9q');
+        assert.equal(culprit.namespace, 'shop');
+        assert.equal(culprit.podIp, '10.244.0.10');
+    });
+
+    it('names a pod from crictl pods by the pod UID in its cgroup path', () => {
+        const analyzer = new Analyzer();
+        analyzer.addNamespaces([{ ns: '4026532798', pid: 5151, command: '/pause' }]);
+        analyzer.addCgroups([
+            { pid: 5151, podUid: '11111111-2222-3333-4444-555555555555', path: '/kubepods.slice/...' },
+        ]);
+        analyzer.addCrictl({
+            containers: [],
+            pods: [
+                {
+                    id: 'b0b0b0b0b0b0b',
+                    name: 'worker-0',
+                    namespace: 'batch',
+                    uid: '11111111-2222-3333-4444-555555555555',
+                },
+            ],
+        });
+        analyzer.addSockets([socket('10.244.0.11', '198.51.100.20', 443, 'ESTABLISHED', { netns: '4026532798' })]);
+        assert.equal(analyzer.result().culprits[0]?.pod, 'worker-0');
+    });
+});
