@@ -44,7 +44,11 @@ const recordings = new Map<ProbeRecording, string>();
 export function probeRecording(name: ProbeRecording): string {
     let text = recordings.get(name);
     if (text === undefined) {
-        text = readFileSync(join(repoRoot(), 'test', 'integration', 'demo', 'fixtures', `${name}.probe.txt`), 'utf8');
+        const dir = join(repoRoot(), 'test', 'integration', 'demo', 'fixtures');
+        const probe = readFileSync(join(dir, `${name}.probe.txt`), 'utf8');
+        // run-probe.sh prints the node's pods after the probe output, between these markers.
+        const pods = JSON.stringify(JSON.parse(readFileSync(join(dir, `${name}.pods.json`), 'utf8')));
+        text = `${probe.endsWith('\n') ? probe : `${probe}\n`}#snatmon-pods begin\n${pods}\n#snatmon-pods end\n`;
         recordings.set(name, text);
     }
     return text;

@@ -158,13 +158,9 @@ describe(
             assert.match(await banner.innerText(), /^Simulated data/);
         });
 
-        it(
-            'names the culprit workload',
-            { todo: 'the probe path names pods by UID only (see docs/demo.md)' },
-            async () => {
-                const row = page.locator('#culprit-workloads tr', { hasText: '203.0.113.10:443 (740)' });
-                assert.match(await row.innerText(), /egress-api/);
-            },
-        );
+        it('names the culprit workload', async () => {
+            const row = page.locator('#culprit-workloads tr', { hasText: '203.0.113.10:443 (740)' });
+            assert.match(await row.innerText(), /egress-api/);
+        });
     },
 );

@@ -151,7 +151,7 @@ describe('snat-monitor demo', () => {
         assert.ok((result.timings.tickToFirstDeliveryMs ?? Infinity) < 5_000);
     });
 
-    it('names the culprit workload', { todo: 'the probe path names pods by UID only (see the demo docs)' }, () => {
+    it('names the culprit workload', () => {
         const shop = result.findings.find((f) => f.cluster === 'shop');
         assert.deepEqual(shop?.culprits[0]?.workload, { kind: 'Deployment', namespace: 'shop', name: 'egress-api' });
     });
