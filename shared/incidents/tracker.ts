@@ -53,7 +53,7 @@ interface PendingEvent extends IncidentEvent {
     incident: Incident;
 }
 
-const MAX_COMMIT_ATTEMPTS = 10;
+const MAX_COMMIT_ATTEMPTS = 30;
 const DEFAULT_LEASE_MS = 10 * 60_000;
 
 export class IncidentTracker {
@@ -178,13 +178,17 @@ export class IncidentTracker {
                 incident: step.incident?.status === 'open' ? JSON.stringify(step.incident) : '',
                 pending: pending.length > 0 ? JSON.stringify(pending) : '',
             });
-            if (updated) {
-                // Updates happen every tick of a bad node; only the edges are worth a log line.
-                if (step.change === 'opened' || step.change === 'resolved') {
-                    this.log.info(`Incident ${step.incident?.id ?? '-'} on node ${node}: ${step.change}`);
-                }
-                return { step, record: updated };
+            if (!updated) {
+                // Lost the race: back off a little, with jitter, so a crowd of writers spreads out instead of
+                // colliding again on the next read.
+                await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * (attempt + 1)));
+                continue;
             }
+            // Updates happen every tick of a bad node; only the edges are worth a log line.
+            if (step.change === 'opened' || step.change === 'resolved') {
+                this.log.info(`Incident ${step.incident?.id ?? '-'} on node ${node}: ${step.change}`);
+            }
+            return { step, record: updated };
         }
         throw new StoreError(`Node ${node} kept changing under ${MAX_COMMIT_ATTEMPTS} attempts to update its incident`);
     }
