@@ -15,8 +15,8 @@ export interface NodeMapSettings {
 }
 
 /**
- * Backend IP -> node through the AKS Machines API (agentPools.list, then machines.list per pool, available from
- * api-version 2024-07-01). A Kubernetes API fallback (node InternalIP) is not implemented yet.
+ * Backend IP -> node through the AKS Machines API (machines.list per pool of the cluster's agentPoolProfiles,
+ * available from api-version 2024-07-01). FallbackNodeResolver (kubernetes.ts) adds the Kubernetes API after it.
  */
 export class MachinesNodeResolver implements NodeResolver {
     private readonly cache = new Map<string, { at: number; nodes: NodeInfo[] }>();
@@ -46,10 +46,8 @@ export class MachinesNodeResolver implements NodeResolver {
     private async list(cluster: ClusterInfo): Promise<NodeInfo[]> {
         const client = this.clients.containerService(cluster.subscriptionId);
         try {
-            const pools: string[] = [];
-            for await (const pool of client.agentPools.list(cluster.resourceGroup, cluster.name)) {
-                if (pool.name) pools.push(pool.name);
-            }
+            // Pool names come with the cluster (agentPoolProfiles), so the app needs no agentPools/read permission.
+            const pools = cluster.agentPools.map((pool) => pool.name).filter((name) => name !== '');
             const perPool = await mapWithConcurrency(pools, this.settings.concurrency ?? 4, async (pool) => {
                 const nodes: NodeInfo[] = [];
                 for await (const machine of client.machines.list(cluster.resourceGroup, cluster.name, pool)) {

@@ -173,7 +173,8 @@ describe('backend IP to node through the Machines API', () => {
                 'user/aks-user-12345678-vmss000002=10.224.0.22',
             ],
         );
-        assert.equal(azure.count('agentPools.list'), 1);
+        // Pool names come from the cluster's agentPoolProfiles: no agentPools/read permission needed.
+        assert.equal(azure.count('agentPools.list'), 0);
         assert.equal(azure.count('machines.list'), 4, 'two pages per pool of three');
     });
 
@@ -184,8 +185,10 @@ describe('backend IP to node through the Machines API', () => {
             'shop',
         );
         await services.nodes.nodesFor(info, ['10.224.0.4']);
+        const listed = azure.count('machines.list');
+        assert.ok(listed > 0);
         await services.nodes.nodesFor(info, ['10.224.0.5', '10.224.0.6']);
-        assert.equal(azure.count('agentPools.list'), 1, 'known IPs: cached');
+        assert.equal(azure.count('machines.list'), listed, 'known IPs: cached');
 
         const grown = shopCluster();
         grown.pools[0]?.nodes.push({ name: 'aks-nodepool1-12345678-vmss000003', ip: '10.224.0.7' });
@@ -193,7 +196,7 @@ describe('backend IP to node through the Machines API', () => {
         // The cache is younger than the 60 s miss interval, so an unknown IP waits for it.
         const early = await services.nodes.nodesFor(info, ['10.224.0.7']);
         assert.equal(early.length, 3);
-        assert.equal(azure.count('agentPools.list'), 1);
+        assert.equal(azure.count('machines.list'), listed);
     });
 
     it('refreshes for an unknown IP once the miss interval has passed', async () => {
@@ -205,15 +208,17 @@ describe('backend IP to node through the Machines API', () => {
             'shop',
         );
         await resolver.nodesFor(info, []);
+        const listed = azure.count('machines.list');
         const grown = shopCluster();
         grown.pools[0]?.nodes.push({ name: 'aks-nodepool1-12345678-vmss000003', ip: '10.224.0.7' });
         azure.scenario = { clusters: [grown] };
         clock = 61_000;
         const nodes = await resolver.nodesFor(info, ['10.224.0.7']);
         assert.equal(nodes.find((n) => n.ips.includes('10.224.0.7'))?.name, 'aks-nodepool1-12345678-vmss000003');
-        assert.equal(azure.count('agentPools.list'), 2);
+        const refreshed = azure.count('machines.list');
+        assert.ok(refreshed > listed, 'the miss refreshed the list');
         clock = 62_000;
         await resolver.nodesFor(info, ['10.224.0.99']);
-        assert.equal(azure.count('agentPools.list'), 2, 'a stale IP does not refresh every pass');
+        assert.equal(azure.count('machines.list'), refreshed, 'a stale IP does not refresh every pass');
     });
 });

@@ -59,7 +59,7 @@ beforeEach(() => {
 
 describe('direct Kubernetes access through the user kubeconfig', () => {
     it('maps backend IPs through the Kubernetes API when the Machines API is refused', async () => {
-        azure.inject({ route: 'agentPools.list', kind: 'error', status: 403, code: 'AuthorizationFailed', times: 10 });
+        azure.inject({ route: 'machines.list', kind: 'error', status: 403, code: 'AuthorizationFailed', times: 10 });
         const svc = services();
         const nodes = await svc.nodes.nodesFor(await info(svc, shopCluster()), ['10.224.0.5']);
         assert.deepEqual(
@@ -75,7 +75,7 @@ describe('direct Kubernetes access through the user kubeconfig', () => {
     });
 
     it('uses an Entra ID token for the AKS server app on an Entra cluster instead of kubelogin', async () => {
-        azure.inject({ route: 'agentPools.list', kind: 'error', status: 403, code: 'AuthorizationFailed', times: 10 });
+        azure.inject({ route: 'machines.list', kind: 'error', status: 403, code: 'AuthorizationFailed', times: 10 });
         const svc = services();
         const nodes = await svc.nodes.nodesFor(await info(svc, entraCluster()), []);
         assert.equal(nodes.length, 2);
