@@ -297,11 +297,14 @@ collect() {
     _timeout=$1
     shift
     [ "${1-}" = -- ] && shift
+    # The tracers' FIFO descriptors (7, 8) are closed for everything else: a FIFO only ends when all writers close it.
     {
-        # shellcheck disable=SC2086 # $_timeout holds several timeout(1) options on purpose
-        timeout $_timeout "$@" 2>"$S/$ID.err"
-        printf '\n%s %s\n' "$EOF_MARK" "$?"
-    } | awk -v cap="$MAX_BYTES" -v out="$S/$ID" -v mark="$EOF_MARK" -v kind="$_kind" "$AWK_COLLECT"
+        {
+            # shellcheck disable=SC2086 # $_timeout holds several timeout(1) options on purpose
+            timeout $_timeout "$@" 2>"$S/$ID.err"
+            printf '\n%s %s\n' "$EOF_MARK" "$?"
+        } | awk -v cap="$MAX_BYTES" -v out="$S/$ID" -v mark="$EOF_MARK" -v kind="$_kind" "$AWK_COLLECT"
+    } 7>&- 8>&-
     RC=$(sed -n 's/.* rc=\([^ ]*\).*/\1/p' "$S/$ID.stat")
 }
 
@@ -311,7 +314,7 @@ collect() {
 start_tracer_reader() {
     mkfifo "$S/$ID.fifo" || return 1
     _kind=$(sed -n 's/.* kind=\([^ ]*\).*/\1/p' "$S/$ID.attrs")
-    awk -v cap="$MAX_BYTES" -v out="$S/$ID" -v mark="$EOF_MARK" -v kind="$_kind" "$AWK_COLLECT" <"$S/$ID.fifo" &
+    awk -v cap="$MAX_BYTES" -v out="$S/$ID" -v mark="$EOF_MARK" -v kind="$_kind" "$AWK_COLLECT" <"$S/$ID.fifo" 7>&- 8>&- &
     READER_PID=$!
     BG_PIDS="$BG_PIDS $READER_PID"
 }
@@ -358,7 +361,7 @@ if enabled ig; then
         IG_READER=$READER_PID
         exec 8>"$S/$ID.fifo"
         timeout -s INT -k 5 "$((WINDOW + 15))" "$IG" run "$GADGET" --pull never --host -o json --timeout "$WINDOW" \
-            </dev/null >&8 2>"$S/$ID.err" &
+            </dev/null >&8 2>"$S/$ID.err" 7>&- &
         IG_PID=$!
         BG_PIDS="$BG_PIDS $IG_PID"
     fi

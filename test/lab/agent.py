@@ -3,11 +3,12 @@ or a pod's pause process. Traffic only ever goes to addresses inside the lab's o
 
     agent.py --name COMM --ready FILE pause
     agent.py --name COMM --ready FILE serve ADDR:PORT...
-    agent.py --name COMM --ready FILE [hold:N@ADDR[-LAST]:PORT[-PORT]]... [churn:N@ADDR:PORT]...
+    agent.py --name COMM --ready FILE [--control FILE] [hold:N@ADDR[-LAST]:PORT[-PORT]]... [churn:N@ADDR:PORT]...
 
 hold opens N connections and keeps them (addresses and ports of ranges used in turn); churn opens N connections and
 closes each at once from the client side, so the client's end waits in TIME_WAIT. The ready file gets the PID
-once everything is open; the process then stays until it is killed.
+once everything is open; the process then stays until it is killed. On SIGUSR1 it opens what the control file
+lists (same spec syntax), then renames the file to FILE.done.
 """
 import ctypes
 import os
@@ -81,9 +82,29 @@ def connect(host, port):
     return s
 
 
+def open_connections(specs, kept):
+    for spec in specs:
+        head, _, where = spec.partition('@')
+        kind, _, count = head.partition(':')
+        hosts, ports = split_address(where)
+        for n in range(int(count)):
+            # Every address once, then every address again on the next port: distinct destinations first.
+            s = connect(hosts[n % len(hosts)], ports[(n // len(hosts)) % len(ports)])
+            if kind == 'churn':
+                # Our FIN goes first (so this end waits in TIME_WAIT); waiting for the server's FIN before the
+                # next connection makes the count exact, however busy the machine is.
+                s.shutdown(socket.SHUT_WR)
+                while s.recv(4096):
+                    pass
+                s.close()
+            else:
+                kept.append(s)
+
+
 def main(argv):
     name = 'agent'
     ready = None
+    control = None
     specs = []
     i = 0
     while i < len(argv):
@@ -92,6 +113,9 @@ def main(argv):
             i += 2
         elif argv[i] == '--ready':
             ready = argv[i + 1]
+            i += 2
+        elif argv[i] == '--control':
+            control = argv[i + 1]
             i += 2
         else:
             specs.append(argv[i])
@@ -106,17 +130,9 @@ def main(argv):
     elif specs and specs[0] == 'pause':
         pass
     else:
-        for spec in specs:
-            head, _, where = spec.partition('@')
-            kind, _, count = head.partition(':')
-            hosts, ports = split_address(where)
-            for n in range(int(count)):
-                # Every address once, then every address again on the next port: distinct destinations first.
-                s = connect(hosts[n % len(hosts)], ports[(n // len(hosts)) % len(ports)])
-                if kind == 'churn':
-                    s.close()
-                else:
-                    kept.append(s)
+        open_connections(specs, kept)
+    # SIGUSR1: open what the control file asks for (the lab tops up TIME_WAIT sockets that vanished early).
+    signal.signal(signal.SIGUSR1, lambda signum, frame: None)
     if ready:
         with open(ready + '.tmp', 'w') as f:
             f.write(str(os.getpid()))
@@ -125,6 +141,10 @@ def main(argv):
         run_server(server)
     while True:
         signal.pause()
+        if control and os.path.exists(control):
+            with open(control) as f:
+                open_connections(f.read().split(), kept)
+            os.rename(control, control + '.done')
 
 
 main(sys.argv[1:])

@@ -7,6 +7,7 @@ import { loadProbeScript } from '../../../shared/probe/manifest.js';
 import { repoRoot } from '../../helpers/paths.js';
 
 export const REPLAY_TCPTRACER = join(repoRoot, 'test', 'lab', 'replay-tcptracer.py');
+export const STANDIN_IG = join(repoRoot, 'test', 'lab', 'standin-ig.sh');
 
 export interface ScriptRun {
     stdout: string;
@@ -17,10 +18,12 @@ export interface ScriptRun {
 
 /**
  * `sh -c <probe.sh> snatmon-probe`, as the probe pod runs it. `onStart` gets the shell's PID (to signal it).
+ * A probe still running after `timeoutMs` gets SIGTERM (its trap cleans up), so a hang fails the test, not the run.
  */
 export async function runProbeScript(
     env: Readonly<Record<string, string>>,
     onStart?: (pid: number) => void,
+    timeoutMs = 60_000,
 ): Promise<ScriptRun> {
     const child = spawn('sh', ['-c', loadProbeScript(), 'snatmon-probe'], {
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
@@ -33,29 +36,28 @@ export async function runProbeScript(
     child.stderr.on('data', (chunk: Buffer) => {
         stderr += chunk.toString();
     });
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
     const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
         child.on('close', (code, sig) => {
             resolve([code, sig]);
         }),
     );
+    clearTimeout(timer);
     return { stdout: Buffer.concat(stdout).toString('utf8'), stderr, exitCode, signal };
 }
 
-/** The probe's scratch directories currently in /tmp. */
-export function probeScratchDirs(): string[] {
-    return readdirSync('/tmp').filter((name) => name.startsWith('snatmon-probe.'));
-}
+/** A marker for one test's probe runs: put it in their environment, find their processes by it. */
+export const RUN_MARK = `SNATMON_LAB_RUN=${process.pid}-${Date.now()}`;
 
-/** Processes whose command line contains `text`. */
-export function processesMatching(text: string): number[] {
+/** Processes started with RUN_MARK in their environment (other test files run probes at the same time). */
+export function markedProcesses(): number[] {
     const pids: number[] = [];
     for (const entry of readdirSync('/proc')) {
         if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
         try {
-            const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
-            if (cmdline.includes(text)) pids.push(Number(entry));
+            if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(RUN_MARK)) pids.push(Number(entry));
         } catch {
-            // Gone meanwhile.
+            // Gone meanwhile, or not ours to read.
         }
     }
     return pids;

@@ -3,7 +3,7 @@
  * generated captures through the replay stand-in, stopping, cleanup, aggregation and the output budget.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,10 +15,12 @@ import { analyzeProbeOutput } from '../../../shared/probe/analyzeProbe.js';
 import { parseProbeOutput } from '../../../shared/probe/probeOutput.js';
 import { writeTcptracerLog } from '../../bench/tcptracerLog.js';
 import { fixturePath } from '../../helpers/paths.js';
-import { probeScratchDirs, processesMatching, REPLAY_TCPTRACER, runProbeScript } from './probeHelpers.js';
+import { markedProcesses, REPLAY_TCPTRACER, RUN_MARK, runProbeScript, STANDIN_IG } from './probeHelpers.js';
 
 const hasPython = existsSync('/usr/bin/python3') || existsSync('/usr/local/bin/python3');
+const [markName = '', markValue = ''] = RUN_MARK.split('=');
 const tracerOnly = (extra: Record<string, string> = {}) => ({
+    [markName]: markValue,
     SNATMON_PROBE_WINDOW_SECONDS: '1',
     SNATMON_PROBE_COLLECTORS: 'tcptracer',
     SNATMON_PROBE_TCPTRACER: REPLAY_TCPTRACER,
@@ -108,7 +110,7 @@ describe('probe.sh tcptracer collector', { skip: hasPython ? false : 'needs pyth
         assert.equal(section?.status, 'ok');
         assert.equal(section.content, readFileSync(capture, 'utf8'));
         assert.equal(section.sizeMismatch, false);
-        assert.deepEqual(processesMatching('replay-tcptracer.py'), []);
+        assert.deepEqual(markedProcesses(), []);
     });
 
     it('keeps a last line cut mid-way as it was, so the parser can tell', async () => {
@@ -139,11 +141,10 @@ describe('probe.sh tcptracer collector', { skip: hasPython ? false : 'needs pyth
         assert.match(section.reason ?? '', /did not stop on SIGINT and was killed/);
         // What it printed before it hung is still there.
         assert.match(section.content, /connect +18627 +curl/);
-        assert.deepEqual(processesMatching('replay-tcptracer.py'), []);
+        assert.deepEqual(markedProcesses(), []);
     });
 
     it('removes its scratch directory and stops the tracer when it is itself stopped', async () => {
-        const before = probeScratchDirs();
         let pid = 0;
         const running = runProbeScript(
             tracerOnly({
@@ -152,17 +153,82 @@ describe('probe.sh tcptracer collector', { skip: hasPython ? false : 'needs pyth
             }),
             (p) => (pid = p),
         );
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        assert.notEqual(probeScratchDirs().length, before.length, 'the probe made its scratch directory');
+        // The tracer's stderr goes into the probe's scratch directory: that is how this run's directory is found
+        // (other test files run probes at the same time).
+        const scratch = await waitForScratch();
+        assert.ok(existsSync(scratch));
         process.kill(pid, 'SIGTERM');
         const run = await running;
         assert.equal(run.exitCode, 130);
         // The tracer gets TERM from the trap through timeout(1); give it a moment to go.
-        for (let i = 0; i < 50 && processesMatching('replay-tcptracer.py').length > 0; i++) {
+        for (let i = 0; i < 50 && markedProcesses().length > 0; i++) {
             await new Promise((resolve) => setTimeout(resolve, 100));
         }
-        assert.deepEqual(processesMatching('replay-tcptracer.py'), []);
-        assert.deepEqual(probeScratchDirs(), before);
+        assert.deepEqual(markedProcesses(), []);
+        assert.equal(existsSync(scratch), false, `${scratch} was removed`);
+    });
+});
+
+async function waitForScratch(): Promise<string> {
+    for (let i = 0; i < 100; i++) {
+        for (const pid of markedProcesses()) {
+            try {
+                const target = readlinkSync(`/proc/${pid}/fd/2`);
+                const match = /^(\/tmp\/snatmon-probe\.[^/]+)\//.exec(target);
+                if (match?.[1]) return match[1];
+            } catch {
+                // Not started yet, or gone.
+            }
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error('the probe never started its tracer');
+}
+
+describe('probe.sh ig collector', { skip: hasPython ? false : 'needs python3 for the replay stand-in' }, () => {
+    // test/lab/standin-ig.sh stands in for ig (no ig or gadget image can run here): it only shows how the probe
+    // starts ig and that both tracers run side by side and both finish.
+    const both = (extra: Record<string, string> = {}) => ({
+        SNATMON_PROBE_WINDOW_SECONDS: '2',
+        SNATMON_PROBE_COLLECTORS: 'tcptracer,ig',
+        SNATMON_PROBE_TCPTRACER: REPLAY_TCPTRACER,
+        SNATMON_PROBE_IG: STANDIN_IG,
+        SNATMON_LAB_REPLAY: fixturePath('tcptracer', 'runbook-t4v.txt'),
+        ...extra,
+    });
+
+    it('runs ig with the gadget of its own version, never pulling, beside tcptracer for the same window', async () => {
+        const started = Date.now();
+        // Before the tracers' FIFO descriptors were closed in other children, this hung until killed.
+        const run = await runProbeScript(both(), undefined, 20_000);
+        assert.equal(run.exitCode, 0);
+        assert.ok(Date.now() - started < 10_000, 'both tracers ran in the same window');
+        const output = parseProbeOutput(run.stdout);
+        const ig = output.sections.find((s) => s.name === 'ig');
+        assert.equal(ig?.status, 'ok');
+        assert.match(ig.content, /"argv":"run trace_tcp:v0\.55\.0 --pull never --host -o json --timeout 2"/);
+        assert.match(ig.content, /tick 2/);
+        assert.equal(output.sections.find((s) => s.name === 'tcptracer')?.status, 'ok');
+        const result = analyzeProbeOutput(run.stdout);
+        assert.ok(
+            result.analysis.notes.some((n) => n.includes('Inspektor Gadget output was collected but is not analyzed')),
+        );
+    });
+
+    it('reports ig unavailable when the gadget image is not on the node', async () => {
+        const run = await runProbeScript(
+            both({ SNATMON_LAB_IG_FAIL: 'Error: pulling image "trace_tcp:v0.55.0": pulling is disabled' }),
+        );
+        const ig = parseProbeOutput(run.stdout).sections.find((s) => s.name === 'ig');
+        assert.equal(ig?.status, 'unavailable');
+        assert.match(ig.reason ?? '', /gadget image trace_tcp:v0\.55\.0 is not on the node and the probe never pulls/);
+    });
+
+    it('reports ig unavailable when it is not installed', async () => {
+        const run = await runProbeScript(both({ SNATMON_PROBE_IG: '/nonexistent/ig' }));
+        const ig = parseProbeOutput(run.stdout).sections.find((s) => s.name === 'ig');
+        assert.equal(ig?.status, 'unavailable');
+        assert.match(ig.reason ?? '', /ig is not installed/);
     });
 });
 
