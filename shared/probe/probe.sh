@@ -641,7 +641,8 @@ plan_input() {
             prepare_agg
             [ -f "$S/$ID.full1" ] && a1=$(wc -c <"$S/$ID.full1" | tr -cd '0-9')
             [ -f "$S/$ID.full2" ] && a2=$(wc -c <"$S/$ID.full2" | tr -cd '0-9')
-        elif [ "$class" = json ] && [ -s "$S/$ID.raw" ]; then
+        elif [ "$class" = json ] && [ -s "$S/$ID.raw" ] && [ "$complete" = 1 ]; then
+            # Only a complete document can be compacted: a JSON prefix is no use to anyone.
             sed 's/^[[:space:]]*//' "$S/$ID.raw" >"$S/$ID.compact"
             a1=$(wc -c <"$S/$ID.compact" | tr -cd '0-9')
         fi
@@ -699,7 +700,6 @@ assemble() { # OUTFILE MAX
         stat="$S/$ID.stat"
         raw_bytes=$(sed -n 's/.* bytes=\([0-9]*\).*/\1/p' "$stat" 2>/dev/null)
         lines=$(sed -n 's/^lines=\([0-9]*\).*/\1/p' "$stat" 2>/dev/null)
-        noeol=$(sed -n 's/.* noeol=\([0-9]*\).*/\1/p' "$stat" 2>/dev/null)
         render_content "$mode" "$grant" "$level"
         bytes=$(wc -c <"$S/$ID.out" | tr -cd '0-9')
         extra=" mode=$mode bytes=$bytes raw_bytes=${raw_bytes:-0} raw_lines=${lines:-0}"
@@ -709,9 +709,10 @@ assemble() { # OUTFILE MAX
             [ -n "$d" ] && extra="$extra $d"
         fi
         [ "$mode" = truncated ] && extra="$extra kept_lines=$(wc -l <"$S/$ID.out" | tr -cd '0-9')"
-        # A raw section whose last line had no newline gets one here, and says so.
+        # Content whose last line has no newline (a tracer stopped mid-line, JSON without one) gets one here
+        # before the end line, and says so.
         eol=''
-        if [ "$mode" = raw ] && [ "${noeol:-0}" = 1 ] && [ "$bytes" -gt 0 ]; then
+        if [ "$bytes" -gt 0 ] && [ "$(tail -c 1 "$S/$ID.out" | wc -l | tr -cd '0-9')" = 0 ]; then
             eol=1
             extra="$extra noeol=1"
         fi

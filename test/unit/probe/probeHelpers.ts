@@ -8,6 +8,7 @@ import { repoRoot } from '../../helpers/paths.js';
 
 export const REPLAY_TCPTRACER = join(repoRoot, 'test', 'lab', 'replay-tcptracer.py');
 export const STANDIN_IG = join(repoRoot, 'test', 'lab', 'standin-ig.sh');
+export const STANDIN_CRICTL = join(repoRoot, 'test', 'lab', 'standin-crictl.sh');
 
 export interface ScriptRun {
     stdout: string;

@@ -15,7 +15,14 @@ import { analyzeProbeOutput } from '../../../shared/probe/analyzeProbe.js';
 import { parseProbeOutput } from '../../../shared/probe/probeOutput.js';
 import { writeTcptracerLog } from '../../bench/tcptracerLog.js';
 import { fixturePath } from '../../helpers/paths.js';
-import { markedProcesses, REPLAY_TCPTRACER, RUN_MARK, runProbeScript, STANDIN_IG } from './probeHelpers.js';
+import {
+    markedProcesses,
+    REPLAY_TCPTRACER,
+    RUN_MARK,
+    runProbeScript,
+    STANDIN_CRICTL,
+    STANDIN_IG,
+} from './probeHelpers.js';
 
 const hasPython = existsSync('/usr/bin/python3') || existsSync('/usr/local/bin/python3');
 const [markName = '', markValue = ''] = RUN_MARK.split('=');
@@ -229,6 +236,65 @@ describe('probe.sh ig collector', { skip: hasPython ? false : 'needs python3 for
         const ig = parseProbeOutput(run.stdout).sections.find((s) => s.name === 'ig');
         assert.equal(ig?.status, 'unavailable');
         assert.match(ig.reason ?? '', /ig is not installed/);
+    });
+});
+
+describe('probe.sh byte budget for sections without an aggregation', () => {
+    // Stand-ins (test/lab/standin-*.sh) print a large output on demand; they claim nothing about ig or crictl.
+    let dir: string;
+    let json: string;
+    before(() => {
+        dir = mkdtempSync(join(tmpdir(), 'snatmon-budget-'));
+        json = join(dir, 'containers.json');
+        const containers = Array.from({ length: 400 }, (_, i) => ({
+            id: `${i}`.padStart(64, 'c'),
+            metadata: { name: `app-${i}`, attempt: 0 },
+            state: 'CONTAINER_RUNNING',
+            labels: { 'io.kubernetes.pod.name': `pod-${i}`, 'io.kubernetes.pod.namespace': 'default' },
+        }));
+        writeFileSync(json, JSON.stringify({ containers }, null, 2));
+    });
+    after(() => {
+        rmSync(dir, { recursive: true, force: true });
+    });
+    const env = (extra: Record<string, string>) => ({
+        [markName]: markValue,
+        SNATMON_PROBE_WINDOW_SECONDS: '1',
+        SNATMON_PROBE_COLLECTORS: 'ig,crictl',
+        SNATMON_PROBE_IG: STANDIN_IG,
+        SNATMON_PROBE_CRICTL: STANDIN_CRICTL,
+        SNATMON_LAB_CRICTL_JSON: json,
+        ...extra,
+    });
+
+    it('compacts JSON that does not fit raw, and cuts line output at a line boundary, both marked', async () => {
+        const run = await runProbeScript(env({ SNATMON_LAB_IG_LINES: '5000', SNATMON_PROBE_TARGET_BYTES: '4096' }));
+        const output = parseProbeOutput(run.stdout);
+        const ps = output.sections.find((s) => s.name === 'crictl/ps');
+        assert.equal(ps?.mode, 'compacted');
+        assert.deepEqual(JSON.parse(ps.content), JSON.parse(readFileSync(json, 'utf8')));
+        assert.ok(ps.content.length < readFileSync(json, 'utf8').length);
+        const ig = output.sections.find((s) => s.name === 'ig');
+        assert.equal(ig?.mode, 'truncated');
+        const kept = Number(ig.attributes.kept_lines);
+        assert.ok(kept > 0 && kept < Number(ig.attributes.raw_lines));
+        assert.equal(ig.content.split('\n').length - 1, kept);
+        assert.match(ig.content, /^\{"standin":"test\/lab\/standin-ig\.sh/);
+        assert.ok(Buffer.byteLength(run.stdout) <= 458752);
+    });
+
+    it('omits JSON that does not fit even compacted, and says so', async () => {
+        const run = await runProbeScript(env({ SNATMON_LAB_IG_LINES: '0', SNATMON_PROBE_MAX_BYTES: '65536' }));
+        assert.ok(Buffer.byteLength(run.stdout) <= 65536);
+        const output = parseProbeOutput(run.stdout);
+        const ps = output.sections.find((s) => s.name === 'crictl/ps');
+        assert.equal(ps?.mode, 'omitted');
+        assert.equal(ps.content, '');
+        assert.ok(Number(ps.attributes.raw_bytes) > 65536);
+        assert.match(
+            output.sections.find((s) => s.name === 'summary')?.content ?? '',
+            /name=crictl\/ps .*mode=omitted/,
+        );
     });
 });
 
