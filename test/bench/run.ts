@@ -7,9 +7,10 @@ import { cpus, loadavg, totalmem } from 'node:os';
 
 import { analyzeBench } from './analyzeBench.js';
 import type { Bench, BenchOptions, BenchResult } from './bench.js';
+import { probeBench } from './probeBench.js';
 import { tickBench } from './tickBench.js';
 
-const BENCHES: Bench[] = [analyzeBench, tickBench];
+const BENCHES: Bench[] = [analyzeBench, tickBench, probeBench];
 
 function option(argv: readonly string[], name: string, fallback: number): number {
     const at = argv.indexOf(name);
