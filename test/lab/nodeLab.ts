@@ -165,8 +165,67 @@ export function labUnavailableReason(): string | undefined {
     if (missing.length > 0) {
         return `the node lab needs ${missing.join(', ')} (scripts/install-system-deps.sh installs them)`;
     }
-    if (!cgroup2Root()) return 'the node lab needs a cgroup v2 mount for kubepods-style cgroups';
-    return undefined;
+    const cgroupRoot = cgroup2Root();
+    if (!cgroupRoot) return 'the node lab needs a cgroup v2 mount for kubepods-style cgroups';
+    preflightProblem ??= preflight(cgroupRoot);
+    return preflightProblem === '' ? undefined : preflightProblem;
+}
+
+let preflightProblem: string | undefined;
+
+/**
+ * Root is not enough in every container: tries once what the lab needs (a network namespace with nftables and
+ * conntrack, a PID namespace with its own /proc and tmpfs, a cgroup) and says what failed; '' when all worked.
+ */
+function preflight(cgroupRoot: string): string {
+    const name = `snlcheck${randomBytes(3).toString('hex')}`;
+    const cgroup = join(cgroupRoot, `${name}.slice`);
+    const steps: [string, () => void][] = [
+        ['create a network namespace', () => run('ip', ['netns', 'add', name])],
+        ['load an nftables nat table', () => run('ip', ['netns', 'exec', name, 'nft', 'add', 'table', 'ip', 'check'])],
+        ['read conntrack', () => run('ip', ['netns', 'exec', name, 'conntrack', '-C'])],
+        [
+            'start a PID namespace with its own /proc and /tmp',
+            () =>
+                run('ip', [
+                    'netns',
+                    'exec',
+                    name,
+                    'unshare',
+                    '-p',
+                    '-f',
+                    '-m',
+                    '--mount-proc',
+                    'sh',
+                    '-c',
+                    'mount -t tmpfs x /tmp',
+                ]),
+        ],
+        [
+            'create a cgroup',
+            () => {
+                mkdirSync(cgroup);
+            },
+        ],
+    ];
+    try {
+        for (const [what, step] of steps) {
+            try {
+                step();
+            } catch (error) {
+                const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
+                return `the node lab cannot ${what} here (${detail})`;
+            }
+        }
+        return '';
+    } finally {
+        try {
+            run('ip', ['netns', 'del', name]);
+        } catch {
+            // Never created.
+        }
+        if (existsSync(cgroup)) rmdirSync(cgroup);
+    }
 }
 
 /** Removes what earlier labs left behind when their test process was killed before stop(). */
