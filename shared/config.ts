@@ -362,7 +362,8 @@ export function loadConfig(env: Env = process.env): Config {
             ...(reportBaseUrl === undefined ? {} : { reportBaseUrl: reportBaseUrl.replace(/\/+$/, '') }),
         },
         probe: {
-            windowSeconds: number(env, 'SNATMON_PROBE_WINDOW_SECONDS', 20, { min: 1, max: 120, integer: true }),
+            // The probe pod's deadline is the window + 240 s and AKS run command gives up after about 300 s.
+            windowSeconds: number(env, 'SNATMON_PROBE_WINDOW_SECONDS', 20, { min: 1, max: 30, integer: true }),
             privateCidrs: privateCidrs(env),
         },
         runCommand: {
