@@ -7,6 +7,7 @@ import { canonicalAddress } from '../../../shared/parse/address.js';
 import { parseNetstat } from '../../../shared/parse/netstat.js';
 import type { SocketRecord } from '../../../shared/parse/records.js';
 import { isSsHeader, normalizeSocketState, parseSs } from '../../../shared/parse/ss.js';
+import { mutatedLine } from '../../helpers/mutate.js';
 import { readFixture } from '../../helpers/paths.js';
 
 // What test/fixtures/net/capture.sh set up; it writes expected.json from the same variables.
@@ -246,35 +247,7 @@ const dataLines = ['pod1-ss-tuanp.txt', 'pod1-ss-tn-state-established.txt', 'pod
     .flatMap((name) => net(name).split('\n'))
     .filter((l) => l.trim() !== '');
 
-/** A real line with a few random edits: characters deleted, inserted, replaced, the line cut, a token dropped. */
-const mutatedLine = fc
-    .tuple(
-        fc.constantFrom(...dataLines),
-        fc.array(
-            fc.tuple(
-                fc.nat(),
-                fc.integer({ min: 0, max: 4 }),
-                fc.constantFrom(...Array.from(' :.[]%*x/0123456789abcdefX=-()",\t')),
-            ),
-            { maxLength: 4 },
-        ),
-    )
-    .map(([line, edits]) => {
-        let s = line;
-        for (const [position, kind, char] of edits) {
-            const p = position % (s.length + 1);
-            if (kind === 0) s = s.slice(0, p) + s.slice(p + 1);
-            else if (kind === 1) s = s.slice(0, p) + char + s.slice(p);
-            else if (kind === 2) s = s.slice(0, p) + char + s.slice(p + 1);
-            else if (kind === 3) s = s.slice(0, p);
-            else
-                s = s
-                    .split(/\s+/)
-                    .filter((_, i) => i !== p % 8)
-                    .join(' ');
-        }
-        return s;
-    });
+const mutated = mutatedLine(dataLines, ' :.[]%*x/0123456789abcdefX=-()",\t');
 
 describe('parseSs properties', () => {
     it('never throws on random bytes', () => {
@@ -289,7 +262,7 @@ describe('parseSs properties', () => {
     it('accounts for every non-blank, non-header line of mutated real output, and records are well-formed', () => {
         fc.assert(
             fc.property(
-                fc.array(mutatedLine, { maxLength: 30 }),
+                fc.array(mutated, { maxLength: 30 }),
                 fc.constantFrom(undefined, 'established'),
                 (lines, state) => {
                     const { records, skipped } = parseSs(lines.join('\n'), { state });
