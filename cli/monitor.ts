@@ -7,9 +7,9 @@ import type { TokenCredential } from '@azure/core-auth';
 
 import type { Config } from '../shared/config.js';
 import { mapWithConcurrency } from '../shared/detect/concurrency.js';
+import { describeFailure } from '../shared/errors.js';
 import { type InvestigationOutcome, runInvestigation } from '../shared/monitor/investigate.js';
 import { type InvestigationMessage, type InvestigationQueue, leaseOf } from '../shared/monitor/messages.js';
-import { describeFailure } from '../shared/monitor/scanTick.js';
 import { createMonitorServices, type MonitorServices } from '../shared/monitor/services.js';
 import { drainOutbox, type DrainReport } from '../shared/notify/send.js';
 import { CHANNEL_NAMES, type Log } from '../shared/notify/types.js';

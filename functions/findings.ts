@@ -8,9 +8,8 @@ import {
 
 import { parseClusterId } from '../shared/azure/resourceId.js';
 import { parseFindingId } from '../shared/findings/ids.js';
-import { HttpError, json, toHttpResponse } from '../shared/http/responses.js';
+import { HttpError, json, respond } from '../shared/http/responses.js';
 import { getAppServices } from '../shared/monitor/appServices.js';
-import { describeFailure } from '../shared/monitor/scanTick.js';
 import type { MonitorServices } from '../shared/monitor/services.js';
 
 function bad(message: string): HttpError {
@@ -32,7 +31,7 @@ export async function listFindings(
     context: InvocationContext,
     services: MonitorServices = getAppServices(),
 ): Promise<HttpResponseInit> {
-    try {
+    return respond(context, 'GET /api/findings', async () => {
         const clusterText = request.query.get('cluster');
         if (!clusterText) throw bad('Query parameter "cluster" (an AKS resource ID) is required');
         const cluster = parseClusterId(clusterText);
@@ -73,10 +72,7 @@ export async function listFindings(
             items: page.items,
             ...(next === undefined ? {} : { next, continuationToken: page.continuationToken }),
         });
-    } catch (err) {
-        if (!(err instanceof HttpError)) context.error(`GET /api/findings failed: ${describeFailure(err)}`);
-        return toHttpResponse(err);
-    }
+    });
 }
 
 /** GET /api/findings/{id}: one finding with its evidence (the link in every notification). */
@@ -85,16 +81,13 @@ export async function getFinding(
     context: InvocationContext,
     services: MonitorServices = getAppServices(),
 ): Promise<HttpResponseInit> {
-    try {
+    return respond(context, 'GET /api/findings/{id}', async () => {
         const id = request.params.id ?? '';
         if (id.length > 512 || !parseFindingId(id)) throw bad('Expected a finding ID as returned by /api/findings');
         const finding = await services.store.findings.get(id);
         if (!finding) throw new HttpError(404, 'NotFound', 'No such finding');
         return json(200, finding);
-    } catch (err) {
-        if (!(err instanceof HttpError)) context.error(`GET /api/findings/{id} failed: ${describeFailure(err)}`);
-        return toHttpResponse(err);
-    }
+    });
 }
 
 export const listFindingsRegistration: HttpFunctionOptions = {

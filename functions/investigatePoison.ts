@@ -1,8 +1,8 @@
 import { app, type InvocationContext, type StorageQueueFunctionOptions } from '@azure/functions';
 
+import { describeFailure } from '../shared/errors.js';
 import { getAppServices } from '../shared/monitor/appServices.js';
 import { leaseOf, parseInvestigationMessage } from '../shared/monitor/messages.js';
-import { describeFailure } from '../shared/monitor/scanTick.js';
 import type { MonitorServices } from '../shared/monitor/services.js';
 
 /**

@@ -7,10 +7,9 @@ import {
 } from '@azure/functions';
 
 import { MAX_BODY_BYTES, parseInvestigationRequest } from '../shared/http/investigationRequest.js';
-import { HttpError, json, toHttpResponse } from '../shared/http/responses.js';
+import { HttpError, json, respond } from '../shared/http/responses.js';
 import { getAppServices } from '../shared/monitor/appServices.js';
 import { requestInvestigation } from '../shared/monitor/manual.js';
-import { describeFailure } from '../shared/monitor/scanTick.js';
 import type { MonitorServices } from '../shared/monitor/services.js';
 import { isInvestigationId } from '../shared/store/investigationStore.js';
 
@@ -20,7 +19,7 @@ export async function startInvestigation(
     context: InvocationContext,
     services: MonitorServices = getAppServices(),
 ): Promise<HttpResponseInit> {
-    try {
+    return respond(context, 'POST /api/investigations', async () => {
         const length = Number(request.headers.get('content-length') ?? '0');
         if (length > MAX_BODY_BYTES) {
             throw new HttpError(413, 'PayloadTooLarge', `Request body over ${MAX_BODY_BYTES} bytes`);
@@ -30,10 +29,7 @@ export async function startInvestigation(
         const location = `/api/investigations/${accepted.id}`;
         context.info(`Queued manual investigation ${accepted.id} of ${accepted.node}`);
         return json(202, { ...accepted, status: 'queued', location }, { Location: location });
-    } catch (err) {
-        if (!(err instanceof HttpError)) context.error(`POST /api/investigations failed: ${describeFailure(err)}`);
-        return toHttpResponse(err);
-    }
+    });
 }
 
 /** GET /api/investigations/{id}: the status, then the finding once there is one. */
@@ -42,7 +38,7 @@ export async function getInvestigation(
     context: InvocationContext,
     services: MonitorServices = getAppServices(),
 ): Promise<HttpResponseInit> {
-    try {
+    return respond(context, 'GET /api/investigations', async () => {
         const id = request.params.id ?? '';
         if (!isInvestigationId(id)) {
             throw new HttpError(400, 'BadRequest', 'Expected an investigation ID such as inv-lz3k9q2a1b2c3d4e5f6');
@@ -51,10 +47,7 @@ export async function getInvestigation(
         if (!record) throw new HttpError(404, 'NotFound', `No investigation ${id}`);
         const finding = record.findingId ? await services.store.findings.get(record.findingId) : undefined;
         return json(200, { ...record, ...(finding ? { finding } : {}) });
-    } catch (err) {
-        if (!(err instanceof HttpError)) context.error(`GET /api/investigations failed: ${describeFailure(err)}`);
-        return toHttpResponse(err);
-    }
+    });
 }
 
 export const startInvestigationRegistration: HttpFunctionOptions = {

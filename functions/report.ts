@@ -6,10 +6,9 @@ import {
     type InvocationContext,
 } from '@azure/functions';
 
-import { HttpError, toHttpResponse } from '../shared/http/responses.js';
+import { HttpError, respond } from '../shared/http/responses.js';
 import { getAppServices } from '../shared/monitor/appServices.js';
 import { buildReportData } from '../shared/monitor/reportData.js';
-import { describeFailure } from '../shared/monitor/scanTick.js';
 import type { MonitorServices } from '../shared/monitor/services.js';
 import { renderReport } from '../shared/report/renderReport.js';
 
@@ -19,7 +18,7 @@ export async function report(
     context: InvocationContext,
     services: MonitorServices = getAppServices(),
 ): Promise<HttpResponseInit> {
-    try {
+    return respond(context, 'GET /api/report', async () => {
         const hoursText = request.query.get('hours') ?? '24';
         const hours = Number(hoursText);
         if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 31) {
@@ -39,10 +38,7 @@ export async function report(
             body: renderReport(data),
             headers: { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' },
         };
-    } catch (err) {
-        if (!(err instanceof HttpError)) context.error(`GET /api/report failed: ${describeFailure(err)}`);
-        return toHttpResponse(err);
-    }
+    });
 }
 
 export const reportRegistration: HttpFunctionOptions = {

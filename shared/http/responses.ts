@@ -1,6 +1,8 @@
 /** HTTP answers in one shape: JSON bodies, and errors as { error: { code, message } } in our own words. */
 import type { HttpResponseInit } from '@azure/functions';
 
+import { describeFailure } from '../errors.js';
+
 export class HttpError extends Error {
     override readonly name = 'HttpError';
     constructor(
@@ -26,4 +28,21 @@ export function toHttpResponse(err: unknown): HttpResponseInit {
         return json(err.status, { error: { code: err.code, message: err.message } }, err.headers);
     }
     return json(500, { error: { code: 'InternalError', message: 'The request failed; see the app logs.' } });
+}
+
+/**
+ * Runs an HTTP handler's work and maps its errors in one place: HttpErrors become their response, anything else is
+ * logged in our words and answered with a generic 500.
+ */
+export async function respond(
+    log: { error(message: string): void },
+    route: string,
+    work: () => Promise<HttpResponseInit>,
+): Promise<HttpResponseInit> {
+    try {
+        return await work();
+    } catch (err) {
+        if (!(err instanceof HttpError)) log.error(`${route} failed: ${describeFailure(err)}`);
+        return toHttpResponse(err);
+    }
 }

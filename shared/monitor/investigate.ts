@@ -6,6 +6,7 @@
 import { resourceKey } from '../azure/resourceId.js';
 import type { ProbeRequest } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
+import { describeFailure } from '../errors.js';
 import { newFindingId } from '../findings/ids.js';
 import type { Finding, OutboundConfig } from '../findings/types.js';
 import { drainOutbox } from '../notify/send.js';
@@ -13,7 +14,6 @@ import { type Log, silentLog } from '../notify/types.js';
 import { analyzeProbeOutput } from '../probe/analyzeProbe.js';
 import { buildRunCommand } from '../probe/manifest.js';
 import { type InvestigationMessage, leaseOf } from './messages.js';
-import { describeFailure } from './scanTick.js';
 import type { MonitorServices } from './services.js';
 
 const PROBE_MAX_BYTES = 409_600;

@@ -5,6 +5,7 @@
 import { scanOnce } from '../azure/services.js';
 import { mapWithConcurrency } from '../detect/concurrency.js';
 import type { ClusterReport, ScanReport } from '../detect/types.js';
+import { describeFailure } from '../errors.js';
 import { drainOutbox, type DrainReport } from '../notify/send.js';
 import { type Log, silentLog } from '../notify/types.js';
 import { newInvestigationId } from '../store/investigationStore.js';
@@ -162,10 +163,4 @@ async function enqueueInvestigation(services: MonitorServices, candidate: Candid
         ...(candidate.observation === undefined ? {} : { observation: candidate.observation }),
     });
     summary.enqueued.push({ investigationId, clusterId: candidate.clusterId, node: candidate.node });
-}
-
-/** Our words for an error: its class and message, never a request body or header. */
-export function describeFailure(err: unknown): string {
-    if (err instanceof Error) return `${err.name}: ${err.message.split('\n')[0]?.slice(0, 200) ?? ''}`;
-    return 'unknown error';
 }
