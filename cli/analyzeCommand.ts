@@ -14,6 +14,7 @@ export const ANALYZE_USAGE = `Usage: snat-monitor analyze [inputs] [--private-ci
 
 Joins node tool output into the pods and destinations that use SNAT ports. Give any subset of:
   --tcptracer F     python3 /usr/share/bcc/tools/tcptracer -t4v (any variant)
+  --ig F            ig run trace_tcp -o json (Inspektor Gadget)
   --lsns F          lsns -t net (table or -J)
   --pstree F        pstree -aps PID (one or more trees)
   --crictl F        crictl ps -a / crictl pods (table or -o json)
@@ -39,6 +40,7 @@ interface AnalyzeRequest {
 
 const ANALYZE_OPTIONS = {
     tcptracer: { type: 'string', multiple: true },
+    ig: { type: 'string', multiple: true },
     lsns: { type: 'string', multiple: true },
     pstree: { type: 'string', multiple: true },
     crictl: { type: 'string', multiple: true },

@@ -5,6 +5,7 @@
 import { parseCgroup } from '../parse/cgroup.js';
 import { parseConntrack } from '../parse/conntrack.js';
 import { parseCrictl } from '../parse/crictl.js';
+import { parseIgTraceTcp } from '../parse/ig.js';
 import { parseLsns } from '../parse/lsns.js';
 import { parseNetstat } from '../parse/netstat.js';
 import { parsePods } from '../parse/pods.js';
@@ -15,6 +16,7 @@ import type { Analyzer } from './analyzer.js';
 
 export const INPUT_KINDS = [
     'tcptracer',
+    'ig',
     'lsns',
     'pstree',
     'crictl',
@@ -45,6 +47,13 @@ export function addInputText(
             for (const event of events) analyzer.addTcptracerEvent(event);
             noteTracerSummary(analyzer, source, summary.lostSamples, summary.truncatedLastLine);
             analyzer.addInput({ kind, source, records: summary.events, skipped: summary.skipped });
+            return;
+        }
+        case 'ig': {
+            // Inspektor Gadget trace_tcp events are tcptracer events in JSON: the same counters take them.
+            const { events, skipped } = parseIgTraceTcp(text);
+            for (const event of events) analyzer.addTcptracerEvent(event);
+            analyzer.addInput({ kind, source, records: events.length, skipped });
             return;
         }
         case 'lsns': {

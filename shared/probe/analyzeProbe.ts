@@ -6,6 +6,7 @@
 import { Analyzer } from '../analyze/analyzer.js';
 import { addInputText, INPUT_KINDS, type InputKind } from '../analyze/inputs.js';
 import type { Analysis } from '../analyze/types.js';
+import { parseIgTraceTcp } from '../parse/ig.js';
 import type { PodInfo } from '../parse/records.js';
 import { parseAggregated, replayTracerRows } from './aggregated.js';
 import { type CollectorStatus, parseProbeOutput, type ProbeSection, type SectionMode } from './probeOutput.js';
@@ -112,12 +113,6 @@ export function analyzeProbeOutput(text: string, options: AnalyzeProbeOptions = 
 function feed(analyzer: Analyzer, section: ProbeSection): boolean {
     const source = `probe:${section.name}`;
     if (section.cut) analyzer.addNote(`${source}: the output stopped inside this section; its content is partial.`);
-    if (section.kind === 'ig') {
-        if (section.content.length > 0) {
-            analyzer.addNote(`${source}: Inspektor Gadget output was collected but is not analyzed (no parser yet).`);
-        }
-        return false;
-    }
     if (!ANALYZED_KINDS.has(section.kind) || section.content.length === 0) return false;
     const kind = section.kind as InputKind;
     if (section.mode === 'truncated') {
@@ -133,6 +128,7 @@ function feed(analyzer: Analyzer, section: ProbeSection): boolean {
             source,
             section.netns === undefined ? {} : { netns: section.netns },
         );
+        if (kind === 'ig') return noteUnreadIg(analyzer, source, section.content);
         return true;
     }
     const rows = parseAggregated(section.content, section.netns === undefined ? {} : { netns: section.netns });
@@ -159,6 +155,18 @@ function feed(analyzer: Analyzer, section: ProbeSection): boolean {
         analyzer.addNote(`${source}: ${rows.otherLines} lines could not be read on the node while aggregating.`);
     }
     return true;
+}
+
+/** ig output without a single trace_tcp event (another gadget, an error text) says so rather than passing silently. */
+function noteUnreadIg(analyzer: Analyzer, source: string, content: string): boolean {
+    const { events, skipped } = parseIgTraceTcp(content);
+    if (events.length > 0 || skipped.lines === 0) return true;
+    const why = skipped.examples[0]?.reason ?? 'unreadable';
+    analyzer.addNote(
+        `${source}: Inspektor Gadget output was collected but is not analyzed: none of its ${skipped.lines} ` +
+            `lines is a trace_tcp event (${why}).`,
+    );
+    return false;
 }
 
 function report(section: ProbeSection, analyzed: boolean): SectionReport {
