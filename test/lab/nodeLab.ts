@@ -85,6 +85,10 @@ export const LAB_NODE_NAME = 'aks-nodepool1-12345678-vmss000000';
 
 const STATE_DIR = '/tmp/snatmon-lab-state';
 const AGENT = join(repoRoot, 'test', 'lab', 'agent.py');
+/** The node gets a /tmp of its own; a checkout inside /tmp is mounted back into it (see build). */
+const REPO_UNDER_TMP = repoRoot.startsWith('/tmp/');
+/** The first component of the checkout's path under /tmp, which then also shows in the node's /tmp. */
+const REPO_TMP_ENTRY = REPO_UNDER_TMP ? (repoRoot.slice('/tmp/'.length).split('/')[0] ?? '') : '';
 
 interface LabState {
     /** The test process that built the lab: while it lives, sweepStaleLabs() leaves the lab alone. */
@@ -341,7 +345,7 @@ export class NodeLab {
 
     /** What is in the node's own /tmp. */
     nodeTmp(): string[] {
-        return readdirSync(`/proc/${this.initPid}/root/tmp`);
+        return readdirSync(`/proc/${this.initPid}/root/tmp`).filter((entry) => entry !== REPO_TMP_ENTRY);
     }
 
     private save(): void {
@@ -447,7 +451,14 @@ export class NodeLab {
                 '--mount-proc',
                 'sh',
                 '-c',
-                'mount -t tmpfs -o size=64m,mode=1777 snatmon-lab-tmp /tmp && exec sleep 86400',
+                // A checkout under /tmp (CI clones can live there) is bound back into the node's /tmp, so the
+                // agents and scripts the lab runs from the repository stay reachable. Paths arrive as arguments.
+                'set -e; if [ -n "$1" ]; then mkdir -p "$2/repo"; mount --bind "$1" "$2/repo"; fi; ' +
+                    'mount -t tmpfs -o size=64m,mode=1777 snatmon-lab-tmp /tmp; ' +
+                    'if [ -n "$1" ]; then mkdir -p "$1"; mount --bind "$2/repo" "$1"; fi; exec sleep 86400',
+                'snatmon-lab-init',
+                REPO_UNDER_TMP ? repoRoot : '',
+                this.state.workDir,
             ],
             {
                 stdio: 'ignore',
