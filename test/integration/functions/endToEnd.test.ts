@@ -19,6 +19,7 @@ import { report } from '../../../functions/report.js';
 import { scan } from '../../../functions/scan.js';
 import { LocalQueueHost } from '../../../shared/azure/queuePump.js';
 import { loadConfig } from '../../../shared/config.js';
+import { clusterPartition as clusterPartitionOf } from '../../../shared/findings/ids.js';
 import { createMonitorServices, type MonitorServices } from '../../../shared/monitor/services.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { HttpRequest, InvocationContext } from '../../helpers/functionsRuntime.js';
@@ -270,6 +271,38 @@ describe('Functions app end to end', () => {
         const dropped = await investigate('{"version": 1, "node": "$(id)"}', context('investigate', logs), services);
         assert.equal(dropped, undefined);
         assert.ok(logs.some((line) => line.includes('Dropped a malformed investigation message')));
+    });
+
+    it('runs exactly one probe when 20 requests for one node arrive at once; the others say it is running', async () => {
+        const clusterId = clusterIdOf(shop);
+        const node = shop.pools[0]!.nodes[2]!.name;
+        // Free the node from the earlier poison test's lease and any cooldown: a fresh node row.
+        await services.store.tables
+            .client('nodes')
+            .deleteEntity(clusterPartitionOf(clusterId), node)
+            .catch(() => undefined);
+        const before = runCommands.length;
+        const responses = await Promise.all(
+            Array.from({ length: 20 }, () =>
+                startInvestigation(
+                    new HttpRequest({
+                        method: 'POST',
+                        url: 'http://localhost/api/investigations',
+                        body: { string: JSON.stringify({ cluster: clusterId, node }) },
+                    }),
+                    context('startInvestigation', logs),
+                    services,
+                ),
+            ),
+        );
+        const statuses = responses.map((r) => r.status);
+        assert.equal(statuses.filter((s) => s === 202).length, 1, JSON.stringify(statuses));
+        assert.equal(statuses.filter((s) => s === 409).length, 19);
+        for (const refused of responses.filter((r) => r.status === 409)) {
+            assert.match(JSON.stringify(refused.jsonBody), /already being investigated/);
+        }
+        await pump.drain();
+        assert.equal(runCommands.length, before + 1);
     });
 
     it('never writes a webhook URL or the HMAC secret to the logs', () => {
