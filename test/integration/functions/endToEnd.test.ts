@@ -305,6 +305,32 @@ describe('Functions app end to end', () => {
         assert.equal(runCommands.length, before + 1);
     });
 
+    it('investigates a hot node once when a timer tick and a manual request for it overlap', async () => {
+        const clusterId = clusterIdOf(shop);
+        const hot = shop.pools[0]!.nodes[1]!.name;
+        // End the earlier investigation's cooldown (this drops the node's row, incident included: last test).
+        await services.store.tables.client('nodes').deleteEntity(clusterPartitionOf(clusterId), hot);
+        const before = runCommands.length;
+        const [summary, manual] = await Promise.all([
+            scan(timer, context('scan', logs), services),
+            startInvestigation(
+                new HttpRequest({
+                    method: 'POST',
+                    url: 'http://localhost/api/investigations',
+                    body: { string: JSON.stringify({ cluster: clusterId, node: hot }) },
+                }),
+                context('startInvestigation', logs),
+                services,
+            ),
+        ]);
+        const queued = summary.enqueued.filter((e) => e.node === hot).length + (manual.status === 202 ? 1 : 0);
+        assert.equal(queued, 1, `tick queued ${summary.enqueued.length}, manual answered ${manual.status}`);
+        if (manual.status !== 202) assert.equal(manual.status, 409);
+        else assert.ok(summary.skipped.some((s) => s.node === hot && s.reason === 'held'));
+        await pump.drain();
+        assert.equal(runCommands.length, before + 1);
+    });
+
     it('never writes a webhook URL or the HMAC secret to the logs', () => {
         const all = logs.join('\n');
         assert.ok(logs.length > 3);
