@@ -12,8 +12,8 @@ import type { CommandResult, NodeInfo, ProbeRequest } from '../shared/detect/por
 import type { ClusterInfo, NodeReport } from '../shared/detect/types.js';
 import { planFix } from '../shared/findings/fix.js';
 import type { Finding } from '../shared/findings/types.js';
-import { leaseForMessage, type QueuedObservation } from '../shared/monitor/messages.js';
-import { newInvestigationId } from '../shared/store/investigationStore.js';
+import type { QueuedObservation } from '../shared/monitor/messages.js';
+import { queueInvestigation } from '../shared/monitor/queueInvestigation.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
 import { configuredChannels, describeDrain, finalDrain, openCliMonitor, runQueued } from './monitor.js';
 import { createProgress, type Progress } from './progress.js';
@@ -249,28 +249,19 @@ async function investigateAndNotify(
             io.stderr.write(`Skipped ${node.name} in ${cluster.name}: ${reason}\n`);
             return EXIT_OK;
         }
-        const id = newInvestigationId(now);
-        await services.store.investigations.create({
-            id,
-            clusterId: cluster.id,
-            node: node.name,
-            ...(backendIp === undefined ? {} : { backendIp }),
-            trigger: 'manual',
-            status: 'queued',
-            requestedAt: now.toISOString(),
-        });
         const observation = observationOf(located, now);
-        await monitor.queue.send({
-            version: 1,
-            investigationId: id,
-            clusterId: cluster.id,
-            node: node.name,
-            ...(backendIp === undefined ? {} : { backendIp }),
-            trigger: 'manual',
-            requestedAt: now.toISOString(),
-            lease: leaseForMessage(claim.lease),
-            ...(observation ? { observation } : {}),
-        });
+        const id = await queueInvestigation(
+            { store: services.store, queue: monitor.queue },
+            {
+                clusterId: cluster.id,
+                node: node.name,
+                ...(backendIp === undefined ? {} : { backendIp }),
+                trigger: 'manual',
+                lease: claim.lease,
+                ...(observation ? { observation } : {}),
+            },
+            now,
+        );
         const [outcome] = await runQueued(monitor, io, progress);
         const notifications = await finalDrain(monitor, io);
         const finding = outcome?.findingId ? await services.store.findings.get(outcome.findingId) : undefined;

@@ -2,8 +2,7 @@
 import { resourceKey } from '../azure/resourceId.js';
 import type { InvestigationRequest } from '../http/investigationRequest.js';
 import { HttpError } from '../http/responses.js';
-import { newInvestigationId } from '../store/investigationStore.js';
-import { leaseForMessage } from './messages.js';
+import { queueInvestigation } from './queueInvestigation.js';
 import type { MonitorServices } from './services.js';
 
 export interface AcceptedInvestigation {
@@ -48,26 +47,17 @@ export async function requestInvestigation(
             'Retry-After': String(Math.max(1, Math.ceil((claim.until.getTime() - now.getTime()) / 1000))),
         });
     }
-    const id = newInvestigationId(now);
     const backendIp = request.backendIp ?? node.ips[0];
-    await services.store.investigations.create({
-        id,
-        clusterId: cluster.id,
-        node: node.name,
-        ...(backendIp === undefined ? {} : { backendIp }),
-        trigger: 'manual',
-        status: 'queued',
-        requestedAt: now.toISOString(),
-    });
-    await services.queue.send({
-        version: 1,
-        investigationId: id,
-        clusterId: cluster.id,
-        node: node.name,
-        ...(backendIp === undefined ? {} : { backendIp }),
-        trigger: 'manual',
-        requestedAt: now.toISOString(),
-        lease: leaseForMessage(claim.lease),
-    });
+    const id = await queueInvestigation(
+        services,
+        {
+            clusterId: cluster.id,
+            node: node.name,
+            ...(backendIp === undefined ? {} : { backendIp }),
+            trigger: 'manual',
+            lease: claim.lease,
+        },
+        now,
+    );
     return { id, clusterId: cluster.id, node: node.name, ...(backendIp === undefined ? {} : { backendIp }) };
 }

@@ -8,9 +8,9 @@ import type { ClusterReport, ScanReport } from '../detect/types.js';
 import { describeFailure } from '../errors.js';
 import { drainOutbox, type DrainReport } from '../notify/send.js';
 import { type Log, silentLog } from '../notify/types.js';
-import { newInvestigationId } from '../store/investigationStore.js';
-import { leaseForMessage, type QueuedObservation } from './messages.js';
+import type { QueuedObservation } from './messages.js';
 import { toObservation } from './observations.js';
+import { queueInvestigation } from './queueInvestigation.js';
 import type { MonitorServices } from './services.js';
 
 export interface TickSummary {
@@ -141,26 +141,17 @@ async function enqueueInvestigation(services: MonitorServices, candidate: Candid
         summary.skipped.push({ clusterId: candidate.clusterId, node: candidate.node, reason: claim.reason });
         return;
     }
-    const investigationId = newInvestigationId(now);
-    await services.store.investigations.create({
-        id: investigationId,
-        clusterId: candidate.clusterId,
-        node: candidate.node,
-        backendIp: candidate.backendIp,
-        trigger: 'scan',
-        status: 'queued',
-        requestedAt: now.toISOString(),
-    });
-    await services.queue.send({
-        version: 1,
-        investigationId,
-        clusterId: candidate.clusterId,
-        node: candidate.node,
-        backendIp: candidate.backendIp,
-        trigger: 'scan',
-        requestedAt: now.toISOString(),
-        lease: leaseForMessage(claim.lease),
-        ...(candidate.observation === undefined ? {} : { observation: candidate.observation }),
-    });
+    const investigationId = await queueInvestigation(
+        services,
+        {
+            clusterId: candidate.clusterId,
+            node: candidate.node,
+            backendIp: candidate.backendIp,
+            trigger: 'scan',
+            lease: claim.lease,
+            ...(candidate.observation === undefined ? {} : { observation: candidate.observation }),
+        },
+        now,
+    );
     summary.enqueued.push({ investigationId, clusterId: candidate.clusterId, node: candidate.node });
 }
