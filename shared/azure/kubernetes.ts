@@ -10,6 +10,7 @@ import { ApiException, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/cli
 import type { CommandResult, NodeInfo, NodeResolver, ProbeExecutor, ProbeRequest } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
 import type { AzureClients } from './clients.js';
+import { commandResultBuilder } from './commandResult.js';
 import { upstream, UpstreamError } from './errors.js';
 import { resourceKey } from './resourceId.js';
 import { AKS_AAD_SERVER_SCOPE } from './runCommand.js';
@@ -150,17 +151,7 @@ export class KubernetesPodExecutor implements ProbeExecutor {
 
     async run(cluster: ClusterInfo, request: ProbeRequest): Promise<CommandResult> {
         const started = performance.now();
-        const result = (fields: Partial<CommandResult>): CommandResult => ({
-            command: request.command,
-            executor: this.name,
-            output: '',
-            exitCode: undefined,
-            durationMs: Math.round(performance.now() - started),
-            failed: true,
-            timedOut: false,
-            truncated: false,
-            ...fields,
-        });
+        const result = commandResultBuilder(request.command, this.name);
         if (!request.pod) return result({ reason: 'The Kubernetes executor needs the probe pod manifest' });
         const api = await this.access.coreApi(cluster);
         const manifest = request.pod as V1Pod;

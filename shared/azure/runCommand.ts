@@ -4,6 +4,7 @@ import { isRestError } from '@azure/arm-monitor';
 import type { CommandResult, ProbeExecutor, ProbeRequest } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
 import type { AzureClients } from './clients.js';
+import { commandResultBuilder } from './commandResult.js';
 import { upstream } from './errors.js';
 import { createZip } from './zip.js';
 
@@ -35,18 +36,7 @@ export class AksRunCommandExecutor implements ProbeExecutor {
     ) {}
 
     async run(cluster: ClusterInfo, request: ProbeRequest): Promise<CommandResult> {
-        const started = performance.now();
-        const result = (fields: Partial<CommandResult>): CommandResult => ({
-            command: request.command,
-            executor: this.name,
-            output: '',
-            exitCode: undefined,
-            durationMs: Math.round(performance.now() - started),
-            failed: true,
-            timedOut: false,
-            truncated: false,
-            ...fields,
-        });
+        const result = commandResultBuilder(request.command, this.name);
         if (cluster.runCommandDisabled) {
             return result({
                 reason: 'Run command is disabled on this cluster (apiServerAccessProfile.disableRunCommand)',
