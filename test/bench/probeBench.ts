@@ -8,7 +8,6 @@ import { analyzeProbeOutput } from '../../shared/probe/analyzeProbe.js';
 import { loadProbeScript } from '../../shared/probe/manifest.js';
 import { parseProbeOutput } from '../../shared/probe/probeOutput.js';
 import {
-    LAB_ADDRESSES,
     LAB_POD_CIDR,
     LAB_VNET_CIDR,
     type LabPodSpec,
@@ -16,42 +15,23 @@ import {
     NodeLab,
     type ProbeRun,
 } from '../lab/nodeLab.js';
+import { shopScenario } from '../lab/shopScenario.js';
 import type { Bench, BenchOptions, BenchResult } from './bench.js';
 import { median, ms } from './bench.js';
 
 const CPU_TARGET_SECONDS = 5;
 const OUTPUT_TARGET_BYTES = 64 * 1024;
-const { publicA, publicB, publicC, vnetService } = LAB_ADDRESSES;
 
 /** 4,400 + 400 + 200 = 5,000 flows through the node's conntrack. */
-const SCENARIO: LabPodSpec[] = [
-    {
-        name: 'egress-api-7c9f8d6b5-x2x9q',
-        namespace: 'shop',
-        workload: { kind: 'Deployment', name: 'egress-api' },
-        hold: [
-            { address: publicA, port: 443, count: 2000 },
-            { address: publicB, port: 443, count: 1200 },
-            { address: publicC, port: 80, count: 800 },
-        ],
-        churn: [{ address: publicA, port: 443, count: 400 }],
-    },
-    {
-        name: 'web-5d8f7c9b4-k8m2p',
-        namespace: 'shop',
-        workload: { kind: 'Deployment', name: 'web' },
-        hold: [
-            { address: publicB, port: 443, count: 300 },
-            { address: vnetService, port: 5432, count: 100 },
-        ],
-    },
-    {
-        name: 'db-sync-0',
-        namespace: 'data',
-        workload: { kind: 'StatefulSet', name: 'db-sync' },
-        hold: [{ address: vnetService, port: 5432, count: 200 }],
-    },
-];
+const SCENARIO: LabPodSpec[] = shopScenario({
+    culpritA: 2000,
+    culpritB: 1200,
+    culpritC: 800,
+    churnA: 400,
+    webPublic: 300,
+    webVnet: 100,
+    dbVnet: 200,
+});
 
 export const probeBench: Bench = {
     name: 'probe.sh on a node with 5,000 tracked connections (node lab)',

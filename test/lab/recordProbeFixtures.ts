@@ -6,38 +6,18 @@ import { writeFileSync } from 'node:fs';
 
 import { loadProbeScript } from '../../shared/probe/manifest.js';
 import { fixturePath } from '../helpers/paths.js';
-import { LAB_ADDRESSES, LAB_NODE_IP, LAB_POD_CIDR, LAB_VNET_CIDR, type LabPodSpec, NodeLab } from './nodeLab.js';
+import { LAB_NODE_IP, LAB_POD_CIDR, LAB_VNET_CIDR, type LabPodSpec, NodeLab } from './nodeLab.js';
+import { shopScenario } from './shopScenario.js';
 
-const { publicA, publicB, publicC, vnetService } = LAB_ADDRESSES;
-
-export const FIXTURE_SCENARIO: LabPodSpec[] = [
-    {
-        name: 'egress-api-7c9f8d6b5-x2x9q',
-        namespace: 'shop',
-        workload: { kind: 'Deployment', name: 'egress-api' },
-        hold: [
-            { address: publicA, port: 443, count: 24 },
-            { address: publicB, port: 443, count: 10 },
-            { address: publicC, port: 80, count: 6 },
-        ],
-        churn: [{ address: publicA, port: 443, count: 12 }],
-    },
-    {
-        name: 'web-5d8f7c9b4-k8m2p',
-        namespace: 'shop',
-        workload: { kind: 'Deployment', name: 'web' },
-        hold: [
-            { address: publicB, port: 443, count: 3 },
-            { address: vnetService, port: 5432, count: 4 },
-        ],
-    },
-    {
-        name: 'db-sync-0',
-        namespace: 'data',
-        workload: { kind: 'StatefulSet', name: 'db-sync' },
-        hold: [{ address: vnetService, port: 5432, count: 5 }],
-    },
-];
+export const FIXTURE_SCENARIO: LabPodSpec[] = shopScenario({
+    culpritA: 24,
+    culpritB: 10,
+    culpritC: 6,
+    churnA: 12,
+    webPublic: 3,
+    webVnet: 4,
+    dbVnet: 5,
+});
 
 async function main(): Promise<void> {
     const lab = await NodeLab.start(FIXTURE_SCENARIO);

@@ -22,8 +22,9 @@ import {
     NodeLab,
     type ProbeRun,
 } from '../../lab/nodeLab.js';
+import { shopScenario } from '../../lab/shopScenario.js';
 
-const { publicA, publicB, publicC, vnetService } = LAB_ADDRESSES;
+const { publicA, publicB, publicC } = LAB_ADDRESSES;
 const AKS_RUN_COMMAND_LIMIT = 512 * 1024;
 const PRIVATE_CIDRS = [LAB_VNET_CIDR, LAB_POD_CIDR];
 
@@ -37,34 +38,15 @@ const CULPRIT = {
     heldC: 50,
     churnA: 120,
 };
-const SCENARIO: LabPodSpec[] = [
-    {
-        name: CULPRIT.name,
-        namespace: CULPRIT.namespace,
-        workload: { kind: 'Deployment', name: 'egress-api' },
-        hold: [
-            { address: publicA, port: 443, count: CULPRIT.heldA },
-            { address: publicB, port: 443, count: CULPRIT.heldB },
-            { address: publicC, port: 80, count: CULPRIT.heldC },
-        ],
-        churn: [{ address: publicA, port: 443, count: CULPRIT.churnA }],
-    },
-    {
-        name: 'web-5d8f7c9b4-k8m2p',
-        namespace: 'shop',
-        workload: { kind: 'Deployment', name: 'web' },
-        hold: [
-            { address: publicB, port: 443, count: 5 },
-            { address: vnetService, port: 5432, count: 15 },
-        ],
-    },
-    {
-        name: 'db-sync-0',
-        namespace: 'data',
-        workload: { kind: 'StatefulSet', name: 'db-sync' },
-        hold: [{ address: vnetService, port: 5432, count: 25 }],
-    },
-];
+const SCENARIO: LabPodSpec[] = shopScenario({
+    culpritA: CULPRIT.heldA,
+    culpritB: CULPRIT.heldB,
+    culpritC: CULPRIT.heldC,
+    churnA: CULPRIT.churnA,
+    webPublic: 5,
+    webVnet: 15,
+    dbVnet: 25,
+});
 
 const unavailable = labUnavailableReason();
 
