@@ -346,6 +346,10 @@ var snatmonSettings = union(
     SNATMON_COOLDOWN_MINUTES: string(cooldownMinutes)
     SNATMON_NATGW_NODE_CAP: string(natGatewayNodeCap)
     SNATMON_EXECUTOR: directKubernetesExecutor ? 'kubernetes' : 'runCommand'
+    // Per-resource metrics reads fit the role assignments above (node resource groups); `batch` needs Monitoring
+    // Reader on each cluster's subscription (docs/deploy.md).
+    SNATMON_METRICS_API: 'resource'
+    SNATMON_METRICS_BATCH_ENDPOINT: 'https://{region}.metrics.monitor.azure.com'
   },
   clustersSetting,
   subscriptionsSetting,

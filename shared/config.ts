@@ -46,6 +46,16 @@ export interface Config {
         /** SNATMON_DISCOVERY_REFRESH_MINUTES: how long cluster settings and node lists are reused. */
         refreshMinutes: number;
     };
+    metrics: {
+        /**
+         * SNATMON_METRICS_API: how load balancer metrics are read. `resource`: metrics.list per load balancer (two
+         * Resource Manager requests each; Monitoring Reader on the node resource groups). `batch`: metrics:getBatch,
+         * two requests per 50 load balancers of one subscription and region (Monitoring Reader on the subscription).
+         */
+        api: MetricsApi;
+        /** SNATMON_METRICS_BATCH_ENDPOINT: the regional metrics endpoint, `{region}` standing for the cluster's region. */
+        batchEndpoint: string;
+    };
     investigation: {
         /** SNATMON_EXECUTOR: runCommand (AKS run command, default) or kubernetes (direct API, needs line of sight). */
         executor: 'runCommand' | 'kubernetes';
@@ -87,6 +97,10 @@ export interface Config {
         pollSeconds: number;
     };
 }
+
+export type MetricsApi = 'resource' | 'batch';
+
+export const DEFAULT_METRICS_BATCH_ENDPOINT = 'https://{region}.metrics.monitor.azure.com';
 
 export type StorageSettings =
     | { kind: 'connectionString'; connectionString: string }
@@ -183,6 +197,35 @@ function executor(env: Env): 'runCommand' | 'kubernetes' {
         `Expected app setting \`SNATMON_EXECUTOR\` to be runCommand or kubernetes, got '${text}'`,
         'SNATMON_EXECUTOR',
     );
+}
+
+function metricsApi(env: Env): MetricsApi {
+    const text = value(env, 'SNATMON_METRICS_API') ?? 'resource';
+    if (text === 'resource' || text === 'batch') return text;
+    throw new ConfigError(
+        `Expected app setting \`SNATMON_METRICS_API\` to be resource (metrics.list per load balancer) or batch ` +
+            `(metrics:getBatch, needs Monitoring Reader on the subscription), got '${text}'`,
+        'SNATMON_METRICS_API',
+    );
+}
+
+function metricsBatchEndpoint(env: Env): string {
+    const text = value(env, 'SNATMON_METRICS_BATCH_ENDPOINT') ?? DEFAULT_METRICS_BATCH_ENDPOINT;
+    let url: URL | undefined;
+    try {
+        // `{region}` is not valid in a host name: check the URL with a region put in.
+        url = text.includes('{region}') ? new URL(text.replaceAll('{region}', 'eastus')) : undefined;
+    } catch {
+        url = undefined;
+    }
+    if (!url || url.protocol !== 'https:' || url.search || url.hash) {
+        throw new ConfigError(
+            'Expected app setting `SNATMON_METRICS_BATCH_ENDPOINT` to be an https URL with `{region}` in it, like ' +
+                `${DEFAULT_METRICS_BATCH_ENDPOINT}, got '${text}'`,
+            'SNATMON_METRICS_BATCH_ENDPOINT',
+        );
+    }
+    return text.replace(/\/+$/, '');
 }
 
 function natGateways(env: Env): Record<string, string> {
@@ -332,6 +375,7 @@ export function loadConfig(env: Env = process.env): Config {
         discovery: {
             refreshMinutes: number(env, 'SNATMON_DISCOVERY_REFRESH_MINUTES', 15, { min: 1, max: 1440, integer: true }),
         },
+        metrics: { api: metricsApi(env), batchEndpoint: metricsBatchEndpoint(env) },
         investigation: { executor: executor(env) },
         ...(storageSettings === undefined ? {} : { storage: storageSettings }),
         scanSchedule: schedule(env),

@@ -1,12 +1,15 @@
 import { ContainerServiceClient } from '@azure/arm-containerservice';
 import { MonitorClient } from '@azure/arm-monitor';
 import type { TokenCredential } from '@azure/identity';
+import { MetricsClient } from '@azure/monitor-query-metrics';
 
 export interface ArmClientSettings {
     /** Resource Manager base URL; the SDK's public-cloud default when absent. */
     endpoint?: string;
     /** Token scope for Resource Manager. */
     scope: string;
+    /** The regional metrics data-plane endpoint, `{region}` standing for the region (metrics:getBatch). */
+    metricsBatchEndpoint?: string;
     /** The SDK pipeline's retry policy (429 with Retry-After, 5xx): defaults to 3 retries. */
     retryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
 }
@@ -15,6 +18,7 @@ export interface ArmClientSettings {
 export class AzureClients {
     private readonly containerServiceClients = new Map<string, ContainerServiceClient>();
     private readonly monitorClients = new Map<string, MonitorClient>();
+    private readonly metricsClients = new Map<string, MetricsClient>();
 
     constructor(
         readonly credential: TokenCredential,
@@ -48,7 +52,29 @@ export class AzureClients {
         }
         return client;
     }
+
+    /** The metrics data-plane client of one region (getBatch takes resources of that region only). */
+    metricsBatch(region: string): MetricsClient {
+        const key = region.toLowerCase();
+        let client = this.metricsClients.get(key);
+        if (!client) {
+            const template = this.settings.metricsBatchEndpoint;
+            if (template === undefined) throw new Error('No metrics batch endpoint configured');
+            // The same pipeline options as the Resource Manager clients (retries, ...), but its own host and audience:
+            // MetricsClient asks for https://management.azure.com/.default unless told otherwise.
+            const { endpoint: _endpoint, credentials: _credentials, ...pipeline } = this.options();
+            client = new MetricsClient(template.replaceAll('{region}', encodeURIComponent(key)), this.credential, {
+                ...pipeline,
+                audience: METRICS_BATCH_SCOPE,
+            });
+            this.metricsClients.set(key, client);
+        }
+        return client;
+    }
 }
+
+/** Token scope of the metrics data plane (Azure.Monitor.Query.Metrics main.tsp, public cloud). */
+export const METRICS_BATCH_SCOPE = 'https://metrics.monitor.azure.com/.default';
 
 export function subscriptionOf(resourceId: string): string {
     const match = /^\/?subscriptions\/([^/]+)/i.exec(resourceId.trim());

@@ -2,9 +2,10 @@ import type { TokenCredential } from '@azure/identity';
 
 import type { Config } from '../config.js';
 import { InMemoryDetectionMemory } from '../detect/memory.js';
-import type { DetectionMemory, NodeResolver, ProbeExecutor } from '../detect/ports.js';
+import type { DetectionMemory, MetricsReader, NodeResolver, ProbeExecutor } from '../detect/ports.js';
 import { scanClusters, type ScanSettings, scanSettingsFrom } from '../detect/scan.js';
 import type { ScanReport } from '../detect/types.js';
+import { BatchMetricsReader } from './batchMetrics.js';
 import { type ArmClientSettings, AzureClients } from './clients.js';
 import { ClusterCatalog, discoverClusters, type DiscoveryTargets } from './discovery.js';
 import { describeAzureError } from './errors.js';
@@ -22,7 +23,8 @@ import { AksRunCommandExecutor } from './runCommand.js';
 export interface AzureServices {
     clients: AzureClients;
     catalog: ClusterCatalog;
-    metrics: AzureMetricsReader;
+    /** metrics.list per load balancer, or metrics:getBatch (SNATMON_METRICS_API); NAT gateways always per resource. */
+    metrics: MetricsReader;
     /** Machines API, Kubernetes API when that fails. */
     nodes: NodeResolver;
     memory: DetectionMemory;
@@ -48,6 +50,7 @@ export function createAzureServices(
     const clients = new AzureClients(credential, {
         ...(config.arm.endpoint === undefined ? {} : { endpoint: config.arm.endpoint }),
         scope: config.arm.scope,
+        metricsBatchEndpoint: config.metrics.batchEndpoint,
         ...(options.retryOptions === undefined ? {} : { retryOptions: options.retryOptions }),
     });
     const targets = options.targets ?? { clusters: config.clusters, subscriptions: config.subscriptions };
@@ -58,6 +61,7 @@ export function createAzureServices(
         pollIntervalMs: config.runCommand.pollSeconds * 1000,
     };
     const runCommand = new AksRunCommandExecutor(clients, timing);
+    const perResource = new AzureMetricsReader(clients);
     const kubernetes = new KubernetesPodExecutor(kubernetesAccess, timing);
     return {
         clients,
@@ -65,7 +69,14 @@ export function createAzureServices(
             () => discoverClusters(clients, targets, config.detection.clusterConcurrency),
             refreshMs,
         ),
-        metrics: new AzureMetricsReader(clients),
+        metrics:
+            config.metrics.api === 'batch'
+                ? new BatchMetricsReader(clients, perResource, {
+                      concurrency: config.detection.clusterConcurrency,
+                      // A refused subscription is retried as often as cluster settings are re-read.
+                      refusedForMs: refreshMs,
+                  })
+                : perResource,
         nodes: new FallbackNodeResolver(
             new MachinesNodeResolver(clients, { refreshMs, concurrency: config.detection.clusterConcurrency }),
             new KubernetesNodeResolver(kubernetesAccess),

@@ -17,10 +17,31 @@ export interface NatGatewayMetrics {
     notes: string[];
 }
 
-/** Reads SNAT metrics. Implementations make exactly two requests per load balancer and one per NAT gateway. */
+/** A load balancer to read in a pass, with what decides how its reads can be batched. */
+export interface LoadBalancerTarget {
+    loadBalancerId: string;
+    subscriptionId: string;
+    /** The cluster's region; the load balancer lives in the same one. */
+    location?: string;
+}
+
+/** One load balancer's outcome in a batched read: its metrics, or the error that belongs to its cluster alone. */
+export type LoadBalancerRead = { metrics: LoadBalancerMetrics } | { error: unknown };
+
+/**
+ * Reads SNAT metrics. `readLoadBalancer` makes two requests per load balancer, `readNatGateway` one per NAT gateway.
+ * A reader that can read many load balancers in fewer requests also implements `readLoadBalancers`, which a scan
+ * pass calls once, before its clusters, with every load balancer it will look at.
+ */
 export interface MetricsReader {
     readLoadBalancer(loadBalancerId: string, window: MetricsWindow, top: number): Promise<LoadBalancerMetrics>;
     readNatGateway(natGatewayId: string, window: MetricsWindow): Promise<NatGatewayMetrics>;
+    /** Every target's outcome keyed by resourceKey(loadBalancerId); never rejects for one target's failure. */
+    readLoadBalancers?(
+        targets: readonly LoadBalancerTarget[],
+        window: MetricsWindow,
+        top: number,
+    ): Promise<Map<string, LoadBalancerRead>>;
 }
 
 export interface NodeInfo {

@@ -1,13 +1,23 @@
 /**
  * One detection pass: per cluster, read SNAT metrics (at most two requests), classify each backend IP, name its node,
  * and say plainly when a cluster cannot be observed this way. Clusters are read with bounded concurrency; one
- * cluster's failure is reported on that cluster and never stops the others.
+ * cluster's failure is reported on that cluster and never stops the others. A reader that batches
+ * (`readLoadBalancers`) is asked for every load balancer of the pass first, then each cluster takes its own outcome.
  */
 import { outboundLoadBalancerId, resourceKey } from '../azure/resourceId.js';
 import { classifyBackend, compareIps, compareStates, type Thresholds } from './classify.js';
 import { mapWithConcurrency } from './concurrency.js';
 import { metricsWindow } from './metricsQuery.js';
-import type { DetectionMemory, MetricsReader, MetricsWindow, NodeInfo, NodeResolver } from './ports.js';
+import type {
+    DetectionMemory,
+    LoadBalancerMetrics,
+    LoadBalancerRead,
+    LoadBalancerTarget,
+    MetricsReader,
+    MetricsWindow,
+    NodeInfo,
+    NodeResolver,
+} from './ports.js';
 import {
     type ClusterInfo,
     type ClusterReport,
@@ -64,6 +74,7 @@ async function scanLoadBalancer(
     deps: ScanDeps,
     settings: ScanSettings,
     window: MetricsWindow,
+    prefetched: ReadonlyMap<string, LoadBalancerRead> | undefined,
 ): Promise<void> {
     if (!cluster.nodeResourceGroup) {
         report.error = { message: 'The cluster has no node resource group, so its load balancer cannot be found' };
@@ -76,7 +87,10 @@ async function scanLoadBalancer(
         idleTimeoutInMinutes: cluster.loadBalancer?.idleTimeoutInMinutes ?? null,
         outboundIps: cluster.loadBalancer?.effectiveOutboundIps.length ?? 0,
     };
-    const metrics = await deps.metrics.readLoadBalancer(loadBalancerId, window, settings.top);
+    const read = prefetched?.get(resourceKey(loadBalancerId));
+    if (read && 'error' in read) throw read.error;
+    const metrics: LoadBalancerMetrics =
+        read?.metrics ?? (await deps.metrics.readLoadBalancer(loadBalancerId, window, settings.top));
     report.notes.push(...metrics.notes);
     if (metrics.backends.size >= settings.top) {
         report.notes.push(
@@ -158,12 +172,42 @@ async function scanNatGateway(
     deps.memory.setNatGatewayCursor(cluster.id, (start + count) % nodes.length);
 }
 
+/** The load balancer of a cluster whose egress its metrics describe, if it has one to read. */
+function loadBalancerTarget(cluster: ClusterInfo | undefined): LoadBalancerTarget | undefined {
+    if (!cluster?.nodeResourceGroup || cluster.powerState?.toLowerCase() === 'stopped') return undefined;
+    if (cluster.outboundType.toLowerCase() !== 'loadbalancer') return undefined;
+    return {
+        loadBalancerId: outboundLoadBalancerId(cluster.subscriptionId, cluster.nodeResourceGroup),
+        subscriptionId: cluster.subscriptionId,
+        ...(cluster.location === undefined ? {} : { location: cluster.location }),
+    };
+}
+
+/** Asks a batching reader for every load balancer of the pass at once; undefined when the reader does not batch. */
+async function prefetchLoadBalancers(
+    discovery: Discovery,
+    deps: ScanDeps,
+    settings: ScanSettings,
+    window: MetricsWindow,
+): Promise<Map<string, LoadBalancerRead> | undefined> {
+    if (!deps.metrics.readLoadBalancers) return undefined;
+    const targets = discovery.clusters.flatMap((c) => loadBalancerTarget(c.cluster) ?? []);
+    if (targets.length === 0) return new Map();
+    try {
+        return await deps.metrics.readLoadBalancers(targets, window, settings.top);
+    } catch (error) {
+        // The reader should have put failures on each target; if it threw anyway, each cluster still gets the error.
+        return new Map(targets.map((t) => [resourceKey(t.loadBalancerId), { error }]));
+    }
+}
+
 /** Scans one discovered cluster; never throws for Azure errors, which land in `error`. */
 export async function scanCluster(
     discovered: DiscoveredCluster,
     deps: ScanDeps,
     settings: ScanSettings,
     window: MetricsWindow,
+    prefetched?: ReadonlyMap<string, LoadBalancerRead>,
 ): Promise<ClusterReport> {
     const report = emptyReport(discovered);
     const cluster = discovered.cluster;
@@ -179,7 +223,7 @@ export async function scanCluster(
     }
     try {
         if (outbound === 'loadbalancer') {
-            await scanLoadBalancer(cluster, report, deps, settings, window);
+            await scanLoadBalancer(cluster, report, deps, settings, window, prefetched);
         } else if (NAT_GATEWAY_TYPES.has(outbound)) {
             await scanNatGateway(cluster, report, deps, settings, window);
         } else {
@@ -203,8 +247,9 @@ export async function scanClusters(
     now: Date,
 ): Promise<ScanReport> {
     const window = metricsWindow(now, settings.windowMinutes, settings.lagMinutes);
+    const prefetched = await prefetchLoadBalancers(discovery, deps, settings, window);
     const reports = await mapWithConcurrency(discovery.clusters, settings.clusterConcurrency, (cluster) =>
-        scanCluster(cluster, deps, settings, window),
+        scanCluster(cluster, deps, settings, window, prefetched),
     );
     return {
         version: SCAN_VERSION,

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: runs every benchmark listed in BENCHES and prints their figures and checks.
- * Options: --lines N (event lines in generated inputs, default 1,000,000), --runs N (timed runs, default 5).
+ * Options: --lines N (event lines in generated inputs, default 1,000,000), --runs N (timed runs, default 5); the scale
+ * benchmark reads its own (--quick, --scale-clusters N, --scale-ticks N, --scale-concurrency N; see scaleBench.ts).
  * Exits 1 when a check fails, so a missed target is not mistaken for a pass.
  */
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -8,9 +9,10 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { analyzeBench } from './analyzeBench.js';
 import type { Bench, BenchOptions, BenchResult } from './bench.js';
 import { probeBench } from './probeBench.js';
+import { scaleBench } from './scaleBench.js';
 import { tickBench } from './tickBench.js';
 
-const BENCHES: Bench[] = [analyzeBench, tickBench, probeBench];
+const BENCHES: Bench[] = [analyzeBench, tickBench, probeBench, scaleBench];
 
 function option(argv: readonly string[], name: string, fallback: number): number {
     const at = argv.indexOf(name);

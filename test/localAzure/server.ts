@@ -1,7 +1,9 @@
 /**
- * The local Azure: an HTTPS Resource Manager on 127.0.0.1 serving the operations the product uses, and an App Service
- * managed-identity endpoint (plain HTTP, like the real one inside the sandbox) that DefaultAzureCredential uses when
- * IDENTITY_ENDPOINT and IDENTITY_HEADER are set. Requests are counted per route; faults can be injected per route.
+ * The local Azure: an HTTPS Resource Manager on 127.0.0.1 serving the operations the product uses, the regional
+ * Azure Monitor metrics data plane (metrics:getBatch) under /metrics/<region>, and an App Service managed-identity
+ * endpoint (plain HTTP, like the real one inside the sandbox) that DefaultAzureCredential uses when IDENTITY_ENDPOINT
+ * and IDENTITY_HEADER are set. Requests are counted per route; faults can be injected per route; `latencyMs` delays
+ * every answer.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { agentPoolBodies, machineBodies, managedClusterBody, staticKubernetesToken, userKubeconfig } from './arm.js';
 import type { TestCertificates } from './certs.js';
 import { KubernetesApi, type KubernetesRoute } from './kubernetes.js';
-import { MetricsRequestError, type MetricsResource, queryMetrics } from './metrics.js';
+import { MetricsRequestError, type MetricsResource, queryMetrics, queryMetricsBatch } from './metrics.js';
 import {
     clusterIdOf,
     loadBalancerIdOf,
@@ -35,6 +37,7 @@ export type RouteName =
     | 'agentPools.list'
     | 'machines.list'
     | 'metrics.list'
+    | 'metrics.getBatch'
     | KubernetesRoute
     | 'unknown';
 
@@ -75,6 +78,11 @@ interface RunningCommand {
 
 /** The ARM audience DefaultAzureCredential asks for by default ("https://management.azure.com/.default"). */
 const ARM_AUDIENCES = ['https://management.azure.com', 'https://management.azure.com/'];
+/** The metrics data plane's audience (routes.tsp of Azure.Monitor.Query.Metrics: scope https://metrics.monitor.azure.com/.default). */
+export const METRICS_AUDIENCE = 'https://metrics.monitor.azure.com';
+const METRICS_AUDIENCES = [METRICS_AUDIENCE, `${METRICS_AUDIENCE}/`];
+// The real service is https://<region>.metrics.monitor.azure.com; here the region is the first path segment.
+const METRICS_BATCH = /^\/metrics\/([^/]+)\/subscriptions\/([^/]+)\/metrics(?::|%3A)getBatch$/i;
 export const AKS_AAD_SERVER_APP = '6dae42f8-4368-4678-94ff-3960e28e3630';
 /** "Output truncation if response exceeds 512kB" (access-private-cluster.md); exact cut point undocumented. */
 export const RUN_COMMAND_OUTPUT_LIMIT = 512 * 1024;
@@ -149,6 +157,8 @@ export interface LocalAzureOptions {
     certificates: TestCertificates;
     /** The service's clock (ingestion delay, default timespans, run command timestamps). Default: real time. */
     now?: () => Date;
+    /** Added before answering every request (ARM, metrics data plane, identity, Kubernetes). Default 0. */
+    latencyMs?: number;
 }
 
 export class LocalAzure {
@@ -161,6 +171,8 @@ export class LocalAzure {
     readonly identityHeader = randomBytes(16).toString('hex');
     armEndpoint = '';
     identityEndpoint = '';
+    /** Added before answering every request; settable between requests. */
+    latencyMs: number;
 
     private faults: (Fault & { left: number })[] = [];
     private readonly tokens = new Map<string, { resource: string; expiresOn: number }>();
@@ -175,6 +187,7 @@ export class LocalAzure {
         this.scenario = options.scenario;
         this.caPem = readFileSync(options.certificates.caCertPath, 'utf8');
         this.now = options.now ?? (() => new Date());
+        this.latencyMs = options.latencyMs ?? 0;
         this.arm = createHttpsServer(
             {
                 key: readFileSync(options.certificates.serverKeyPath),
@@ -182,9 +195,7 @@ export class LocalAzure {
             },
             (request, response) => void this.handleArm(request, response),
         );
-        this.identity = createHttpServer((request, response) => {
-            this.handleIdentity(request, response);
-        });
+        this.identity = createHttpServer((request, response) => void this.handleIdentity(request, response));
     }
 
     static async start(options: LocalAzureOptions): Promise<LocalAzure> {
@@ -194,6 +205,14 @@ export class LocalAzure {
         azure.armEndpoint = `https://127.0.0.1:${armPort}`;
         azure.identityEndpoint = `http://127.0.0.1:${identityPort}/msi/token`;
         return azure;
+    }
+
+    /**
+     * The regional metrics endpoint as a template, `{region}` standing for the region: what SNATMON_METRICS_BATCH_ENDPOINT
+     * takes (the service's is https://{region}.metrics.monitor.azure.com).
+     */
+    get metricsBatchEndpoint(): string {
+        return `${this.armEndpoint}/metrics/{region}`;
     }
 
     /** What a Functions host would set for a system-assigned identity: point DefaultAzureCredential here. */
@@ -240,7 +259,7 @@ export class LocalAzure {
         ]);
     }
 
-    private handleIdentity(request: IncomingMessage, response: ServerResponse): void {
+    private async handleIdentity(request: IncomingMessage, response: ServerResponse): Promise<void> {
         const url = new URL(request.url ?? '/', 'http://127.0.0.1');
         const record: RecordedRequest = {
             route: 'identity.token',
@@ -251,6 +270,7 @@ export class LocalAzure {
             at: Date.now(),
         };
         this.requests.push(record);
+        if (this.latencyMs > 0) await sleep(this.latencyMs);
         const resource = url.searchParams.get('resource');
         let problem: [number, string] | undefined;
         if (url.pathname !== '/msi/token') problem = [404, 'Not found'];
@@ -285,12 +305,14 @@ export class LocalAzure {
         const query = new URLSearchParams(questionMark < 0 ? '' : rawUrl.slice(questionMark + 1));
         const method = request.method ?? 'GET';
         if (path.startsWith('/kubernetes/')) {
+            if (this.latencyMs > 0) await sleep(this.latencyMs);
             await this.handleKubernetes(request, method, path, query, response);
             return;
         }
-        let route: RouteName = 'unknown';
-        let match: RegExpExecArray | null = null;
-        for (const candidate of ROUTES) {
+        const batch = method === 'POST' ? METRICS_BATCH.exec(path) : null;
+        let route: RouteName = batch ? 'metrics.getBatch' : 'unknown';
+        let match: RegExpExecArray | null = batch;
+        for (const candidate of batch ? [] : ROUTES) {
             const m = candidate.pattern.exec(path);
             if (m && candidate.method === method) {
                 route = candidate.route;
@@ -307,6 +329,7 @@ export class LocalAzure {
         });
         try {
             const body = await readBody(request);
+            if (this.latencyMs > 0) await sleep(this.latencyMs);
             if (await this.applyFault(route, path, query, response)) return;
             const authorization = request.headers.authorization ?? '';
             const audience = this.audienceOf(authorization.replace(/^Bearer\s+/i, ''));
@@ -317,7 +340,8 @@ export class LocalAzure {
                     "Authentication failed. The 'Authorization' header is missing or invalid.",
                 );
             }
-            if (!ARM_AUDIENCES.includes(audience)) {
+            // Resource Manager and the metrics data plane each take only tokens issued for themselves.
+            if (!(route === 'metrics.getBatch' ? METRICS_AUDIENCES : ARM_AUDIENCES).includes(audience)) {
                 throw new HttpError(
                     401,
                     'InvalidAuthenticationTokenAudience',
@@ -533,6 +557,18 @@ export class LocalAzure {
                 );
                 return;
             }
+            case 'metrics.getBatch': {
+                const [region = '', subscriptionId = ''] = groups;
+                json(
+                    response,
+                    200,
+                    queryMetricsBatch({ subscriptionId, region, query, body }, (id) => this.findMetricsResource(id), {
+                        now: this.now(),
+                        ingestionDelayMinutes: this.scenario.ingestionDelayMinutes ?? 2,
+                    }),
+                );
+                return;
+            }
             case 'identity.token':
             case 'unknown':
                 throw new HttpError(404, 'NotFound', 'No such route');
@@ -540,6 +576,12 @@ export class LocalAzure {
     }
 
     private metricsResource(resourceUri: string): MetricsResource {
+        const resource = this.findMetricsResource(resourceUri);
+        if (!resource) throw new HttpError(404, 'ResourceNotFound', `The resource '${resourceUri}' was not found.`);
+        return resource;
+    }
+
+    private findMetricsResource(resourceUri: string): MetricsResource | undefined {
         const wanted = resourceUri.toLowerCase();
         for (const cluster of this.scenario.clusters) {
             const location = cluster.location ?? 'eastus';
@@ -563,7 +605,7 @@ export class LocalAzure {
                 };
             }
         }
-        throw new HttpError(404, 'ResourceNotFound', `The resource '${resourceUri}' was not found.`);
+        return undefined;
     }
 
     private startRunCommand(

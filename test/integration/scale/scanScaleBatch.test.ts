@@ -1,0 +1,5 @@
+import '../../localAzure/trust.js';
+
+import { describeScaleRun } from './scaleRun.js';
+
+describeScaleRun('batch');
