@@ -20,7 +20,9 @@ import type {
     TcptracerEvent,
 } from '../parse/records.js';
 import { mergeSkipped } from '../parse/skipped.js';
+import type { TcptracerCounter } from '../parse/tcptracer.js';
 import { AddressClassifier } from './addressClass.js';
+import { type SourceCounters, TracerTally } from './tracerTally.js';
 import {
     type Analysis,
     ANALYSIS_VERSION,
@@ -59,34 +61,6 @@ const PORT_HOLDING_STATES = new Set([
 
 /** A UDP flow: "one UDP SNAT port per destination IP" for as long as the flow is tracked. */
 const UDP_FLOW = 'UDP';
-
-const MAX_PIDS_PER_SOURCE = 4096;
-const MAX_COMMS_PER_SOURCE = 8;
-
-interface PidCounters {
-    comm: string;
-    connects: number;
-    publicConnects: number;
-    publicCloses: number;
-}
-
-interface SourceCounters {
-    saddr: string;
-    netns?: string;
-    connects: number;
-    accepts: number;
-    closes: number;
-    publicConnects: number;
-    publicCloses: number;
-    comms: Set<string>;
-    pids: Map<number, PidCounters>;
-    /** Public destination address -> connects per port. */
-    destinations: Map<string, DestinationCounters>;
-}
-
-interface DestinationCounters {
-    ports: Map<number, number>;
-}
 
 /** Counts from one view (sockets or conntrack) for one culprit. */
 interface ViewCounters {
@@ -129,6 +103,7 @@ interface CulpritState {
 interface Collected {
     options: AnalyzerOptions;
     inputs: InputReport[];
+    /** Filled from the tally when the join starts. */
     sources: SourceCounters[];
     tracerEvents: number;
     lostSamples: number;
@@ -146,13 +121,12 @@ interface Collected {
 export class Analyzer {
     private readonly classifier: AddressClassifier;
     private readonly data: Collected;
-    /** Accepted 4-tuples still open: their close is inbound, not an outbound release. */
-    private readonly openAccepts = new Set<string>();
-    /** Source address -> netns ('' when the capture had none) -> counters. */
-    private readonly sourceIndex = new Map<string, Map<string, SourceCounters>>();
+    private readonly tally: TracerTally;
 
     constructor(options: AnalyzerOptions = {}) {
         this.classifier = new AddressClassifier(options.privateCidrs ?? []);
+        const classifier = this.classifier;
+        this.tally = new TracerTally((address) => classifier.consumesSnat(address));
         this.data = {
             options,
             inputs: [],
@@ -184,94 +158,14 @@ export class Analyzer {
         this.data.lostSamples += count;
     }
 
-    /**
-     * Streams one tcptracer event in; only counters are kept, so captures of any length fit in memory. This is the
-     * hot path of a million-line capture: no string is built per event, and each destination address is hashed once
-     * per event to find both its class and its counters.
-     */
+    /** Streams one tcptracer (or ig) event in; only counters are kept, so captures of any length fit in memory. */
     addTcptracerEvent(event: TcptracerEvent): void {
-        this.data.tracerEvents++;
-        const source = this.sourceFor(event);
-        if (source.comms.size < MAX_COMMS_PER_SOURCE) source.comms.add(event.comm);
-        switch (event.type) {
-            case 'connect': {
-                source.connects++;
-                const pid = this.pidFor(source, event);
-                if (pid) pid.connects++;
-                const destination = this.destinationFor(source, event.daddr);
-                if (destination) {
-                    source.publicConnects++;
-                    if (pid) pid.publicConnects++;
-                    const port = event.dport ?? 0;
-                    destination.ports.set(port, (destination.ports.get(port) ?? 0) + 1);
-                }
-                break;
-            }
-            case 'accept':
-                source.accepts++;
-                this.openAccepts.add(tupleOf(event));
-                break;
-            case 'close': {
-                source.closes++;
-                if (this.openAccepts.size > 0 && this.openAccepts.delete(tupleOf(event))) break;
-                if (this.classifier.consumesSnat(event.daddr)) {
-                    source.publicCloses++;
-                    const pid = this.pidFor(source, event);
-                    if (pid) pid.publicCloses++;
-                }
-                break;
-            }
-            case 'unknown':
-                break;
-        }
+        this.tally.event(event);
     }
 
-    private sourceFor(event: TcptracerEvent): SourceCounters {
-        let byNetns = this.sourceIndex.get(event.saddr);
-        if (byNetns === undefined) {
-            byNetns = new Map();
-            this.sourceIndex.set(event.saddr, byNetns);
-        }
-        const netnsKey = event.netns ?? '';
-        let source = byNetns.get(netnsKey);
-        if (source === undefined) {
-            source = {
-                saddr: event.saddr,
-                connects: 0,
-                accepts: 0,
-                closes: 0,
-                publicConnects: 0,
-                publicCloses: 0,
-                comms: new Set(),
-                pids: new Map(),
-                destinations: new Map(),
-            };
-            if (event.netns !== undefined) source.netns = event.netns;
-            byNetns.set(netnsKey, source);
-            this.data.sources.push(source);
-        }
-        return source;
-    }
-
-    private pidFor(source: SourceCounters, event: TcptracerEvent): PidCounters | undefined {
-        if (event.pid === undefined) return undefined;
-        let pid = source.pids.get(event.pid);
-        if (!pid && source.pids.size < MAX_PIDS_PER_SOURCE) {
-            pid = { comm: event.comm, connects: 0, publicConnects: 0, publicCloses: 0 };
-            source.pids.set(event.pid, pid);
-        }
-        return pid;
-    }
-
-    /** Counters for a public destination; undefined when the address does not consume SNAT (nothing to count). */
-    private destinationFor(source: SourceCounters, daddr: string): DestinationCounters | undefined {
-        if (!this.classifier.consumesSnat(daddr)) return undefined;
-        let destination = source.destinations.get(daddr);
-        if (destination === undefined) {
-            destination = { ports: new Map() };
-            source.destinations.set(daddr, destination);
-        }
-        return destination;
+    /** Where the parser's fast path counts events as numbers (see TracerTally): the hot path of a large capture. */
+    get tracerCounter(): TcptracerCounter {
+        return this.tally;
     }
 
     addSockets(records: readonly SocketRecord[]): void {
@@ -304,6 +198,8 @@ export class Analyzer {
     }
 
     result(): Analysis {
+        this.data.sources = this.tally.sources();
+        this.data.tracerEvents = this.tally.events;
         return new Join(this.data, this.classifier).run();
     }
 }
@@ -818,10 +714,6 @@ class Join {
         }
         return notes;
     }
-}
-
-function tupleOf(event: TcptracerEvent): string {
-    return `${event.saddr} ${event.sport ?? ''} ${event.daddr} ${event.dport ?? ''}`;
 }
 
 function isPodAddress(address: string): boolean {

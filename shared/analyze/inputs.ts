@@ -11,7 +11,7 @@ import { parseNetstat } from '../parse/netstat.js';
 import { parsePods } from '../parse/pods.js';
 import { parsePstree } from '../parse/pstree.js';
 import { parseSs } from '../parse/ss.js';
-import { parseTcptracer, parseTcptracerStream } from '../parse/tcptracer.js';
+import { parseTcptracerStream, parseTcptracerText } from '../parse/tcptracer.js';
 import type { Analyzer } from './analyzer.js';
 
 export const INPUT_KINDS = [
@@ -43,8 +43,7 @@ export function addInputText(
 ): void {
     switch (kind) {
         case 'tcptracer': {
-            const { events, summary } = parseTcptracer(text);
-            for (const event of events) analyzer.addTcptracerEvent(event);
+            const summary = parseTcptracerText(text, analyzer.tracerCounter);
             noteTracerSummary(analyzer, source, summary.lostSamples, summary.truncatedLastLine);
             analyzer.addInput({ kind, source, records: summary.events, skipped: summary.skipped });
             return;
@@ -113,9 +112,7 @@ export async function addTcptracerStream(
     input: AsyncIterable<string | Uint8Array>,
     source: string,
 ): Promise<void> {
-    const summary = await parseTcptracerStream(input, (event) => {
-        analyzer.addTcptracerEvent(event);
-    });
+    const summary = await parseTcptracerStream(input, analyzer.tracerCounter);
     noteTracerSummary(analyzer, source, summary.lostSamples, summary.truncatedLastLine);
     analyzer.addInput({ kind: 'tcptracer', source, records: summary.events, skipped: summary.skipped });
 }

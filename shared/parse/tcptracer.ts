@@ -14,6 +14,7 @@ import { isAscii } from 'node:buffer';
 import { canonicalAddress } from './address.js';
 import type { TcpEventType, TcptracerEvent, TcptracerSummary } from './records.js';
 import { SkipCollector } from './skipped.js';
+import { StringTable } from './stringTable.js';
 
 type Variant = TcptracerSummary['variant'];
 
@@ -362,7 +363,7 @@ function parseBytes(b: Uint8Array, start: number, end: number, header: number): 
     return OK;
 }
 
-/** Remembers the columns of the line parseBytes just read, for fastParse. */
+/** Remembers the columns of the line parseBytes just read, for fastFields. */
 function learnTemplate(t: Int32Array, start: number): void {
     const typeAt = out[O_TYPE_AT] ?? -1;
     t[T_VALID] = typeAt < 0 ? 0 : 1;
@@ -491,24 +492,27 @@ function addressFieldSlow(b: Uint8Array, w: DataView, p: number, next: number): 
 }
 
 /**
- * Hands back one string per distinct text, looked up by the bytes: a capture repeats a few hundred SADDR, NETNS
- * and COMM values a million times. Saves an allocation per field, and consumers keying Maps by these strings hash
- * each one once (the analyzer runs 10-20% faster). Only for ASCII chunks scanned in place, where a byte is a character.
+ * One id (in a StringTable) per distinct text, looked up by the bytes: a capture repeats a few hundred SADDR, NETNS
+ * and COMM values a million times. Saves an allocation per field, and consumers keying by these values hash each
+ * one once. Only for ASCII chunks scanned in place, where a byte is a character.
  */
 class Interner {
     private readonly keys: Int32Array;
-    private readonly values: (string | undefined)[];
+    private readonly ids: Int32Array;
     private readonly shift: number;
 
-    constructor(bits: number) {
+    constructor(
+        readonly table: StringTable,
+        bits: number,
+    ) {
         this.keys = new Int32Array(5 << bits);
-        this.values = new Array<string | undefined>(1 << bits).fill(undefined);
+        this.ids = new Int32Array(1 << bits).fill(-1);
         this.shift = 32 - bits;
     }
 
-    get(b: Uint8Array, w: DataView, text: string, a: number, e: number): string {
+    id(b: Uint8Array, w: DataView, text: TextLike, a: number, e: number): number {
         const n = e - a;
-        if (n < 4 || n > 16) return text.slice(a, e);
+        if (n < 4 || n > 16) return this.table.id(text.slice(a, e));
         // Four words cover every byte of 4 to 16 (the last one overlapping), so with n they identify the text.
         const w0 = w.getInt32(a, true);
         const w1 = n > 8 ? w.getInt32(a + 4, true) : 0;
@@ -519,35 +523,49 @@ class Interner {
         const k = slot * 5;
         const keys = this.keys;
         if (keys[k] === n && keys[k + 1] === w0 && keys[k + 2] === w1 && keys[k + 3] === w2 && keys[k + 4] === w3) {
-            const hit = this.values[slot];
-            if (hit !== undefined) return hit;
+            const hit = this.ids[slot] ?? -1;
+            if (hit >= 0) return hit;
         }
-        // A copy: a slice of 13 or more characters would keep the chunk's whole text alive while cached.
-        const value = n < 13 ? text.slice(a, e) : String.fromCharCode(...b.subarray(a, e));
+        // A copy: a slice of 13 or more characters would keep the chunk's whole text alive in the table.
+        const id = this.table.id(n < 13 ? text.slice(a, e) : String.fromCharCode(...b.subarray(a, e)));
         keys[k] = n;
         keys[k + 1] = w0;
         keys[k + 2] = w1;
         keys[k + 3] = w2;
         keys[k + 4] = w3;
-        this.values[slot] = value;
-        return value;
+        this.ids[slot] = id;
+        return id;
+    }
+
+    text(b: Uint8Array, w: DataView, text: TextLike, a: number, e: number): string {
+        return this.table.text(this.id(b, w, text, a, e));
     }
 }
+
+// Where fastFields leaves what it found: positions into the line, numbers, -1 for absent or masked.
+const fast = new Float64Array(16);
+const F_TIME_END = 0;
+const F_TYPE = 1;
+const F_PID = 2;
+const F_COMM_START = 3;
+const F_COMM_END = 4;
+const F_IP = 5;
+const F_SADDR_START = 6;
+const F_SADDR_END = 7;
+const F_SADDR_KIND = 8;
+const F_DADDR_START = 9;
+const F_DADDR_END = 10;
+const F_DADDR_KIND = 11;
+const F_SPORT = 12;
+const F_DPORT = 13;
+const F_NETNS_START = 14;
 
 /**
  * Reads a line whose fields sit in the template's columns (nearly every line of a capture: tcptracer pads each
  * field to a fixed width), checking the padding between them so the answer is the one parseBytes would give.
- * Returns the event, or undefined to leave the line to parseBytes. `text` lines up with `b`.
+ * Leaves the fields in `fast` and returns true, or returns false to leave the line to parseBytes.
  */
-function fastParse(
-    b: Uint8Array,
-    w: DataView,
-    text: string,
-    s: number,
-    e: number,
-    t: Int32Array,
-    sources: Interner | undefined,
-): TcptracerEvent | undefined {
+function fastFields(b: Uint8Array, w: DataView, s: number, e: number, t: Int32Array): boolean {
     const cType = s + (t[T_TYPE] ?? 0);
     const cPid = s + (t[T_PID] ?? 0);
     const cIp = s + (t[T_IP] ?? 0);
@@ -557,17 +575,17 @@ function fastParse(
     const cDport = s + (t[T_DPORT] ?? 0);
     const netnsColumn = t[T_NETNS] ?? -1;
     const cNetns = netnsColumn < 0 ? -1 : s + netnsColumn;
-    if (e <= (cNetns >= 0 ? cNetns : cDport)) return undefined;
+    if (e <= (cNetns >= 0 ? cNetns : cDport)) return false;
 
     let timeEnd = -1;
     if (t[T_TIME] === 1) {
         timeEnd = timeField(b, w, s, cType);
-        if (timeEnd < 0) return undefined;
+        if (timeEnd < 0) return false;
     } else if (cType !== s) {
-        return undefined;
+        return false;
     }
     const typeEnd = typeField(b, w, cType, cPid);
-    if (typeEnd < 0) return undefined;
+    if (typeEnd < 0) return false;
     const type = fieldValue;
 
     let pidEnd = cPid;
@@ -578,22 +596,22 @@ function fastParse(
         if (isDigit(c)) pid = pid * 10 + (c - 48);
         else if (isMask(c)) pidMasked = true;
         else if (isWs(c)) break;
-        else return undefined;
+        else return false;
     }
-    if (pidEnd === cPid || pidEnd - cPid > 10 || pid > 0xffffffff || pidEnd >= cIp - 1) return undefined;
-    if (!isWs(b[cIp - 1] ?? 0) || !isIpVersion(b[cIp] ?? 0) || !padding(b, w, cIp + 1, cSaddr)) return undefined;
+    if (pidEnd === cPid || pidEnd - cPid > 10 || pid > 0xffffffff || pidEnd >= cIp - 1) return false;
+    if (!isWs(b[cIp - 1] ?? 0) || !isIpVersion(b[cIp] ?? 0) || !padding(b, w, cIp + 1, cSaddr)) return false;
 
     const saE = addressField(b, w, cSaddr, cDaddr);
-    if (saE < 0) return undefined;
+    if (saE < 0) return false;
     const saKind = fieldValue;
     const daE = addressField(b, w, cDaddr, cSport);
-    if (daE < 0) return undefined;
+    if (daE < 0) return false;
     const daKind = fieldValue;
-    if (uintField(b, w, cSport, cDport, 65535) < 0) return undefined;
+    if (uintField(b, w, cSport, cDport, 65535) < 0) return false;
     const sport = fieldValue;
     if (cNetns >= 0) {
-        if (uintField(b, w, cDport, cNetns, 65535) < 0) return undefined;
-        if (!netnsOk(b, cNetns, e)) return undefined; // digits and x only, so also no whitespace
+        if (uintField(b, w, cDport, cNetns, 65535) < 0) return false;
+        if (!netnsOk(b, cNetns, e)) return false; // digits and x only, so also no whitespace
     } else {
         let value = 0;
         let masked = false;
@@ -601,9 +619,9 @@ function fastParse(
             const c = b[i] ?? 32;
             if (isDigit(c)) value = value * 10 + (c - 48);
             else if (isMask(c)) masked = true;
-            else return undefined;
+            else return false;
         }
-        if (e - cDport > 10 || value > 65535) return undefined;
+        if (e - cDport > 10 || value > 65535) return false;
         fieldValue = masked ? MASKED : value;
     }
     const dport = fieldValue;
@@ -615,50 +633,134 @@ function fastParse(
     const saBracket = b[cSaddr] === 91 && saE - cSaddr > 2 && b[saE - 1] === 93 ? 1 : 0;
     const daBracket = b[cDaddr] === 91 && daE - cDaddr > 2 && b[daE - 1] === 93 ? 1 : 0;
     typeWasWord = typeEnd - cType > 1;
-    const saS = cSaddr + saBracket;
-    const saEnd = saE - saBracket;
-    let saddr: string;
-    if (saKind === 6) saddr = canonicalIpv6(text.slice(saS, saEnd));
-    else saddr = sources ? sources.get(b, w, text, saS, saEnd) : text.slice(saS, saEnd);
-    // Thousands of distinct DADDR values: interning them costs more than it saves.
-    const daddr = text.slice(cDaddr + daBracket, daE - daBracket);
-    let netns: string | undefined;
-    if (cNetns >= 0) netns = sources ? sources.get(b, w, text, cNetns, e) : text.slice(cNetns, e);
+    fast[F_TIME_END] = timeEnd;
+    fast[F_TYPE] = type;
+    fast[F_PID] = pidMasked ? MASKED : pid;
+    fast[F_COMM_START] = commStart;
+    fast[F_COMM_END] = commEnd;
+    fast[F_IP] = b[cIp] === 52 ? 4 : 6;
+    fast[F_SADDR_START] = cSaddr + saBracket;
+    fast[F_SADDR_END] = saE - saBracket;
+    fast[F_SADDR_KIND] = saKind;
+    fast[F_DADDR_START] = cDaddr + daBracket;
+    fast[F_DADDR_END] = daE - daBracket;
+    fast[F_DADDR_KIND] = daKind;
+    fast[F_SPORT] = sport;
+    fast[F_DPORT] = dport;
+    fast[F_NETNS_START] = cNetns;
+    return true;
+}
+
+/** The event fastFields just read; `s` and `e` bound the line in `b` and `text`. */
+function fastEvent(
+    b: Uint8Array,
+    w: DataView,
+    text: TextLike,
+    s: number,
+    e: number,
+    sources: Interner | undefined,
+): TcptracerEvent {
+    const field = (a: number, z: number) => (sources ? sources.text(b, w, text, a, z) : text.slice(a, z));
+    const saS = fast[F_SADDR_START] ?? 0;
+    const saE = fast[F_SADDR_END] ?? 0;
+    const daddr = text.slice(fast[F_DADDR_START] ?? 0, fast[F_DADDR_END] ?? 0);
+    const timeEnd = fast[F_TIME_END] ?? -1;
+    const pid = fast[F_PID] ?? MASKED;
+    const sport = fast[F_SPORT] ?? MASKED;
+    const dport = fast[F_DPORT] ?? MASKED;
+    const netnsStart = fast[F_NETNS_START] ?? -1;
     return {
-        type: TYPES[type] ?? 'unknown',
+        type: TYPES[fast[F_TYPE] ?? 3] ?? 'unknown',
         time: timeEnd < 0 ? undefined : text.slice(s, timeEnd),
-        pid: pidMasked ? undefined : pid,
-        comm: sources ? sources.get(b, w, text, commStart, commEnd) : text.slice(commStart, commEnd),
-        ipVersion: b[cIp] === 52 ? 4 : 6,
-        saddr,
-        daddr: daKind === 6 ? canonicalIpv6(daddr) : daddr,
+        pid: pid >= 0 ? pid : undefined,
+        comm: field(fast[F_COMM_START] ?? 0, fast[F_COMM_END] ?? 0),
+        ipVersion: fast[F_IP] === 4 ? 4 : 6,
+        saddr: fast[F_SADDR_KIND] === 6 ? canonicalIpv6(text.slice(saS, saE)) : field(saS, saE),
+        // Thousands of distinct DADDR values: interning them costs more than it saves.
+        daddr: fast[F_DADDR_KIND] === 6 ? canonicalIpv6(daddr) : daddr,
         sport: sport >= 0 ? sport : undefined,
         dport: dport >= 0 ? dport : undefined,
-        netns,
+        netns: netnsStart >= 0 ? field(netnsStart, e) : undefined,
     };
 }
 
+/** The uint32 of the canonical dotted quad b[a, e) (no leading zeros, octets <= 255), or -1. */
+function ipv4Value(b: Uint8Array, a: number, e: number): number {
+    let value = 0;
+    let octet = 0;
+    let digits = 0;
+    let dots = 0;
+    for (let i = a; i < e; i++) {
+        const c = b[i] ?? 0;
+        if (c === 46) {
+            if (digits === 0 || octet > 255) return -1;
+            value = value * 256 + octet;
+            octet = 0;
+            digits = 0;
+            dots++;
+        } else if (isDigit(c)) {
+            if (digits > 0 && octet === 0) return -1; // a leading zero: the text is not canonical
+            octet = octet * 10 + (c - 48);
+            digits++;
+        } else {
+            return -1;
+        }
+    }
+    if (dots !== 3 || digits === 0 || octet > 255) return -1;
+    return value * 256 + octet;
+}
+
+/** Hands the line fastFields just read to a counter as numbers: no object or string per event. */
+function countFast(counter: TcptracerCounter, ids: Interner, b: Uint8Array, w: DataView, text: TextLike, e: number) {
+    const saS = fast[F_SADDR_START] ?? 0;
+    const saE = fast[F_SADDR_END] ?? 0;
+    const daS = fast[F_DADDR_START] ?? 0;
+    const daE = fast[F_DADDR_END] ?? 0;
+    const saddr =
+        fast[F_SADDR_KIND] === 6 ? ids.table.id(canonicalIpv6(text.slice(saS, saE))) : ids.id(b, w, text, saS, saE);
+    let daddr = -1;
+    if (fast[F_DADDR_KIND] === 4) {
+        const value = ipv4Value(b, daS, daE);
+        if (value >= 0) daddr = counter.addressV4(value);
+    }
+    if (daddr < 0) {
+        const text6 = text.slice(daS, daE);
+        daddr = counter.addressText(fast[F_DADDR_KIND] === 6 ? canonicalIpv6(text6) : text6);
+    }
+    const netnsStart = fast[F_NETNS_START] ?? -1;
+    counter.count(
+        fast[F_TYPE] ?? 3,
+        fast[F_PID] ?? MASKED,
+        ids.id(b, w, text, fast[F_COMM_START] ?? 0, fast[F_COMM_END] ?? 0),
+        saddr,
+        netnsStart < 0 ? -1 : ids.id(b, w, text, netnsStart, e),
+        daddr,
+        fast[F_SPORT] ?? MASKED,
+        fast[F_DPORT] ?? MASKED,
+    );
+}
+
 /** The event parseBytes just read, its strings cut from `text` (which lines up with the bytes it read). */
-function eventFromOut(text: string): TcptracerEvent {
+function eventFromOut(text: TextLike): TcptracerEvent {
     const timeStart = out[O_TIME_START] ?? -1;
     const pid = out[O_PID] ?? MASKED;
     const sport = out[O_SPORT] ?? MASKED;
     const dport = out[O_DPORT] ?? MASKED;
     const netnsStart = out[O_NETNS_START] ?? -1;
     const ipv6Text = out[O_IPV6_TEXT] ?? 0;
-    const saddr = text.slice(out[O_SADDR_START], out[O_SADDR_END]);
-    const daddr = text.slice(out[O_DADDR_START], out[O_DADDR_END]);
+    const saddr = text.slice(out[O_SADDR_START] ?? 0, out[O_SADDR_END] ?? 0);
+    const daddr = text.slice(out[O_DADDR_START] ?? 0, out[O_DADDR_END] ?? 0);
     return {
         type: TYPES[out[O_TYPE] ?? 3] ?? 'unknown',
-        time: timeStart >= 0 ? text.slice(timeStart, out[O_TIME_END]) : undefined,
+        time: timeStart >= 0 ? text.slice(timeStart, out[O_TIME_END] ?? 0) : undefined,
         pid: pid >= 0 ? pid : undefined,
-        comm: text.slice(out[O_COMM_START], out[O_COMM_END]),
+        comm: text.slice(out[O_COMM_START] ?? 0, out[O_COMM_END] ?? 0),
         ipVersion: out[O_IP] === 4 ? 4 : 6,
         saddr: (ipv6Text & 1) === 0 ? saddr : canonicalIpv6(saddr),
         daddr: (ipv6Text & 2) === 0 ? daddr : canonicalIpv6(daddr),
         sport: sport >= 0 ? sport : undefined,
         dport: dport >= 0 ? dport : undefined,
-        netns: netnsStart >= 0 ? text.slice(netnsStart, out[O_NETNS_END]) : undefined,
+        netns: netnsStart >= 0 ? text.slice(netnsStart, out[O_NETNS_END] ?? 0) : undefined,
     };
 }
 
@@ -710,6 +812,19 @@ function variantOfEvent(event: TcptracerEvent, verbose: boolean): Variant {
     return { timestamp, verbose, netns: event.netns !== undefined };
 }
 
+/** What lines are cut from: a string, or the bytes of an ASCII chunk read as Latin-1 (the same characters). */
+interface TextLike {
+    slice(start: number, end: number): string;
+}
+
+class Latin1Text implements TextLike {
+    constructor(private readonly bytes: Buffer) {}
+
+    slice(start: number, end: number): string {
+        return this.bytes.toString('latin1', start, end);
+    }
+}
+
 // Keeps a BOM: chunks start anywhere, so only pushLine, on line 1, may drop one.
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
@@ -718,6 +833,29 @@ function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
     joined.set(a, 0);
     joined.set(b, a.length);
     return joined;
+}
+
+/**
+ * Takes events as numbers instead of objects (the analyzer's TracerTally implements it). Ids of SADDR, NETNS and
+ * COMM come from `strings`; addresses get ids from addressV4 (a canonical dotted quad as its uint32) or addressText.
+ * `type` indexes connect/accept/close/unknown; -1 stands for a masked PID or port and for a missing NETNS.
+ */
+export interface TcptracerCounter {
+    readonly strings: StringTable;
+    addressV4(value: number): number;
+    addressText(text: string): number;
+    count(
+        type: number,
+        pid: number,
+        commId: number,
+        saddrId: number,
+        netnsId: number,
+        daddrId: number,
+        sport: number,
+        dport: number,
+    ): void;
+    /** A line read the long way. */
+    event(event: TcptracerEvent): void;
 }
 
 /**
@@ -742,9 +880,23 @@ export class TcptracerParser {
     // Bytes after the last newline of the previous pushBytes chunk.
     private carry: Uint8Array | undefined;
     private readonly template = new Int32Array(10);
-    private readonly sources = new Interner(10);
+    private readonly sources: Interner;
+    private readonly onEvent: (e: TcptracerEvent) => void;
+    private readonly counter: TcptracerCounter | undefined;
 
-    constructor(private readonly onEvent: (e: TcptracerEvent) => void) {}
+    /** Events go to a callback as objects, or to a counter as numbers (the fast path) and objects (the rest). */
+    constructor(sink: ((e: TcptracerEvent) => void) | TcptracerCounter) {
+        if (typeof sink === 'function') {
+            this.onEvent = sink;
+            this.sources = new Interner(new StringTable(), 10);
+        } else {
+            this.counter = sink;
+            this.onEvent = (e) => {
+                sink.event(e);
+            };
+            this.sources = new Interner(sink.strings, 10);
+        }
+    }
 
     pushLine(line: string): void {
         this.lineNo++;
@@ -834,10 +986,11 @@ export class TcptracerParser {
             }
             return;
         }
-        const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+        // Strings are cut from the bytes only where needed: most lines are counted without any.
+        const text = new Latin1Text(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
         const words = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         let start = 0;
-        for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
+        for (let newline = bytes.indexOf(10); newline !== -1; newline = bytes.indexOf(10, start)) {
             if (this.interrupted !== '') {
                 this.pushLine(text.slice(start, newline));
             } else {
@@ -850,25 +1003,31 @@ export class TcptracerParser {
     }
 
     /** One line, b[start, end) lining up with text[start, end). */
-    private handle(b: Uint8Array, w: DataView, text: string, start: number, end: number, inPlace: boolean): void {
+    private handle(b: Uint8Array, w: DataView, text: TextLike, start: number, end: number, inPlace: boolean): void {
         while (end > start && isWs(b[end - 1] ?? 0)) end--;
         while (start < end && isWs(b[start] ?? 0)) start++;
         if (start === end) return;
         const first = b[start];
         if ((first === 84 || first === 80) && this.structural(text.slice(start, end))) return; // T, P
-        let event =
-            this.template[T_VALID] === 1
-                ? fastParse(b, w, text, start, end, this.template, inPlace ? this.sources : undefined)
-                : undefined;
-        if (event === undefined) {
-            const status = parseBytes(b, start, end, this.header);
-            if (status !== OK) {
-                this.fail(text.slice(start, end), REASONS[status] ?? 'unreadable');
+        if (this.template[T_VALID] === 1 && fastFields(b, w, start, end, this.template)) {
+            this.eventCount++;
+            // The first event also names the variant, so it goes the object way.
+            if (this.counter !== undefined && inPlace && this.variant !== undefined) {
+                countFast(this.counter, this.sources, b, w, text, end);
                 return;
             }
-            learnTemplate(this.template, start);
-            event = eventFromOut(text);
+            const event = fastEvent(b, w, text, start, end, inPlace ? this.sources : undefined);
+            this.variant ??= variantOfEvent(event, typeWasWord);
+            this.onEvent(event);
+            return;
         }
+        const status = parseBytes(b, start, end, this.header);
+        if (status !== OK) {
+            this.fail(text.slice(start, end), REASONS[status] ?? 'unreadable');
+            return;
+        }
+        learnTemplate(this.template, start);
+        const event = eventFromOut(text);
         this.eventCount++;
         this.variant ??= variantOfEvent(event, typeWasWord);
         this.onEvent(event);
@@ -920,6 +1079,13 @@ export function parseTcptracer(text: string): { events: TcptracerEvent[]; summar
     return { events, summary: parser.end() };
 }
 
+/** Parses a whole capture held in memory into a counter (no event objects for lines on the fast path). */
+export function parseTcptracerText(text: string, counter: TcptracerCounter): TcptracerSummary {
+    const parser = new TcptracerParser(counter);
+    parser.pushBytes(Buffer.from(text, 'utf8'));
+    return parser.end();
+}
+
 /**
  * Parses a capture from a byte or text stream in constant memory, handing each event to `onEvent`.
  * Byte chunks are scanned in place rather than split into line strings first (lines.ts forEachLine): at a
@@ -927,9 +1093,9 @@ export function parseTcptracer(text: string): { events: TcptracerEvent[]; summar
  */
 export async function parseTcptracerStream(
     input: AsyncIterable<string | Uint8Array>,
-    onEvent: (e: TcptracerEvent) => void,
+    sink: ((e: TcptracerEvent) => void) | TcptracerCounter,
 ): Promise<TcptracerSummary> {
-    const parser = new TcptracerParser(onEvent);
+    const parser = new TcptracerParser(sink);
     for await (const chunk of input) {
         parser.pushBytes(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
     }

@@ -1,0 +1,222 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import fc from 'fast-check';
+
+import { AddressClassifier } from '../../../shared/analyze/addressClass.js';
+import {
+    canonicalIpv4Value,
+    MAX_COMMS_PER_SOURCE,
+    MAX_PIDS_PER_SOURCE,
+    type SourceCounters,
+    TracerTally,
+} from '../../../shared/analyze/tracerTally.js';
+import type { TcptracerEvent } from '../../../shared/parse/records.js';
+import { parseTcptracer, parseTcptracerText } from '../../../shared/parse/tcptracer.js';
+import { formatT4vLine, T4V_PREAMBLE } from '../../bench/tcptracerLog.js';
+import { mutatedLine } from '../../helpers/mutate.js';
+import { readFixture } from '../../helpers/paths.js';
+
+/**
+ * The rules as the analyzer first wrote them, one string-keyed Map per level (commit f6e0796): the oracle the typed
+ * -array tally must match event for event, including the order in which sources, PIDs and destinations appear.
+ */
+class ReferenceTally {
+    readonly sources: SourceCounters[] = [];
+    private readonly index = new Map<string, SourceCounters>();
+    private readonly openAccepts = new Set<string>();
+
+    constructor(private readonly consumesSnat: (address: string) => boolean) {}
+
+    add(event: TcptracerEvent): void {
+        const key = `${event.saddr}\u0000${event.netns ?? ''}`;
+        let source = this.index.get(key);
+        if (!source) {
+            source = {
+                saddr: event.saddr,
+                connects: 0,
+                accepts: 0,
+                closes: 0,
+                publicConnects: 0,
+                publicCloses: 0,
+                comms: new Set(),
+                pids: new Map(),
+                destinations: new Map(),
+            };
+            if (event.netns !== undefined) source.netns = event.netns;
+            this.index.set(key, source);
+            this.sources.push(source);
+        }
+        if (source.comms.size < MAX_COMMS_PER_SOURCE) source.comms.add(event.comm);
+        const pidFor = (s: SourceCounters) => {
+            if (event.pid === undefined) return undefined;
+            let pid = s.pids.get(event.pid);
+            if (!pid && s.pids.size < MAX_PIDS_PER_SOURCE) {
+                pid = { comm: event.comm, connects: 0, publicConnects: 0, publicCloses: 0 };
+                s.pids.set(event.pid, pid);
+            }
+            return pid;
+        };
+        const tuple = `${event.saddr} ${event.sport ?? ''} ${event.daddr} ${event.dport ?? ''}`;
+        if (event.type === 'connect') {
+            source.connects++;
+            const pid = pidFor(source);
+            if (pid) pid.connects++;
+            if (this.consumesSnat(event.daddr)) {
+                source.publicConnects++;
+                if (pid) pid.publicConnects++;
+                let destination = source.destinations.get(event.daddr);
+                if (!destination) source.destinations.set(event.daddr, (destination = { ports: new Map() }));
+                const port = event.dport ?? 0;
+                destination.ports.set(port, (destination.ports.get(port) ?? 0) + 1);
+            }
+        } else if (event.type === 'accept') {
+            source.accepts++;
+            this.openAccepts.add(tuple);
+        } else if (event.type === 'close') {
+            source.closes++;
+            if (this.openAccepts.delete(tuple)) return;
+            if (this.consumesSnat(event.daddr)) {
+                source.publicCloses++;
+                const pid = pidFor(source);
+                if (pid) pid.publicCloses++;
+            }
+        }
+    }
+}
+
+/** Maps and Sets as entry arrays, so equality also checks the order things appeared in. */
+function ordered(sources: readonly SourceCounters[]): unknown {
+    return sources.map((s) => ({
+        ...s,
+        comms: [...s.comms],
+        pids: [...s.pids],
+        destinations: [...s.destinations].map(([address, d]) => [address, [...d.ports]]),
+    }));
+}
+
+const classifier = new AddressClassifier(['10.224.0.0/12']);
+const consumesSnat = (address: string) => classifier.consumesSnat(address);
+
+function viaReference(events: readonly TcptracerEvent[]): SourceCounters[] {
+    const reference = new ReferenceTally(consumesSnat);
+    for (const event of events) reference.add(event);
+    return reference.sources;
+}
+
+// Pools small enough that sources, tuples and destinations repeat, with the odd cases the ids must keep apart:
+// leading zeros and masked digits are other texts than the canonical quad, IPv6 and IPv4-mapped text.
+const SADDRS = ['10.244.0.5', '10.244.0.6', '10.224.0.4', 'fd00::5', '10.x.x.7'];
+const DADDRS = [
+    '52.239.3.27',
+    '052.239.3.27',
+    '10.244.1.27',
+    '168.63.129.16',
+    '203.0.113.9',
+    '2603:1030::5',
+    'fe80::1',
+    '0.0.0.0',
+    '255.255.255.255',
+    '52.x.3.27',
+];
+const event: fc.Arbitrary<TcptracerEvent> = fc.record({
+    type: fc.constantFrom('connect', 'accept', 'close', 'unknown'),
+    pid: fc.option(fc.constantFrom(1, 26220, 4194304, 0xffffffff), { nil: undefined }),
+    comm: fc.constantFrom('curl', 'Web Content', 'java', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'),
+    ipVersion: fc.constant(4 as const),
+    saddr: fc.constantFrom(...SADDRS),
+    daddr: fc.constantFrom(...DADDRS),
+    sport: fc.option(fc.constantFrom(39358, 443, 0), { nil: undefined }),
+    dport: fc.option(fc.constantFrom(443, 80, 0, 65535), { nil: undefined }),
+    netns: fc.option(fc.constantFrom('4026532302', '4026531840'), { nil: undefined }),
+});
+
+describe('TracerTally', () => {
+    it('counts random event sequences exactly as the string-keyed rules do, in the same order', () => {
+        fc.assert(
+            fc.property(fc.array(event, { maxLength: 300 }), (events) => {
+                const tally = new TracerTally(consumesSnat);
+                for (const e of events) tally.event(e);
+                assert.deepEqual(ordered(tally.sources()), ordered(viaReference(events)));
+                assert.equal(tally.events, events.length);
+            }),
+            { numRuns: 300 },
+        );
+    });
+
+    it('keeps an accepted tuple apart from a connect with the same addresses, and forgets it once closed', () => {
+        const tally = new TracerTally(consumesSnat);
+        const inbound = { saddr: '10.244.0.5', sport: 8080, daddr: '203.0.113.9', dport: 51000, comm: 'nginx' };
+        tally.event({ type: 'accept', ipVersion: 4, ...inbound });
+        tally.event({ type: 'close', ipVersion: 4, ...inbound });
+        tally.event({ type: 'close', ipVersion: 4, ...inbound });
+        const source = tally.sources()[0];
+        assert.ok(source);
+        assert.equal(source.closes, 2);
+        assert.equal(source.publicCloses, 1, 'only the second close is an outbound release');
+    });
+
+    it('stops adding PIDs at the per-source cap and still counts the source', () => {
+        const tally = new TracerTally(consumesSnat);
+        for (let pid = 1; pid <= MAX_PIDS_PER_SOURCE + 10; pid++) {
+            tally.event({ type: 'connect', ipVersion: 4, pid, comm: 'x', saddr: '10.244.0.5', daddr: '52.1.2.3' });
+        }
+        const source = tally.sources()[0];
+        assert.ok(source);
+        assert.equal(source.pids.size, MAX_PIDS_PER_SOURCE);
+        assert.equal(source.connects, MAX_PIDS_PER_SOURCE + 10);
+        assert.deepEqual(source.destinations.get('52.1.2.3')?.ports.get(0), MAX_PIDS_PER_SOURCE + 10);
+    });
+
+    it('reads only canonical dotted quads as numbers', () => {
+        assert.equal(canonicalIpv4Value('52.239.3.27'), 0x34ef031b);
+        assert.equal(canonicalIpv4Value('255.255.255.255'), 0xffffffff);
+        for (const text of ['052.239.3.27', '256.1.1.1', '1.2.3', '1.2.3.4.5', '1.x.3.4', ' 1.2.3.4', '']) {
+            assert.equal(canonicalIpv4Value(text), -1, text);
+        }
+    });
+});
+
+const COMMS = ['wget', 'Web Content', 'C2 CompilerThre', 'kubelet', 'sh', 'python3-longname'];
+const realLine = fc
+    .record({
+        time: fc.nat(10 ** 12),
+        type: fc.constantFrom('connect' as const, 'accept' as const, 'close' as const),
+        pid: fc.constantFrom(26220, 1, 4194304),
+        comm: fc.constantFrom(...COMMS),
+        saddr: fc.constantFrom('10.244.0.28', '10.244.0.61', '10.224.0.4'),
+        daddr: fc.constantFrom('52.239.3.27', '052.239.3.27', '10.244.1.27', '20.60.1.5', '203.0.113.250', '[fd00::1]'),
+        sport: fc.constantFrom(39358, 8080, 5),
+        dport: fc.constantFrom(443, 6379, 51000),
+        netns: fc.constantFrom('4026532302', '4026531840'),
+    })
+    .map((r) => formatT4vLine(r.time, r.type, r.pid, r.comm, r.saddr, r.daddr, r.sport, r.dport, r.netns).trimEnd());
+
+const FIXTURE_LINES = [
+    ...readFixture('tcptracer', 'runbook-t4v.txt').split('\n').slice(2),
+    ...readFixture('tcptracer', 'bcc-example-default.txt').split('\n').slice(2),
+].filter((line) => line.trim() !== '');
+
+describe('the parser counting into a TracerTally', () => {
+    it('gives what the event objects give, on generated -t4v lines, mutated lines and documented captures', () => {
+        const lines = fc.array(
+            fc.oneof(
+                { weight: 6, arbitrary: realLine },
+                { weight: 2, arbitrary: mutatedLine(FIXTURE_LINES, ' x.:[]0123456789abcdefXC\t') },
+                { weight: 1, arbitrary: fc.constantFrom(...FIXTURE_LINES) },
+            ),
+            { maxLength: 60 },
+        );
+        fc.assert(
+            fc.property(lines, fc.boolean(), (picked, withHeader) => {
+                const text = (withHeader ? T4V_PREAMBLE : '') + picked.join('\n');
+                const tally = new TracerTally(consumesSnat);
+                const summary = parseTcptracerText(text, tally);
+                const objects = parseTcptracer(text);
+                assert.deepEqual(summary, objects.summary);
+                assert.deepEqual(ordered(tally.sources()), ordered(viaReference(objects.events)));
+            }),
+            { numRuns: 300 },
+        );
+    });
+});
