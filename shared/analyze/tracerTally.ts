@@ -374,14 +374,33 @@ export class TracerTally {
         counts[row] = (counts[row] ?? 0) + 1;
     }
 
-    /** The counters as objects, sources in the order they first appeared. */
+    /**
+     * The counters as objects, sources in the order they first appeared. A source's destinations are built when
+     * first read: a capture can hold hundreds of thousands of (address, port) pairs, and only the sources that get
+     * attributed to a pod need theirs.
+     */
     sources(): SourceCounters[] {
         const text = (id: number) => this.strings.text(id);
         const counts = this.sourceCounts.values;
         const keys = this.sourceIndex.keys;
         const sources: SourceCounters[] = [];
+        let rowsBySource: number[][] | undefined;
+        const destinationsOf = (s: number) => {
+            rowsBySource ??= this.destinationRowsBySource();
+            const destinations = new Map<string, { ports: Map<number, number> }>();
+            const destinationKeys = this.destinationIndex.keys;
+            const destinationCounts = this.destinationCounts.values;
+            for (const d of rowsBySource[s] ?? []) {
+                const address = this.addressString(destinationKeys[d * 3 + 1] ?? 0);
+                let destination = destinations.get(address);
+                if (destination === undefined) destinations.set(address, (destination = { ports: new Map() }));
+                destination.ports.set(destinationKeys[d * 3 + 2] ?? 0, destinationCounts[d] ?? 0);
+            }
+            return destinations;
+        };
         for (let s = 0; s < this.sourceIndex.size; s++) {
             const netnsId = keys[s * 2 + 1] ?? NONE;
+            let destinations: SourceCounters['destinations'] | undefined;
             const source: SourceCounters = {
                 saddr: text(keys[s * 2] ?? 0),
                 connects: counts[s * 5] ?? 0,
@@ -391,7 +410,10 @@ export class TracerTally {
                 publicCloses: counts[s * 5 + 4] ?? 0,
                 comms: new Set((this.sourceComms[s] ?? []).map(text)),
                 pids: new Map(),
-                destinations: new Map(),
+                get destinations() {
+                    destinations ??= destinationsOf(s);
+                    return destinations;
+                },
             };
             if (netnsId !== NONE) source.netns = text(netnsId);
             sources.push(source);
@@ -406,16 +428,14 @@ export class TracerTally {
                 publicCloses: pidCounts[p * 3 + 2] ?? 0,
             });
         }
-        const destinationKeys = this.destinationIndex.keys;
-        const destinationCounts = this.destinationCounts.values;
-        for (let d = 0; d < this.destinationIndex.size; d++) {
-            const source = sources[destinationKeys[d * 3] ?? 0];
-            if (!source) continue;
-            const address = this.addressString(destinationKeys[d * 3 + 1] ?? 0);
-            let destination = source.destinations.get(address);
-            if (destination === undefined) source.destinations.set(address, (destination = { ports: new Map() }));
-            destination.ports.set(destinationKeys[d * 3 + 2] ?? 0, destinationCounts[d] ?? 0);
-        }
         return sources;
+    }
+
+    /** Destination rows per source row, each list in the order the rows were made. */
+    private destinationRowsBySource(): number[][] {
+        const bySource: number[][] = Array.from({ length: this.sourceIndex.size }, () => []);
+        const keys = this.destinationIndex.keys;
+        for (let d = 0; d < this.destinationIndex.size; d++) bySource[keys[d * 3] ?? 0]?.push(d);
+        return bySource;
     }
 }
