@@ -15,17 +15,51 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { createTestCertificates } from '../test/localAzure/certs.js';
+import { DEFAULT_DEMO_WEBHOOKS, type DemoWebhooks } from './demo/webhooks.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
 
 const TLS_DIR = 'SNATMON_DEMO_TLS_DIR';
 const OUTPUT_DIR = 'SNATMON_DEMO_OUTPUT_DIR';
+const CAPTURE_DIR = 'SNATMON_DEMO_CAPTURE_DIR';
 export const DEFAULT_OUTPUT = 'snatmon-demo-output';
 
 /**
  * Settings of the caller's shell that would point the demo's product code elsewhere: Azure credentials, identity
- * endpoints, storage, app settings, proxies. The demo's child never sees them.
+ * endpoints, storage, app settings, proxies. The demo's child never sees them, except the ones below.
  */
 const FOREIGN = /^(AZURE_|MSI_|IDENTITY_|SNATMON_|AzureWebJobs|IMDS_|https?_proxy$|all_proxy$|no_proxy$)/i;
+
+/**
+ * The channel settings the demo keeps: of each URL only its path and query, posted to the demo's own receiver on
+ * 127.0.0.1 (never to the URL's host), and the signing key, so a run shows how URLs and keys shaped like real ones
+ * are handled. Plus where to write the capture the secrets test searches (./demo/capture.ts).
+ */
+const CHANNEL_URLS = {
+    teams: 'SNATMON_TEAMS_WEBHOOK_URL',
+    slack: 'SNATMON_SLACK_WEBHOOK_URL',
+    webhook: 'SNATMON_WEBHOOK_URL',
+} as const;
+const KEPT = new Set<string>([...Object.values(CHANNEL_URLS), 'SNATMON_WEBHOOK_SECRET', CAPTURE_DIR]);
+
+/** The local receiver's paths for the channels: the path and query of each URL set, else the demo's defaults. */
+function demoWebhooks(env: NodeJS.ProcessEnv): DemoWebhooks {
+    const webhooks = { ...DEFAULT_DEMO_WEBHOOKS };
+    for (const [channel, name] of Object.entries(CHANNEL_URLS) as [keyof typeof CHANNEL_URLS, string][]) {
+        const text = env[name]?.trim();
+        if (!text) continue;
+        let url: URL;
+        try {
+            url = new URL(text);
+        } catch {
+            // The value may be a real webhook URL: name the setting, never print it.
+            throw new UsageError(`${name} is not a URL`);
+        }
+        webhooks[channel] = `${url.pathname}${url.search}`;
+    }
+    const secret = env.SNATMON_WEBHOOK_SECRET;
+    if (secret) webhooks.secret = secret;
+    return webhooks;
+}
 
 function parse(argv: string[]) {
     try {
@@ -61,7 +95,13 @@ export async function runDemo(argv: string[], io: CliIo): Promise<number> {
     if (tlsDir !== undefined && io.env.NODE_EXTRA_CA_CERTS !== undefined) {
         // The trusted child: the demo proper.
         const { formatDemo, runDemoStory } = await withoutHostWarnings(() => import('./demo/run.js'));
-        const result = await runDemoStory({ certificatesDir: tlsDir, outputDir: io.env[OUTPUT_DIR] ?? '' });
+        const captureDir = io.env[CAPTURE_DIR];
+        const result = await runDemoStory({
+            certificatesDir: tlsDir,
+            outputDir: io.env[OUTPUT_DIR] ?? '',
+            webhooks: demoWebhooks(io.env),
+            ...(captureDir ? { captureDir } : {}),
+        });
         io.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : formatDemo(result));
         return EXIT_OK;
     }
@@ -78,7 +118,8 @@ export async function runDemo(argv: string[], io: CliIo): Promise<number> {
             );
         }
         const env: NodeJS.ProcessEnv = {};
-        for (const [name, value] of Object.entries(io.env)) if (!FOREIGN.test(name)) env[name] = value;
+        for (const [name, value] of Object.entries(io.env))
+            if (!FOREIGN.test(name) || KEPT.has(name)) env[name] = value;
         Object.assign(env, { NODE_EXTRA_CA_CERTS: certificates.caCertPath, [TLS_DIR]: dir, [OUTPUT_DIR]: out });
         const script = fileURLToPath(new URL('./snat-monitor.js', import.meta.url));
         if (!existsSync(script)) throw new Error(`${script} not found: run the demo from the build (npm run demo)`);

@@ -16,7 +16,9 @@ import type { TickSummary } from '../../shared/monitor/scanTick.js';
 import { clusterName, renderReport } from '../../shared/report/renderReport.js';
 import type { ReceivedRequest } from '../../test/helpers/webhookReceiver.js';
 import { clusterIdOf } from '../../test/localAzure/scenario.js';
+import { writeDemoCapture } from './capture.js';
 import { demoScenario, demoSettings } from './scenario.js';
+import type { DemoWebhooks } from './webhooks.js';
 import { startDemoWorld } from './world.js';
 
 export const SIMULATED_BANNER =
@@ -62,7 +64,15 @@ export interface DemoResult {
     timings: { seedMs: number; tickMs: number; tickToFirstDeliveryMs?: number; totalMs: number };
 }
 
-export async function runDemoStory(options: { certificatesDir: string; outputDir: string }): Promise<DemoResult> {
+export interface DemoStoryOptions {
+    certificatesDir: string;
+    outputDir: string;
+    webhooks?: DemoWebhooks;
+    /** Also write what the run left in storage, the receiver and the logs here (see capture.ts). */
+    captureDir?: string;
+}
+
+export async function runDemoStory(options: DemoStoryOptions): Promise<DemoResult> {
     const started = performance.now();
     const start = new Date(Math.floor(Date.now() / 60_000) * 60_000);
     const scenario = demoScenario(start);
@@ -70,6 +80,7 @@ export async function runDemoStory(options: { certificatesDir: string; outputDir
         scenario,
         settings: demoSettings(scenario),
         certificatesDir: options.certificatesDir,
+        ...(options.webhooks ? { webhooks: options.webhooks } : {}),
     });
     try {
         const seedStarted = performance.now();
@@ -106,32 +117,30 @@ export async function runDemoStory(options: { certificatesDir: string; outputDir
         const files: DemoResult['files'] = { report: join(options.outputDir, 'report.html') };
         writeFileSync(files.report, renderReport(data));
         const exhausted = incidents.find((i) => i.worstState === 'exhausted');
+        const paths = world.webhooks;
         const pick = (path: string) => pickDelivery(world.receiver.accepted(path), exhausted);
-        const teams = pick('/teams');
+        const teams = pick(paths.teams);
         if (teams) {
             const message = JSON.parse(teams.body.toString('utf8')) as { attachments?: { content?: unknown }[] };
             files.teamsCard = join(options.outputDir, 'teams-card.json');
             writeJson(files.teamsCard, message.attachments?.[0]?.content ?? message);
         }
-        const slack = pick('/slack');
+        const slack = pick(paths.slack);
         if (slack) {
             files.slackPayload = join(options.outputDir, 'slack-payload.json');
             writeJson(files.slackPayload, JSON.parse(slack.body.toString('utf8')));
         }
-        const hook = pick('/hook');
+        const hook = pick(paths.webhook);
         if (hook) {
             files.webhook = join(options.outputDir, 'webhook-event.json');
             writeJson(files.webhook, JSON.parse(hook.body.toString('utf8')));
         }
 
         const notifications: Record<string, number> = {};
-        for (const [channel, path] of [
-            ['teams', '/teams'],
-            ['slack', '/slack'],
-            ['webhook', '/hook'],
-        ] as const) {
-            notifications[channel] = world.receiver.accepted(path).length;
+        for (const channel of ['teams', 'slack', 'webhook'] as const) {
+            notifications[channel] = world.receiver.accepted(paths[channel]).length;
         }
+        if (options.captureDir !== undefined) await writeDemoCapture(world, options.captureDir);
         return {
             simulated: true,
             outputDir: options.outputDir,
@@ -146,7 +155,7 @@ export async function runDemoStory(options: { certificatesDir: string; outputDir
             queue,
             findings: findings.map((f) => describeFinding(f, incidents)),
             notifications,
-            signaturesVerified: world.receiver.accepted('/hook').filter((r) => r.signatureValid === true).length,
+            signaturesVerified: world.receiver.accepted(paths.webhook).filter((r) => r.signatureValid === true).length,
             timings: {
                 seedMs,
                 tickMs,

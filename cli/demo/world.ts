@@ -24,9 +24,7 @@ import { testCertificatesIn } from '../../test/localAzure/certs.js';
 import type { Scenario } from '../../test/localAzure/scenario.js';
 import { LocalAzure } from '../../test/localAzure/server.js';
 import { type LocalAzurite, startLocalAzurite } from '../azurite.js';
-
-/** The JSON webhook's signing key; the receiver checks every signature with it. */
-export const DEMO_WEBHOOK_SECRET = 'snatmon-demo-signing-key-0123456789';
+import { DEFAULT_DEMO_WEBHOOKS, type DemoWebhooks } from './webhooks.js';
 
 export const TIMER: Timer = {
     isPastDue: false,
@@ -39,6 +37,7 @@ export interface DemoWorld {
     receiver: WebhookReceiver;
     config: Config;
     services: MonitorServices;
+    webhooks: DemoWebhooks;
     /** Everything the handlers logged, `level: message`. */
     logs: string[];
     /** One run of the `scan` timer function. */
@@ -59,6 +58,8 @@ export interface DemoWorldOptions {
     settings: Record<string, string>;
     /** Made by createTestCertificates; its CA must be in NODE_EXTRA_CA_CERTS. */
     certificatesDir: string;
+    /** Channel paths on the local receiver and the signing key; default DEFAULT_DEMO_WEBHOOKS. */
+    webhooks?: DemoWebhooks;
     /**
      * A local Azure to reuse (its scenario is replaced, and it stays up after stop). Tokens the credential has
      * cached in this process were issued by it, so a second world in one process must reuse it.
@@ -86,17 +87,18 @@ export async function startDemoWorld(options: DemoWorldOptions): Promise<DemoWor
         Object.assign(process.env, azure.identityEnvironment());
         const azurite: LocalAzurite = await startLocalAzurite({ queue: true });
         stops.push(() => azurite.stop());
-        const receiver = await startWebhookReceiver({ secret: DEMO_WEBHOOK_SECRET });
+        const webhooks = options.webhooks ?? DEFAULT_DEMO_WEBHOOKS;
+        const receiver = await startWebhookReceiver({ secret: webhooks.secret });
         stops.push(() => receiver.close());
 
         const config = loadConfig({
             ...options.settings,
             SNATMON_ARM_ENDPOINT: azure.armEndpoint,
             AzureWebJobsStorage: azurite.connectionString,
-            SNATMON_TEAMS_WEBHOOK_URL: `${receiver.origin}/teams`,
-            SNATMON_SLACK_WEBHOOK_URL: `${receiver.origin}/slack`,
-            SNATMON_WEBHOOK_URL: `${receiver.origin}/hook`,
-            SNATMON_WEBHOOK_SECRET: DEMO_WEBHOOK_SECRET,
+            SNATMON_TEAMS_WEBHOOK_URL: `${receiver.origin}${webhooks.teams}`,
+            SNATMON_SLACK_WEBHOOK_URL: `${receiver.origin}${webhooks.slack}`,
+            SNATMON_WEBHOOK_URL: `${receiver.origin}${webhooks.webhook}`,
+            SNATMON_WEBHOOK_SECRET: webhooks.secret,
             // The local Azure finishes a run command after one poll; polling fast keeps the demo short.
             SNATMON_RUN_COMMAND_POLL_SECONDS: '0.05',
         });
@@ -119,6 +121,7 @@ export async function startDemoWorld(options: DemoWorldOptions): Promise<DemoWor
             receiver,
             config,
             services,
+            webhooks,
             logs,
             tick: () => scan(TIMER, context('scan'), services),
             drainQueue: () => host.drain(),

@@ -1,7 +1,8 @@
 /**
  * `snat-monitor demo` as a newcomer runs it: the built CLI in its own process, no Azure settings, checked for what
  * it prints, the files it writes (the Teams card through the Adaptive Cards library, the Slack payload against Block
- * Kit limits, the report), its run time, and that nothing it started outlives it.
+ * Kit limits, the report), its run time, and that nothing it started outlives it. The same two runs get webhook URLs
+ * and an HMAC key shaped like real ones and are searched for every secret (test/integration/security/demoLeaks.ts).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -22,6 +23,14 @@ import {
     type SlackMessage,
 } from '../../../shared/notify/slack.js';
 import { checkCard } from '../../unit/notify/adaptiveCards.js';
+import {
+    type DemoLeakReport,
+    type DemoSecretPlan,
+    demoSecretPlan,
+    plantedLeaks,
+    searchDemoRuns,
+} from '../security/demoLeaks.js';
+import { describeLeaks, searchSecrets } from '../security/secretSearch.js';
 
 const CLI = fileURLToPath(new URL('../../../cli/snat-monitor.js', import.meta.url));
 const HOT = 'aks-nodepool1-12345678-vmss000000';
@@ -35,9 +44,10 @@ interface Run {
 }
 
 /** The demo with the caller's Azure and proxy settings present, to show it ignores them. */
-function runDemo(args: string[], cwd: string): Promise<Run> {
+function runDemo(args: string[], cwd: string, settings: Record<string, string>): Promise<Run> {
     const env: NodeJS.ProcessEnv = {
         ...process.env,
+        ...settings,
         AZURE_CLIENT_ID: '00000000-0000-0000-0000-000000000001',
         AZURE_TENANT_ID: '00000000-0000-0000-0000-000000000002',
         AZURE_CLIENT_SECRET: 'not-a-secret',
@@ -101,12 +111,16 @@ function slackWithinLimits(message: SlackMessage): void {
 describe('snat-monitor demo', () => {
     const work = mkdtempSync(join(tmpdir(), 'snatmon-demo-test-'));
     const out = join(work, 'out');
+    const plan: DemoSecretPlan = demoSecretPlan();
     let run: Run;
+    let text: Run;
     let result: DemoResult;
 
     before(async () => {
-        run = await runDemo(['--out', out, '--json'], work);
+        const capture = (dir: string) => ({ ...plan.env, SNATMON_DEMO_CAPTURE_DIR: join(work, dir) });
+        run = await runDemo(['--out', out, '--json'], work, capture('capture-json'));
         result = JSON.parse(run.stdout) as DemoResult;
+        text = await runDemo([], work, capture('capture-text'));
     });
     after(() => {
         rmSync(work, { recursive: true, force: true });
@@ -184,8 +198,7 @@ describe('snat-monitor demo', () => {
         assert.ok(existsSync(join(out, 'webhook-event.json')));
     });
 
-    it('prints what it found and where the files are, saying the data is simulated', async () => {
-        const text = await runDemo([], work);
+    it('prints what it found and where the files are, saying the data is simulated', () => {
         assert.equal(text.code, 0, text.stderr);
         assert.match(text.stderr, /all data is simulated/);
         assert.match(text.stdout, /^SIMULATED DATA: no Azure account is used/);
@@ -196,5 +209,55 @@ describe('snat-monitor demo', () => {
         assert.match(text.stdout, /All of the above is simulated data\.\n$/);
         assert.doesNotMatch(text.stderr, /@azure\/functions/);
         assert.ok(existsSync(join(work, 'snatmon-demo-output', 'report.html')));
+    });
+
+    it('leaks no secret it was given or made into anything it printed, wrote, stored, queued, logged or sent', (t) => {
+        const report: DemoLeakReport = searchDemoRuns(
+            [
+                {
+                    label: 'json run',
+                    stdout: run.stdout,
+                    stderr: run.stderr,
+                    outputDir: out,
+                    captureDir: join(work, 'capture-json'),
+                },
+                {
+                    label: 'text run',
+                    stdout: text.stdout,
+                    stderr: text.stderr,
+                    outputDir: join(work, 'snatmon-demo-output'),
+                    captureDir: join(work, 'capture-text'),
+                },
+            ],
+            plan,
+        );
+        // The capture holds what it should: stored entities, log lines, all six deliveries, the issued tokens.
+        for (const capture of report.captures) {
+            assert.ok(capture.entities > 20 && capture.tables >= 6, JSON.stringify(capture));
+            assert.ok(capture.logLines > 0);
+            assert.equal(capture.webhookRequests, 6);
+            assert.ok(capture.accessTokens >= 1, 'the run signed in to Resource Manager');
+        }
+        for (const made of report.runSecrets) assert.match(made.identityHeader, /^[0-9a-f]{32}$/);
+        // Control: the receiver was called at the URLs given, so these are the secrets the product held.
+        for (const paths of report.controlPaths) {
+            const found = new Set(searchSecrets([paths], plan.urlTokens).map((leak) => leak.secret));
+            assert.deepEqual([...found].sort(), plan.urlTokens.map((s) => s.name).sort(), paths.name);
+        }
+        // Control: the same search finds every secret planted into real captured text in each way it could leak.
+        const carrier = report.sources.find((s) => s.name === 'json run logs.txt')?.text ?? '';
+        assert.ok(carrier.length > 0);
+        let planted = 0;
+        for (const secret of report.secrets) {
+            for (const sample of plantedLeaks(secret, carrier)) {
+                planted++;
+                assert.ok(searchSecrets([sample], [secret]).length > 0, `${secret.name} planted as ${sample.name}`);
+            }
+        }
+        assert.deepEqual(report.leaks, [], describeLeaks(report.leaks));
+        t.diagnostic(
+            `searched ${report.bytes} bytes in ${report.sources.length} outputs for ${report.secrets.length} secrets ` +
+                `in ${report.forms} forms; ${planted} planted leaks all found`,
+        );
     });
 });
