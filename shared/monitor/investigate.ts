@@ -6,7 +6,7 @@
 import { resourceKey } from '../azure/resourceId.js';
 import type { ProbeRequest } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
-import { describeFailure } from '../errors.js';
+import { clusterUnreadableReason, probeFailureReason, publicFailure } from '../errors.js';
 import { newFindingId } from '../findings/ids.js';
 import type { Finding, OutboundConfig } from '../findings/types.js';
 import { drainOutbox } from '../notify/send.js';
@@ -53,8 +53,9 @@ export async function runInvestigation(
     } catch (err) {
         // Unexpected (store down, a bug): record it, release the lease without cooldown, and let the queue retry.
         await tracker.finishInvestigation(leaseOf(message), false).catch(() => undefined);
+        // The record is served over HTTP: our words only; the error itself goes on to the host, which logs it.
         await store.investigations
-            .update(message.investigationId, { status: 'failed', reason: describeFailure(err) }, new Date())
+            .update(message.investigationId, { status: 'failed', reason: publicFailure(err) }, new Date())
             .catch(() => undefined);
         throw err;
     }
@@ -78,16 +79,17 @@ async function investigate(
     now: Date,
     log: Log,
 ): Promise<InvestigationOutcome> {
-    const failed = (reason: string): InvestigationOutcome => {
-        log.warn(`Investigation ${message.investigationId} of ${message.node} failed: ${reason}`);
+    // `reason` is stored and served, so it is ours; `detail` (which may quote Azure) goes to the log only.
+    const failed = (reason: string, detail?: string): InvestigationOutcome => {
+        const said = detail === undefined ? '' : `; the service said: ${detail}`;
+        log.warn(`Investigation ${message.investigationId} of ${message.node} failed: ${reason}${said}`);
         return { investigationId: message.investigationId, status: 'failed', reason, culprits: [] };
     };
     const discovery = await services.azure.catalog.get(now.getTime());
     const entry = discovery.clusters.find((c) => resourceKey(c.ref.id) === resourceKey(message.clusterId));
     if (!entry?.cluster) {
-        return failed(
-            entry?.error ? `the cluster could not be read (${entry.error.message})` : 'the cluster is not monitored',
-        );
+        if (!entry?.error) return failed('the cluster is not monitored');
+        return failed(clusterUnreadableReason(entry.ref.name, entry.error.code), entry.error.message);
     }
     const cluster = entry.cluster;
     const plan = buildRunCommand({
@@ -102,7 +104,7 @@ async function investigate(
     };
     const result = await services.azure.executor.run(cluster, request);
     if (result.exitCode === undefined || (result.failed && result.output.trim() === '')) {
-        return failed(result.reason ?? `the ${result.executor} executor did not run the probe`);
+        return failed(probeFailureReason(result, cluster), result.reason);
     }
     const observation = message.observation;
     const { probeOutput, pods } = splitPods(result.output);
