@@ -6,7 +6,8 @@ import {
     type InvocationContext,
 } from '@azure/functions';
 
-import { HttpError, respond } from '../shared/http/responses.js';
+import { wholeNumberParameter } from '../shared/http/parameters.js';
+import { respond } from '../shared/http/responses.js';
 import { getAppServices } from '../shared/monitor/appServices.js';
 import { buildReportData } from '../shared/monitor/reportData.js';
 import type { MonitorServices } from '../shared/monitor/services.js';
@@ -19,11 +20,7 @@ export async function report(
     services: MonitorServices = getAppServices(),
 ): Promise<HttpResponseInit> {
     return respond(context, 'GET /api/report', async () => {
-        const hoursText = request.query.get('hours') ?? '24';
-        const hours = Number(hoursText);
-        if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 31) {
-            throw new HttpError(400, 'BadRequest', 'Query parameter "hours" must be a whole number from 1 to 744');
-        }
+        const hours = wholeNumberParameter(request.query, 'hours', { min: 1, max: 24 * 31, fallback: 24 });
         const now = new Date();
         const discovery = await services.azure.catalog.get(now.getTime());
         const data = await buildReportData(services.store, {

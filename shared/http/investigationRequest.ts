@@ -3,7 +3,8 @@
  * resource ID and exactly one of a Kubernetes node name or a backend IP.
  */
 import { parseIpv4, parseIpv6 } from '../analyze/addressClass.js';
-import { type ClusterRef, parseClusterId } from '../azure/resourceId.js';
+import type { ClusterRef } from '../azure/resourceId.js';
+import { badRequest as bad, NODE_NAME, parseClusterParameter } from './parameters.js';
 import { HttpError } from './responses.js';
 
 export const MAX_BODY_BYTES = 8 * 1024;
@@ -14,13 +15,9 @@ export interface InvestigationRequest {
     backendIp?: string;
 }
 
-const NODE_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const FIELDS = new Set(['cluster', 'node', 'backendIp']);
 const EXAMPLE =
     '{"cluster": "/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.ContainerService/managedClusters/<name>", "node": "aks-nodepool1-12345678-vmss000000"}';
-
-function bad(message: string): HttpError {
-    return new HttpError(400, 'BadRequest', message);
-}
 
 export function parseInvestigationRequest(body: string): InvestigationRequest {
     if (Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES) {
@@ -34,14 +31,15 @@ export function parseInvestigationRequest(body: string): InvestigationRequest {
     }
     if (typeof data !== 'object' || data === null || Array.isArray(data))
         throw bad(`Expected a JSON object: ${EXAMPLE}`);
+    // A misspelt field ("nodeName") would otherwise read as a missing one.
+    const unknown = Object.keys(data).filter((key) => !FIELDS.has(key));
+    if (unknown.length > 0) {
+        const shown = unknown.slice(0, 3).map((key) => JSON.stringify(key.slice(0, 40)));
+        throw bad(`Unknown field ${shown.join(', ')}; expected "cluster" and one of "node" or "backendIp"`);
+    }
     const { cluster, node, backendIp } = data as Record<string, unknown>;
     if (typeof cluster !== 'string') throw bad('Field "cluster" must be a string holding an AKS resource ID');
-    const ref = cluster.length <= 1024 ? parseClusterId(cluster) : undefined;
-    if (!ref) {
-        throw bad(
-            'Field "cluster" is not an AKS resource ID; expected /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.ContainerService/managedClusters/<name>',
-        );
-    }
+    const ref = parseClusterParameter(cluster, 'Field "cluster"');
     if ((node === undefined) === (backendIp === undefined)) {
         throw bad(
             'Give exactly one of "node" (a Kubernetes node name) or "backendIp" (the node IP the load balancer reports)',

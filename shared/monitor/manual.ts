@@ -17,11 +17,18 @@ export async function requestInvestigation(
     request: InvestigationRequest,
     now: Date,
 ): Promise<AcceptedInvestigation> {
+    const notMonitored = () =>
+        new HttpError(404, 'ClusterNotMonitored', `Cluster ${request.cluster.name} is not monitored by this app`);
+    // Only configured clusters, or clusters of configured subscriptions, are monitored: refuse others before asking
+    // Azure anything.
+    const { clusters, subscriptions } = services.config;
+    const configured =
+        clusters.some((c) => resourceKey(c.id) === resourceKey(request.cluster.id)) ||
+        subscriptions.includes(request.cluster.subscriptionId.toLowerCase());
+    if (!configured) throw notMonitored();
     const discovery = await services.azure.catalog.get(now.getTime());
     const entry = discovery.clusters.find((c) => resourceKey(c.ref.id) === resourceKey(request.cluster.id));
-    if (!entry) {
-        throw new HttpError(404, 'ClusterNotMonitored', `Cluster ${request.cluster.name} is not monitored by this app`);
-    }
+    if (!entry) throw notMonitored();
     if (!entry.cluster) {
         throw new HttpError(502, 'ClusterUnreadable', `Cluster ${request.cluster.name} could not be read from Azure`);
     }
