@@ -311,12 +311,40 @@ function storage(env: Env): StorageSettings | undefined {
         }
     }
     const clientId = value(env, 'AzureWebJobsStorage__clientId');
+    if (clientId !== undefined && !GUID.test(clientId)) {
+        throw new ConfigError(
+            `Expected app setting \`AzureWebJobsStorage__clientId\` to be the client ID (a GUID) of the user-assigned ` +
+                `identity that reads and writes storage, got '${clientId}'`,
+            'AzureWebJobsStorage__clientId',
+        );
+    }
     return {
         kind: 'identity',
         tableServiceUri: table ?? '',
         queueServiceUri: queue ?? '',
         ...(clientId === undefined ? {} : { clientId }),
     };
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The token scope for Resource Manager: its https audience with /.default (sovereign clouds have their own). */
+function armScope(env: Env): string {
+    const text = value(env, 'SNATMON_ARM_AUDIENCE') ?? 'https://management.azure.com/.default';
+    let url: URL | undefined;
+    try {
+        url = new URL(text);
+    } catch {
+        url = undefined;
+    }
+    if (url?.protocol !== 'https:' || !url.pathname.endsWith('/.default')) {
+        throw new ConfigError(
+            "Expected app setting `SNATMON_ARM_AUDIENCE` to be a token scope like 'https://management.azure.com/.default'" +
+                `, got '${text}'`,
+            'SNATMON_ARM_AUDIENCE',
+        );
+    }
+    return text;
 }
 
 /** Six NCRONTAB fields: {second} {minute} {hour} {day} {month} {day-of-week}. */
@@ -360,7 +388,7 @@ export function loadConfig(env: Env = process.env): Config {
         subscriptions: subscriptions(env),
         arm: {
             ...(endpoint === undefined ? {} : { endpoint }),
-            scope: value(env, 'SNATMON_ARM_AUDIENCE') ?? 'https://management.azure.com/.default',
+            scope: armScope(env),
         },
         detection: {
             failedThreshold: number(env, 'SNATMON_FAILED_THRESHOLD', 1, { min: 1, integer: true }),
