@@ -1,5 +1,6 @@
 import { ContainerServiceClient } from '@azure/arm-containerservice';
 import { MonitorClient } from '@azure/arm-monitor';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import { MetricsClient } from '@azure/monitor-query-metrics';
 
@@ -12,6 +13,52 @@ export interface ArmClientSettings {
     metricsBatchEndpoint?: string;
     /** The SDK pipeline's retry policy (429 with Retry-After, 5xx): defaults to 3 retries. */
     retryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+    /** Give up on one request attempt after this long (default 30 s); the SDK itself never times out. */
+    requestTimeoutMs?: number;
+}
+
+/**
+ * An ARM request got no complete answer in time. Not a RestError, so the SDK's retry policy does not resend it:
+ * a POST (run command) that timed out may still have started.
+ */
+export class RequestTimeoutError extends Error {
+    override readonly name = 'RequestTimeoutError';
+}
+
+/** A Resource Manager call answers in seconds; one that hangs must not hold a tick until the function times out. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/** Aborts each attempt after `timeoutMs`, caller cancellation still honoured, and says so in our words. */
+export function requestTimeoutPolicy(timeoutMs: number): PipelinePolicy {
+    return {
+        name: 'snatmonRequestTimeout',
+        async sendRequest(request, next) {
+            const caller = request.abortSignal;
+            const controller = new AbortController();
+            const timedOut = new Error('timed out');
+            const timer = setTimeout(() => {
+                controller.abort(timedOut);
+            }, timeoutMs);
+            const onAbort = (): void => {
+                controller.abort();
+            };
+            caller?.addEventListener('abort', onAbort);
+            if (caller?.aborted) controller.abort();
+            request.abortSignal = controller.signal;
+            try {
+                return await next(request);
+            } catch (error) {
+                if (controller.signal.reason === timedOut && !caller?.aborted) {
+                    throw new RequestTimeoutError(`no response within ${timeoutMs / 1000} s`, { cause: error });
+                }
+                throw error;
+            } finally {
+                clearTimeout(timer);
+                caller?.removeEventListener('abort', onAbort);
+                request.abortSignal = caller;
+            }
+        },
+    };
 }
 
 /** One client per subscription and service, built on first use with the same credential and endpoint. */
@@ -30,6 +77,12 @@ export class AzureClients {
             ...(this.settings.endpoint === undefined ? {} : { endpoint: this.settings.endpoint }),
             credentials: { scopes: [this.settings.scope] },
             ...(this.settings.retryOptions === undefined ? {} : { retryOptions: this.settings.retryOptions }),
+            additionalPolicies: [
+                {
+                    policy: requestTimeoutPolicy(this.settings.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
+                    position: 'perRetry' as const,
+                },
+            ],
         };
     }
 

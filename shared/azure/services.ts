@@ -39,6 +39,7 @@ export interface AzureServicesOptions {
     /** Overrides the configured clusters and subscriptions (CLI flags). */
     targets?: DiscoveryTargets;
     retryOptions?: ArmClientSettings['retryOptions'];
+    requestTimeoutMs?: number;
     memory?: DetectionMemory;
 }
 
@@ -52,6 +53,7 @@ export function createAzureServices(
         scope: config.arm.scope,
         metricsBatchEndpoint: config.metrics.batchEndpoint,
         ...(options.retryOptions === undefined ? {} : { retryOptions: options.retryOptions }),
+        ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
     });
     const targets = options.targets ?? { clusters: config.clusters, subscriptions: config.subscriptions };
     const refreshMs = config.discovery.refreshMinutes * 60_000;

@@ -114,7 +114,9 @@ async function investigate(
         ...(observation && observation.allocatedPorts > 0 ? { allocatedPorts: observation.allocatedPorts } : {}),
     });
     if (probe.probe.error !== undefined && probe.analysis.evidence.length === 0) {
-        return failed(`the probe printed no usable output (${probe.probe.error})`);
+        // The exit code says which step of the wrapper gave up (run-probe.sh: 3 create, 4 timeout, 5 pod failed).
+        const exit = result.exitCode === 0 ? '' : `; exit code ${result.exitCode}`;
+        return failed(`the probe printed no usable output (${probe.probe.error}${exit})`);
     }
     const detectedAt = observation?.observedAt ?? now.toISOString();
     const finding: Finding = {

@@ -1,13 +1,15 @@
 /**
  * One timer tick: detect, track incidents, fan investigations out, deliver notifications. Every step reports what it
- * did in the summary; a failure in one cluster or one node is counted and the rest of the tick goes on.
+ * did in the summary; a failure in one cluster or one node is counted and the rest of the tick goes on. When storage
+ * cannot be reached at all, the steps that need it are skipped (and listed) instead of each waiting out the SDK's
+ * retries: detection still runs and is reported, and the next tick picks up what was missed.
  */
 import { scanOnce } from '../azure/services.js';
 import { mapWithConcurrency } from '../detect/concurrency.js';
 import type { ClusterReport, ScanReport } from '../detect/types.js';
-import { describeFailure } from '../errors.js';
 import { drainOutbox, type DrainReport } from '../notify/send.js';
 import { type Log, silentLog } from '../notify/types.js';
+import { describeStoreFailure, isUnreachable } from '../store/errors.js';
 import type { QueuedObservation } from './messages.js';
 import { toObservation } from './observations.js';
 import { queueInvestigation } from './queueInvestigation.js';
@@ -25,12 +27,15 @@ export interface TickSummary {
     notifications: DrainReport;
     /** Steps that failed for one node or cluster, in our words; the tick went on. */
     failures: string[];
+    /** Set when storage could not be reached: what failed; the steps skipped because of it are in `failures`. */
+    storageUnreachable?: string;
 }
 
 /** How many nodes are written to the store at once. */
 const STORE_CONCURRENCY = 8;
 
 export async function runScanTick(services: MonitorServices, now: Date, log: Log = silentLog): Promise<TickSummary> {
+    const started = performance.now();
     const report = await scanOnce(services.azure, now);
     const summary: TickSummary = {
         scannedAt: report.scannedAt,
@@ -47,30 +52,97 @@ export async function runScanTick(services: MonitorServices, now: Date, log: Log
     };
     for (const error of report.errors)
         summary.clusterErrors.push({ clusterId: error.subscriptionId, message: error.message });
+    for (const cluster of report.clusters) {
+        const unnamed = unnamedNodes(cluster);
+        if (unnamed) summary.clusterErrors.push({ clusterId: cluster.id, message: unnamed });
+    }
+    const storage = new StorageSteps(summary, log);
 
-    const candidates = await trackNodes(services, report, summary, log);
-    await mapWithConcurrency(candidates, STORE_CONCURRENCY, async (candidate) => {
-        try {
-            await enqueueInvestigation(services, candidate, now, summary);
-        } catch (err) {
-            summary.failures.push(`queueing ${candidate.node}: ${describeFailure(err)}`);
-            log.error(`Could not queue an investigation of ${candidate.node}: ${describeFailure(err)}`);
-        }
-    });
+    const candidates = await trackNodes(services, report, summary, storage);
+    await mapWithConcurrency(candidates, STORE_CONCURRENCY, (candidate) =>
+        storage.run(`queueing an investigation of ${candidate.node}`, () =>
+            enqueueInvestigation(services, candidate, now, summary),
+        ),
+    );
 
-    try {
+    await storage.run('resolving incidents of nodes no longer reported', async () => {
         summary.incidentsResolved = (await services.tracker.resolveUnreported(now)).filter(
             (r) => r.change === 'resolved',
         ).length;
-        await services.tracker.flushPending();
-    } catch (err) {
-        summary.failures.push(`incident upkeep: ${describeFailure(err)}`);
-    }
-    summary.notifications = await drainOutbox(services.store.outbox, services.config.notify.channels, {
-        now: () => new Date(),
-        log,
     });
+    await storage.run('queueing notifications left by interrupted runs', () => services.tracker.flushPending());
+    // The outbox clock runs from the tick's `now`, so backoff and due times follow the clock the tick was given.
+    const clock = () => new Date(now.getTime() + (performance.now() - started));
+    summary.notifications =
+        (await storage.run('delivering notifications', () =>
+            drainOutbox(services.store.outbox, services.config.notify.channels, { now: clock, log }),
+        )) ?? {};
+    storage.finish();
     return summary;
+}
+
+/**
+ * Runs the tick's storage steps. A failure is recorded and logged in our words and the tick goes on; once a step
+ * finds storage unreachable, later steps are skipped rather than each spending the SDK's retries on it.
+ */
+class StorageSteps {
+    private readonly skipped: string[] = [];
+
+    constructor(
+        private readonly summary: TickSummary,
+        private readonly log: Log,
+    ) {}
+
+    get down(): boolean {
+        return this.summary.storageUnreachable !== undefined;
+    }
+
+    async run<T>(step: string, action: () => Promise<T>): Promise<T | undefined> {
+        if (this.down) {
+            this.skipped.push(step);
+            return undefined;
+        }
+        try {
+            return await action();
+        } catch (err) {
+            const reason = describeStoreFailure(err);
+            if (isUnreachable(err)) {
+                this.summary.storageUnreachable ??= `${step}: ${reason}`;
+                this.log.error(`Storage unreachable while ${step} (${reason}); skipping what needs storage this tick`);
+            } else {
+                this.log.error(`Failed ${step}: ${reason}`);
+            }
+            this.summary.failures.push(`${step}: ${reason}`);
+            return undefined;
+        }
+    }
+
+    /** One failure line for everything skipped, so the summary says what did not happen. */
+    finish(): void {
+        if (this.skipped.length === 0) return;
+        const counts = new Map<string, number>();
+        for (const step of this.skipped) {
+            const kind = step.replace(/ of \S+$/, ' of a node');
+            counts.set(kind, (counts.get(kind) ?? 0) + 1);
+        }
+        const list = [...counts].map(([kind, n]) => (n > 1 ? `${kind} (x${n})` : kind)).join('; ');
+        const line = `skipped while storage was unreachable: ${list}`;
+        this.summary.failures.push(line);
+        this.log.error(line);
+    }
+}
+
+/** Why a cluster that was read has nodes nobody can be told about: none of its backend IPs matched a node. */
+function unnamedNodes(cluster: ClusterReport): string | undefined {
+    if (cluster.error || cluster.nodes.length === 0 || cluster.nodes.some((n) => n.node !== null)) return undefined;
+    const hot = cluster.nodes.filter((n) => n.state === 'exhausted' || n.state === 'at-risk').length;
+    // detect/scan.ts notes why the node list could not be read; that is the cause worth naming.
+    const cause = cluster.notes.find((n) => n.startsWith('Backend IPs could not be mapped to nodes'));
+    return (
+        `None of the ${cluster.nodes.length} backend IPs of cluster ${cluster.name} matched a node ` +
+        `(${hot} of them exhausted or at risk), so they cannot be investigated or alerted on` +
+        (cause ? `: ${cause}` : '')
+    );
 }
 
 interface Candidate {
@@ -81,11 +153,11 @@ interface Candidate {
 }
 
 /** Feeds every mapped node to the incident tracker and returns the nodes worth investigating. */
-async function trackNodes(services: MonitorServices, report: ScanReport, summary: TickSummary, log: Log) {
+async function trackNodes(services: MonitorServices, report: ScanReport, summary: TickSummary, storage: StorageSteps) {
     const candidates: Candidate[] = [];
-    const open = new Set(
-        (await services.store.incidents.listOpen()).map((incident) => `${incident.clusterId}|${incident.node}`),
-    );
+    const openIncidents = await storage.run('reading open incidents', () => services.store.incidents.listOpen());
+    // Without the list, healthy nodes are not written this tick (their incidents resolve a tick later); hot ones are.
+    const open = new Set((openIncidents ?? []).map((incident) => `${incident.clusterId}|${incident.node}`));
     const work: { cluster: ClusterReport; node: ClusterReport['nodes'][number] }[] = [];
     for (const cluster of report.clusters) {
         for (const node of cluster.nodes) {
@@ -107,7 +179,7 @@ async function trackNodes(services: MonitorServices, report: ScanReport, summary
         const key = `${observation.clusterId}|${observation.node}`;
         // Healthy nodes without an open incident need no write: at fleet scale that is almost every node.
         if (observation.state === 'ok' && !open.has(key)) return;
-        try {
+        await storage.run(`recording the state of ${observation.node}`, async () => {
             await services.tracker.observe(observation);
             await services.store.samples.add({
                 clusterId: observation.clusterId,
@@ -118,10 +190,7 @@ async function trackNodes(services: MonitorServices, report: ScanReport, summary
                 ...(node.usedPorts === null ? {} : { usedPorts: node.usedPorts }),
                 ...(node.allocatedPorts === null ? {} : { allocatedPorts: node.allocatedPorts }),
             });
-        } catch (err) {
-            summary.failures.push(`tracking ${observation.node}: ${describeFailure(err)}`);
-            log.error(`Could not record the state of ${observation.node}: ${describeFailure(err)}`);
-        }
+        });
         if (observation.state !== 'ok') {
             const { state, failedConnections, usedPorts, allocatedPorts, observedAt } = observation;
             candidates.push({

@@ -22,3 +22,22 @@ export function isConflict(err: unknown): boolean {
 export function isPreconditionFailed(err: unknown): boolean {
     return statusOf(err) === 412;
 }
+
+/**
+ * No HTTP answer at all (connection refused or reset, DNS, timeout): the storage account cannot be reached, as
+ * opposed to answering with an error. The SDK has already retried by the time this reaches the caller.
+ */
+export function isUnreachable(err: unknown): boolean {
+    return isRestError(err) && err.statusCode === undefined;
+}
+
+/** Our words for a storage failure: the status or network error code, never a URL, header or body. */
+export function describeStoreFailure(err: unknown): string {
+    if (isRestError(err)) {
+        if (err.statusCode !== undefined) return `HTTP ${err.statusCode}${err.code ? ` ${err.code}` : ''}`;
+        const code = err.code && /^[A-Z_]+$/.test(err.code) ? err.code : undefined;
+        return `no answer from storage${code ? ` (${code})` : ''}`;
+    }
+    if (err instanceof StoreError) return err.message;
+    return err instanceof Error ? `${err.name}: ${err.message.split('\n')[0]?.slice(0, 200) ?? ''}` : 'unknown error';
+}

@@ -1,6 +1,8 @@
 /**
  * Azurite for tests: one child process per storage service, in memory, loopback only, telemetry off, on ports
- * picked free just before the start. Tests start it in `before` and stop it in `after`.
+ * picked free just before the start. Tests start it in `before` and stop it in `after`. With `persistent`, data
+ * lives in a temporary directory instead, so a test can stop the services mid-run (goDown) and start them again on
+ * the same ports with the same data (comeBack), as a storage outage looks to the app.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +22,10 @@ export interface Azurite {
     tableEndpoint?: string;
     queueEndpoint?: string;
     stop(): Promise<void>;
+    /** Stops every service (persistent mode only); clients get connection refused. */
+    goDown(): Promise<void>;
+    /** Starts the services again on the same ports over the same data (persistent mode only). */
+    comeBack(): Promise<void>;
 }
 
 const START_TIMEOUT_MS = 20_000;
@@ -31,22 +37,31 @@ export interface AzuriteOptions {
     tls?: { certPath: string; keyPath: string };
     /** Accept Entra ID bearer tokens (Azurite checks issuer, audience and expiry, not the signature). */
     oauth?: 'basic';
+    /** Keep data on disk (a temporary --location) so goDown/comeBack keep it; default in memory. */
+    persistent?: boolean;
 }
 
 export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurite> {
     const workDir = mkdtempSync(join(tmpdir(), 'snatmon-azurite-'));
-    const started: Started[] = [];
+    let started: Started[] = [];
     const extraArgs = [
         ...(options.tls ? ['--cert', options.tls.certPath, '--key', options.tls.keyPath] : []),
         ...(options.oauth ? ['--oauth', options.oauth] : []),
     ];
-    try {
-        for (const service of options.services ?? ['table'])
-            started.push(await startService(service, workDir, extraArgs));
-    } catch (err) {
+    const storage = (service: AzuriteService): string[] =>
+        options.persistent ? ['--location', join(workDir, service)] : ['--inMemoryPersistence'];
+    // The services start side by side: each takes a second or two, mostly Node loading Azurite.
+    const results = await Promise.allSettled(
+        (options.services ?? ['table']).map((service) =>
+            startService(service, workDir, [...storage(service), ...extraArgs]),
+        ),
+    );
+    started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failure = results.find((r) => r.status === 'rejected');
+    if (failure) {
         await Promise.all(started.map((s) => s.stop()));
         rmSync(workDir, { recursive: true, force: true });
-        throw err;
+        throw failure.reason;
     }
     const endpoint = (service: AzuriteService): string | undefined => {
         const s = started.find((x) => x.service === service);
@@ -68,6 +83,18 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
         stop: async () => {
             await Promise.all(started.map((s) => s.stop()));
             rmSync(workDir, { recursive: true, force: true });
+        },
+        goDown: async () => {
+            if (!options.persistent)
+                throw new Error('An in-memory Azurite loses its data when stopped: start it with persistent: true');
+            await Promise.all(started.map((s) => s.stop()));
+        },
+        comeBack: async () => {
+            if (!options.persistent)
+                throw new Error('An in-memory Azurite cannot come back: start it with persistent: true');
+            started = await Promise.all(
+                started.map((s) => restartService(s.service, s.port, workDir, [...storage(s.service), ...extraArgs])),
+            );
         },
     };
 }
@@ -98,6 +125,27 @@ async function startService(service: AzuriteService, workDir: string, extraArgs:
     throw new Error(`Azurite ${service} did not start after ${ATTEMPTS} attempts`, { cause: lastError });
 }
 
+/** The same service on the same port; the port was ours a moment ago, so a failure is retried briefly. */
+async function restartService(
+    service: AzuriteService,
+    port: number,
+    workDir: string,
+    extraArgs: string[],
+): Promise<Started> {
+    let lastError: unknown;
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        try {
+            return await spawnService(service, port, workDir, extraArgs);
+        } catch (err) {
+            lastError = err;
+            await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+    }
+    throw new Error(`Azurite ${service} did not start again on port ${port} after ${ATTEMPTS} attempts`, {
+        cause: lastError,
+    });
+}
+
 function spawnService(service: AzuriteService, port: number, workDir: string, extraArgs: string[]): Promise<Started> {
     const args = [
         azuriteBin(service),
@@ -105,7 +153,6 @@ function spawnService(service: AzuriteService, port: number, workDir: string, ex
         '127.0.0.1',
         `--${service}Port`,
         String(port),
-        '--inMemoryPersistence',
         '--disableTelemetry',
         '--skipApiVersionCheck',
         '--silent',
@@ -160,7 +207,8 @@ function stopChild(child: ChildProcess): Promise<void> {
             clearTimeout(force);
             resolve();
         });
-        child.kill('SIGTERM');
+        // SIGINT: Azurite's table service saves its database only on SIGINT (it has no SIGTERM handler).
+        child.kill('SIGINT');
     });
 }
 
