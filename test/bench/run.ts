@@ -2,6 +2,7 @@
  * `npm run bench`: runs every benchmark listed in BENCHES and prints their figures and checks.
  * Options: --lines N (event lines in generated inputs, default 1,000,000), --runs N (timed runs, default 5); the scale
  * benchmark reads its own (--quick, --scale-clusters N, --scale-ticks N, --scale-concurrency N; see scaleBench.ts).
+ * --only NAME[,NAME] runs just those benchmarks (names as printed, e.g. `--only analyze`).
  * Exits 1 when a check fails, so a missed target is not mistaken for a pass.
  */
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -44,7 +45,11 @@ async function main(): Promise<number> {
             `${Math.round(totalmem() / 2 ** 30)} GiB RAM, ${new Date().toISOString()}, ${load()}`,
     );
     const results: BenchResult[] = [];
-    for (const bench of BENCHES) {
+    const onlyAt = argv.indexOf('--only');
+    const only = onlyAt === -1 ? undefined : (argv[onlyAt + 1] ?? '').split(',').filter((name) => name !== '');
+    const chosen = only === undefined ? BENCHES : BENCHES.filter((b) => only.some((name) => b.name.startsWith(name)));
+    if (chosen.length === 0) throw new Error(`--only matched none of: ${BENCHES.map((b) => b.name).join(', ')}`);
+    for (const bench of chosen) {
         try {
             results.push(await bench.run(options));
         } catch (err) {
