@@ -240,7 +240,12 @@ export function formatTick(result: TickJson): string {
     ];
     for (const error of tick.clusterErrors) lines.push(`  cluster ${error.clusterId}: ${error.message}`);
     for (const skip of tick.skipped) {
-        const why = skip.reason === 'cooldown' ? 'investigated recently (cooldown)' : 'being investigated elsewhere';
+        const why =
+            skip.reason === 'cooldown'
+                ? 'investigated recently (cooldown)'
+                : skip.reason === 'held'
+                  ? 'being investigated elsewhere'
+                  : 'run command is disabled on its cluster (the tick log says what to do)';
         lines.push(`  skipped ${nodeOf(skip.clusterId, skip.node)}: ${why}`);
     }
     if (tick.enqueued.length > 0 && result.investigations.length === 0) {

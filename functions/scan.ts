@@ -34,10 +34,13 @@ export async function scan(
     // runScanTick logs each failed step as it happens; this adds the tick's totals and the cluster errors.
     const summary = await runScanTick(services, new Date(), context);
     const { nodes } = summary;
+    const skips = new Map<string, number>();
+    for (const skip of summary.skipped) skips.set(skip.reason, (skips.get(skip.reason) ?? 0) + 1);
+    const why = [...skips].map(([reason, n]) => `${n} ${reason}`).join(', ');
     context.info(
         `Scanned ${summary.clusters} clusters: ${nodes.exhausted} exhausted, ${nodes.atRisk} at risk, ${nodes.ok} ok, ` +
             `${nodes.unknown} without data; queued ${summary.enqueued.length} investigations, ` +
-            `skipped ${summary.skipped.length}; ${summary.clusterErrors.length} cluster errors, ` +
+            `skipped ${summary.skipped.length}${why ? ` (${why})` : ''}; ${summary.clusterErrors.length} cluster errors, ` +
             `${summary.failures.length} failed steps`,
     );
     for (const error of summary.clusterErrors) context.warn(`Cluster ${error.clusterId}: ${error.message}`);

@@ -68,8 +68,11 @@ export class IncidentTracker {
         this.log = options.log ?? silentLog;
     }
 
-    /** One metrics reading of one node, ok or not; call it for every reported node on every tick. */
-    async observe(observation: NodeObservation): Promise<TrackResult> {
+    /**
+     * One metrics reading of one node, ok or not; call it for every reported node on every tick.
+     * `investigationBlocked`: why no investigation can run on this node (stored and sent to chat, so our words only).
+     */
+    async observe(observation: NodeObservation, options: { investigationBlocked?: string } = {}): Promise<TrackResult> {
         const { step } = await this.commit(
             observation.clusterId,
             observation.node,
@@ -79,7 +82,10 @@ export class IncidentTracker {
         await this.afterCommit(step);
         const queued = await this.flush(observation.clusterId, observation.node);
         const result: TrackResult = { change: step.change, events: step.events, queued, ...incidentOf(step) };
-        if (!step.needsMetricsFinding || !step.incident) return result;
+        const blocked = options.investigationBlocked;
+        // No investigation can come: waiting for one would only delay the alert.
+        const alertNow = blocked !== undefined && step.incident?.status === 'open' && !step.incident.alerted;
+        if ((!step.needsMetricsFinding && !alertNow) || !step.incident) return result;
         // Nobody investigated in time: alert on the metrics alone rather than not at all.
         const minutes = Math.round(this.policy.alertWithoutFindingMs / 60_000);
         const recorded = await this.recordFinding({
@@ -90,7 +96,7 @@ export class IncidentTracker {
                 {
                     name: 'investigation',
                     status: 'unavailable',
-                    reason: `no investigation finished within ${minutes} minutes of the incident opening`,
+                    reason: blocked ?? `no investigation finished within ${minutes} minutes of the incident opening`,
                 },
             ],
         });

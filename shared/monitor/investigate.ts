@@ -13,6 +13,7 @@ import { drainOutbox } from '../notify/send.js';
 import { type Log, silentLog } from '../notify/types.js';
 import { analyzeProbeOutput } from '../probe/analyzeProbe.js';
 import { buildRunCommand } from '../probe/manifest.js';
+import { investigationBlock } from './investigable.js';
 import { type InvestigationMessage, leaseOf } from './messages.js';
 import type { MonitorServices } from './services.js';
 
@@ -92,6 +93,9 @@ async function investigate(
         return failed(clusterUnreadableReason(entry.ref.name, entry.error.code), entry.error.message);
     }
     const cluster = entry.cluster;
+    // Queued before discovery saw the setting change: same words as the tick's skip and the HTTP refusal.
+    const blocked = investigationBlock(services.config.investigation.executor, cluster);
+    if (blocked) return failed(blocked.reason);
     const plan = buildRunCommand({
         nodeName: message.node,
         // 400 KiB for the probe leaves room for the wrapper's pod list under the run command's 512 kB.

@@ -2,6 +2,7 @@
 import { resourceKey } from '../azure/resourceId.js';
 import type { InvestigationRequest } from '../http/investigationRequest.js';
 import { HttpError } from '../http/responses.js';
+import { investigationBlock } from './investigable.js';
 import { queueInvestigation } from './queueInvestigation.js';
 import type { MonitorServices } from './services.js';
 
@@ -33,6 +34,14 @@ export async function requestInvestigation(
         throw new HttpError(502, 'ClusterUnreadable', `Cluster ${request.cluster.name} could not be read from Azure`);
     }
     const cluster = entry.cluster;
+    // 409, not 422: the request is valid and would be accepted were the cluster set up otherwise; the conflict is
+    // with the cluster's state, which the caller can change (the message says how) and then ask again. No
+    // Retry-After: waiting does not help, unlike the lease and cooldown 409s below.
+    const blocked = investigationBlock(services.config.investigation.executor, cluster);
+    if (blocked) {
+        const reason = blocked.reason.charAt(0).toUpperCase() + blocked.reason.slice(1);
+        throw new HttpError(409, 'RunCommandDisabled', reason);
+    }
     const nodes = await services.azure.nodes.nodesFor(
         cluster,
         request.backendIp === undefined ? [] : [request.backendIp],

@@ -10,6 +10,7 @@ import type { ClusterReport, ScanReport } from '../detect/types.js';
 import { drainOutbox, type DrainReport } from '../notify/send.js';
 import { type Log, silentLog } from '../notify/types.js';
 import { describeStoreFailure, isUnreachable } from '../store/errors.js';
+import { type InvestigationBlock, investigationBlock } from './investigable.js';
 import type { QueuedObservation } from './messages.js';
 import { toObservation } from './observations.js';
 import { queueInvestigation } from './queueInvestigation.js';
@@ -20,9 +21,12 @@ export interface TickSummary {
     clusters: number;
     clusterErrors: { clusterId: string; message: string }[];
     nodes: { exhausted: number; atRisk: number; ok: number; unknown: number; unmapped: number };
-    /** Investigations queued this tick, and nodes skipped because another run holds them or they are cooling down. */
+    /**
+     * Investigations queued this tick, and hot nodes not queued: another run holds them, they are cooling down, or
+     * the configured executor cannot reach their cluster (run command disabled; logged once per cluster).
+     */
     enqueued: { investigationId: string; clusterId: string; node: string }[];
-    skipped: { clusterId: string; node: string; reason: 'held' | 'cooldown' }[];
+    skipped: { clusterId: string; node: string; reason: 'held' | 'cooldown' | InvestigationBlock['code'] }[];
     incidentsResolved: number;
     notifications: DrainReport;
     /** Steps that failed for one node or cluster, in our words; the tick went on. */
@@ -58,7 +62,7 @@ export async function runScanTick(services: MonitorServices, now: Date, log: Log
     }
     const storage = new StorageSteps(summary, log);
 
-    const candidates = await trackNodes(services, report, summary, storage);
+    const candidates = skipBlocked(await trackNodes(services, report, summary, storage), summary, log);
     await mapWithConcurrency(candidates, STORE_CONCURRENCY, (candidate) =>
         storage.run(`queueing an investigation of ${candidate.node}`, () =>
             enqueueInvestigation(services, candidate, now, summary),
@@ -147,9 +151,38 @@ function unnamedNodes(cluster: ClusterReport): string | undefined {
 
 interface Candidate {
     clusterId: string;
+    /** For the log line of a blocked cluster. */
+    clusterName: string;
     node: string;
     backendIp: string;
     observation?: QueuedObservation;
+    /** Set when no investigation of this cluster's nodes can run. */
+    blocked?: InvestigationBlock;
+}
+
+/** Takes out the nodes no investigation can reach, lists them as skipped and logs each cluster's reason once. */
+function skipBlocked(candidates: Candidate[], summary: TickSummary, log: Log): Candidate[] {
+    const blocked = new Map<string, { name: string; reason: string; nodes: number }>();
+    const runnable: Candidate[] = [];
+    for (const candidate of candidates) {
+        if (!candidate.blocked) {
+            runnable.push(candidate);
+            continue;
+        }
+        summary.skipped.push({ clusterId: candidate.clusterId, node: candidate.node, reason: candidate.blocked.code });
+        const cluster = blocked.get(candidate.clusterId);
+        if (cluster) cluster.nodes++;
+        else
+            blocked.set(candidate.clusterId, {
+                name: candidate.clusterName,
+                reason: candidate.blocked.reason,
+                nodes: 1,
+            });
+    }
+    for (const cluster of blocked.values()) {
+        log.warn(`Not investigating ${cluster.nodes} hot node(s) of cluster ${cluster.name}: ${cluster.reason}`);
+    }
+    return runnable;
 }
 
 /** Feeds every mapped node to the incident tracker and returns the nodes worth investigating. */
@@ -158,29 +191,36 @@ async function trackNodes(services: MonitorServices, report: ScanReport, summary
     const openIncidents = await storage.run('reading open incidents', () => services.store.incidents.listOpen());
     // Without the list, healthy nodes are not written this tick (their incidents resolve a tick later); hot ones are.
     const open = new Set((openIncidents ?? []).map((incident) => `${incident.clusterId}|${incident.node}`));
-    const work: { cluster: ClusterReport; node: ClusterReport['nodes'][number] }[] = [];
+    const work: { cluster: ClusterReport; node: ClusterReport['nodes'][number]; blocked?: InvestigationBlock }[] = [];
     for (const cluster of report.clusters) {
+        // runCommandAllowed is null when the cluster could not be read: then only trying tells.
+        const blocked = investigationBlock(services.config.investigation.executor, {
+            name: cluster.name,
+            resourceGroup: cluster.resourceGroup,
+            runCommandDisabled: cluster.runCommandAllowed === false,
+        });
+        const where = { clusterId: cluster.id, clusterName: cluster.name, ...(blocked ? { blocked } : {}) };
         for (const node of cluster.nodes) {
             if (node.node === null) summary.nodes.unmapped++;
             else if (node.state === 'unknown') summary.nodes.unknown++;
             else if (node.state === 'ok') summary.nodes.ok++;
             else if (node.state === 'exhausted') summary.nodes.exhausted++;
             else summary.nodes.atRisk++;
-            work.push({ cluster, node });
+            work.push({ cluster, node, ...(blocked ? { blocked } : {}) });
         }
         // A NAT gateway has no per-node metric: its failures name nodes to probe, ranked later by what the probes find.
         for (const target of cluster.natGateway?.investigate ?? []) {
-            candidates.push({ clusterId: cluster.id, node: target.node, backendIp: target.backendIp });
+            candidates.push({ ...where, node: target.node, backendIp: target.backendIp });
         }
     }
-    await mapWithConcurrency(work, STORE_CONCURRENCY, async ({ cluster, node }) => {
+    await mapWithConcurrency(work, STORE_CONCURRENCY, async ({ cluster, node, blocked }) => {
         const observation = toObservation(cluster, node, report.scannedAt);
         if (!observation) return;
         const key = `${observation.clusterId}|${observation.node}`;
         // Healthy nodes without an open incident need no write: at fleet scale that is almost every node.
         if (observation.state === 'ok' && !open.has(key)) return;
         await storage.run(`recording the state of ${observation.node}`, async () => {
-            await services.tracker.observe(observation);
+            await services.tracker.observe(observation, blocked ? { investigationBlocked: blocked.reason } : {});
             await services.store.samples.add({
                 clusterId: observation.clusterId,
                 node: observation.node,
@@ -195,6 +235,8 @@ async function trackNodes(services: MonitorServices, report: ScanReport, summary
             const { state, failedConnections, usedPorts, allocatedPorts, observedAt } = observation;
             candidates.push({
                 clusterId: observation.clusterId,
+                clusterName: cluster.name,
+                ...(blocked ? { blocked } : {}),
                 node: observation.node,
                 backendIp: observation.backendIp,
                 observation: { state, failedConnections, usedPorts, allocatedPorts, observedAt },

@@ -4,21 +4,33 @@
  * each answer is tested in test/integration/azure/runCommand.test.ts; here: what the app does with it. The
  * investigation says what failed, the message is consumed (an expected failure is not retried into the poison
  * queue), the node lease is given back without cooldown so the next tick retries, and no chat message names a
- * culprit the evidence does not hold.
+ * culprit the evidence does not hold. A cluster with run command disabled is known from discovery: its hot nodes are
+ * not queued at all (no failed record per tick), manual requests for them are refused up front, and the alert goes
+ * out on the metrics at once with what to do.
  */
 import '../../localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { TableClient } from '@azure/data-tables';
+
 import { investigate } from '../../../functions/investigate.js';
+import { startInvestigation } from '../../../functions/investigations.js';
 import { scan } from '../../../functions/scan.js';
 import { unidentifiedCulpritLabel } from '../../../shared/findings/workloads.js';
 import { runScanTick } from '../../../shared/monitor/scanTick.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
+import { HttpRequest } from '../../helpers/functionsRuntime.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
 import { startLocalAzure } from '../../localAzure/harness.js';
-import type { RunCommandOutcome, ScenarioCluster } from '../../localAzure/scenario.js';
+import {
+    clusterIdOf,
+    constant,
+    loadBalancerSeriesFor,
+    type RunCommandOutcome,
+    type ScenarioCluster,
+} from '../../localAzure/scenario.js';
 import type { LocalAzure } from '../../localAzure/server.js';
 import { buildMonitor, context, hotCluster, logTo, PODS, PROBE_RAW, SECRET, timer } from './world.js';
 
@@ -41,7 +53,7 @@ interface Case {
     reason?: RegExp;
     /** What the log line adds (the service's own words stay in the log, out of the record). */
     logged?: RegExp;
-    /** Run command requests the case makes (0 when the app knows it is disabled). */
+    /** Run command requests the case makes. */
     runCommands: number;
 }
 
@@ -83,13 +95,6 @@ const cases: Case[] = [
         status: 'done',
         runCommands: 1,
     },
-    {
-        name: 'run command disabled on the cluster',
-        cluster: (c) => ({ ...c, disableRunCommand: true }),
-        status: 'failed',
-        reason: /[Rr]un command is disabled on (this cluster|cluster rc4)/,
-        runCommands: 0,
-    },
 ];
 
 // The local Azure's clock; moved forward to look at the incident ten minutes on.
@@ -102,6 +107,42 @@ const clusters = cases.map((c, i) => {
     return c.cluster({ ...base, runCommand: { polls: 1, outcome: () => outcome ?? { kind: 'running' } } });
 });
 
+/** Run command disabled, two hot nodes of three: what is logged and skipped is per cluster, what alerts per node. */
+const disabled: ScenarioCluster = (() => {
+    const base = hotCluster('rcoff', '10.250.1');
+    const nodes = base.pools[0]!.nodes;
+    const hot = { failed: constant(37), used: constant(1024), allocated: constant(1024) };
+    const calm = { failed: constant(0), used: constant(100), allocated: constant(1024) };
+    return {
+        ...base,
+        disableRunCommand: true,
+        loadBalancerSeries: nodes.flatMap((node, i) => loadBalancerSeriesFor(node.ip, i < 2 ? hot : calm)),
+    };
+})();
+const disabledHotNodes = disabled.pools[0]!.nodes.slice(0, 2).map((n) => n.name);
+
+/** What the app tells people about a disabled cluster: the setting, and both ways out. */
+function assertNamesTheFix(text: string): void {
+    assert.match(text, /[Rr]un command is disabled on cluster rcoff \(apiServerAccessProfile\.disableRunCommand\)/);
+    assert.match(text, /az aks update -g rg-rcoff -n rcoff --enable-run-command/);
+    assert.match(text, /SNATMON_EXECUTOR=kubernetes and apply infra\/kubernetes\/snatmon-probe\.yaml/);
+}
+
+/** Rows in a monitor's investigations table (every investigation queued, run or failed has one). */
+async function investigationRows(connectionString: string, prefix: string): Promise<number> {
+    const table = TableClient.fromConnectionString(connectionString, `${prefix}Investigations`, {
+        allowInsecureConnection: true,
+    });
+    let rows = 0;
+    try {
+        for await (const _ of table.listEntities()) rows++;
+    } catch (err) {
+        // Nothing ever touched this monitor's store: no table, no rows.
+        if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+    }
+    return rows;
+}
+
 describe('run command faults through the investigate handler', () => {
     let azure: LocalAzure;
     let azurite: Azurite;
@@ -109,12 +150,18 @@ describe('run command faults through the investigate handler', () => {
 
     before(async () => {
         [azure, azurite, receiver] = await Promise.all([
-            startLocalAzure({ clusters }, clock),
+            startLocalAzure({ clusters: [...clusters, disabled] }, clock),
             startAzurite({ services: ['table', 'queue'] }),
             startWebhookReceiver({ secret: SECRET }),
         ]);
     });
     after(() => Promise.all([azure.close(), azurite.stop(), receiver.close()]));
+
+    const hookBodies = (clusterName: string) =>
+        receiver
+            .accepted('/hook')
+            .map((r) => JSON.parse(r.body.toString()) as WebhookJson)
+            .filter((b) => b.cluster.name === clusterName);
 
     for (const [index, c] of cases.entries()) {
         it(`${c.name}: the investigation says so, its lease is given back, no culprit is made up`, async () => {
@@ -125,11 +172,6 @@ describe('run command faults through the investigate handler', () => {
             });
             const logs: string[] = [];
             offsetMs = 0;
-            const hookBodies = () =>
-                receiver
-                    .accepted('/hook')
-                    .map((r) => JSON.parse(r.body.toString()) as WebhookJson)
-                    .filter((b) => b.cluster.name === cluster.name);
             const commandsBefore = azure.runCommands.length;
 
             const tick = await scan(timer, context('scan', logs), monitor.services);
@@ -157,7 +199,7 @@ describe('run command faults through the investigate handler', () => {
                 if (c.logged) assert.match(line, c.logged);
                 // No cooldown after a failure: the next tick queues the node again.
                 assert.equal(nodeRow?.cooldownUntil, undefined);
-                assert.equal(hookBodies().length, 0, 'no finding, no alert yet');
+                assert.equal(hookBodies(cluster.name).length, 0, 'no finding, no alert yet');
                 // Ten minutes on, the incident alerts on the metrics alone, and says it has no culprit.
                 offsetMs = 11 * 60_000;
                 const later = await runScanTick(monitor.services, clock(), logTo(logs));
@@ -165,7 +207,7 @@ describe('run command faults through the investigate handler', () => {
                     later.enqueued.map((e) => e.node),
                     [node],
                 );
-                const [alert] = hookBodies();
+                const [alert] = hookBodies(cluster.name);
                 assert.equal(alert?.kind, 'opened');
                 assert.deepEqual(alert.culprits, []);
                 assert.equal(alert.evidence.strength, 'none');
@@ -183,7 +225,7 @@ describe('run command faults through the investigate handler', () => {
                     JSON.stringify(finding.collectors),
                 );
                 assert.ok(nodeRow?.cooldownUntil);
-                const [alert] = hookBodies();
+                const [alert] = hookBodies(cluster.name);
                 assert.equal(alert?.kind, 'opened');
                 assert.match(alert.evidence.text, /output failed \(the probe output was cut short\)/);
                 // Every culprit named is one the finding holds, with the ports it holds; the pod list came after
@@ -205,11 +247,128 @@ describe('run command faults through the investigate handler', () => {
             }
         });
     }
+
+    it('run command disabled on the cluster: no investigation is queued, each tick says why once, the alert names the fix at once', async () => {
+        const monitor = buildMonitor(azure, azurite.connectionString, receiver, {
+            clusters: [disabled],
+            name: 'rcoff',
+        });
+        const clusterId = clusterIdOf(disabled);
+        const runCommandsBefore = azure.count('managedClusters.runCommand');
+        const skippedAsDisabled = disabledHotNodes.map((node) => ({ clusterId, node, reason: 'runCommandDisabled' }));
+        const logs: string[] = [];
+        const explained = () =>
+            logs.filter((l) => l.startsWith('warning: Not investigating') && l.includes('cluster rcoff'));
+        offsetMs = 0;
+
+        // The first tick through the handler: skipped, not queued, and said once for the cluster, not per node.
+        const first = await scan(timer, context('scan', logs), monitor.services);
+        assert.deepEqual(first.enqueued, []);
+        assert.deepEqual(sortByNode(first.skipped), skippedAsDisabled);
+        assert.equal(explained().length, 1, logs.join('\n'));
+        assert.match(explained()[0]!, /^warning: Not investigating 2 hot node\(s\) of cluster rcoff: /);
+        assertNamesTheFix(explained()[0]!);
+        assert.ok(
+            logs.some((l) => /queued 0 investigations, skipped 2 \(2 runCommandDisabled\)/.test(l)),
+            logs.join('\n'),
+        );
+        // No investigation can come, so the metrics-only alert does not wait for one: one per hot node, now.
+        const alerts = hookBodies('rcoff');
+        assert.deepEqual(alerts.map((a) => a.node).sort(), disabledHotNodes);
+        for (const alert of alerts) {
+            assert.equal(alert.kind, 'opened');
+            assert.deepEqual(alert.culprits, []);
+            assert.equal(alert.evidence.strength, 'none');
+            assert.match(
+                alert.evidence.text,
+                /^Metrics only: no investigation result\. missing investigation unavailable/,
+            );
+            assertNamesTheFix(alert.evidence.text);
+        }
+        // Teams and Slack carry the same evidence line.
+        for (const path of ['/teams', '/slack'] as const) {
+            const bodies = receiver.accepted(path).filter((r) => r.body.toString().includes('rcoff'));
+            assert.equal(bodies.length, 2, path);
+            for (const body of bodies) assertNamesTheFix(body.body.toString());
+        }
+
+        // Two more ticks a minute apart: the same skip and one log line each, no new record, no repeated alert.
+        for (const minute of [1, 2]) {
+            offsetMs = minute * 60_000;
+            const before = explained().length;
+            const tick = await runScanTick(monitor.services, clock(), logTo(logs));
+            assert.deepEqual(tick.enqueued, []);
+            assert.deepEqual(sortByNode(tick.skipped), skippedAsDisabled);
+            assert.equal(explained().length - before, 1);
+        }
+        assert.equal(hookBodies('rcoff').length, 2);
+        assert.equal(await investigationRows(azurite.connectionString, 'rcoff'), 0);
+        const pumped = await monitor
+            .pump((item) => investigate(item, context('investigate', logs), monitor.services))
+            .drain();
+        assert.deepEqual(pumped, { processed: 0, failed: 0, poisoned: 0 });
+        assert.equal(azure.count('managedClusters.runCommand') - runCommandsBefore, 0);
+        for (const node of disabledHotNodes) {
+            const row = await monitor.services.store.nodes.get(clusterId, node);
+            assert.equal(row?.lease, undefined, node);
+            assert.ok(row?.incident, `${node} keeps its open incident from the metrics`);
+        }
+    });
+
+    it('run command disabled on the cluster: a manual investigation is refused with 409 and the fix, asking Azure nothing', async () => {
+        const monitor = buildMonitor(azure, azurite.connectionString, receiver, {
+            clusters: [disabled],
+            name: 'rcoffmanual',
+        });
+        // Discovery has read the cluster already (every tick does; its result is reused for minutes).
+        await monitor.services.azure.catalog.get();
+        const requestsBefore = azure.requests.length;
+        const logs: string[] = [];
+        const answer = await startInvestigation(
+            new HttpRequest({
+                method: 'POST',
+                url: 'http://localhost/api/investigations',
+                body: { string: JSON.stringify({ cluster: clusterIdOf(disabled), node: disabledHotNodes[0] }) },
+            }),
+            context('startInvestigation', logs),
+            monitor.services,
+        );
+        assert.equal(answer.status, 409, JSON.stringify(answer.jsonBody));
+        const { error } = answer.jsonBody as { error: { code: string; message: string } };
+        assert.equal(error.code, 'RunCommandDisabled');
+        assert.match(error.message, /^Run command is disabled on cluster rcoff/);
+        assertNamesTheFix(error.message);
+        // Waiting does not help, so no Retry-After (the lease and cooldown 409s have one).
+        assert.equal((answer.headers as Record<string, string>)['Retry-After'], undefined);
+        assert.equal(azure.requests.length - requestsBefore, 0, 'no request to Azure');
+        assert.equal(await investigationRows(azurite.connectionString, 'rcoffmanual'), 0);
+        const pumped = await monitor.pump(() => Promise.resolve()).drain();
+        assert.equal(pumped.processed, 0, 'nothing queued');
+        const row = await monitor.services.store.nodes.get(clusterIdOf(disabled), disabledHotNodes[0]!);
+        assert.equal(row?.lease, undefined, 'no lease taken');
+    });
+
+    it('run command disabled, SNATMON_EXECUTOR=kubernetes: the same cluster is investigated (the gate is for run command only)', async () => {
+        const monitor = buildMonitor(azure, azurite.connectionString, receiver, {
+            clusters: [disabled],
+            name: 'rcoffk8s',
+            settings: { SNATMON_EXECUTOR: 'kubernetes' },
+        });
+        offsetMs = 0;
+        const tick = await runScanTick(monitor.services, clock());
+        assert.deepEqual(tick.skipped, []);
+        assert.deepEqual(tick.enqueued.map((e) => e.node).sort(), disabledHotNodes);
+    });
 });
+
+function sortByNode<T extends { node: string }>(items: T[]): T[] {
+    return [...items].sort((a, b) => a.node.localeCompare(b.node));
+}
 
 interface WebhookJson {
     kind: string;
     cluster: { name: string };
+    node: string;
     culprits: { workload: string; pod?: string; snatPortsHeld: number }[];
     evidence: { strength: string; text: string };
 }
