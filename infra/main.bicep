@@ -39,6 +39,11 @@ param atRiskPercent int = 75
 @minValue(0)
 param cooldownMinutes int = 15
 
+@description('Optional. Days the tables keep samples, delivered notifications, finished investigations, resolved incidents and findings; the daily prune timer deletes older rows.')
+@minValue(1)
+@maxValue(3650)
+param retentionDays int = 30
+
 @description('Optional. NAT Gateway clusters have no per-node metric: at most this many nodes are investigated per incident.')
 @minValue(1)
 @maxValue(1000)
@@ -345,6 +350,7 @@ var snatmonSettings = union(
     SNATMON_AT_RISK_PERCENT: string(atRiskPercent)
     SNATMON_COOLDOWN_MINUTES: string(cooldownMinutes)
     SNATMON_NATGW_NODE_CAP: string(natGatewayNodeCap)
+    SNATMON_RETENTION_DAYS: string(retentionDays)
     SNATMON_EXECUTOR: directKubernetesExecutor ? 'kubernetes' : 'runCommand'
     // Per-resource metrics reads fit the role assignments above (node resource groups); `batch` needs Monitoring
     // Reader on each cluster's subscription (docs/deploy.md).

@@ -72,6 +72,8 @@ export interface Config {
     investigationQueue: string;
     /** SNATMON_TABLE_PREFIX: prefix of every table the app creates. */
     tablePrefix: string;
+    /** SNATMON_RETENTION_DAYS: the daily prune deletes what finished (or was sampled) longer ago than this. */
+    retentionDays: number;
     incidents: {
         /** SNATMON_COOLDOWN_MINUTES: minimum time between two investigations of one node. */
         cooldownMinutes: number;
@@ -421,6 +423,7 @@ export function loadConfig(env: Env = process.env): Config {
             /^[A-Za-z][A-Za-z0-9]{0,48}$/,
             '1-49 letters and digits starting with a letter',
         ),
+        retentionDays: number(env, 'SNATMON_RETENTION_DAYS', 30, { min: 1, max: 3650, integer: true }),
         incidents: {
             cooldownMinutes: number(env, 'SNATMON_COOLDOWN_MINUTES', 15, { min: 0, max: 1440, integer: false }),
             resolveAfterMinutes: number(env, 'SNATMON_RESOLVE_AFTER_MINUTES', 30, {

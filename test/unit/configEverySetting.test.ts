@@ -36,6 +36,7 @@ const MALFORMED: Record<string, string> = {
     SNATMON_COOLDOWN_MINUTES: 'soon',
     SNATMON_RESOLVE_AFTER_MINUTES: '-3',
     SNATMON_TABLE_PREFIX: 'has space',
+    SNATMON_RETENTION_DAYS: '0',
     SNATMON_REPORT_BASE_URL: 'javascript:alert(1)',
     SNATMON_TEAMS_WEBHOOK_URL: 'ftp://example.net/hook',
     SNATMON_SLACK_WEBHOOK_URL: 'not a url',

@@ -5,6 +5,7 @@ import { getFindingRegistration, listFindingsRegistration } from '../../../funct
 import { investigateRegistration } from '../../../functions/investigate.js';
 import { investigatePoisonRegistration } from '../../../functions/investigatePoison.js';
 import { getInvestigationRegistration, startInvestigationRegistration } from '../../../functions/investigations.js';
+import { pruneRegistration } from '../../../functions/prune.js';
 import { reportRegistration } from '../../../functions/report.js';
 import { scanRegistration } from '../../../functions/scan.js';
 
@@ -32,5 +33,10 @@ describe('function registrations', () => {
         assert.equal(investigateRegistration.queueName, '%SNATMON_INVESTIGATION_QUEUE%');
         assert.equal(investigatePoisonRegistration.queueName, '%SNATMON_INVESTIGATION_QUEUE%-poison');
         assert.equal(investigateRegistration.connection, 'AzureWebJobsStorage');
+    });
+
+    it('prune once a day at a fixed time (no app setting to set), never at start-up', () => {
+        assert.match(pruneRegistration.schedule, /^0 \d{1,2} \d{1,2} \* \* \*$/);
+        assert.notEqual(pruneRegistration.runOnStartup, true);
     });
 });
