@@ -4,12 +4,117 @@
  * stored, answered over HTTP or sent to chat, and repeat no service text beyond an error code.
  */
 
+/** What a credential-looking piece of service text becomes in our text. */
+export const REDACTED = '[redacted]';
+
+/** Header names whose values are credentials (`x-ms-token-aad-access-token`, `x-ms-encryption-key`, ...). */
+const SECRET_HEADER =
+    String.raw`authorization|proxy-authorization|x-ms-[a-z0-9-]{0,40}?(?:token|authorization|key|secret|signature)[a-z0-9-]{0,40}|` +
+    String.raw`x-identity-header|x-functions-key|ocp-apim-subscription-key|x-api-key|api-key`;
+/** Connection-string, form, query and JSON field names whose values are credentials. */
+const SECRET_FIELD =
+    String.raw`account_?key|shared_?access_?key|shared_?access_?signature|client_?secret|client_?assertion|` +
+    String.raw`access_?token|refresh_?token|id_?token|sas_?token|api_?key|token|secret|password|pwd`;
+
+type Replacement = string | ((match: string, ...groups: (string | undefined)[]) => string);
+
+const RULES: readonly (readonly [RegExp, Replacement])[] = [
+    [/-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]{0,40}PRIVATE KEY-----|$)/g, REDACTED],
+    // JWTs (access and ID tokens): header and payload are base64url JSON, so the header starts with eyJ.
+    [/\beyJ[A-Za-z0-9_-]{2,}={0,2}\.[A-Za-z0-9_-]{2,}={0,2}(?:\.[A-Za-z0-9_-]*={0,2}){0,3}/g, REDACTED],
+    // Echoed headers: `Authorization: Bearer x`, `"x-ms-token-aad-access-token": "x"`; the scheme is kept.
+    [
+        new RegExp(
+            String.raw`(\b(?:${SECRET_HEADER})["']?\s*[:=]\s*["']?)` +
+                String.raw`(?:(Bearer|Basic|SharedKey(?:Lite)?|SharedAccessSignature|Token)\s+)?[^\s"',;]+`,
+            'gi',
+        ),
+        (_match, name = '', scheme) => `${name}${scheme === undefined ? '' : `${scheme} `}${REDACTED}`,
+    ],
+    // `Bearer <token>` anywhere; a lower-case word after it ("Bearer token is missing") is prose, not a token.
+    [/\b(Bearer)\s+(?![a-z]+(?:[\s.,;:!?)]|$))[A-Za-z0-9._~+/-]{8,}=*/gi, `$1 ${REDACTED}`],
+    // A whole SAS as a connection-string or form field runs to the next `;`, its own `&`s included.
+    [/\b(shared_?access_?signature|sas_?token)=[^\s;"'<>]+/gi, `$1=${REDACTED}`],
+    // Connection strings, forms and queries (`AccountKey=...;`, `client_secret=...&`), then the same fields in JSON.
+    [new RegExp(String.raw`\b(${SECRET_FIELD})=[^\s;&"'<>]+`, 'gi'), `$1=${REDACTED}`],
+    [new RegExp(String.raw`("(?:${SECRET_FIELD})"\s*:\s*)"[^"]*"`, 'gi'), `$1"${REDACTED}"`],
+    // user:password@host in URLs.
+    [/(\b[a-z][a-z0-9+.-]{0,30}:\/\/[^\s/:@]{1,256}:)[^\s/@]+@/gi, `$1${REDACTED}@`],
+];
+
+/** Characters that end a URL query where it sits in prose, JSON or markup. */
+const QUERY_END = new Set(' \t\r\n"\'`<>()[]{}|\\^'.split(''));
+
+/** A SAS: when `sig=` is in a query, the whole query goes (it is the grant); the URL up to `?` stays. */
+function redactSas(text: string): string {
+    // `sig=` as a parameter name: after `?`, `&`, `;` or a space, or after an encoded `&`/`?` (a URL inside a URL).
+    const sig = /(?:(?<![A-Za-z0-9_])|(?<=%26|%3F))sig(?:=|%3D)/gi;
+    let out = '';
+    let done = 0;
+    for (let match = sig.exec(text); match !== null; match = sig.exec(text)) {
+        let start = match.index;
+        while (start > done && !QUERY_END.has(text[start - 1] ?? ' ') && text[start - 1] !== '?') start--;
+        let end = match.index + match[0].length;
+        while (end < text.length && !QUERY_END.has(text[end] ?? ' ')) end++;
+        out += text.slice(done, start) + REDACTED;
+        done = end;
+        sig.lastIndex = end;
+    }
+    return out + text.slice(done);
+}
+
+function charClass(c: string): number {
+    if (c >= 'a' && c <= 'z') return 0;
+    if (c >= 'A' && c <= 'Z') return 1;
+    if (c >= '0' && c <= '9') return 2;
+    return 3;
+}
+
 /**
- * Our words for an error: its class and the first line of its message, capped. Never a request body, a header or a
- * URL beyond what the message's first line says; callers log this, chat messages never carry it.
+ * Whether a run of 40+ base64/hex characters is a key rather than a name or a path. Random text switches between
+ * lower case, upper case and digits at about two characters in three; names, paths and IDs rarely do.
+ */
+function looksLikeKey(run: string): boolean {
+    const body = run.replace(/=+$/, '');
+    if (/^[0-9a-f]+$/i.test(body)) return true;
+    // base64 uses + and /, base64url - and _: a run with / and - or _ is a path (an ARM resource ID).
+    if (body.includes('/') && /[-_]/.test(body)) return false;
+    if (/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i.test(body)) return false;
+    // The run is ASCII (the regex that found it), so splitting by code unit is exact.
+    const classes = new Set(
+        body
+            .split('')
+            .map(charClass)
+            .filter((c) => c < 3),
+    );
+    if (classes.size < 2) return false;
+    let changes = 0;
+    for (let i = 1; i < body.length; i++) if (charClass(body[i] ?? '') !== charClass(body[i - 1] ?? '')) changes++;
+    return changes / (body.length - 1) >= 0.3;
+}
+
+/**
+ * Service text with what looks like a credential replaced by `[redacted]`: JWTs, bearer tokens, echoed
+ * authorization and `x-ms-*-token` headers, SAS queries (`sig=`), connection-string keys, client secrets and
+ * passwords, private keys, and long base64 or hex blobs. Resource IDs, GUIDs, node names, IPs and prose stay.
+ * Everything that turns a service's text into ours, or into a log line, goes through this.
+ */
+export function redactSecrets(text: string): string {
+    let out = text;
+    for (const [pattern, replacement] of RULES) {
+        out = typeof replacement === 'string' ? out.replace(pattern, replacement) : out.replace(pattern, replacement);
+    }
+    out = redactSas(out);
+    return out.replace(/[A-Za-z0-9+/_-]{40,}={0,2}/g, (run) => (looksLikeKey(run) ? REDACTED : run));
+}
+
+/**
+ * Our words for an error: its class and the first line of its message, capped and with credentials redacted. Never
+ * a request body, a header or a URL beyond what the message's first line says; callers log this, chat messages
+ * never carry it.
  */
 export function describeFailure(err: unknown): string {
-    if (err instanceof Error) return `${err.name}: ${err.message.split('\n')[0]?.slice(0, 200) ?? ''}`;
+    if (err instanceof Error) return `${err.name}: ${redactSecrets(err.message.split('\n')[0] ?? '').slice(0, 200)}`;
     return 'unknown error';
 }
 

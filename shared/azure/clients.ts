@@ -1,6 +1,6 @@
 import { ContainerServiceClient } from '@azure/arm-containerservice';
 import { MonitorClient } from '@azure/arm-monitor';
-import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import type { PipelinePolicy, PipelineResponse } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import { MetricsClient } from '@azure/monitor-query-metrics';
 
@@ -15,11 +15,13 @@ export interface ArmClientSettings {
     retryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
     /** Give up on one request attempt after this long (default 30 s); the SDK itself never times out. */
     requestTimeoutMs?: number;
+    /** Fail a throttled call at once when the service asks to wait longer than this (default 15 s). */
+    maxRetryAfterMs?: number;
 }
 
 /**
- * An ARM request got no complete answer in time. Not a RestError, so the SDK's retry policy does not resend it:
- * a POST (run command) that timed out may still have started.
+ * A Resource Manager or Kubernetes API request got no complete answer in time. Not a RestError, so the SDK's retry
+ * policy does not resend it: a POST (run command, a probe pod) that timed out may still have started.
  */
 export class RequestTimeoutError extends Error {
     override readonly name = 'RequestTimeoutError';
@@ -61,6 +63,71 @@ export function requestTimeoutPolicy(timeoutMs: number): PipelinePolicy {
     };
 }
 
+/**
+ * The service throttled a call and asked for a longer wait than this app gives one call. Not a RestError, so the
+ * SDK's retry policy passes it on at once instead of sleeping.
+ */
+export class ThrottledError extends Error {
+    override readonly name = 'ThrottledError';
+
+    constructor(
+        message: string,
+        readonly statusCode: number,
+        readonly retryAfterMs: number,
+    ) {
+        super(message);
+    }
+}
+
+/**
+ * Three SDK retries of up to 15 s each stay inside the one-minute timer period; a longer wait is better spent by the
+ * next tick than by holding this one (and the cluster's slot in it).
+ */
+export const DEFAULT_MAX_RETRY_AFTER_MS = 15_000;
+
+/**
+ * How long a 429 or 503 asks to wait, read as the SDK's throttling retry strategy reads it (@typespec/ts-http-runtime
+ * throttlingRetryStrategy): `retry-after-ms`, `x-ms-retry-after-ms`, then `Retry-After` in seconds or as a date.
+ */
+export function retryAfterMs(response: PipelineResponse): number | undefined {
+    if (response.status !== 429 && response.status !== 503) return undefined;
+    for (const [header, factor] of [
+        ['retry-after-ms', 1],
+        ['x-ms-retry-after-ms', 1],
+        ['retry-after', 1000],
+    ] as const) {
+        const value = response.headers.get(header);
+        if (!value) continue;
+        const number = Number(value);
+        if (!Number.isNaN(number)) return number * factor;
+    }
+    const date = Date.parse(response.headers.get('retry-after') ?? '');
+    return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
+
+/**
+ * Placed per retry (inside the SDK's retry policy, which sleeps for Retry-After on 429 and 503 with no upper bound):
+ * a wait longer than `maxWaitMs` fails the call at once, in our words; shorter ones are left to the SDK.
+ */
+export function retryAfterCapPolicy(maxWaitMs: number, service: string): PipelinePolicy {
+    return {
+        name: 'snatmonRetryAfterCap',
+        async sendRequest(request, next) {
+            const response = await next(request);
+            const wait = retryAfterMs(response);
+            if (wait !== undefined && wait > maxWaitMs) {
+                throw new ThrottledError(
+                    `${service} throttled this call and asked to wait ${Math.ceil(wait / 1000)} s (more than the ` +
+                        `${maxWaitMs / 1000} s a call may wait); the next tick retries`,
+                    response.status,
+                    wait,
+                );
+            }
+            return response;
+        },
+    };
+}
+
 /** One client per subscription and service, built on first use with the same credential and endpoint. */
 export class AzureClients {
     private readonly containerServiceClients = new Map<string, ContainerServiceClient>();
@@ -72,7 +139,7 @@ export class AzureClients {
         private readonly settings: ArmClientSettings,
     ) {}
 
-    private options() {
+    private options(service = 'Resource Manager') {
         return {
             ...(this.settings.endpoint === undefined ? {} : { endpoint: this.settings.endpoint }),
             credentials: { scopes: [this.settings.scope] },
@@ -80,6 +147,10 @@ export class AzureClients {
             additionalPolicies: [
                 {
                     policy: requestTimeoutPolicy(this.settings.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
+                    position: 'perRetry' as const,
+                },
+                {
+                    policy: retryAfterCapPolicy(this.settings.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS, service),
                     position: 'perRetry' as const,
                 },
             ],
@@ -115,7 +186,11 @@ export class AzureClients {
             if (template === undefined) throw new Error('No metrics batch endpoint configured');
             // The same pipeline options as the Resource Manager clients (retries, ...), but its own host and audience:
             // MetricsClient asks for https://management.azure.com/.default unless told otherwise.
-            const { endpoint: _endpoint, credentials: _credentials, ...pipeline } = this.options();
+            const {
+                endpoint: _endpoint,
+                credentials: _credentials,
+                ...pipeline
+            } = this.options('The metrics endpoint');
             client = new MetricsClient(template.replaceAll('{region}', encodeURIComponent(key)), this.credential, {
                 ...pipeline,
                 audience: METRICS_BATCH_SCOPE,

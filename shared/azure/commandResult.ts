@@ -1,8 +1,10 @@
 import type { CommandResult } from '../detect/ports.js';
+import { redactSecrets } from '../errors.js';
 
 /**
  * Starts the clock for one command and returns a builder of its result: a failure that never ran unless the
- * fields say otherwise, with the duration measured when the result is built.
+ * fields say otherwise, with the duration measured when the result is built. The reason often quotes the service
+ * and is logged, so it is redacted here for every executor.
  */
 export function commandResultBuilder(
     command: string,
@@ -19,5 +21,6 @@ export function commandResultBuilder(
         timedOut: false,
         truncated: false,
         ...fields,
+        ...(fields.reason === undefined ? {} : { reason: redactSecrets(fields.reason) }),
     });
 }

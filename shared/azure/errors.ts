@@ -1,18 +1,31 @@
 import { isRestError } from '@azure/arm-monitor';
 
 import type { ScanError } from '../detect/types.js';
+import { redactSecrets } from '../errors.js';
 
-/** An Azure call failed; `cause` holds the SDK error, the message says which call. */
+/** The status and code an error carries: a RestError's, or those our own pipeline errors copy from the response. */
+function statusAndCode(error: unknown): { statusCode?: number; code?: string } {
+    if (isRestError(error)) return { statusCode: error.statusCode, code: error.code };
+    if (error instanceof Error && 'statusCode' in error && typeof error.statusCode === 'number') {
+        return { statusCode: error.statusCode };
+    }
+    return {};
+}
+
+/**
+ * An Azure call failed; `cause` holds the SDK error, the message says which call. The message is redacted here,
+ * so every UpstreamError (and its stack) is safe to log whoever built it.
+ */
 export class UpstreamError extends Error {
     override readonly name = 'UpstreamError';
     readonly statusCode: number | undefined;
     readonly code: string | undefined;
 
     constructor(message: string, options: { cause: unknown }) {
-        super(message, options);
-        const cause = options.cause;
-        this.statusCode = isRestError(cause) ? cause.statusCode : undefined;
-        this.code = isRestError(cause) ? cause.code : undefined;
+        super(redactSecrets(message), options);
+        const { statusCode, code } = statusAndCode(options.cause);
+        this.statusCode = statusCode;
+        this.code = code;
     }
 }
 
@@ -23,11 +36,13 @@ function summarize(error: unknown): { text: string; code?: string } {
         if (error.code === 'PARSE_ERROR') return { text: 'the response was not valid JSON', code: 'PARSE_ERROR' };
         const code = error.code ?? (error.statusCode === undefined ? undefined : String(error.statusCode));
         const status = error.statusCode === undefined ? 'no response' : `HTTP ${error.statusCode}`;
-        const detail = error.message.length > MAX_DETAIL ? `${error.message.slice(0, MAX_DETAIL)}…` : error.message;
+        // Redacted before it is cut, so a token straddling the cut cannot leave its first part behind.
+        const message = redactSecrets(error.message);
+        const detail = message.length > MAX_DETAIL ? `${message.slice(0, MAX_DETAIL)}…` : message;
         return code === undefined ? { text: `${status}: ${detail}` } : { text: `${status} ${code}: ${detail}`, code };
     }
-    if (error instanceof Error) return { text: error.message };
-    return { text: String(error) };
+    if (error instanceof Error) return { text: redactSecrets(error.message) };
+    return { text: redactSecrets(String(error)) };
 }
 
 /** Wraps an SDK error with the operation that failed, keeping it as `cause`. */
@@ -36,7 +51,10 @@ export function upstream(operation: string, error: unknown): UpstreamError {
     return new UpstreamError(`${operation} failed: ${summarize(error).text}`, { cause: error });
 }
 
-/** What a scan report shows for an error: our sentence, plus the service's code when there is one. */
+/**
+ * What a scan report shows for an error: our sentence, plus the service's code when there is one. The message may
+ * quote the service, redacted (`redactSecrets`): it goes to scan summaries and log lines, never to chat.
+ */
 export function describeAzureError(error: unknown): ScanError {
     if (error instanceof UpstreamError) {
         const code = error.code ?? (error.statusCode === undefined ? undefined : String(error.statusCode));

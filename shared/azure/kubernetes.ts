@@ -5,11 +5,20 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { ApiException, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import {
+    ApiException,
+    type ConfigurationOptions,
+    CoreV1Api,
+    KubeConfig,
+    Observable,
+    type ObservableMiddleware,
+    type V1Pod,
+} from '@kubernetes/client-node';
 
 import type { CommandResult, NodeInfo, NodeResolver, ProbeExecutor, ProbeRequest } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
-import type { AzureClients } from './clients.js';
+import { redactSecrets } from '../errors.js';
+import { type AzureClients, DEFAULT_REQUEST_TIMEOUT_MS, RequestTimeoutError } from './clients.js';
 import { commandResultBuilder } from './commandResult.js';
 import { upstream, UpstreamError } from './errors.js';
 import { resourceKey } from './resourceId.js';
@@ -18,11 +27,59 @@ import { AKS_AAD_SERVER_SCOPE } from './runCommand.js';
 // Entra tokens live about an hour; rebuild the client well before that.
 const CLIENT_LIFETIME_MS = 20 * 60_000;
 
+export interface KubernetesAccessSettings {
+    /** Give up on one Kubernetes API request after this long (default 30 s); client-node sets no timeout. */
+    requestTimeoutMs?: number;
+}
+
+/**
+ * Runs one Kubernetes API request with a deadline. client-node 2.x sends through undici's fetch with the signal of
+ * the request context; a per-call middleware sets it, and it also covers reading the body. Names the timeout in our
+ * words (RequestTimeoutError, as for Resource Manager).
+ */
+export async function withRequestTimeout<T>(
+    timeoutMs: number,
+    call: (options: ConfigurationOptions) => Promise<T>,
+): Promise<T> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => {
+        controller.abort();
+    }, timeoutMs);
+    const deadline: ObservableMiddleware = {
+        pre: (context) => {
+            context.setSignal(controller.signal);
+            return new Observable(Promise.resolve(context));
+        },
+        post: (response) => new Observable(Promise.resolve(response)),
+    };
+    try {
+        return await call({ middleware: [deadline], middlewareMergeStrategy: 'append' });
+    } catch (error) {
+        if (controller.signal.aborted) {
+            throw new RequestTimeoutError(`no response within ${timeoutMs / 1000} s`, { cause: error });
+        }
+        throw error;
+    } finally {
+        clearTimeout(timer);
+    }
+}
+
 /** CoreV1Api clients per cluster, built from the cluster's user kubeconfig. */
 export class AksKubernetesAccess {
     private readonly cache = new Map<string, { at: number; api: CoreV1Api }>();
+    readonly requestTimeoutMs: number;
 
-    constructor(private readonly clients: AzureClients) {}
+    constructor(
+        private readonly clients: AzureClients,
+        settings: KubernetesAccessSettings = {},
+    ) {
+        this.requestTimeoutMs = settings.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    }
+
+    /** One request through `call`, given up after the request timeout. */
+    request<T>(call: (options: ConfigurationOptions) => Promise<T>): Promise<T> {
+        return withRequestTimeout(this.requestTimeoutMs, call);
+    }
 
     async coreApi(cluster: ClusterInfo): Promise<CoreV1Api> {
         const key = resourceKey(cluster.id);
@@ -90,7 +147,8 @@ export class KubernetesNodeResolver implements NodeResolver {
     async nodesFor(cluster: ClusterInfo): Promise<NodeInfo[]> {
         let items;
         try {
-            items = (await (await this.access.coreApi(cluster)).listNode()).items;
+            const api = await this.access.coreApi(cluster);
+            items = (await this.access.request((options) => api.listNode({}, options))).items;
         } catch (error) {
             const reason = kubernetesReason(error);
             const operation = `Listing the nodes of cluster ${cluster.name}`;
@@ -125,7 +183,7 @@ export class FallbackNodeResolver implements NodeResolver {
             } catch (fallbackError) {
                 throw new AggregateError(
                     [primaryError, fallbackError],
-                    `${(primaryError as Error).message}; fallback: ${(fallbackError as Error).message}`,
+                    redactSecrets(`${(primaryError as Error).message}; fallback: ${(fallbackError as Error).message}`),
                 );
             }
         }
@@ -156,12 +214,20 @@ export class KubernetesPodExecutor implements ProbeExecutor {
         const api = await this.access.coreApi(cluster);
         const manifest = request.pod as V1Pod;
         const namespace = manifest.metadata?.namespace ?? 'default';
+        const timed = this.access.request.bind(this.access);
         let created: V1Pod;
         try {
-            created = await api.createNamespacedPod({ namespace, body: manifest });
+            created = await timed((options) => api.createNamespacedPod({ namespace, body: manifest }, options));
         } catch (error) {
             const reason = kubernetesReason(error);
             if (reason) return result({ reason: `Creating the probe pod failed: ${reason}` });
+            const name = manifest.metadata?.name;
+            if (error instanceof RequestTimeoutError && name !== undefined) {
+                // The API server may have created it before the answer was lost; the next attempt would get a 409.
+                await timed((options) =>
+                    api.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }, options),
+                ).catch(() => undefined);
+            }
             throw upstream(`Creating the probe pod on cluster ${cluster.name}`, error);
         }
         const name = created.metadata?.name ?? manifest.metadata?.name ?? '';
@@ -179,15 +245,13 @@ export class KubernetesPodExecutor implements ProbeExecutor {
                     return result({ timedOut: !request.signal?.aborted, reason });
                 }
                 await sleep(this.settings.pollIntervalMs);
-                pod = await api.readNamespacedPod({ name, namespace });
+                pod = await timed((options) => api.readNamespacedPod({ name, namespace }, options));
             }
             const status = pod.status.containerStatuses?.[0];
             const exitCode = status?.state?.terminated?.exitCode;
-            const output = await api.readNamespacedPodLog({
-                name,
-                namespace,
-                ...(status ? { container: status.name } : {}),
-            });
+            const output = await timed((options) =>
+                api.readNamespacedPodLog({ name, namespace, ...(status ? { container: status.name } : {}) }, options),
+            );
             const missingMarker = request.endMarker !== undefined && !output.includes(request.endMarker);
             const reasons = [
                 ...(exitCode === undefined
@@ -210,7 +274,9 @@ export class KubernetesPodExecutor implements ProbeExecutor {
             throw upstream(`Running the probe pod on cluster ${cluster.name}`, error);
         } finally {
             // Best effort: a pod left behind is visible in the cluster, and the probe pod exits on its own.
-            await api.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+            await timed((options) =>
+                api.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }, options),
+            ).catch(() => undefined);
         }
     }
 }

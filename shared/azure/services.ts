@@ -6,7 +6,7 @@ import type { DetectionMemory, MetricsReader, NodeResolver, ProbeExecutor } from
 import { scanClusters, type ScanSettings, scanSettingsFrom } from '../detect/scan.js';
 import type { ScanReport } from '../detect/types.js';
 import { BatchMetricsReader } from './batchMetrics.js';
-import { type ArmClientSettings, AzureClients } from './clients.js';
+import { type ArmClientSettings, AzureClients, DEFAULT_REQUEST_TIMEOUT_MS } from './clients.js';
 import { ClusterCatalog, discoverClusters, type DiscoveryTargets } from './discovery.js';
 import { describeAzureError } from './errors.js';
 import {
@@ -39,7 +39,10 @@ export interface AzureServicesOptions {
     /** Overrides the configured clusters and subscriptions (CLI flags). */
     targets?: DiscoveryTargets;
     retryOptions?: ArmClientSettings['retryOptions'];
+    /** Per request attempt, for Resource Manager, the metrics endpoint and the Kubernetes API (default 30 s). */
     requestTimeoutMs?: number;
+    /** The longest Retry-After a call waits for; a longer one fails the call at once (default 15 s). */
+    maxRetryAfterMs?: number;
     memory?: DetectionMemory;
 }
 
@@ -54,10 +57,13 @@ export function createAzureServices(
         metricsBatchEndpoint: config.metrics.batchEndpoint,
         ...(options.retryOptions === undefined ? {} : { retryOptions: options.retryOptions }),
         ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+        ...(options.maxRetryAfterMs === undefined ? {} : { maxRetryAfterMs: options.maxRetryAfterMs }),
     });
     const targets = options.targets ?? { clusters: config.clusters, subscriptions: config.subscriptions };
     const refreshMs = config.discovery.refreshMinutes * 60_000;
-    const kubernetesAccess = new AksKubernetesAccess(clients);
+    const kubernetesAccess = new AksKubernetesAccess(clients, {
+        requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    });
     const timing = {
         timeoutMs: config.runCommand.timeoutSeconds * 1000,
         pollIntervalMs: config.runCommand.pollSeconds * 1000,

@@ -28,6 +28,16 @@ export type KubernetesRoute =
     | 'kubernetes.readPodLog'
     | 'kubernetes.deletePod';
 
+/** The route a request is for, so faults can be aimed at it; undefined when it is none of the slice's routes. */
+export function kubernetesRouteOf(method: string, path: string): KubernetesRoute | undefined {
+    if (method === 'GET' && path === '/api/v1/nodes') return 'kubernetes.listNodes';
+    const pods = /^\/api\/v1\/namespaces\/[^/]+\/pods(?:\/([^/]+))?(\/log)?$/.exec(path);
+    if (!pods) return undefined;
+    if (method === 'POST' && pods[1] === undefined) return 'kubernetes.createPod';
+    if (method === 'DELETE') return 'kubernetes.deletePod';
+    return pods[2] ? 'kubernetes.readPodLog' : 'kubernetes.readPod';
+}
+
 interface StoredPod {
     manifest: Record<string, unknown>;
     readsLeft: number;

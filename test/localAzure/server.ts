@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { agentPoolBodies, machineBodies, managedClusterBody, staticKubernetesToken, userKubeconfig } from './arm.js';
 import type { TestCertificates } from './certs.js';
-import { KubernetesApi, type KubernetesRoute } from './kubernetes.js';
+import { KubernetesApi, type KubernetesRoute, kubernetesRouteOf } from './kubernetes.js';
 import { MetricsRequestError, type MetricsResource, queryMetrics, queryMetricsBatch } from './metrics.js';
 import {
     clusterIdOf,
@@ -408,6 +408,10 @@ export class LocalAzure {
             kubeStatus(401, 'Unauthorized', 'Unauthorized');
             return;
         }
+        // Faults, once the token is accepted; `when` sees the path with /kubernetes/<cluster>.
+        const faulted = kubernetesRouteOf(method, apiPath);
+        if (faulted) record.route = faulted;
+        if (faulted && (await this.applyFault(faulted, path, query, response))) return;
         const route = this.kubernetes.handle(cluster, method, apiPath, body, response);
         if (route) record.route = route;
         else kubeStatus(404, 'NotFound', `the server could not find the requested resource ${apiPath}`);
