@@ -6,6 +6,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+import { redactSecrets } from '../shared/errors.js';
 import { type CliIo, EXIT_FAILURE, EXIT_USAGE, processIo, UsageError } from './io.js';
 
 const DEMO_USAGE = `Usage: snat-monitor demo [--out DIR] [--json]
@@ -95,7 +96,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
             io.stderr.write(`snat-monitor ${name}: ${err.message}\n`);
             return EXIT_USAGE;
         }
-        io.stderr.write(`snat-monitor ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+        // Errors can quote a service's answer; a credential echoed in it stays off the terminal and CI logs.
+        io.stderr.write(`snat-monitor ${name}: ${redactSecrets(err instanceof Error ? err.message : String(err))}\n`);
         return EXIT_FAILURE;
     }
 }

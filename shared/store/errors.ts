@@ -1,5 +1,7 @@
 import { isRestError } from '@azure/core-rest-pipeline';
 
+import { redactSecrets } from '../errors.js';
+
 /** A Table Storage operation failed for a reason callers cannot fix by retrying the same call. */
 export class StoreError extends Error {
     override readonly name = 'StoreError';
@@ -39,5 +41,7 @@ export function describeStoreFailure(err: unknown): string {
         return `no answer from storage${code ? ` (${code})` : ''}`;
     }
     if (err instanceof StoreError) return err.message;
-    return err instanceof Error ? `${err.name}: ${err.message.split('\n')[0]?.slice(0, 200) ?? ''}` : 'unknown error';
+    if (!(err instanceof Error)) return 'unknown error';
+    // Redacted before the cut, so a credential split by it cannot leave half behind.
+    return `${err.name}: ${redactSecrets(err.message.split('\n')[0] ?? '').slice(0, 200)}`;
 }
