@@ -182,16 +182,12 @@ export interface ProbeRunFacts {
     reason?: string;
 }
 
-/** Why an investigation's probe produced nothing, and what to do, for the investigation record and its answers. */
-export function probeFailureReason(
-    run: ProbeRunFacts,
-    cluster: { name: string; runCommandDisabled?: boolean },
-): string {
-    const runCommand = run.executor !== 'kubernetes';
-    const how = runCommand ? 'run command' : 'the probe pod (Kubernetes API)';
-    if (runCommand && cluster.runCommandDisabled) {
-        return `run command is disabled on cluster ${cluster.name}: enable it, or set SNATMON_EXECUTOR=kubernetes if the app can reach the cluster's API server`;
-    }
+/**
+ * Why an investigation's probe produced nothing, and what to do, for the investigation record and its answers. A
+ * cluster with run command disabled never gets here: monitor/investigable.ts refuses it before the probe.
+ */
+export function probeFailureReason(run: ProbeRunFacts, cluster: { name: string }): string {
+    const how = run.executor !== 'kubernetes' ? 'run command' : 'the probe pod (Kubernetes API)';
     if (run.timedOut) return `${how} gave no result in time on cluster ${cluster.name}; the next tick tries again`;
     if (run.exitCode !== undefined) {
         return `the probe exited with code ${run.exitCode} and printed nothing; the app logs have the run's details`;

@@ -67,16 +67,6 @@ describe('public failure texts', () => {
         );
         assert.match(
             probeFailureReason(
-                { executor: 'aksRunCommand', exitCode: undefined, timedOut: false },
-                {
-                    name: 'vault',
-                    runCommandDisabled: true,
-                },
-            ),
-            /run command is disabled on cluster vault: enable it, or set SNATMON_EXECUTOR=kubernetes/,
-        );
-        assert.match(
-            probeFailureReason(
                 { executor: 'aksRunCommand', exitCode: undefined, timedOut: true, reason: ECHO },
                 cluster,
             ),
