@@ -31,12 +31,20 @@ const RULES: readonly (readonly [RegExp, Replacement])[] = [
         ),
         (_match, name = '', scheme) => `${name}${scheme === undefined ? '' : `${scheme} `}${REDACTED}`,
     ],
-    // `Bearer <token>` anywhere; a lower-case word after it ("Bearer token is missing") is prose, not a token.
-    [/\b(Bearer)\s+(?![a-z]+(?:[\s.,;:!?)]|$))[A-Za-z0-9._~+/-]{8,}=*/gi, `$1 ${REDACTED}`],
+    // `Bearer <token>` anywhere; a lower-case word after it ("Bearer token is missing") is prose, not a token, and
+    // `name="..."` or `name=value` is a challenge's auth-param (`Bearer authorization_uri="..."`): no token68 has that.
+    [
+        /\b(Bearer)\s+(?![a-z]+(?:[\s.,;:!?)]|$))(?![A-Za-z_]+=(?:\\*"|[^=\s,;]))[A-Za-z0-9._~+/-]{8,}=*/gi,
+        `$1 ${REDACTED}`,
+    ],
     // A whole SAS as a connection-string or form field runs to the next `;`, its own `&`s included.
     [/\b(shared_?access_?signature|sas_?token)=[^\s;"'<>]+/gi, `$1=${REDACTED}`],
     // Connection strings, forms and queries (`AccountKey=...;`, `client_secret=...&`), then the same fields in JSON.
-    [new RegExp(String.raw`\b(${SECRET_FIELD})=[^\s;&"'<>]+`, 'gi'), `$1=${REDACTED}`],
+    // A quoted value (`access_token="..."` in a WWW-Authenticate challenge, `\"` once JSON-escaped) goes whole.
+    [
+        new RegExp(String.raw`\b(${SECRET_FIELD})=(?:\\*"(?:(?!\\*")[^\r\n])*\\*"|'[^'\r\n]*'|[^\s;&"'<>]+)`, 'gi'),
+        `$1=${REDACTED}`,
+    ],
     [new RegExp(String.raw`("(?:${SECRET_FIELD})"\s*:\s*)"[^"]*"`, 'gi'), `$1"${REDACTED}"`],
     // user:password@host in URLs.
     [/(\b[a-z][a-z0-9+.-]{0,30}:\/\/[^\s/:@]{1,256}:)[^\s/@]+@/gi, `$1${REDACTED}@`],

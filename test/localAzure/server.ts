@@ -59,7 +59,14 @@ export type Fault = {
     when?: (request: { path: string; query: URLSearchParams }) => boolean;
 } & (
     | { kind: 'throttle'; retryAfterSeconds: number }
-    | { kind: 'error'; status: number; code?: string; message?: string }
+    | {
+          kind: 'error';
+          status: number;
+          code?: string;
+          message?: string;
+          /** Extra response headers (e.g. an echoed Authorization), to test they stay out of logs and chat. */
+          headers?: Record<string, string>;
+      }
     | { kind: 'delay'; ms: number }
     | { kind: 'malformed' }
 );
@@ -127,8 +134,14 @@ class HttpError extends Error {
     }
 }
 
-function armError(response: ServerResponse, status: number, code: string, message: string): void {
-    response.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+function armError(
+    response: ServerResponse,
+    status: number,
+    code: string,
+    message: string,
+    headers: Record<string, string> = {},
+): void {
+    response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
     response.end(JSON.stringify({ error: { code, message } }));
 }
 
@@ -444,6 +457,7 @@ export class LocalAzure {
                     fault.status,
                     fault.code ?? 'InternalServerError',
                     fault.message ?? 'Injected failure',
+                    fault.headers,
                 );
                 return true;
             case 'malformed':
