@@ -1,7 +1,8 @@
 /**
  * Retention: deletes the rows that have outlived SNATMON_RETENTION_DAYS from every table the app writes, so storage
  * and the queries behind GET /api/findings and the report stay bounded. What is still in use stays whatever its age:
- * undelivered notifications, unfinished investigations, open incidents and the findings they point at.
+ * undelivered notifications, unfinished investigations, open incidents and the findings they point at, and the rows
+ * of nodes that hold a lease, a cooldown, an open incident or undelivered decisions.
  *
  * The queries keep to what Azure and Azurite answer alike (azure-facts.md §8): key ranges, `eq` on strings and
  * booleans, `lt` on a DateTime or ISO-text property that every row of that kind has (no null comparisons), plain
@@ -19,7 +20,15 @@ import { decodeKey, encodeKey } from './keys.js';
 import type { Tables } from './tables.js';
 
 /** The tables pruned, in the order a run goes through them: small ones first, the samples (the bulk) last. */
-export const PRUNED_TABLES = ['outbox', 'investigations', 'incidents', 'offenders', 'findings', 'samples'] as const;
+export const PRUNED_TABLES = [
+    'outbox',
+    'investigations',
+    'incidents',
+    'offenders',
+    'findings',
+    'nodes',
+    'samples',
+] as const;
 export type PrunedTable = (typeof PRUNED_TABLES)[number];
 
 export interface TablePruneCounts {
@@ -27,7 +36,7 @@ export interface TablePruneCounts {
     deleted: number;
     /**
      * Rows past the retention that stay on purpose: undelivered notifications, unfinished investigations, open
-     * incidents and the findings they point at, and rows that changed after they were read.
+     * incidents and the findings they point at, nodes still in use, and rows that changed after they were read.
      */
     kept: number;
     /** Rows whose delete failed; the next run tries them again. */
@@ -117,6 +126,7 @@ export async function pruneTables(tables: Tables, options: PruneOptions): Promis
         pruneIncidents(tables, run, cutoff, counts.incidents, counts.offenders),
     );
     await step(['findings'], () => pruneFindings(tables, run, cutoff, counts.findings));
+    await step(['nodes'], () => pruneNodes(tables, run, options.now.getTime(), cutoff, counts.nodes));
     await step(['samples'], () => pruneSamples(tables, run, cutoff, counts.samples));
     return result();
 }
@@ -371,19 +381,28 @@ function offenderKey(entity: Entity): { partitionKey: string; rowKey: string } |
     }
 }
 
-/** IDs of the open incidents and of the findings they list: those findings stay whatever their age. */
-async function openIncidentReferences(tables: Tables): Promise<{ incidents: Set<string>; findings: Set<string> }> {
-    const incidents = new Set<string>();
-    const findings = new Set<string>();
+interface OpenIncidentReferences {
+    incidents: Set<string>;
+    /** Findings the open incidents list: they stay whatever their age. */
+    findings: Set<string>;
+    /** `<cluster partition>|<node>` of each open incident's node: its node row stays whatever its age. */
+    nodes: Set<string>;
+}
+
+/** What the open incidents point at: their IDs, the findings they list and their nodes. */
+async function openIncidentReferences(tables: Tables): Promise<OpenIncidentReferences> {
+    const references: OpenIncidentReferences = { incidents: new Set(), findings: new Set(), nodes: new Set() };
     const open = tables.client('incidents').listEntities({
-        queryOptions: { filter: odata`status eq ${'open'}`, select: [...KEYS, 'incident'] },
+        queryOptions: { filter: odata`status eq ${'open'}`, select: [...KEYS, 'incident', 'node'] },
     });
     for await (const entity of open) {
         const incident = parseIncident(entity);
-        incidents.add(incident?.id ?? decodeKey(entity.rowKey ?? ''));
-        for (const id of incident?.recentFindingIds ?? []) findings.add(id);
+        references.incidents.add(incident?.id ?? decodeKey(entity.rowKey ?? ''));
+        for (const id of incident?.recentFindingIds ?? []) references.findings.add(id);
+        const node = incident?.node ?? (typeof entity.node === 'string' ? entity.node : undefined);
+        if (node) references.nodes.add(`${entity.partitionKey ?? ''}|${node}`);
     }
-    return { incidents, findings };
+    return references;
 }
 
 /**
@@ -415,6 +434,47 @@ async function pruneFindings(tables: Tables, run: PruneRun, cutoff: number, coun
         if (!finished) return false;
     }
     return !run.stopped();
+}
+
+/**
+ * Node rows (lease, cooldown, incident state) not written for longer than the retention: nodes come and go with
+ * scale-in, upgrades and node image updates, and each leaves its row behind. A row stays, whatever its age, while it
+ * holds an unexpired lease or cooldown, an open incident (its own incident state, or an open row in the incidents
+ * table naming the node) or notifications decided but not yet in the outbox. "Written" is the row's Timestamp: every
+ * write the tracker and the lease make moves it. If the open incidents cannot be read, nothing is deleted.
+ */
+async function pruneNodes(tables: Tables, run: PruneRun, now: number, cutoff: number, counts: TablePruneCounts) {
+    const open = await openIncidentReferences(tables);
+    const text = (value: unknown) => (typeof value === 'string' ? value : '');
+    return run.sweep(
+        tables.client('nodes'),
+        odata`Timestamp lt ${new Date(cutoff)}`,
+        [
+            ...KEYS,
+            'Timestamp',
+            'node',
+            'leaseOwner',
+            'leaseUntil',
+            'cooldownUntil',
+            'incident',
+            'pending',
+            'hasPending',
+        ],
+        (entity) => {
+            if (!(timeOf(entity.timestamp) < cutoff)) return 'ignore';
+            const node = text(entity.node) || decodeKey(entity.rowKey ?? '');
+            const inUse =
+                (text(entity.leaseOwner) !== '' && timeOf(entity.leaseUntil) > now) ||
+                timeOf(entity.cooldownUntil) > now ||
+                // The tracker writes '' once the node's incident is over; anything else is an open incident.
+                text(entity.incident) !== '' ||
+                open.nodes.has(`${entity.partitionKey ?? ''}|${node}`) ||
+                entity.hasPending === true ||
+                !['', '[]'].includes(text(entity.pending));
+            return inUse ? 'keep' : 'delete';
+        },
+        counts,
+    );
 }
 
 function rowKeyTime(entity: Entity): number {

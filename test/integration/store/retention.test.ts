@@ -1,6 +1,7 @@
 /**
  * Retention against real Azurite: rows on both sides of the cutoff in every table, the rows that must outlive it
- * (an undelivered notification, unfinished investigations, an open incident and its findings), the per-run cap and
+ * (an undelivered notification, unfinished investigations, an open incident and its findings, nodes still leased,
+ * cooling down, in an open incident or owing notifications), the per-run cap and
  * time budget with the next run finishing, and one table failing while the others are pruned. Every run gets an
  * explicit `now`; nothing waits.
  */
@@ -237,6 +238,7 @@ describe('retention on Azurite', () => {
             incidents: '2 deleted, 1 kept, 0 failed',
             offenders: '1 deleted, 0 kept, 0 failed',
             findings: '2 deleted, 2 kept, 0 failed',
+            nodes: '0 deleted, 0 kept, 0 failed',
             samples: '6 deleted, 0 kept, 0 failed',
         });
 
@@ -285,6 +287,7 @@ describe('retention on Azurite', () => {
             incidents: '0 deleted, 1 kept, 0 failed',
             offenders: '0 deleted, 0 kept, 0 failed',
             findings: '0 deleted, 2 kept, 0 failed',
+            nodes: '0 deleted, 0 kept, 0 failed',
             samples: '0 deleted, 0 kept, 0 failed',
         });
     });
@@ -377,6 +380,7 @@ describe('retention on Azurite', () => {
             incidents: '2 deleted, 1 kept, 0 failed',
             offenders: '1 deleted, 0 kept, 0 failed',
             findings: '2 deleted, 2 kept, 0 failed',
+            nodes: '0 deleted, 0 kept, 0 failed',
             samples: '6 deleted, 0 kept, 0 failed',
         });
         const info = logs.find((line) => line.startsWith('information: Pruned rows older than'));
@@ -431,6 +435,115 @@ describe('retention on Azurite', () => {
         assert.equal(counts(late).incidents, '1 deleted, 0 kept, 0 failed');
         assert.equal(counts(late).offenders, '1 deleted, 0 kept, 0 failed');
         assert.deepEqual(await store.incidents.listOffences(CHECKOUT), []);
+    });
+
+    it('deletes node rows not written for longer than the retention, unless the node is still in use', async () => {
+        const store = newStore();
+        const row = (node: string, changes: Parameters<SnatStore['nodes']['update']>[3] = { lastState: 'ok' }) =>
+            store.nodes.update(CLUSTER_ID, node, undefined, changes);
+        // Node rows carry only the service's Timestamp as their age: the rows below are written now, real time,
+        // and the runs get a `now` a month later. Leases and cooldowns are set against that later clock.
+        const old = Date.now();
+        const late = new Date(old + (RETENTION + 1) * DAY);
+        await row('aks-gone-0');
+        // A lease whose holder died without releasing it: expired long before the run, it protects nothing.
+        await store.nodes.claim(CLUSTER_ID, 'aks-lease-expired-0', new Date(old), 15 * 60_000);
+        await row('aks-resolved-0');
+        await store.incidents.put(
+            incident({
+                id: 'inc-resolved-node',
+                clusterId: CLUSTER_ID,
+                node: 'aks-resolved-0',
+                status: 'resolved',
+                openedAt: new Date(old - 3 * DAY).toISOString(),
+                resolvedAt: new Date(old - 2 * DAY).toISOString(),
+            }),
+        );
+        const leased = await store.nodes.claim(
+            CLUSTER_ID,
+            'aks-leased-0',
+            new Date(late.getTime() - 60_000),
+            3_600_000,
+        );
+        assert.ok(leased.claimed);
+        const cooling = await store.nodes.claim(CLUSTER_ID, 'aks-cooling-0', new Date(late.getTime() - 60_000), 60_000);
+        assert.ok(cooling.claimed && (await store.nodes.release(cooling.lease, { cooldownMs: 3_600_000 })));
+        const open = incident({
+            id: 'inc-open-node',
+            clusterId: CLUSTER_ID,
+            node: 'aks-incident-0',
+            status: 'open',
+            openedAt: new Date(old - DAY).toISOString(),
+        });
+        await row('aks-incident-0', { lastState: 'exhausted', incident: JSON.stringify(open) });
+        // The node's own state lost its incident (a run stopped between the two writes); the incidents table has it.
+        await row('aks-open-in-table-0');
+        await store.incidents.put({ ...open, id: 'inc-open-table', node: 'aks-open-in-table-0' });
+        await row('aks-pending-0', { pending: JSON.stringify([{ kind: 'opened', key: 'k1' }]) });
+        // Written a clear second after the others: at the cutoff below, it is recent.
+        await new Promise((resolve) => setTimeout(resolve, 1_200));
+        const recentFrom = Date.now();
+        await row('aks-new-0');
+
+        const nodeNames = async () => (await keys(store, 'nodes')).map((key) => key.slice(key.indexOf('|') + 1)).sort();
+        const first = await pruneTables(store.tables, {
+            now: new Date(recentFrom + RETENTION * DAY),
+            retentionDays: RETENTION,
+        });
+        assert.equal(counts(first).nodes, '3 deleted, 5 kept, 0 failed');
+        assert.ok(first.tables.nodes.finished);
+        assert.deepEqual(await nodeNames(), [
+            'aks-cooling-0',
+            'aks-incident-0',
+            'aks-leased-0',
+            'aks-new-0',
+            'aks-open-in-table-0',
+            'aks-pending-0',
+        ]);
+
+        // Two days on the lease and the cooldown have run out and the new row is old too; the rest still hold.
+        const second = await pruneTables(store.tables, {
+            now: new Date(late.getTime() + DAY),
+            retentionDays: RETENTION,
+        });
+        assert.equal(counts(second).nodes, '3 deleted, 3 kept, 0 failed');
+        assert.deepEqual(await nodeNames(), ['aks-incident-0', 'aks-open-in-table-0', 'aks-pending-0']);
+
+        // Once the incident is over and the notifications are in the outbox, the rows go as well.
+        for (const node of ['aks-incident-0', 'aks-pending-0']) {
+            const record = await store.nodes.get(CLUSTER_ID, node);
+            assert.ok(await store.nodes.update(CLUSTER_ID, node, record, { incident: '', pending: '' }));
+        }
+        await store.incidents.put({ ...open, id: 'inc-open-table', node: 'aks-open-in-table-0', status: 'resolved' });
+        const third = await pruneTables(store.tables, {
+            now: new Date(Date.now() + (RETENTION + 1) * DAY),
+            retentionDays: RETENTION,
+        });
+        assert.equal(counts(third).nodes, '3 deleted, 0 kept, 0 failed');
+        assert.deepEqual(await nodeNames(), []);
+    });
+
+    it('keeps a node row that changed after the prune read it (ETag-conditional delete)', async () => {
+        const store = newStore();
+        await store.nodes.update(CLUSTER_ID, 'aks-busy-0', undefined, { lastState: 'ok' });
+        const client = store.tables.client('nodes');
+        // Between the query and the delete, the tracker writes the row: the delete carries the ETag read, so it fails.
+        const deleteEntity = client.deleteEntity.bind(client);
+        let raced = 0;
+        client.deleteEntity = async (partitionKey, rowKey, options) => {
+            raced++;
+            const record = await store.nodes.get(CLUSTER_ID, 'aks-busy-0');
+            await store.nodes.update(CLUSTER_ID, 'aks-busy-0', record, { lastState: 'at-risk' });
+            return deleteEntity(partitionKey, rowKey, options);
+        };
+        const result = await pruneTables(store.tables, {
+            now: new Date(Date.now() + (RETENTION + 1) * DAY),
+            retentionDays: RETENTION,
+        });
+        client.deleteEntity = deleteEntity;
+        assert.equal(raced, 1);
+        assert.equal(counts(result).nodes, '0 deleted, 1 kept, 0 failed');
+        assert.equal((await store.nodes.get(CLUSTER_ID, 'aks-busy-0'))?.lastState, 'at-risk');
     });
 
     it('finds nothing to do in tables that are empty or do not exist yet', async () => {
