@@ -1,5 +1,5 @@
 import type { CommandResult } from '../detect/ports.js';
-import { redactSecrets } from '../errors.js';
+import { redactSecrets, serviceCode } from '../errors.js';
 
 /**
  * Starts the clock for one command and returns a builder of its result: a failure that never ran unless the
@@ -23,4 +23,14 @@ export function commandResultBuilder(
         ...fields,
         ...(fields.reason === undefined ? {} : { reason: redactSecrets(fields.reason) }),
     });
+}
+
+/**
+ * A refusal for lack of permission, from an HTTP status (Resource Manager's or the Kubernetes API server's), with the
+ * service's code when it has the shape of one.
+ */
+export function refusedFor(status: unknown, code?: unknown): Pick<CommandResult, 'refused' | 'refusedCode'> {
+    if (status !== 401 && status !== 403) return {};
+    const shown = serviceCode(code) ?? serviceCode(status);
+    return { refused: 'authorization', ...(shown === undefined ? {} : { refusedCode: shown }) };
 }

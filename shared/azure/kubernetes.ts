@@ -19,7 +19,7 @@ import type { CommandResult, NodeInfo, NodeResolver, ProbeExecutor, ProbeRequest
 import type { ClusterInfo } from '../detect/types.js';
 import { redactSecrets } from '../errors.js';
 import { type AzureClients, DEFAULT_REQUEST_TIMEOUT_MS, RequestTimeoutError } from './clients.js';
-import { commandResultBuilder } from './commandResult.js';
+import { commandResultBuilder, refusedFor } from './commandResult.js';
 import { upstream, UpstreamError } from './errors.js';
 import { resourceKey } from './resourceId.js';
 import { AKS_AAD_SERVER_SCOPE } from './runCommand.js';
@@ -140,6 +140,10 @@ function kubernetesReason(error: unknown): string | undefined {
     return `Kubernetes API answered ${String(error.code)}${message ? `: ${message}` : ''}`;
 }
 
+function apiStatus(error: unknown): number | undefined {
+    return error instanceof ApiException ? error.code : undefined;
+}
+
 /** Node names and InternalIPs from the Kubernetes API, for when the Machines API cannot be used. */
 export class KubernetesNodeResolver implements NodeResolver {
     constructor(private readonly access: AksKubernetesAccess) {}
@@ -211,7 +215,17 @@ export class KubernetesPodExecutor implements ProbeExecutor {
         const started = performance.now();
         const result = commandResultBuilder(request.command, this.name);
         if (!request.pod) return result({ reason: 'The Kubernetes executor needs the probe pod manifest' });
-        const api = await this.access.coreApi(cluster);
+        let api: CoreV1Api;
+        try {
+            api = await this.access.coreApi(cluster);
+        } catch (error) {
+            // Resource Manager refusing the user kubeconfig (listClusterUserCredential/action not granted) is as
+            // final as the API server refusing the pod; anything else goes up as before.
+            if (error instanceof UpstreamError && refusedFor(error.statusCode).refused) {
+                return result({ reason: error.message, ...refusedFor(error.statusCode, error.code) });
+            }
+            throw error;
+        }
         const manifest = request.pod as V1Pod;
         const namespace = manifest.metadata?.namespace ?? 'default';
         const timed = this.access.request.bind(this.access);
@@ -220,7 +234,9 @@ export class KubernetesPodExecutor implements ProbeExecutor {
             created = await timed((options) => api.createNamespacedPod({ namespace, body: manifest }, options));
         } catch (error) {
             const reason = kubernetesReason(error);
-            if (reason) return result({ reason: `Creating the probe pod failed: ${reason}` });
+            // 403 here is the RBAC of infra/kubernetes/snatmon-probe.yaml not applied (or not to this identity).
+            if (reason)
+                return result({ reason: `Creating the probe pod failed: ${reason}`, ...refusedFor(apiStatus(error)) });
             const name = manifest.metadata?.name;
             if (error instanceof RequestTimeoutError && name !== undefined) {
                 // The API server may have created it before the answer was lost; the next attempt would get a 409.
@@ -270,7 +286,7 @@ export class KubernetesPodExecutor implements ProbeExecutor {
             });
         } catch (error) {
             const reason = kubernetesReason(error);
-            if (reason) return result({ reason });
+            if (reason) return result({ reason, ...refusedFor(apiStatus(error)) });
             throw upstream(`Running the probe pod on cluster ${cluster.name}`, error);
         } finally {
             // Best effort: a pod left behind is visible in the cluster, and the probe pod exits on its own.

@@ -4,7 +4,7 @@ import { isRestError } from '@azure/arm-monitor';
 import type { CommandResult, ProbeExecutor, ProbeRequest } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
 import type { AzureClients } from './clients.js';
-import { commandResultBuilder } from './commandResult.js';
+import { commandResultBuilder, refusedFor } from './commandResult.js';
 import { upstream } from './errors.js';
 import { createZip } from './zip.js';
 
@@ -73,9 +73,13 @@ export class AksRunCommandExecutor implements ProbeExecutor {
             }
             if (request.signal?.aborted) return result({ reason: 'Cancelled' });
             // Service-side refusals (KubernetesPerformanceError when the pod never starts, MissingAADClusterToken, ...)
-            // come back as ARM errors from the POST or from a commandResults poll.
+            // come back as ARM errors from the POST or from a commandResults poll. A 401/403 (AuthorizationFailed: the
+            // custom role is missing; or an Entra ID cluster refusing the clusterToken) is flagged from the status.
             if (isRestError(error) && error.statusCode !== undefined) {
-                return result({ reason: `${error.code ?? `HTTP ${error.statusCode}`}: ${error.message}` });
+                return result({
+                    reason: `${error.code ?? `HTTP ${error.statusCode}`}: ${error.message}`,
+                    ...refusedFor(error.statusCode, error.code),
+                });
             }
             throw upstream(`Run command on cluster ${cluster.name}`, error);
         }

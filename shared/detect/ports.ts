@@ -81,6 +81,13 @@ export interface CommandResult {
     /** The output hit the executor's size limit or lacks the expected end marker. */
     truncated: boolean;
     reason?: string;
+    /**
+     * The service refused the command for lack of permission (HTTP 401 or 403), decided from the status: retrying
+     * before someone grants it only repeats the refusal.
+     */
+    refused?: 'authorization';
+    /** With `refused`: the service's error code or HTTP status (`AuthorizationFailed`, `HTTP 403`), safe to show. */
+    refusedCode?: string;
 }
 
 export interface ProbeFile {

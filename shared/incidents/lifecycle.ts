@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 
 import type { Finding, NodeObservation } from '../findings/types.js';
 import { topWorkload } from '../findings/workloads.js';
-import type { Incident, IncidentEvent, IncidentEventKind } from './types.js';
+import type { Incident, IncidentEvent, IncidentEventKind, InvestigationFailure } from './types.js';
 
 export const DEFAULT_COOLDOWN_MINUTES = 15;
 export const DEFAULT_RESOLVE_AFTER_MINUTES = 30;
@@ -124,6 +124,13 @@ export function attachFinding(
         events.push(event(incident, 'identified', at, finding.id));
     }
     return { incident, change: open ? 'updated' : 'opened', events, needsMetricsFinding: false };
+}
+
+/** A failed investigation of the node: kept on its open incident (a node without one has nothing to keep it on). */
+export function noteInvestigationFailure(current: Incident | undefined, failure: InvestigationFailure): Step {
+    if (current?.status !== 'open') return { change: 'none', events: [], needsMetricsFinding: false };
+    const incident: Incident = { ...current, lastInvestigationFailure: failure };
+    return { incident, change: 'updated', events: [], needsMetricsFinding: false };
 }
 
 /** Resolves an open incident whose node stopped appearing in the metrics (scaled in, deleted, LB replaced). */

@@ -17,12 +17,13 @@ import {
     type Change,
     type IncidentPolicy,
     incidentPolicy,
+    noteInvestigationFailure,
     observe,
     resolveUnreported,
     type Step,
 } from './lifecycle.js';
 import { DEFAULT_REPEAT_OFFENDER_INCIDENTS, repeatOffence } from './offenders.js';
-import type { Incident, IncidentEvent } from './types.js';
+import type { Incident, IncidentEvent, InvestigationFailure } from './types.js';
 
 export interface TrackerOptions {
     policy?: IncidentPolicy;
@@ -82,7 +83,9 @@ export class IncidentTracker {
         await this.afterCommit(step);
         const queued = await this.flush(observation.clusterId, observation.node);
         const result: TrackResult = { change: step.change, events: step.events, queued, ...incidentOf(step) };
-        const blocked = options.investigationBlocked;
+        const failure = step.incident?.lastInvestigationFailure;
+        // A refusal for lack of permission is not retried before the cooldown: as good as blocked until then.
+        const blocked = options.investigationBlocked ?? (failure?.refused ? failure.reason : undefined);
         // No investigation can come: waiting for one would only delay the alert.
         const alertNow = blocked !== undefined && step.incident?.status === 'open' && !step.incident.alerted;
         if ((!step.needsMetricsFinding && !alertNow) || !step.incident) return result;
@@ -96,7 +99,11 @@ export class IncidentTracker {
                 {
                     name: 'investigation',
                     status: 'unavailable',
-                    reason: blocked ?? `no investigation finished within ${minutes} minutes of the incident opening`,
+                    reason:
+                        blocked ??
+                        (failure
+                            ? `the last investigation failed: ${failure.reason}`
+                            : `no investigation finished within ${minutes} minutes of the incident opening`),
                 },
             ],
         });
@@ -158,9 +165,27 @@ export class IncidentTracker {
         return this.store.nodes.claim(clusterId, node, now, this.options.leaseMs ?? DEFAULT_LEASE_MS);
     }
 
-    /** Releases the lease; a finished investigation starts the cooldown, a failed one lets the next run retry. */
-    finishInvestigation(lease: NodeLease, succeeded: boolean): Promise<boolean> {
-        return this.store.nodes.release(lease, succeeded ? { cooldownMs: this.policy.cooldownMs } : {});
+    /**
+     * Releases the lease. `cooldown`: a finished investigation, or one refused for lack of permission, starts the
+     * cooldown; other failures let the next run retry at once.
+     */
+    finishInvestigation(lease: NodeLease, cooldown: boolean): Promise<boolean> {
+        return this.store.nodes.release(lease, cooldown ? { cooldownMs: this.policy.cooldownMs } : {});
+    }
+
+    /** Keeps a failed investigation on the node's open incident, so its metrics-only alert can say why. */
+    async recordInvestigationFailure(clusterId: string, node: string, failure: InvestigationFailure): Promise<void> {
+        const { step } = await this.commit(clusterId, node, (current) =>
+            Promise.resolve(noteInvestigationFailure(current, failure)),
+        );
+        await this.afterCommit(step);
+    }
+
+    /** The last failed investigation kept on the node's open incident, if any. */
+    async lastInvestigationFailure(clusterId: string, node: string): Promise<InvestigationFailure | undefined> {
+        const record = await this.store.nodes.get(clusterId, node);
+        const incident = this.parse(record?.incident, node) as Incident | undefined;
+        return incident?.status === 'open' ? incident.lastInvestigationFailure : undefined;
     }
 
     private async commit(

@@ -34,6 +34,16 @@ export interface Incident {
     alerted: boolean;
     /** The opening notification carried culprits, or a follow-up with them was decided. */
     identified: boolean;
+    /** The last failed investigation of the node during this incident; the metrics-only alert names it. */
+    lastInvestigationFailure?: InvestigationFailure;
+}
+
+/** A failed investigation as the incident keeps it: our words only (the investigation record's reason). */
+export interface InvestigationFailure {
+    reason: string;
+    at: string;
+    /** Refused for lack of permission: no investigation can succeed before the cooldown, so the alert need not wait. */
+    refused?: 'authorization';
 }
 
 export type IncidentEventKind = 'opened' | 'identified' | 'resolved';

@@ -34,3 +34,37 @@ export function investigationBlock(
             "can reach the cluster's API server",
     };
 }
+
+/**
+ * Why a probe the service refused for lack of permission (CommandResult.refused) failed, for the investigation
+ * record, the incident and chat: which permission and where it is documented, and the service's code (already
+ * vetted by serviceCode), never its text. The node cools down after such a refusal (`cooldownMinutes`), so the next
+ * try comes once someone could have granted it.
+ */
+export function refusalReason(
+    executor: string,
+    cluster: { name: string; aadManaged: boolean },
+    cooldownMinutes: number,
+    code?: string,
+): string {
+    const answered = code === undefined ? '' : ` (${code})`;
+    const where = 'README "Permissions it needs" and docs/deploy.md';
+    const retry = `it is tried again after the ${cooldownMinutes}-minute cooldown (SNATMON_COOLDOWN_MINUTES)`;
+    if (executor === 'kubernetes') {
+        return (
+            `cluster ${cluster.name} refused the probe pod for lack of permission${answered}: the app's identity ` +
+            'needs the Kubernetes RBAC of infra/kubernetes/snatmon-probe.yaml applied to it (pods in the snatmon-probe ' +
+            "namespace, pods/log) and the custom role's listClusterUserCredential/action on the cluster " +
+            `(${where}); ${retry}`
+        );
+    }
+    const entra = cluster.aadManaged
+        ? "; on this Entra ID cluster the command also runs as the app's identity, so that identity needs the " +
+          'Kubernetes RBAC of infra/kubernetes/snatmon-probe.yaml'
+        : '';
+    return (
+        `Azure refused run command on cluster ${cluster.name} for lack of permission${answered}: the app's identity ` +
+        'needs the custom role on the cluster (managedClusters/read, runcommand/action, commandResults/read; ' +
+        `${where})${entra}; ${retry}`
+    );
+}

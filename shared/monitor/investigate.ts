@@ -1,19 +1,21 @@
 /**
  * One node's investigation, from a queue message: run the probe through the configured executor, analyze what it
  * printed, store the finding, let the incident tracker decide on notifications, deliver them. Failures are recorded
- * on the investigation in our words and the node lease is released, so the next tick can try again.
+ * on the investigation and on the node's incident in our words, and the node lease is released: at once, so the next
+ * tick can try again, or after the cooldown when the probe was refused for lack of permission (retrying every tick
+ * would only write another failed record per tick).
  */
 import { resourceKey } from '../azure/resourceId.js';
 import type { ProbeRequest } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
-import { clusterUnreadableReason, probeFailureReason, publicFailure } from '../errors.js';
+import { clusterUnreadableReason, describeFailure, probeFailureReason, publicFailure } from '../errors.js';
 import { newFindingId } from '../findings/ids.js';
 import type { Finding, OutboundConfig } from '../findings/types.js';
 import { drainOutbox } from '../notify/send.js';
 import { type Log, silentLog } from '../notify/types.js';
 import { analyzeProbeOutput } from '../probe/analyzeProbe.js';
 import { buildRunCommand } from '../probe/manifest.js';
-import { investigationBlock } from './investigable.js';
+import { investigationBlock, refusalReason } from './investigable.js';
 import { type InvestigationMessage, leaseOf } from './messages.js';
 import type { MonitorServices } from './services.js';
 
@@ -38,6 +40,8 @@ export interface InvestigationOutcome {
     reason?: string;
     /** Culprits found, most SNAT ports first (namespace/pod). */
     culprits: string[];
+    /** The probe was refused for lack of permission: the node cools down instead of being retried every tick. */
+    refused?: 'authorization';
 }
 
 export async function runInvestigation(
@@ -60,7 +64,22 @@ export async function runInvestigation(
             .catch(() => undefined);
         throw err;
     }
-    await tracker.finishInvestigation(leaseOf(message), outcome.status === 'done');
+    if (outcome.status === 'failed' && outcome.reason !== undefined) {
+        // Before the lease goes back, so the tick that can next claim the node sees why this one failed; failing to
+        // keep it only costs the alert its reason, so it does not hold the lease.
+        await tracker
+            .recordInvestigationFailure(message.clusterId, message.node, {
+                reason: outcome.reason,
+                at: now.toISOString(),
+                ...(outcome.refused === undefined ? {} : { refused: outcome.refused }),
+            })
+            .catch((err: unknown) => {
+                log.warn(
+                    `Could not keep the failure of ${message.investigationId} on its incident: ${describeFailure(err)}`,
+                );
+            });
+    }
+    await tracker.finishInvestigation(leaseOf(message), outcome.status === 'done' || outcome.refused !== undefined);
     await store.investigations.update(
         message.investigationId,
         {
@@ -107,6 +126,11 @@ async function investigate(
         pod: plan.pod.pod as unknown as Record<string, unknown>,
     };
     const result = await services.azure.executor.run(cluster, request);
+    if (result.refused) {
+        const cooldown = services.config.incidents.cooldownMinutes;
+        const reason = refusalReason(result.executor, cluster, cooldown, result.refusedCode);
+        return { ...failed(reason, result.reason), refused: result.refused };
+    }
     if (result.exitCode === undefined || (result.failed && result.output.trim() === '')) {
         return failed(probeFailureReason(result, cluster), result.reason);
     }

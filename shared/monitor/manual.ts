@@ -55,10 +55,18 @@ export async function requestInvestigation(
     }
     const claim = await services.tracker.claimInvestigation(cluster.id, node.name, now);
     if (!claim.claimed) {
+        // A node cooling down after a refused probe says why, so the caller fixes that rather than just waits.
+        const failure =
+            claim.reason === 'cooldown'
+                ? await services.tracker.lastInvestigationFailure(cluster.id, node.name)
+                : undefined;
         const message =
             claim.reason === 'held'
                 ? `Node ${node.name} is already being investigated (until ${claim.until.toISOString()})`
-                : `Node ${node.name} was investigated recently; next investigation allowed at ${claim.until.toISOString()}`;
+                : failure?.refused
+                  ? `Node ${node.name} is cooling down after its last investigation was refused: ${failure.reason}; ` +
+                    `next investigation allowed at ${claim.until.toISOString()}`
+                  : `Node ${node.name} was investigated recently; next investigation allowed at ${claim.until.toISOString()}`;
         throw new HttpError(409, claim.reason === 'held' ? 'InvestigationRunning' : 'CoolingDown', message, {
             'Retry-After': String(Math.max(1, Math.ceil((claim.until.getTime() - now.getTime()) / 1000))),
         });
