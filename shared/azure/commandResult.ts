@@ -29,8 +29,12 @@ export function commandResultBuilder(
  * A refusal for lack of permission, from an HTTP status (Resource Manager's or the Kubernetes API server's), with the
  * service's code when it has the shape of one.
  */
-export function refusedFor(status: unknown, code?: unknown): Pick<CommandResult, 'refused' | 'refusedCode'> {
+export function refusedFor(
+    status: unknown,
+    code?: unknown,
+    by: 'azure' | 'kubernetes' = 'azure',
+): Pick<CommandResult, 'refused' | 'refusedCode' | 'refusedBy'> {
     if (status !== 401 && status !== 403) return {};
     const shown = serviceCode(code) ?? serviceCode(status);
-    return { refused: 'authorization', ...(shown === undefined ? {} : { refusedCode: shown }) };
+    return { refused: 'authorization', refusedBy: by, ...(shown === undefined ? {} : { refusedCode: shown }) };
 }

@@ -236,7 +236,10 @@ export class KubernetesPodExecutor implements ProbeExecutor {
             const reason = kubernetesReason(error);
             // 403 here is the RBAC of infra/kubernetes/snatmon-probe.yaml not applied (or not to this identity).
             if (reason)
-                return result({ reason: `Creating the probe pod failed: ${reason}`, ...refusedFor(apiStatus(error)) });
+                return result({
+                    reason: `Creating the probe pod failed: ${reason}`,
+                    ...refusedFor(apiStatus(error), undefined, 'kubernetes'),
+                });
             const name = manifest.metadata?.name;
             if (error instanceof RequestTimeoutError && name !== undefined) {
                 // The API server may have created it before the answer was lost; the next attempt would get a 409.
@@ -286,7 +289,7 @@ export class KubernetesPodExecutor implements ProbeExecutor {
             });
         } catch (error) {
             const reason = kubernetesReason(error);
-            if (reason) return result({ reason, ...refusedFor(apiStatus(error)) });
+            if (reason) return result({ reason, ...refusedFor(apiStatus(error), undefined, 'kubernetes') });
             throw upstream(`Running the probe pod on cluster ${cluster.name}`, error);
         } finally {
             // Best effort: a pod left behind is visible in the cluster, and the probe pod exits on its own.

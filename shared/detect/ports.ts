@@ -88,6 +88,11 @@ export interface CommandResult {
     refused?: 'authorization';
     /** With `refused`: the service's error code or HTTP status (`AuthorizationFailed`, `HTTP 403`), safe to show. */
     refusedCode?: string;
+    /**
+     * With `refused`: who refused. `kubernetes` when the API server did, also inside run command (the wrapper
+     * exits 6, `error=forbidden`), where the command runs as the app's identity on Entra ID clusters.
+     */
+    refusedBy?: 'azure' | 'kubernetes';
 }
 
 export interface ProbeFile {

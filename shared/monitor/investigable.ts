@@ -46,10 +46,18 @@ export function refusalReason(
     cluster: { name: string; aadManaged: boolean },
     cooldownMinutes: number,
     code?: string,
+    by?: 'azure' | 'kubernetes',
 ): string {
     const answered = code === undefined ? '' : ` (${code})`;
     const where = 'README "Permissions it needs" and docs/deploy.md';
     const retry = `it is tried again after the ${cooldownMinutes}-minute cooldown (SNATMON_COOLDOWN_MINUTES)`;
+    if (executor !== 'kubernetes' && by === 'kubernetes') {
+        return (
+            `cluster ${cluster.name} refused the probe pod to run command for lack of permission${answered}: run ` +
+            "command runs as the app's identity on this cluster (Entra ID), so that identity needs the Kubernetes RBAC " +
+            `of infra/kubernetes/snatmon-probe.yaml (pods in the snatmon-probe namespace, pods/log; ${where}); ${retry}`
+        );
+    }
     if (executor === 'kubernetes') {
         return (
             `cluster ${cluster.name} refused the probe pod for lack of permission${answered}: the app's identity ` +

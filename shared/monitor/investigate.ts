@@ -128,7 +128,7 @@ async function investigate(
     const result = await services.azure.executor.run(cluster, request);
     if (result.refused) {
         const cooldown = services.config.incidents.cooldownMinutes;
-        const reason = refusalReason(result.executor, cluster, cooldown, result.refusedCode);
+        const reason = refusalReason(result.executor, cluster, cooldown, result.refusedCode, result.refusedBy);
         return { ...failed(reason, result.reason), refused: result.refused };
     }
     if (result.exitCode === undefined || (result.failed && result.output.trim() === '')) {

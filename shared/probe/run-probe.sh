@@ -26,7 +26,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'say "error=stopped"; exit 130' INT TERM HUP
 
-if ! kubectl create -f "$MANIFEST" >/dev/null; then
+# kubectl's error goes to a variable, not to the output: it is only read for the refusal below.
+if ! create_error=$(kubectl create -f "$MANIFEST" 2>&1 >/dev/null); then
+    # "Error from server (Forbidden)": the caller's identity lacks the Kubernetes RBAC (on an Entra ID cluster run
+    # command runs as the app's identity). Its own exit code, so the app cools the node down instead of retrying.
+    case $create_error in
+    *'(Forbidden)'* | *'(Unauthorized)'*)
+        say 'error=forbidden'
+        exit 6
+        ;;
+    esac
     say 'error=create-failed'
     exit 3
 fi

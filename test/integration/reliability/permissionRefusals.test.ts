@@ -31,6 +31,18 @@ const SERVICE_TEXT = 'svc-text-7f3a';
 const runCommandDenied = hotCluster('permrc', '10.230.1');
 const kubernetesDenied = hotCluster('permk8s', '10.231.1');
 const hotNode = (cluster: typeof runCommandDenied) => cluster.pools[0]!.nodes[0]!.name;
+/**
+ * An Entra ID cluster where run command runs as the app's identity and the API server refuses it the probe pod: the
+ * command itself succeeds, run-probe.sh exits 6 after `error=forbidden` (its answer to kubectl's "(Forbidden)").
+ */
+const entraDenied: typeof runCommandDenied = {
+    ...hotCluster('permentra', '10.232.1'),
+    aadManaged: true,
+    runCommand: {
+        polls: 1,
+        outcome: () => ({ kind: 'succeeded', exitCode: 6, logs: '#snatmon-wrapper error=forbidden\n' }),
+    },
+};
 
 // The local Azure's clock, moved forward through the cooldown.
 let offsetMs = 0;
@@ -60,7 +72,7 @@ describe('investigations refused for lack of permission', () => {
 
     before(async () => {
         [azure, azurite, receiver] = await Promise.all([
-            startLocalAzure({ clusters: [runCommandDenied, kubernetesDenied] }, clock),
+            startLocalAzure({ clusters: [runCommandDenied, kubernetesDenied, entraDenied] }, clock),
             startAzurite({ services: ['table', 'queue'] }),
             startWebhookReceiver({ secret: SECRET }),
         ]);
@@ -295,5 +307,33 @@ describe('investigations refused for lack of permission', () => {
         assert.doesNotMatch(record.reason ?? '', new RegExp(SERVICE_TEXT));
         const row = await monitor.services.store.nodes.get(clusterIdOf(kubernetesDenied), tick.enqueued[0]!.node);
         assert.ok(row?.cooldownUntil);
+    });
+
+    it('Kubernetes RBAC refusing the probe pod inside run command (Entra ID): a refusal naming snatmon-probe.yaml', async () => {
+        const monitor = buildMonitor(azure, azurite.connectionString, receiver, {
+            clusters: [entraDenied],
+            name: 'permentra',
+            settings: { SNATMON_COOLDOWN_MINUTES: String(COOLDOWN_MINUTES) },
+        });
+        const logs: string[] = [];
+        offsetMs = 0;
+        const tick = await scan(timer, context('scan', logs), monitor.services);
+        assert.equal(tick.enqueued.length, 1);
+        assert.deepEqual(await drain(monitor, logs), { processed: 1, failed: 0, poisoned: 0 });
+        const record = await monitor.services.store.investigations.get(tick.enqueued[0]!.investigationId);
+        assert.equal(record?.status, 'failed');
+        assert.match(
+            record.reason ?? '',
+            /^cluster permentra refused the probe pod to run command for lack of permission \(Forbidden\): .*Entra ID.*infra\/kubernetes\/snatmon-probe\.yaml/,
+        );
+        const row = await monitor.services.store.nodes.get(clusterIdOf(entraDenied), tick.enqueued[0]!.node);
+        assert.ok(row?.cooldownUntil, 'the node cools down instead of being queued again next tick');
+        offsetMs = 60_000;
+        const next = await scan(timer, context('scan', logs), monitor.services);
+        assert.deepEqual(
+            next.skipped.filter((s) => s.node === hotNode(entraDenied)).map((s) => s.reason),
+            ['cooldown'],
+        );
+        assert.equal(azure.runCommands.filter((c) => c.clusterId === clusterIdOf(entraDenied)).length, 1);
     });
 });

@@ -16,7 +16,11 @@ import { readFixture } from '../../helpers/paths.js';
 const FAKE_KUBECTL = `#!/bin/sh
 echo "$*" >>"$FAKE_DIR/calls"
 case "$*" in
-create*) [ "$FAKE_SCENARIO" = create-fails ] && { echo 'Error from server (Forbidden)' >&2; exit 1; }; exit 0 ;;
+create*)
+    [ "$FAKE_SCENARIO" = create-fails ] && { echo 'Error from server (AlreadyExists): pods exists' >&2; exit 1; }
+    [ "$FAKE_SCENARIO" = create-forbidden ] && {
+        echo 'Error from server (Forbidden): pods is forbidden: User "x" cannot create resource "pods"' >&2; exit 1; }
+    exit 0 ;;
 *activeDeadlineSeconds*) echo 255 ;;
 *'{.status.phase}'*)
     n=$(cat "$FAKE_DIR/polls" 2>/dev/null || echo 0); n=$((n + 1)); echo $n >"$FAKE_DIR/polls"
@@ -118,6 +122,14 @@ describe('run-probe.sh', () => {
         const run = await runWrapper('create-fails');
         assert.equal(run.exitCode, 3);
         assert.match(run.stdout, /#snatmon-wrapper error=create-failed/);
+        assert.ok(deleted(run.calls));
+    });
+
+    it('says the API server refused the pod (its own exit code, 6) so the app can cool the node down', async () => {
+        const run = await runWrapper('create-forbidden');
+        assert.equal(run.exitCode, 6);
+        assert.match(run.stdout, /#snatmon-wrapper error=forbidden/);
+        assert.ok(!run.stdout.includes('cannot create resource'), "kubectl's message stays out of the output");
         assert.ok(deleted(run.calls));
     });
 
