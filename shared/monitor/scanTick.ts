@@ -40,13 +40,10 @@ const STORE_CONCURRENCY = 8;
 
 export async function runScanTick(services: MonitorServices, now: Date, log: Log = silentLog): Promise<TickSummary> {
     const started = performance.now();
-    const report = await scanOnce(services.azure, now);
     const summary: TickSummary = {
-        scannedAt: report.scannedAt,
-        clusters: report.clusters.length,
-        clusterErrors: report.clusters
-            .filter((c) => c.error !== undefined)
-            .map((c) => ({ clusterId: c.id, message: c.error?.message ?? '' })),
+        scannedAt: now.toISOString(),
+        clusters: 0,
+        clusterErrors: [],
         nodes: { exhausted: 0, atRisk: 0, ok: 0, unknown: 0, unmapped: 0 },
         enqueued: [],
         skipped: [],
@@ -54,13 +51,23 @@ export async function runScanTick(services: MonitorServices, now: Date, log: Log
         notifications: {},
         failures: [],
     };
+    const storage = new StorageSteps(summary, log);
+    // The scan reads its memory synchronously: load the stored rows before it, save what changed after it.
+    const memory = services.azure.memory === services.store.memory ? services.store.memory : undefined;
+    if (memory) await storage.run('loading detection memory', () => memory.load());
+    const report = await scanOnce(services.azure, now);
+    if (memory) await storage.run('saving detection memory', () => memory.save());
+    summary.scannedAt = report.scannedAt;
+    summary.clusters = report.clusters.length;
+    summary.clusterErrors = report.clusters
+        .filter((c) => c.error !== undefined)
+        .map((c) => ({ clusterId: c.id, message: c.error?.message ?? '' }));
     for (const error of report.errors)
         summary.clusterErrors.push({ clusterId: error.subscriptionId, message: error.message });
     for (const cluster of report.clusters) {
         const unnamed = unnamedNodes(cluster);
         if (unnamed) summary.clusterErrors.push({ clusterId: cluster.id, message: unnamed });
     }
-    const storage = new StorageSteps(summary, log);
 
     const candidates = skipBlocked(await trackNodes(services, report, summary, storage), summary, log);
     await mapWithConcurrency(candidates, STORE_CONCURRENCY, (candidate) =>

@@ -69,5 +69,7 @@ export function createMonitorServices(config: Config, options: MonitorOptions = 
             : { serviceUri: storage.queueServiceUri, credential: storageCredential },
         config.investigationQueue,
     );
-    return { config, azure: createAzureServices(config, credential), store, tracker, queue };
+    // Detection memory lives in the store: instances scale to zero, and a restart must still see an allocated-ports drop.
+    const azure = createAzureServices(config, credential, { memory: store.memory });
+    return { config, azure, store, tracker, queue };
 }

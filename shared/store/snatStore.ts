@@ -1,3 +1,4 @@
+import { TableDetectionMemory } from './detectionMemoryStore.js';
 import { FindingStore } from './findingStore.js';
 import { IncidentStore } from './incidentStore.js';
 import { InvestigationStore } from './investigationStore.js';
@@ -15,6 +16,8 @@ export interface SnatStore {
     outbox: OutboxStore;
     investigations: InvestigationStore;
     samples: SampleStore;
+    /** Detection state carried across ticks and restarts; load before a scan, save after it. */
+    memory: TableDetectionMemory;
 }
 
 export function createSnatStore(options: TableStoreOptions): SnatStore {
@@ -27,5 +30,6 @@ export function createSnatStore(options: TableStoreOptions): SnatStore {
         outbox: new OutboxStore(tables),
         investigations: new InvestigationStore(tables),
         samples: new SampleStore(tables),
+        memory: new TableDetectionMemory(tables),
     };
 }

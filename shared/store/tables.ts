@@ -18,6 +18,7 @@ const SUFFIXES = {
     outbox: 'Outbox',
     investigations: 'Investigations',
     samples: 'Samples',
+    memory: 'Memory',
 } as const;
 
 export type TableRole = keyof typeof SUFFIXES;

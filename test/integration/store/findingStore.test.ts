@@ -42,6 +42,7 @@ describe('FindingStore on Azurite', () => {
             'findingsFindings',
             'findingsIncidents',
             'findingsInvestigations',
+            'findingsMemory',
             'findingsNodes',
             'findingsOffenders',
             'findingsOutbox',
