@@ -166,7 +166,7 @@ function fastIpv4(text: string): number | undefined {
     return (value * 256 + octet) >>> 0;
 }
 
-function intToIpv4(value: number): string {
+export function intToIpv4(value: number): string {
     return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join('.');
 }
 

@@ -11,6 +11,7 @@
  */
 import type { TcpEventType, TcptracerEvent } from '../parse/records.js';
 import { StringTable } from '../parse/stringTable.js';
+import { intToIpv4, parseIpv4 } from './addressClass.js';
 
 export const MAX_PIDS_PER_SOURCE = 4096;
 export const MAX_COMMS_PER_SOURCE = 8;
@@ -191,18 +192,10 @@ class Column {
     }
 }
 
-const IPV4_TEXT = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-/** The uint32 of a canonical dotted quad (no leading zeros, octets <= 255), or -1. */
+/** The uint32 of a canonical dotted quad (no leading zeros, octets <= 255), or -1: other spellings keep their text. */
 export function canonicalIpv4Value(text: string): number {
-    if (!IPV4_TEXT.test(text)) return -1;
-    let value = 0;
-    for (const octet of text.split('.')) value = value * 256 + Number(octet);
-    return value;
-}
-
-function ipv4Text(value: number): string {
-    return `${Math.floor(value / 16777216)}.${Math.floor(value / 65536) % 256}.${Math.floor(value / 256) % 256}.${value % 256}`;
+    const value = parseIpv4(text);
+    return value !== undefined && intToIpv4(value) === text ? value : -1;
 }
 
 export class TracerTally {
@@ -261,7 +254,7 @@ export class TracerTally {
         const address = this.addressById[id] ?? '';
         if (typeof address === 'string') return address;
         // Built once per address, when it is first classified or reported.
-        const text = ipv4Text(address);
+        const text = intToIpv4(address);
         this.addressById[id] = text;
         return text;
     }

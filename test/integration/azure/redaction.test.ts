@@ -21,7 +21,7 @@ import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhoo
 import { startLocalAzure } from '../../localAzure/harness.js';
 import { clusterIdOf, type ScenarioCluster } from '../../localAzure/scenario.js';
 import type { Fault, LocalAzure } from '../../localAzure/server.js';
-import { buildMonitor, context, hotCluster } from '../reliability/world.js';
+import { buildMonitor, context, hotCluster, requestsOf } from '../reliability/world.js';
 import { describeLeaks, searchSecrets, type Secret } from '../security/secretSearch.js';
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -62,8 +62,6 @@ const beta: ScenarioCluster = {
 };
 const gamma = hotCluster('gamma', '10.253.0');
 const clusters = [alpha, beta, gamma];
-const on = (name: string) => (request: { path: string }) =>
-    new RegExp(`/resourcegroups/(mc_)?rg-${name}(_|/)`, 'i').test(request.path);
 
 let azure: LocalAzure;
 let azurite: Azurite;
@@ -88,7 +86,7 @@ function refuse(route: Fault['route'], cluster: string, status: number, code: st
         code,
         message: echo(`${code} on ${route}`),
         times: 100,
-        when: on(cluster),
+        when: requestsOf(cluster),
     });
 }
 

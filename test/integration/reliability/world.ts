@@ -67,6 +67,10 @@ export function probeSucceeds(polls = 1): RunCommandScript {
  * connections a minute, every port in use) in the minutes `hot` says, and the rest healthy: by default a hot node at
  * any clock.
  */
+/** Matches the local Azure's requests about hotCluster(name): its own resource group and its node resource group. */
+export const requestsOf = (name: string) => (request: { path: string }) =>
+    new RegExp(`/resourcegroups/(mc_)?rg-${name}(_|/)`, 'i').test(request.path);
+
 export function hotCluster(
     name: string,
     subnet: string,

@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { format } from 'node:util';
 
 import { isRestError } from '@azure/arm-monitor';
-import type { HttpResponseInit, InvocationContext as Context } from '@azure/functions';
+import type { InvocationContext as Context } from '@azure/functions';
 
 import { dumpQueues, dumpTables } from '../../../cli/demo/capture.js';
 import { investigate } from '../../../functions/investigate.js';
@@ -30,8 +30,8 @@ import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhoo
 import { startLocalAzure } from '../../localAzure/harness.js';
 import { clusterIdOf, loadBalancerIdOf, type ScenarioCluster } from '../../localAzure/scenario.js';
 import type { Fault, LocalAzure } from '../../localAzure/server.js';
-import { buildMonitor, hotCluster, type Monitor, timer } from '../reliability/world.js';
-import { describeLeaks, searchSecrets, type Secret, type Source } from './secretSearch.js';
+import { buildMonitor, hotCluster, type Monitor, requestsOf, timer } from '../reliability/world.js';
+import { answerRecorder, describeLeaks, searchSecrets, type Secret, type Source } from './secretSearch.js';
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const jwt = (aud: string) =>
@@ -75,8 +75,6 @@ const alpha = hotCluster('alpha', '10.241.0');
 const beta = hotCluster('beta', '10.242.0');
 const gamma = hotCluster('gamma', '10.243.0');
 const clusters: ScenarioCluster[] = [alpha, beta, gamma];
-const on = (name: string) => (request: { path: string }) =>
-    new RegExp(`/resourcegroups/(mc_)?rg-${name}(_|/)`, 'i').test(request.path);
 
 let azure: LocalAzure;
 let azurite: Azurite;
@@ -119,18 +117,7 @@ describe('credentials in error response headers', () => {
             logHandler: (level, ...args) => logs.push(`${level}: ${format(...args)}`),
         });
 
-    async function http(name: string, response: Promise<HttpResponseInit>): Promise<HttpResponseInit> {
-        const answer = await response;
-        answers.push({
-            name,
-            text: JSON.stringify({
-                status: answer.status,
-                headers: answer.headers,
-                body: (answer.jsonBody as unknown) ?? answer.body,
-            }),
-        });
-        return answer;
-    }
+    const http = answerRecorder(answers);
 
     const status = (id: string) =>
         http(
@@ -208,7 +195,7 @@ describe('credentials in error response headers', () => {
     it('are answered to metrics reads, run command POSTs and commandResults polls handled by the product', async () => {
         monitor = buildMonitor(azure, azurite.connectionString, receiver, { clusters, name: 'hdrsec' });
         // A metrics read refused with a 401 challenge: gamma is reported, alpha and beta are queued.
-        fail('metrics.list', 401, 'InvalidAuthenticationToken', on('gamma'));
+        fail('metrics.list', 401, 'InvalidAuthenticationToken', requestsOf('gamma'));
         const first = await tick(monitor);
         assert.equal(first.enqueued.length, 2, JSON.stringify(first));
         assert.equal(first.clusterErrors.length, 1, JSON.stringify(first.clusterErrors));
@@ -218,8 +205,8 @@ describe('credentials in error response headers', () => {
         );
 
         // Alpha's run command POST is refused; beta's starts and its commandResults poll is refused.
-        fail('managedClusters.runCommand', 403, 'AuthorizationFailed', on('alpha'));
-        fail('managedClusters.getCommandResult', 409, 'OperationNotAllowed', on('beta'));
+        fail('managedClusters.runCommand', 403, 'AuthorizationFailed', requestsOf('alpha'));
+        fail('managedClusters.getCommandResult', 409, 'OperationNotAllowed', requestsOf('beta'));
         const drained = await monitor
             .pump((item) => investigate(item, context('investigate'), monitor.services))
             .drain();

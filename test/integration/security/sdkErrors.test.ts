@@ -11,7 +11,7 @@ import '../../localAzure/trust.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import type { HttpResponseInit, InvocationContext as Context, Timer } from '@azure/functions';
+import type { InvocationContext as Context, Timer } from '@azure/functions';
 import { QueueClient } from '@azure/storage-queue';
 
 import { dumpTables } from '../../../cli/demo/capture.js';
@@ -30,7 +30,7 @@ import type { RunCommandOutcome, ScenarioCluster } from '../../localAzure/scenar
 import { clusterIdOf } from '../../localAzure/scenario.js';
 import { shopCluster } from '../../localAzure/scenarios.js';
 import type { LocalAzure } from '../../localAzure/server.js';
-import { describeLeaks, searchSecrets, type Secret, type Source } from './secretSearch.js';
+import { answerRecorder, describeLeaks, searchSecrets, type Secret, type Source } from './secretSearch.js';
 
 const SAS_SIG = 'Q3J5cHRpY1NpZ25hdHVyZUJhc2U2NEFCQ0RFRkdISUpL%3D';
 const SAS = `sv=2022-11-02&ss=bfqt&srt=sco&sp=rwdlacupiytfx&se=2031-01-01T00:00:00Z&sig=${SAS_SIG}`;
@@ -83,18 +83,7 @@ describe('raw service error text', () => {
             logHandler: (level, ...args) => logs.push(`${level}: ${args.map(String).join(' ')}`),
         });
 
-    async function http(name: string, response: Promise<HttpResponseInit>): Promise<HttpResponseInit> {
-        const answer = await response;
-        answers.push({
-            name,
-            text: JSON.stringify({
-                status: answer.status,
-                headers: answer.headers,
-                body: (answer.jsonBody as unknown) ?? answer.body,
-            }),
-        });
-        return answer;
-    }
+    const http = answerRecorder(answers);
 
     const post = (node: string) =>
         http(

@@ -1,3 +1,5 @@
+import type { HttpResponseInit } from '@azure/functions';
+
 /**
  * Looks for secrets in captured text, in the forms a leak would take: as is, URL-encoded (percent and form style),
  * JSON-escaped, HTML-escaped, and inside base64 or base64url at any byte offset (a secret in a base64 queue message,
@@ -111,4 +113,20 @@ export function searchSecrets(sources: readonly Source[], secrets: readonly Secr
 /** One line per leak, for an assertion message. */
 export function describeLeaks(leaks: readonly Leak[]): string {
     return leaks.map((l) => `${l.secret} (${l.form}) in ${l.source}: ${l.excerpt.replaceAll('\n', '\\n')}`).join('\n');
+}
+
+/** Keeps each HTTP answer a handler gave (status, headers, body) as a source for searchSecrets, and passes it on. */
+export function answerRecorder(answers: Source[]) {
+    return async (name: string, response: Promise<HttpResponseInit>): Promise<HttpResponseInit> => {
+        const answer = await response;
+        answers.push({
+            name,
+            text: JSON.stringify({
+                status: answer.status,
+                headers: answer.headers,
+                body: (answer.jsonBody as unknown) ?? answer.body,
+            }),
+        });
+        return answer;
+    };
 }
