@@ -1,16 +1,20 @@
 /**
- * Per-source counters of tcptracer events, kept in typed arrays keyed by small integer ids so that a million-line
- * capture costs no object and no string per event. The parser's fast path feeds it numbers (count); events read
- * the long way, and ig's JSON events, come in as objects (event) and are turned into the same ids, so both paths
- * share one set of rules:
+ * Per-source counters of tcptracer events, kept in WebAssembly memory (shared/wasm/tracerCore.ts) keyed by small
+ * integer ids so that a million-line capture costs no object and no string per event. Plain lines are counted by
+ * the core's own scanner straight from bytes (scanner); the parser's JS fast path feeds it numbers (count); events
+ * read the long way, and ig's JSON events, come in as objects (event) and are turned into the same ids, so every
+ * path shares one set of rules:
  *  - a source is (SADDR, NETNS); every event counts for it;
  *  - connects to addresses that consume SNAT count as public, per destination address and port;
  *  - accepts are inbound: the close of an accepted 4-tuple that is still open is not an outbound release;
  *  - other closes to SNAT-consuming addresses are recent releases (the load balancer holds the port 240 s after FIN).
  * sources() hands the analyzer the counters as objects, in the order sources, PIDs and destinations first appeared.
  */
+import { readFileSync } from 'node:fs';
+
 import type { TcpEventType, TcptracerEvent } from '../parse/records.js';
 import { StringTable } from '../parse/stringTable.js';
+import type { TcptracerCounter, TcptracerLineScanner } from '../parse/tcptracer.js';
 import { intToIpv4, parseIpv4 } from './addressClass.js';
 
 export const MAX_PIDS_PER_SOURCE = 4096;
@@ -47,194 +51,106 @@ export interface SourceCounters {
     destinations: Map<string, { ports: Map<number, number> }>;
 }
 
-/** Open-addressing index from a row of int32 keys to the row's position; rows are only ever appended. */
-class KeyIndex {
-    private slots: Int32Array;
-    private mask: number;
-    keys: Int32Array;
-    size = 0;
-
-    constructor(
-        private readonly width: number,
-        bits = 10,
-    ) {
-        this.slots = new Int32Array(1 << bits).fill(-1);
-        this.mask = (1 << bits) - 1;
-        this.keys = new Int32Array((1 << (bits - 1)) * width);
-    }
-
-    private hash(a: number, b: number, c: number): number {
-        return (Math.imul(a ^ Math.imul(b, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b), 0x27d4eb2f) >>> 7) & this.mask;
-    }
-
-    /** The row of (a, b, c), or -1; `c` is ignored by two-wide indexes. */
-    find(a: number, b: number, c: number): number {
-        const keys = this.keys;
-        const w = this.width;
-        for (let s = this.hash(a, b, c); ; s = (s + 1) & this.mask) {
-            const row = this.slots[s] ?? -1;
-            if (row < 0) return -1;
-            const k = row * w;
-            if (keys[k] === a && keys[k + 1] === b && (w === 2 || keys[k + 2] === c)) return row;
-        }
-    }
-
-    /** Appends (a, b, c), which must not be present, and returns its row. */
-    insert(a: number, b: number, c: number): number {
-        if ((this.size + 1) * 2 > this.slots.length) this.grow();
-        const row = this.size++;
-        const k = row * this.width;
-        if (k + this.width > this.keys.length) {
-            const keys = new Int32Array(this.keys.length * 2);
-            keys.set(this.keys);
-            this.keys = keys;
-        }
-        this.keys[k] = a;
-        this.keys[k + 1] = b;
-        if (this.width === 3) this.keys[k + 2] = c;
-        this.place(a, b, c, row);
-        return row;
-    }
-
-    private place(a: number, b: number, c: number, row: number): void {
-        let s = this.hash(a, b, c);
-        while ((this.slots[s] ?? -1) >= 0) s = (s + 1) & this.mask;
-        this.slots[s] = row;
-    }
-
-    private grow(): void {
-        this.slots = new Int32Array(this.slots.length * 2).fill(-1);
-        this.mask = this.slots.length - 1;
-        const w = this.width;
-        for (let row = 0; row < this.size; row++) {
-            const k = row * w;
-            this.place(this.keys[k] ?? 0, this.keys[k + 1] ?? 0, w === 3 ? (this.keys[k + 2] ?? 0) : 0, row);
-        }
-    }
-}
-
-/** A set of (saddr, sport, daddr, dport) tuples with delete: the accepted connections still open. */
-class TupleSet {
-    private slots = new Int32Array(4 << 8); // 4 ints per slot; state in a parallel array
-    private state = new Uint8Array(1 << 8); // 0 empty, 1 used, 2 deleted
-    private used = 0; // used + deleted slots
-    size = 0;
-
-    private slotOf(a: number, b: number, c: number, d: number): number {
-        const h = Math.imul(
-            a ^ Math.imul(b, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b) ^ Math.imul(d, 0xc2b2ae35),
-            0x27d4eb2f,
-        );
-        return (h >>> 5) & (this.state.length - 1);
-    }
-
-    private locate(a: number, b: number, c: number, d: number): number {
-        const mask = this.state.length - 1;
-        for (let s = this.slotOf(a, b, c, d); ; s = (s + 1) & mask) {
-            const st = this.state[s] ?? 0;
-            if (st === 0) return -1;
-            const k = s * 4;
-            const x = this.slots;
-            if (st === 1 && x[k] === a && x[k + 1] === b && x[k + 2] === c && x[k + 3] === d) return s;
-        }
-    }
-
-    add(a: number, b: number, c: number, d: number): void {
-        if (this.locate(a, b, c, d) >= 0) return;
-        if ((this.used + 1) * 2 > this.state.length) this.rehash(this.size * 4 > this.state.length);
-        const mask = this.state.length - 1;
-        let s = this.slotOf(a, b, c, d);
-        while (this.state[s] === 1) s = (s + 1) & mask;
-        if (this.state[s] === 0) this.used++;
-        this.state[s] = 1;
-        const k = s * 4;
-        this.slots[k] = a;
-        this.slots[k + 1] = b;
-        this.slots[k + 2] = c;
-        this.slots[k + 3] = d;
-        this.size++;
-    }
-
-    delete(a: number, b: number, c: number, d: number): boolean {
-        const s = this.locate(a, b, c, d);
-        if (s < 0) return false;
-        this.state[s] = 2;
-        this.size--;
-        return true;
-    }
-
-    /** Rebuilds without deleted slots, twice as large when `larger`. */
-    private rehash(larger: boolean): void {
-        const oldState = this.state;
-        const oldSlots = this.slots;
-        const length = larger ? oldState.length * 2 : oldState.length;
-        this.state = new Uint8Array(length);
-        this.slots = new Int32Array(length * 4);
-        this.used = 0;
-        this.size = 0;
-        for (let s = 0; s < oldState.length; s++) {
-            if (oldState[s] !== 1) continue;
-            const k = s * 4;
-            this.add(oldSlots[k] ?? 0, oldSlots[k + 1] ?? 0, oldSlots[k + 2] ?? 0, oldSlots[k + 3] ?? 0);
-        }
-    }
-}
-
-/** Growable column of numbers; Float64 so counts never wrap. */
-class Column {
-    values = new Float64Array(64);
-
-    ensure(n: number): void {
-        if (n <= this.values.length) return;
-        const values = new Float64Array(Math.max(n, this.values.length * 2));
-        values.set(this.values);
-        this.values = values;
-    }
-}
-
 /** The uint32 of a canonical dotted quad (no leading zeros, octets <= 255), or -1: other spellings keep their text. */
 export function canonicalIpv4Value(text: string): number {
     const value = parseIpv4(text);
     return value !== undefined && intToIpv4(value) === text ? value : -1;
 }
 
-export class TracerTally {
-    /** SADDR, NETNS and COMM texts by id; the parser's byte interner shares it. */
+/** What shared/wasm/tracerCore.ts exports; pointers are byte offsets into `memory`, sizes are rows. */
+interface TracerCore {
+    memory: WebAssembly.Memory;
+    configure(maxPids: number, maxComms: number): void;
+    addressV4(value: number): number;
+    newTextAddress(): number;
+    count(
+        type: number,
+        pid: number,
+        commId: number,
+        saddrId: number,
+        netnsId: number,
+        daddrId: number,
+        sport: number,
+        dport: number,
+    ): void;
+    eventCount(): number;
+    sourceRows(): number;
+    sourceKeysAt(): number;
+    sourceCountsAt(): number;
+    sourceCommsAt(): number;
+    pidRows(): number;
+    pidKeysAt(): number;
+    pidCountsAt(): number;
+    pidCommAt(): number;
+    pidValueAt(): number;
+    destinationRows(): number;
+    destinationKeysAt(): number;
+    destinationCountsAt(): number;
+    addressValuesAt(): number;
+    setTemplate(
+        time: number,
+        type: number,
+        pid: number,
+        ip: number,
+        saddr: number,
+        daddr: number,
+        sport: number,
+        dport: number,
+        netns: number,
+    ): void;
+    input(length: number): number;
+    index(length: number): void;
+    scan(from: number, to: number): number;
+    linesScanned(): number;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+/** The core, compiled once per process (a few milliseconds); each tally gets its own instance and memory. */
+function tracerCoreModule(): WebAssembly.Module {
+    compiled ??= new WebAssembly.Module(readFileSync(new URL('../wasm/tracerCore.wasm', import.meta.url)));
+    return compiled;
+}
+
+/** Lines are copied into the core this many bytes at a time (whole lines), so its memory stays small. */
+const COPY_BYTES = 1 << 20;
+
+export class TracerTally implements TcptracerCounter {
+    /** SADDR, NETNS and COMM texts by id; the parser's byte interner and the core's share it. */
     readonly strings = new StringTable();
-    events = 0;
+    readonly scanner: TcptracerLineScanner;
 
-    private readonly sourceIndex = new KeyIndex(2, 8);
-    private readonly sourceCounts = new Column(); // 5 per source: connects accepts closes publicConnects publicCloses
-    private readonly sourceComms: number[][] = [];
-    private readonly pidIndex = new KeyIndex(2, 10);
-    private readonly pidCounts = new Column(); // 3 per pid: connects publicConnects publicCloses
-    private readonly pidComm: number[] = [];
-    private readonly pidValue: number[] = [];
-    private readonly pidsPerSource: number[] = [];
-    private readonly destinationIndex = new KeyIndex(3, 12);
-    private readonly destinationCounts = new Column();
-    private readonly openAccepts = new TupleSet();
-
-    // Destination addresses: canonical IPv4 by value, anything else by text.
-    private readonly v4Index = new KeyIndex(2, 10);
-    private readonly v4Ids: number[] = [];
-    private readonly addressById: (string | number)[] = [];
+    private readonly core: TracerCore;
+    private readonly addressTexts = new Map<number, string>();
     private readonly addressByText = new Map<string, number>();
-    private addressClass = new Uint8Array(1024); // 0 not yet classified, 1 consumes SNAT, 2 does not
+    // The bytes last copied into the core's input area, and where they came from.
+    private copiedFrom: Uint8Array | undefined;
+    private copiedStart = 0;
+    private copiedEnd = 0;
 
-    constructor(private readonly consumesSnat: (address: string) => boolean) {}
+    constructor(private readonly consumesSnat: (address: string) => boolean) {
+        const instance = new WebAssembly.Instance(tracerCoreModule(), {
+            env: {
+                internText: (at: number, length: number) =>
+                    this.strings.id(Buffer.from(this.core.memory.buffer, at, length).toString('latin1')),
+                consumesSnat: (addressId: number) => (this.consumesSnat(this.addressString(addressId)) ? 1 : 0),
+                abort: (_message: number, _file: number, line: number, column: number) => {
+                    throw new Error(`tracerCore.wasm aborted at ${line}:${column}`);
+                },
+            },
+        });
+        this.core = instance.exports as unknown as TracerCore;
+        this.core.configure(MAX_PIDS_PER_SOURCE, MAX_COMMS_PER_SOURCE);
+        this.scanner = { lines: 0, scan: (bytes, from, to, columns) => this.scan(bytes, from, to, columns) };
+    }
+
+    get events(): number {
+        return this.core.eventCount();
+    }
 
     /** Id of a canonical dotted-quad address given as its uint32 value. */
     addressV4(value: number): number {
-        const hi = Math.floor(value / 65536);
-        const lo = value % 65536;
-        const row = this.v4Index.find(hi, lo, 0);
-        if (row >= 0) return this.v4Ids[row] ?? -1;
-        this.v4Index.insert(hi, lo, 0);
-        const id = this.addressById.length;
-        this.addressById.push(value);
-        this.v4Ids.push(id);
-        return id;
+        return this.core.addressV4(value | 0);
     }
 
     /** Id of an address given as text; canonical IPv4 text gets the same id as its value. */
@@ -243,34 +159,18 @@ export class TracerTally {
         if (v4 >= 0) return this.addressV4(v4);
         let id = this.addressByText.get(text);
         if (id === undefined) {
-            id = this.addressById.length;
-            this.addressById.push(text);
+            id = this.core.newTextAddress();
             this.addressByText.set(text, id);
+            this.addressTexts.set(id, text);
         }
         return id;
     }
 
     private addressString(id: number): string {
-        const address = this.addressById[id] ?? '';
-        if (typeof address === 'string') return address;
-        // Built once per address, when it is first classified or reported.
-        const text = intToIpv4(address);
-        this.addressById[id] = text;
-        return text;
-    }
-
-    private isPublic(addressId: number): boolean {
-        if (addressId >= this.addressClass.length) {
-            const grown = new Uint8Array(Math.max(addressId + 1, this.addressClass.length * 2));
-            grown.set(this.addressClass);
-            this.addressClass = grown;
-        }
-        let cls = this.addressClass[addressId] ?? 0;
-        if (cls === 0) {
-            cls = this.consumesSnat(this.addressString(addressId)) ? 1 : 2;
-            this.addressClass[addressId] = cls;
-        }
-        return cls === 1;
+        const text = this.addressTexts.get(id);
+        if (text !== undefined) return text;
+        const value = new Uint32Array(this.core.memory.buffer, this.core.addressValuesAt() + id * 4, 1)[0] ?? 0;
+        return intToIpv4(value);
     }
 
     /** An event read the long way (or from ig): the same rules through the same ids. */
@@ -288,7 +188,7 @@ export class TracerTally {
         );
     }
 
-    /** One event as numbers: the hot path. PIDs above 2^31 come in as they are (numbers, not int32). */
+    /** One event as numbers. PIDs above 2^31 come in as they are (numbers, not int32). */
     count(
         type: number,
         pid: number,
@@ -299,72 +199,50 @@ export class TracerTally {
         sport: number,
         dport: number,
     ): void {
-        this.events++;
-        const source = this.source(saddrId, netnsId);
-        const comms = this.sourceComms[source];
-        if (comms !== undefined && comms.length < MAX_COMMS_PER_SOURCE && !comms.includes(commId)) comms.push(commId);
-        const counts = this.sourceCounts.values;
-        const c = source * 5;
-        if (type === CONNECT) {
-            counts[c] = (counts[c] ?? 0) + 1;
-            const p = this.pid(source, pid, commId);
-            const pidCounts = this.pidCounts.values;
-            if (p >= 0) pidCounts[p * 3] = (pidCounts[p * 3] ?? 0) + 1;
-            if (this.isPublic(daddrId)) {
-                counts[c + 3] = (counts[c + 3] ?? 0) + 1;
-                if (p >= 0) pidCounts[p * 3 + 1] = (pidCounts[p * 3 + 1] ?? 0) + 1;
-                this.destination(source, daddrId, dport < 0 ? 0 : dport);
-            }
-        } else if (type === ACCEPT) {
-            counts[c + 1] = (counts[c + 1] ?? 0) + 1;
-            this.openAccepts.add(saddrId, sport, daddrId, dport);
-        } else if (type === CLOSE) {
-            counts[c + 2] = (counts[c + 2] ?? 0) + 1;
-            if (this.openAccepts.size > 0 && this.openAccepts.delete(saddrId, sport, daddrId, dport)) return;
-            if (this.isPublic(daddrId)) {
-                counts[c + 4] = (counts[c + 4] ?? 0) + 1;
-                const p = this.pid(source, pid, commId);
-                const pidCounts = this.pidCounts.values;
-                if (p >= 0) pidCounts[p * 3 + 2] = (pidCounts[p * 3 + 2] ?? 0) + 1;
-            }
-        }
+        this.core.count(type, pid, commId, saddrId, netnsId, daddrId, sport, dport);
     }
 
-    private source(saddrId: number, netnsId: number): number {
-        let row = this.sourceIndex.find(saddrId, netnsId, 0);
-        if (row < 0) {
-            row = this.sourceIndex.insert(saddrId, netnsId, 0);
-            this.sourceCounts.ensure((row + 1) * 5);
-            this.sourceComms.push([]);
-            this.pidsPerSource.push(0);
+    /** The scanner's work (see TcptracerLineScanner): lines are copied into the core a slice at a time. */
+    private scan(bytes: Uint8Array, from: number, to: number, columns: Int32Array): number {
+        const core = this.core;
+        const column = (i: number) => columns[i] ?? -1;
+        core.setTemplate(
+            column(0),
+            column(1),
+            column(2),
+            column(3),
+            column(4),
+            column(5),
+            column(6),
+            column(7),
+            column(8),
+        );
+        let lines = 0;
+        while (from < to) {
+            if (bytes !== this.copiedFrom || from < this.copiedStart || from >= this.copiedEnd)
+                this.copy(bytes, from, to);
+            const stop = this.copiedStart + core.scan(from - this.copiedStart, this.copiedEnd - this.copiedStart);
+            lines += core.linesScanned();
+            from = stop;
+            if (stop < this.copiedEnd) break; // a line the core leaves to the parser
         }
-        return row;
+        this.scanner.lines = lines;
+        return from;
     }
 
-    /** The PID's row, created if the source has room; -1 for a masked PID or a full source. */
-    private pid(source: number, pid: number, commId: number): number {
-        if (pid < 0) return -1;
-        // PIDs fit in 22 bits on Linux, but the column allows 32: fold the high bit into the sign.
-        const key = pid | 0;
-        let row = this.pidIndex.find(source, key, 0);
-        if (row >= 0) return row;
-        if ((this.pidsPerSource[source] ?? 0) >= MAX_PIDS_PER_SOURCE) return -1;
-        row = this.pidIndex.insert(source, key, 0);
-        this.pidsPerSource[source] = (this.pidsPerSource[source] ?? 0) + 1;
-        this.pidCounts.ensure((row + 1) * 3);
-        this.pidComm.push(commId);
-        this.pidValue.push(pid);
-        return row;
-    }
-
-    private destination(source: number, addressId: number, port: number): void {
-        let row = this.destinationIndex.find(source, addressId, port);
-        if (row < 0) {
-            row = this.destinationIndex.insert(source, addressId, port);
-            this.destinationCounts.ensure(row + 1);
+    /** Copies whole lines of bytes[from, to) (which ends in a newline) into the core, up to about COPY_BYTES. */
+    private copy(bytes: Uint8Array, from: number, to: number): void {
+        let end = to;
+        if (to - from > COPY_BYTES) {
+            const last = bytes.lastIndexOf(10, from + COPY_BYTES - 1);
+            end = last >= from ? last + 1 : bytes.indexOf(10, from + COPY_BYTES) + 1;
         }
-        const counts = this.destinationCounts.values;
-        counts[row] = (counts[row] ?? 0) + 1;
+        const at = this.core.input(end - from);
+        new Uint8Array(this.core.memory.buffer, at, end - from).set(bytes.subarray(from, end));
+        this.core.index(end - from);
+        this.copiedFrom = bytes;
+        this.copiedStart = from;
+        this.copiedEnd = end;
     }
 
     /**
@@ -373,26 +251,40 @@ export class TracerTally {
      * attributed to a pod need theirs.
      */
     sources(): SourceCounters[] {
+        const core = this.core;
+        const memory = core.memory.buffer;
         const text = (id: number) => this.strings.text(id);
-        const counts = this.sourceCounts.values;
-        const keys = this.sourceIndex.keys;
+        const rows = core.sourceRows();
+        const keys = new Int32Array(memory, core.sourceKeysAt(), rows * 2);
+        const counts = new Float64Array(memory, core.sourceCountsAt(), rows * 5);
+        const commWidth = 1 + MAX_COMMS_PER_SOURCE;
+        const comms = new Int32Array(memory, core.sourceCommsAt(), rows * commWidth);
         const sources: SourceCounters[] = [];
         let rowsBySource: number[][] | undefined;
+        const destinationRows = core.destinationRows();
+        // Copies: the lazy getters below may run after the core's memory has moved.
+        const destinationKeys = new Int32Array(memory, core.destinationKeysAt(), destinationRows * 3).slice();
+        const destinationCounts = new Float64Array(memory, core.destinationCountsAt(), destinationRows).slice();
+        const addressNames = new Map<number, string>();
+        const addressName = (id: number) => {
+            let name = addressNames.get(id);
+            if (name === undefined) addressNames.set(id, (name = this.addressString(id)));
+            return name;
+        };
         const destinationsOf = (s: number) => {
-            rowsBySource ??= this.destinationRowsBySource();
+            rowsBySource ??= destinationRowsBySource(destinationKeys, rows);
             const destinations = new Map<string, { ports: Map<number, number> }>();
-            const destinationKeys = this.destinationIndex.keys;
-            const destinationCounts = this.destinationCounts.values;
             for (const d of rowsBySource[s] ?? []) {
-                const address = this.addressString(destinationKeys[d * 3 + 1] ?? 0);
+                const address = addressName(destinationKeys[d * 3 + 1] ?? 0);
                 let destination = destinations.get(address);
                 if (destination === undefined) destinations.set(address, (destination = { ports: new Map() }));
                 destination.ports.set(destinationKeys[d * 3 + 2] ?? 0, destinationCounts[d] ?? 0);
             }
             return destinations;
         };
-        for (let s = 0; s < this.sourceIndex.size; s++) {
+        for (let s = 0; s < rows; s++) {
             const netnsId = keys[s * 2 + 1] ?? NONE;
+            const commCount = comms[s * commWidth] ?? 0;
             let destinations: SourceCounters['destinations'] | undefined;
             const source: SourceCounters = {
                 saddr: text(keys[s * 2] ?? 0),
@@ -401,7 +293,7 @@ export class TracerTally {
                 closes: counts[s * 5 + 2] ?? 0,
                 publicConnects: counts[s * 5 + 3] ?? 0,
                 publicCloses: counts[s * 5 + 4] ?? 0,
-                comms: new Set((this.sourceComms[s] ?? []).map(text)),
+                comms: new Set([...comms.subarray(s * commWidth + 1, s * commWidth + 1 + commCount)].map(text)),
                 pids: new Map(),
                 get destinations() {
                     destinations ??= destinationsOf(s);
@@ -411,11 +303,14 @@ export class TracerTally {
             if (netnsId !== NONE) source.netns = text(netnsId);
             sources.push(source);
         }
-        const pidKeys = this.pidIndex.keys;
-        const pidCounts = this.pidCounts.values;
-        for (let p = 0; p < this.pidIndex.size; p++) {
-            sources[pidKeys[p * 2] ?? 0]?.pids.set(this.pidValue[p] ?? 0, {
-                comm: text(this.pidComm[p] ?? 0),
+        const pids = core.pidRows();
+        const pidKeys = new Int32Array(memory, core.pidKeysAt(), pids * 2);
+        const pidCounts = new Float64Array(memory, core.pidCountsAt(), pids * 3);
+        const pidComm = new Int32Array(memory, core.pidCommAt(), pids);
+        const pidValue = new Uint32Array(memory, core.pidValueAt(), pids);
+        for (let p = 0; p < pids; p++) {
+            sources[pidKeys[p * 2] ?? 0]?.pids.set(pidValue[p] ?? 0, {
+                comm: text(pidComm[p] ?? 0),
                 connects: pidCounts[p * 3] ?? 0,
                 publicConnects: pidCounts[p * 3 + 1] ?? 0,
                 publicCloses: pidCounts[p * 3 + 2] ?? 0,
@@ -423,12 +318,11 @@ export class TracerTally {
         }
         return sources;
     }
+}
 
-    /** Destination rows per source row, each list in the order the rows were made. */
-    private destinationRowsBySource(): number[][] {
-        const bySource: number[][] = Array.from({ length: this.sourceIndex.size }, () => []);
-        const keys = this.destinationIndex.keys;
-        for (let d = 0; d < this.destinationIndex.size; d++) bySource[keys[d * 3] ?? 0]?.push(d);
-        return bySource;
-    }
+/** Destination rows per source row, each list in the order the rows were made. */
+function destinationRowsBySource(keys: Int32Array, sources: number): number[][] {
+    const bySource: number[][] = Array.from({ length: sources }, () => []);
+    for (let d = 0; d < keys.length / 3; d++) bySource[keys[d * 3] ?? 0]?.push(d);
+    return bySource;
 }

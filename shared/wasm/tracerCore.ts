@@ -1,0 +1,814 @@
+/**
+ * AssemblyScript, compiled to dist/shared/wasm/tracerCore.wasm by `npm run build` (not by tsc).
+ *
+ * The hot loop of `snat-monitor analyze --tcptracer`: the per-source counters of shared/analyze/tracerTally.ts
+ * (same rules, same insertion order) and a scanner that counts the plain lines of a capture straight from bytes.
+ * JS stays in charge of everything else: the scanner only takes a line whose fields sit in the columns JS learned
+ * (the template), spelled the plain way (digits, dotted quads, spaces); any other line makes it stop and hand the
+ * line back, so JS's parser (shared/parse/tcptracer.ts) decides it as before. test/unit/analyze/tracerTally.test.ts
+ * holds both paths to the same answers.
+ */
+
+// ---- JS callbacks (shared/analyze/tracerTally.ts supplies them)
+
+/** The StringTable id of the Latin-1 text at ptr[0, len). */
+@external('env', 'internText')
+declare function internText(ptr: usize, len: i32): i32;
+
+/** 1 when the address with this id consumes SNAT (JS knows the user's private CIDRs), else 0. */
+@external('env', 'consumesSnat')
+declare function consumesSnat(addressId: i32): i32;
+
+// ---- growable memory
+
+function allocZeroed(bytes: usize): usize {
+    const ptr = heap.alloc(bytes);
+    memory.fill(ptr, 0, bytes);
+    return ptr;
+}
+
+/** ptr (of `used` bytes) moved to a block of `bytes`, the new part zeroed. The stub runtime never reuses memory,
+ * but one instance serves one analysis, so growth by doubling wastes at most what the tables finally hold. */
+function grow(ptr: usize, used: usize, bytes: usize): usize {
+    const moved = heap.alloc(bytes);
+    memory.copy(moved, ptr, used);
+    memory.fill(moved + used, 0, bytes - used);
+    return moved;
+}
+
+class F64Column {
+    ptr: usize;
+    capacity: i32 = 64;
+
+    constructor() {
+        this.ptr = allocZeroed(64 << 3);
+    }
+
+    ensure(n: i32): void {
+        if (n <= this.capacity) return;
+        const capacity = max(n, this.capacity * 2);
+        this.ptr = grow(this.ptr, <usize>this.capacity << 3, <usize>capacity << 3);
+        this.capacity = capacity;
+    }
+
+    @inline add(i: i32, by: f64): void {
+        const at = this.ptr + (<usize>i << 3);
+        store<f64>(at, load<f64>(at) + by);
+    }
+}
+
+class I32Column {
+    ptr: usize;
+    capacity: i32 = 64;
+
+    constructor() {
+        this.ptr = allocZeroed(64 << 2);
+    }
+
+    ensure(n: i32): void {
+        if (n <= this.capacity) return;
+        const capacity = max(n, this.capacity * 2);
+        this.ptr = grow(this.ptr, <usize>this.capacity << 2, <usize>capacity << 2);
+        this.capacity = capacity;
+    }
+
+    @inline get(i: i32): i32 {
+        return load<i32>(this.ptr + (<usize>i << 2));
+    }
+
+    @inline set(i: i32, value: i32): void {
+        store<i32>(this.ptr + (<usize>i << 2), value);
+    }
+}
+
+/** Open-addressing index from a row of two or three i32 keys to the row's number; rows are only appended. */
+class KeyIndex {
+    slots: usize; // i32 row + 1 per slot, 0 when empty
+    mask: u32;
+    keys: I32Column = new I32Column();
+    size: i32 = 0;
+
+    constructor(
+        readonly width: i32,
+        bits: i32,
+    ) {
+        this.slots = allocZeroed(<usize>4 << bits);
+        this.mask = (1 << bits) - 1;
+    }
+
+    @inline hash(a: i32, b: i32, c: i32): u32 {
+        return ((<u32>a ^ (<u32>b * 0x9e3779b1) ^ (<u32>c * 0x85ebca6b)) * 0x27d4eb2f) >>> 7;
+    }
+
+    /** The row of (a, b, c), or -1; `c` is ignored by two-wide indexes. */
+    @inline find(a: i32, b: i32, c: i32): i32 {
+        const keys = this.keys.ptr;
+        const w = this.width;
+        for (let s = this.hash(a, b, c) & this.mask; ; s = (s + 1) & this.mask) {
+            const row = load<i32>(this.slots + (<usize>s << 2)) - 1;
+            if (row < 0) return -1;
+            const k = keys + (<usize>(row * w) << 2);
+            if (load<i32>(k) == a && load<i32>(k, 4) == b && (w == 2 || load<i32>(k, 8) == c)) return row;
+        }
+        return -1; // not reached: the table always has an empty slot
+    }
+
+    /** Appends (a, b, c), which must not be present, and returns its row. */
+    insert(a: i32, b: i32, c: i32): i32 {
+        if (<u32>(this.size + 1) * 2 > this.mask + 1) this.rehash();
+        const row = this.size++;
+        this.keys.ensure((row + 1) * this.width);
+        const k = this.keys.ptr + (<usize>(row * this.width) << 2);
+        store<i32>(k, a);
+        store<i32>(k, b, 4);
+        if (this.width == 3) store<i32>(k, c, 8);
+        this.place(a, b, c, row);
+        return row;
+    }
+
+    private place(a: i32, b: i32, c: i32, row: i32): void {
+        let s = this.hash(a, b, c) & this.mask;
+        while (load<i32>(this.slots + (<usize>s << 2)) != 0) s = (s + 1) & this.mask;
+        store<i32>(this.slots + (<usize>s << 2), row + 1);
+    }
+
+    private rehash(): void {
+        const slots = <usize>(this.mask + 1) * 2;
+        this.slots = allocZeroed(slots << 2);
+        this.mask = <u32>slots - 1;
+        const w = this.width;
+        for (let row = 0; row < this.size; row++) {
+            const k = this.keys.ptr + (<usize>(row * w) << 2);
+            this.place(load<i32>(k), load<i32>(k, 4), w == 3 ? load<i32>(k, 8) : 0, row);
+        }
+    }
+}
+
+/** A set of (saddr, sport, daddr, dport) tuples with delete: the accepted connections still open. */
+class TupleSet {
+    slots: usize = allocZeroed(<usize>16 << 8); // 4 i32 per slot
+    state: usize = allocZeroed(<usize>1 << 8); // 0 empty, 1 used, 2 deleted
+    length: u32 = 1 << 8;
+    used: u32 = 0; // used + deleted slots
+    size: i32 = 0;
+
+    @inline private slotOf(a: i32, b: i32, c: i32, d: i32): u32 {
+        const h = (<u32>a ^ (<u32>b * 0x9e3779b1) ^ (<u32>c * 0x85ebca6b) ^ (<u32>d * 0xc2b2ae35)) * 0x27d4eb2f;
+        return (h >>> 5) & (this.length - 1);
+    }
+
+    private locate(a: i32, b: i32, c: i32, d: i32): i32 {
+        const mask = this.length - 1;
+        for (let s = this.slotOf(a, b, c, d); ; s = (s + 1) & mask) {
+            const st = load<u8>(this.state + s);
+            if (st == 0) return -1;
+            const k = this.slots + (<usize>s << 4);
+            if (st == 1 && load<i32>(k) == a && load<i32>(k, 4) == b && load<i32>(k, 8) == c && load<i32>(k, 12) == d)
+                return <i32>s;
+        }
+        return -1; // not reached: the table always has an empty slot
+    }
+
+    add(a: i32, b: i32, c: i32, d: i32): void {
+        if (this.locate(a, b, c, d) >= 0) return;
+        if ((this.used + 1) * 2 > this.length) this.rehash(<u32>this.size * 4 > this.length);
+        const mask = this.length - 1;
+        let s = this.slotOf(a, b, c, d);
+        while (load<u8>(this.state + s) == 1) s = (s + 1) & mask;
+        if (load<u8>(this.state + s) == 0) this.used++;
+        store<u8>(this.state + s, 1);
+        const k = this.slots + (<usize>s << 4);
+        store<i32>(k, a);
+        store<i32>(k, b, 4);
+        store<i32>(k, c, 8);
+        store<i32>(k, d, 12);
+        this.size++;
+    }
+
+    delete(a: i32, b: i32, c: i32, d: i32): bool {
+        const s = this.locate(a, b, c, d);
+        if (s < 0) return false;
+        store<u8>(this.state + s, 2);
+        this.size--;
+        return true;
+    }
+
+    /** Rebuilds without deleted slots, twice as large when `larger`. */
+    private rehash(larger: bool): void {
+        const oldState = this.state;
+        const oldSlots = this.slots;
+        const oldLength = this.length;
+        this.length = larger ? oldLength * 2 : oldLength;
+        this.state = allocZeroed(this.length);
+        this.slots = allocZeroed(<usize>this.length << 4);
+        this.used = 0;
+        this.size = 0;
+        for (let s: u32 = 0; s < oldLength; s++) {
+            if (load<u8>(oldState + s) != 1) continue;
+            const k = oldSlots + (<usize>s << 4);
+            this.add(load<i32>(k), load<i32>(k, 4), load<i32>(k, 8), load<i32>(k, 12));
+        }
+    }
+}
+
+// ---- the tally (mirrors TracerTally.count in shared/analyze/tracerTally.ts)
+
+const CONNECT = 0;
+const ACCEPT = 1;
+const CLOSE = 2;
+const NONE = -1;
+
+let maxPidsPerSource = 4096;
+let maxCommsPerSource = 8;
+let events: f64 = 0;
+
+const sourceIndex = new KeyIndex(2, 8);
+const sourceCounts = new F64Column(); // 5 per source: connects accepts closes publicConnects publicCloses
+const sourceComms = new I32Column(); // 1 + maxCommsPerSource per source: how many, then the ids
+const pidsPerSource = new I32Column();
+const pidIndex = new KeyIndex(2, 10);
+const pidCounts = new F64Column(); // 3 per pid: connects publicConnects publicCloses
+const pidComm = new I32Column();
+const pidValue = new I32Column(); // the PID as u32
+const destinationIndex = new KeyIndex(3, 12);
+const destinationCounts = new F64Column();
+const openAccepts = new TupleSet();
+
+// Addresses: canonical IPv4 by value here; any other text gets its id from JS (newTextAddress).
+const v4Index = new KeyIndex(2, 10); // (value, 0) -> row
+const v4Ids = new I32Column();
+const addressValues = new I32Column(); // the IPv4 value, or 0 for a text address
+const addressKinds = new I32Column(); // 1 IPv4, 2 text
+const addressClasses = new I32Column(); // 0 not yet asked, 1 consumes SNAT, 2 does not
+let addressCount = 0;
+
+export function configure(maxPids: i32, maxComms: i32): void {
+    maxPidsPerSource = maxPids;
+    maxCommsPerSource = maxComms;
+}
+
+function newAddress(kind: i32, value: i32): i32 {
+    const id = addressCount++;
+    addressValues.ensure(addressCount);
+    addressKinds.ensure(addressCount);
+    addressClasses.ensure(addressCount);
+    addressValues.set(id, value);
+    addressKinds.set(id, kind);
+    return id;
+}
+
+/** Id of a canonical dotted-quad address given as its value (u32 bits). */
+export function addressV4(value: i32): i32 {
+    const row = v4Index.find(value, 0, 0);
+    if (row >= 0) return v4Ids.get(row);
+    const inserted = v4Index.insert(value, 0, 0);
+    const id = newAddress(1, value);
+    v4Ids.ensure(inserted + 1);
+    v4Ids.set(inserted, id);
+    return id;
+}
+
+/** A new id for an address JS keeps as text. */
+export function newTextAddress(): i32 {
+    return newAddress(2, 0);
+}
+
+@inline function isPublic(addressId: i32): bool {
+    let cls = addressClasses.get(addressId);
+    if (cls == 0) {
+        cls = consumesSnat(addressId) != 0 ? 1 : 2;
+        addressClasses.set(addressId, cls);
+    }
+    return cls == 1;
+}
+
+function source(saddrId: i32, netnsId: i32): i32 {
+    let row = sourceIndex.find(saddrId, netnsId, 0);
+    if (row < 0) {
+        row = sourceIndex.insert(saddrId, netnsId, 0);
+        sourceCounts.ensure((row + 1) * 5);
+        sourceComms.ensure((row + 1) * (1 + maxCommsPerSource));
+        pidsPerSource.ensure(row + 1);
+    }
+    return row;
+}
+
+function noteComm(source: i32, commId: i32): void {
+    const base = source * (1 + maxCommsPerSource);
+    const n = sourceComms.get(base);
+    if (n >= maxCommsPerSource) return;
+    for (let i = 1; i <= n; i++) if (sourceComms.get(base + i) == commId) return;
+    sourceComms.set(base + 1 + n, commId);
+    sourceComms.set(base, n + 1);
+}
+
+/** The PID's row, created if the source has room; -1 for a masked PID or a full source. */
+function pidRow(source: i32, pid: f64, commId: i32): i32 {
+    if (pid < 0) return -1;
+    const key = <i32>(<u32>pid);
+    let row = pidIndex.find(source, key, 0);
+    if (row >= 0) return row;
+    if (pidsPerSource.get(source) >= maxPidsPerSource) return -1;
+    row = pidIndex.insert(source, key, 0);
+    pidsPerSource.set(source, pidsPerSource.get(source) + 1);
+    pidCounts.ensure((row + 1) * 3);
+    pidComm.ensure(row + 1);
+    pidValue.ensure(row + 1);
+    pidComm.set(row, commId);
+    pidValue.set(row, key);
+    return row;
+}
+
+function destination(source: i32, addressId: i32, port: i32): void {
+    let row = destinationIndex.find(source, addressId, port);
+    if (row < 0) {
+        row = destinationIndex.insert(source, addressId, port);
+        destinationCounts.ensure(row + 1);
+    }
+    destinationCounts.add(row, 1);
+}
+
+/** One event as numbers. `pid` is a number up to 2^32 - 1, or -1 when masked. */
+export function count(
+    type: i32,
+    pid: f64,
+    commId: i32,
+    saddrId: i32,
+    netnsId: i32,
+    daddrId: i32,
+    sport: i32,
+    dport: i32,
+): void {
+    events++;
+    const s = source(saddrId, netnsId);
+    noteComm(s, commId);
+    const c = s * 5;
+    if (type == CONNECT) {
+        sourceCounts.add(c, 1);
+        const p = pidRow(s, pid, commId);
+        if (p >= 0) pidCounts.add(p * 3, 1);
+        if (isPublic(daddrId)) {
+            sourceCounts.add(c + 3, 1);
+            if (p >= 0) pidCounts.add(p * 3 + 1, 1);
+            destination(s, daddrId, dport < 0 ? 0 : dport);
+        }
+    } else if (type == ACCEPT) {
+        sourceCounts.add(c + 1, 1);
+        openAccepts.add(saddrId, sport, daddrId, dport);
+    } else if (type == CLOSE) {
+        sourceCounts.add(c + 2, 1);
+        if (openAccepts.size > 0 && openAccepts.delete(saddrId, sport, daddrId, dport)) return;
+        if (isPublic(daddrId)) {
+            sourceCounts.add(c + 4, 1);
+            const p = pidRow(s, pid, commId);
+            if (p >= 0) pidCounts.add(p * 3 + 2, 1);
+        }
+    }
+}
+
+// ---- what JS reads back (views on memory; sizes in rows)
+
+export function eventCount(): f64 {
+    return events;
+}
+export function sourceRows(): i32 {
+    return sourceIndex.size;
+}
+export function sourceKeysAt(): usize {
+    return sourceIndex.keys.ptr;
+}
+export function sourceCountsAt(): usize {
+    return sourceCounts.ptr;
+}
+export function sourceCommsAt(): usize {
+    return sourceComms.ptr;
+}
+export function pidRows(): i32 {
+    return pidIndex.size;
+}
+export function pidKeysAt(): usize {
+    return pidIndex.keys.ptr;
+}
+export function pidCountsAt(): usize {
+    return pidCounts.ptr;
+}
+export function pidCommAt(): usize {
+    return pidComm.ptr;
+}
+export function pidValueAt(): usize {
+    return pidValue.ptr;
+}
+export function destinationRows(): i32 {
+    return destinationIndex.size;
+}
+export function destinationKeysAt(): usize {
+    return destinationIndex.keys.ptr;
+}
+export function destinationCountsAt(): usize {
+    return destinationCounts.ptr;
+}
+export function addressValuesAt(): usize {
+    return addressValues.ptr;
+}
+
+// ---- interning SADDR, NETNS and COMM by their bytes (up to 16)
+
+const MAX_INTERNED = 16;
+// Slot: i32 length + 1 (0 when empty), i32 id, u64 first 8 bytes, u64 next 8 (both zero-padded).
+let internSlots: usize = allocZeroed(24 << 10);
+let internMask: u32 = (1 << 10) - 1;
+let internSize: u32 = 0;
+
+@inline function lowBytes(word: u64, n: i32): u64 {
+    return n >= 8 ? word : word & ((<u64>1 << (<u64>n << 3)) - 1);
+}
+
+@inline function internHash(n: i32, w0: u64, w1: u64): u32 {
+    const h = w0 ^ (w1 * 0x9e3779b97f4a7c15) ^ <u64>n;
+    return <u32>((h * 0xff51afd7ed558ccd) >>> 40);
+}
+
+/** The StringTable id of the bytes ptr[0, n), n <= 16; up to 16 bytes past ptr must be readable. */
+function intern(ptr: usize, n: i32): i32 {
+    const w0 = lowBytes(load<u64>(ptr), n);
+    const w1 = n > 8 ? lowBytes(load<u64>(ptr, 8), n - 8) : 0;
+    for (let s = internHash(n, w0, w1) & internMask; ; s = (s + 1) & internMask) {
+        const slot = internSlots + <usize>s * 24;
+        const tag = load<i32>(slot);
+        if (tag == 0) {
+            const id = internText(ptr, n);
+            store<i32>(slot, n + 1);
+            store<i32>(slot, id, 4);
+            store<u64>(slot, w0, 8);
+            store<u64>(slot, w1, 16);
+            if (++internSize * 2 > internMask) growIntern();
+            return id;
+        }
+        if (tag == n + 1 && load<u64>(slot, 8) == w0 && load<u64>(slot, 16) == w1) return load<i32>(slot, 4);
+    }
+    return -1; // not reached: the table always has an empty slot
+}
+
+function growIntern(): void {
+    const old = internSlots;
+    const oldLength = internMask + 1;
+    internSlots = allocZeroed(<usize>oldLength * 48);
+    internMask = oldLength * 2 - 1;
+    for (let i: u32 = 0; i < oldLength; i++) {
+        const slot = old + <usize>i * 24;
+        const tag = load<i32>(slot);
+        if (tag == 0) continue;
+        const w0 = load<u64>(slot, 8);
+        const w1 = load<u64>(slot, 16);
+        let s = internHash(tag - 1, w0, w1) & internMask;
+        while (load<i32>(internSlots + <usize>s * 24) != 0) s = (s + 1) & internMask;
+        memory.copy(internSlots + <usize>s * 24, slot, 24);
+    }
+}
+
+// ---- the line scanner
+
+// Column template, as the parser's learnTemplate leaves it (offsets from the line start; netns -1 when absent).
+let hasTime = false;
+let colType = 0;
+let colPid = 0;
+let colIp = 0;
+let colSaddr = 0;
+let colDaddr = 0;
+let colSport = 0;
+let colDport = 0;
+let colNetns = -1;
+
+export function setTemplate(
+    time: i32,
+    type: i32,
+    pid: i32,
+    ip: i32,
+    saddr: i32,
+    daddr: i32,
+    sport: i32,
+    dport: i32,
+    netns: i32,
+): void {
+    hasTime = time == 1;
+    colType = type;
+    colPid = pid;
+    colIp = ip;
+    colSaddr = saddr;
+    colDaddr = daddr;
+    colSport = sport;
+    colDport = dport;
+    colNetns = netns;
+}
+
+// The input area JS copies chunks of complete lines into, with slack after them for reads past the end.
+const SLACK = 64;
+let inputAt: usize = 0;
+let inputCapacity: usize = 0;
+// One bit per input byte, 64 bytes to a word (simdjson's structural index, in small): whitespace, digits, newlines.
+let wsBits: usize = 0;
+let digitBits: usize = 0;
+let newlineBits: usize = 0;
+let dotBits: usize = 0;
+
+export function input(length: i32): usize {
+    if (<usize>length + SLACK > inputCapacity) {
+        inputCapacity = max(<usize>length + SLACK, inputCapacity * 2);
+        inputAt = allocZeroed(inputCapacity);
+        const words = (inputCapacity >> 6) + 2;
+        wsBits = allocZeroed(words << 3);
+        digitBits = allocZeroed(words << 3);
+        newlineBits = allocZeroed(words << 3);
+        dotBits = allocZeroed(words << 3);
+    }
+    return inputAt;
+}
+
+/** Builds the bit index of input[0, length) with SIMD; JS calls it once per copy. */
+export function index(length: i32): void {
+    const space = i8x16.splat(32);
+    const tab = i8x16.splat(9);
+    const five = i8x16.splat(5);
+    const zero = i8x16.splat(48);
+    const ten = i8x16.splat(10);
+    const dot = i8x16.splat(46);
+    let word: usize = 0;
+    for (let at: usize = 0; at < <usize>length; at += 64) {
+        let ws: u64 = 0;
+        let digits: u64 = 0;
+        let newlines: u64 = 0;
+        let dots: u64 = 0;
+        for (let k: usize = 0; k < 64; k += 16) {
+            const v = v128.load(inputAt + at + k);
+            // Whitespace as the parser's isWs: space, or \t \n \v \f \r.
+            const w = v128.or(i8x16.eq(v, space), i8x16.lt_u(i8x16.sub(v, tab), five));
+            const d = i8x16.lt_u(i8x16.sub(v, zero), ten);
+            ws |= <u64>i8x16.bitmask(w) << k;
+            digits |= <u64>i8x16.bitmask(d) << k;
+            newlines |= <u64>i8x16.bitmask(i8x16.eq(v, ten)) << k;
+            dots |= <u64>i8x16.bitmask(i8x16.eq(v, dot)) << k;
+        }
+        // Bits past the end would read bytes of an earlier copy: a false newline there must not exist.
+        if (at + 64 > <usize>length) newlines &= lowBits(<usize>length - at);
+        store<u64>(wsBits + word, ws);
+        store<u64>(digitBits + word, digits);
+        store<u64>(newlineBits + word, newlines);
+        store<u64>(dotBits + word, dots);
+        word += 8;
+    }
+    store<u64>(wsBits + word, 0);
+    store<u64>(digitBits + word, 0);
+    store<u64>(newlineBits + word, 0);
+    store<u64>(dotBits + word, 0);
+}
+
+/** The n low bits set, 1 <= n <= 64. */
+@inline function lowBits(n: usize): u64 {
+    return <u64>-1 >> (<u64>(64 - n));
+}
+
+/** 64 bits of an index, starting with the one for the byte at p. */
+@inline function bitsAt(bits: usize, p: usize): u64 {
+    const offset = p - inputAt;
+    const word = bits + ((offset >> 6) << 3);
+    const shift = <u64>(offset & 63);
+    return (load<u64>(word) >> shift) | ((load<u64>(word, 8) << 1) << (63 - shift));
+}
+
+let scannedLines = 0;
+
+/** How many lines the last scan counted (each one event: blank lines go to JS). */
+export function linesScanned(): i32 {
+    return scannedLines;
+}
+
+@inline function isWs(c: u32): bool {
+    return c == 32 || c - 9 < 5;
+}
+
+@inline function isDigit(c: u32): bool {
+    return c - 48 < 10;
+}
+
+/** b[from, to) is whitespace and not empty: the padding between two columns. */
+@inline function padding(from: usize, to: usize): bool {
+    if (from >= to) return false;
+    let at = from;
+    while (to - at > 64) {
+        if (bitsAt(wsBits, at) != <u64>-1) return false;
+        at += 64;
+    }
+    return (~bitsAt(wsBits, at) & lowBits(to - at)) == 0;
+}
+
+/** Where a run of digits starting at p ends (at most 64 on: longer runs fail every length check anyway). */
+@inline function digitsEnd(p: usize): usize {
+    return p + <usize>ctz(~bitsAt(digitBits, p));
+}
+
+/** The decimal value of the digits p[0, n), n <= 10. */
+@inline function decimal(p: usize, n: usize): f64 {
+    let value: u64 = 0;
+    for (let i: usize = 0; i < n; i++) value = value * 10 + (load<u8>(p + i) - 48);
+    return <f64>value;
+}
+
+// What the last address scan found: its end, and its value when the text is a canonical dotted quad (else -1).
+let addressEnd: usize = 0;
+let addressValue: i64 = -1;
+
+/**
+ * A dotted quad made of digits and exactly three dots at p, ending in whitespace: as the parser's addressField
+ * reads one (its text is then the field). False for anything else (IPv6, brackets, masks), which goes back to JS.
+ */
+@inline function dottedQuad(p: usize): bool {
+    const digits = bitsAt(digitBits, p);
+    const dots = bitsAt(dotBits, p);
+    const length = <usize>ctz(~(digits | dots));
+    if (length == 0 || length > 15) return false; // longer: not canonical, and past what the index shows at once
+    const inField = lowBits(length);
+    if (popcnt(dots & inField) != 3 || (bitsAt(wsBits, p + length) & 1) == 0) return false;
+    addressEnd = p + length;
+    addressValue = -1;
+    // Canonical: four octets of 1 to 3 digits, no leading zero, each at most 255.
+    const first = <usize>ctz(dots);
+    const second = <usize>ctz(dots >> (first + 1)) + first + 1;
+    const third = <usize>ctz(dots >> (second + 1)) + second + 1;
+    const a = octet(p, first);
+    const b = octet(p + first + 1, second - first - 1);
+    const c = octet(p + second + 1, third - second - 1);
+    const d = octet(p + third + 1, length - third - 1);
+    if ((a | b | c | d) >= 0) addressValue = (((<i64>a << 24) | (<i64>b << 16) | (<i64>c << 8) | <i64>d));
+    return true;
+}
+
+/** The octet spelled by the n digits at p, or -1 when it is empty, too long, has a leading zero or is over 255. */
+@inline function octet(p: usize, n: usize): i32 {
+    if (n - 1 > 2) return -1; // n is 1, 2 or 3
+    const c0 = <i32>load<u8>(p) - 48;
+    if (n == 1) return c0;
+    if (c0 == 0) return -1;
+    const c1 = <i32>load<u8>(p, 1) - 48;
+    if (n == 2) return c0 * 10 + c1;
+    const value = c0 * 100 + c1 * 10 + (<i32>load<u8>(p, 2) - 48);
+    return value <= 255 ? value : -1;
+}
+
+const TYPE_CONNECT: u64 = 0x007463656e6e6f63; // "connect" little-endian
+const TYPE_UNKNOWN: u64 = 0x006e776f6e6b6e75; // "unknown"
+const TYPE_ACCEPT: u64 = 0x0000747065636361; // "accept"
+const TYPE_CLOSE: u64 = 0x00000065736f6c63; // "close"
+
+// Type found by typeAt, and its length.
+let typeCode = 0;
+let typeLength: usize = 0;
+
+/** A tcptracer type at p: C A X U, or connect accept close unknown. */
+@inline function typeAt(p: usize): bool {
+    const c = <u32>load<u8>(p);
+    const word = load<u64>(p);
+    if (c == 99) {
+        if (lowBytes(word, 7) == TYPE_CONNECT) {
+            typeCode = 0;
+            typeLength = 7;
+            return true;
+        }
+        if (lowBytes(word, 5) == TYPE_CLOSE) {
+            typeCode = 2;
+            typeLength = 5;
+            return true;
+        }
+        return false;
+    }
+    if (c == 97 && lowBytes(word, 6) == TYPE_ACCEPT) {
+        typeCode = 1;
+        typeLength = 6;
+        return true;
+    }
+    if (c == 117 && lowBytes(word, 7) == TYPE_UNKNOWN) {
+        typeCode = 3;
+        typeLength = 7;
+        return true;
+    }
+    typeLength = 1;
+    if (c == 67) typeCode = 0;
+    else if (c == 65) typeCode = 1;
+    else if (c == 88) typeCode = 2;
+    else if (c == 85) typeCode = 3;
+    else return false;
+    return true;
+}
+
+/**
+ * Counts the line s[0, e) (newline excluded) when it is a plain line in the template's columns; false leaves it to
+ * JS. Every test here is one the parser's fastFields makes, or a stricter one.
+ */
+function plainLine(s: usize, e: usize): bool {
+    // Trailing whitespace (CR of CRLF, padding) is trimmed; leading whitespace and blank lines go to JS.
+    while (e > s && isWs(load<u8>(e - 1))) e--;
+    if (e == s || isWs(load<u8>(s))) return false;
+    const cType = s + <usize>colType;
+    const cPid = s + <usize>colPid;
+    const cIp = s + <usize>colIp;
+    const cSaddr = s + <usize>colSaddr;
+    const cDaddr = s + <usize>colDaddr;
+    const cSport = s + <usize>colSport;
+    const cDport = s + <usize>colDport;
+    const cNetns: usize = colNetns < 0 ? 0 : s + <usize>colNetns;
+    if (e <= (colNetns >= 0 ? cNetns : cDport)) return false;
+
+    if (hasTime) {
+        const timeEnd = digitsEnd(s);
+        if (timeEnd == s || timeEnd >= cType || !padding(timeEnd, cType)) return false;
+    } else if (colType != 0) {
+        return false;
+    }
+    if (!typeAt(cType) || !padding(cType + typeLength, cPid)) return false;
+
+    const pidEnd = digitsEnd(cPid);
+    const pidDigits = pidEnd - cPid;
+    if (pidDigits == 0 || pidDigits > 10 || pidEnd >= cIp - 1 || !isWs(load<u8>(pidEnd))) return false;
+    const pid = decimal(cPid, pidDigits);
+    if (pid > 4294967295) return false;
+    if (!isWs(load<u8>(cIp - 1))) return false;
+    const ip = load<u8>(cIp);
+    if ((ip != 52 && ip != 54) || !padding(cIp + 1, cSaddr)) return false;
+
+    if (!dottedQuad(cSaddr) || !padding(addressEnd, cDaddr)) return false;
+    const saddrLength = <i32>(addressEnd - cSaddr);
+    if (saddrLength > MAX_INTERNED) return false;
+    if (!dottedQuad(cDaddr) || addressValue < 0 || !padding(addressEnd, cSport)) return false;
+    const daddrValue = <i32>(<u32>addressValue);
+
+    const sportEnd = digitsEnd(cSport);
+    const sportDigits = sportEnd - cSport;
+    if (sportDigits == 0 || sportDigits > 10 || !padding(sportEnd, cDport)) return false;
+    const sport = decimal(cSport, sportDigits);
+    const dportEnd = digitsEnd(cDport);
+    const dportDigits = dportEnd - cDport;
+    if (dportDigits == 0 || dportDigits > 10) return false;
+    const dport = decimal(cDport, dportDigits);
+    if (sport > 65535 || dport > 65535) return false;
+    let netnsId = NONE;
+    if (colNetns >= 0) {
+        if (!padding(dportEnd, cNetns)) return false;
+        const netnsLength = e - cNetns;
+        if (digitsEnd(cNetns) != e) return false;
+        if (netnsLength != 10 && !(netnsLength == 1 && load<u8>(cNetns) == 48)) return false;
+        netnsId = intern(cNetns, <i32>netnsLength);
+    } else if (dportEnd != e) {
+        return false;
+    }
+
+    // COMM: what lies between PID and IP, whitespace trimmed off both ends (it may hold spaces itself).
+    const commStart = pidEnd + <usize>ctz(~bitsAt(wsBits, pidEnd));
+    if (commStart - pidEnd >= 64) return false; // a gap the index cannot see across
+    let commLength = 0;
+    if (commStart < cIp - 1) {
+        const span = cIp - 1 - commStart;
+        if (span > 64) return false;
+        const text = ~bitsAt(wsBits, commStart) & lowBits(span);
+        commLength = 64 - <i32>clz(text);
+        if (commLength > MAX_INTERNED) return false;
+    }
+
+    count(
+        typeCode,
+        pid,
+        intern(commStart, commLength),
+        intern(cSaddr, saddrLength),
+        netnsId,
+        addressV4(daddrValue),
+        <i32>sport,
+        <i32>dport,
+    );
+    return true;
+}
+
+/** Index of the first newline in [p, end), or end. */
+@inline function nextNewline(p: usize, end: usize): usize {
+    while (p < end) {
+        const hits = bitsAt(newlineBits, p);
+        if (hits != 0) return min(p + <usize>ctz(hits), end);
+        p += 64;
+    }
+    return end;
+}
+
+/**
+ * Counts the lines of input[from, to), which ends with a newline, until one is not plain. Returns where that line
+ * starts (to when every line was counted); linesScanned() tells how many were.
+ */
+export function scan(from: i32, to: i32): i32 {
+    const end = inputAt + <usize>to;
+    let s = inputAt + <usize>from;
+    let lines = 0;
+    while (s < end) {
+        const newline = nextNewline(s, end);
+        if (newline >= end || !plainLine(s, newline)) break;
+        lines++;
+        s = newline + 1;
+    }
+    scannedLines = lines;
+    return <i32>(s - inputAt);
+}
