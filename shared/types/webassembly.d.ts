@@ -3,6 +3,7 @@
  * live in TypeScript's DOM library, which this Node-only project does not load.
  */
 declare namespace WebAssembly {
+    // eslint-disable-next-line @typescript-eslint/no-extraneous-class -- the JS API's class, opaque to its users
     class Module {
         constructor(bytes: ArrayBufferView | ArrayBuffer);
     }
