@@ -109,7 +109,7 @@ export function addInputText(
 /** Streams a tcptracer capture into the analyzer in constant memory. */
 export async function addTcptracerStream(
     analyzer: Analyzer,
-    input: AsyncIterable<string | Uint8Array>,
+    input: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>,
     source: string,
 ): Promise<void> {
     const summary = await parseTcptracerStream(input, analyzer.tracerCounter);

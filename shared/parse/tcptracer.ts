@@ -1140,7 +1140,7 @@ export function parseTcptracerText(text: string, counter: TcptracerCounter): Tcp
  * million lines the per-line strings alone cost more than the rest of the parse.
  */
 export async function parseTcptracerStream(
-    input: AsyncIterable<string | Uint8Array>,
+    input: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>,
     sink: ((e: TcptracerEvent) => void) | TcptracerCounter,
 ): Promise<TcptracerSummary> {
     const parser = new TcptracerParser(sink);
