@@ -60,7 +60,7 @@ export function canonicalIpv4Value(text: string): number {
 /** What shared/wasm/tracerCore.ts exports; pointers are byte offsets into `memory`, sizes are rows. */
 interface TracerCore {
     memory: WebAssembly.Memory;
-    configure(maxPids: number, maxComms: number): void;
+    configure(maxPids: number, maxComms: number, destinationLogEntries: number): void;
     addressV4(value: number): number;
     newTextAddress(): number;
     count(
@@ -83,6 +83,7 @@ interface TracerCore {
     pidCountsAt(): number;
     pidCommAt(): number;
     pidValueAt(): number;
+    flushDestinations(): void;
     destinationRows(): number;
     destinationKeysAt(): number;
     destinationCountsAt(): number;
@@ -128,7 +129,14 @@ export class TracerTally implements TcptracerCounter {
     private copiedStart = 0;
     private copiedEnd = 0;
 
-    constructor(private readonly consumesSnat: (address: string) => boolean) {
+    /**
+     * `destinationLogEntries`: how many public connects wait in the core's log before they are folded into its
+     * destination table (tests make it small to cover the folding).
+     */
+    constructor(
+        private readonly consumesSnat: (address: string) => boolean,
+        { destinationLogEntries = 1 << 20 }: { destinationLogEntries?: number } = {},
+    ) {
         const instance = new WebAssembly.Instance(tracerCoreModule(), {
             env: {
                 internText: (at: number, length: number) =>
@@ -140,7 +148,7 @@ export class TracerTally implements TcptracerCounter {
             },
         });
         this.core = instance.exports as unknown as TracerCore;
-        this.core.configure(MAX_PIDS_PER_SOURCE, MAX_COMMS_PER_SOURCE);
+        this.core.configure(MAX_PIDS_PER_SOURCE, MAX_COMMS_PER_SOURCE, destinationLogEntries);
         this.scanner = { lines: 0, scan: (bytes, from, to, columns) => this.scan(bytes, from, to, columns) };
     }
 
@@ -260,11 +268,16 @@ export class TracerTally implements TcptracerCounter {
         const commWidth = 1 + MAX_COMMS_PER_SOURCE;
         const comms = new Int32Array(memory, core.sourceCommsAt(), rows * commWidth);
         const sources: SourceCounters[] = [];
-        let rowsBySource: number[][] | undefined;
-        const destinationRows = core.destinationRows();
-        // Copies: the lazy getters below may run after the core's memory has moved.
-        const destinationKeys = new Int32Array(memory, core.destinationKeysAt(), destinationRows * 3).slice();
-        const destinationCounts = new Float64Array(memory, core.destinationCountsAt(), destinationRows).slice();
+        let table: { rowsBySource: number[][]; keys: Int32Array; counts: Float64Array } | undefined;
+        // Built on the first read: copies, as the core's memory may have moved by then.
+        const destinationTable = () => {
+            core.flushDestinations();
+            const live = core.memory.buffer;
+            const n = core.destinationRows();
+            const keys = new Int32Array(live, core.destinationKeysAt(), n * 3).slice();
+            const counts = new Float64Array(live, core.destinationCountsAt(), n).slice();
+            return { rowsBySource: destinationRowsBySource(keys, rows), keys, counts };
+        };
         const addressNames = new Map<number, string>();
         const addressName = (id: number) => {
             let name = addressNames.get(id);
@@ -272,13 +285,13 @@ export class TracerTally implements TcptracerCounter {
             return name;
         };
         const destinationsOf = (s: number) => {
-            rowsBySource ??= destinationRowsBySource(destinationKeys, rows);
+            table ??= destinationTable();
             const destinations = new Map<string, { ports: Map<number, number> }>();
-            for (const d of rowsBySource[s] ?? []) {
-                const address = addressName(destinationKeys[d * 3 + 1] ?? 0);
+            for (const d of table.rowsBySource[s] ?? []) {
+                const address = addressName(table.keys[d * 3 + 1] ?? 0);
                 let destination = destinations.get(address);
                 if (destination === undefined) destinations.set(address, (destination = { ports: new Map() }));
-                destination.ports.set(destinationKeys[d * 3 + 2] ?? 0, destinationCounts[d] ?? 0);
+                destination.ports.set(table.keys[d * 3 + 2] ?? 0, table.counts[d] ?? 0);
             }
             return destinations;
         };

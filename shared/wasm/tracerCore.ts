@@ -81,9 +81,13 @@ class I32Column {
     }
 }
 
-/** Open-addressing index from a row of two or three i32 keys to the row's number; rows are only appended. */
+/**
+ * Open-addressing index from two or three i32 keys to a row number; rows are only appended. Each slot holds its
+ * keys next to the row, so a lookup costs one cache miss (a capture can have hundreds of thousands of rows).
+ * The keys are also kept by row, for JS to read back in row order.
+ */
 class KeyIndex {
-    slots: usize; // i32 row + 1 per slot, 0 when empty
+    slots: usize; // 16 bytes per slot: i32 a, b, c, row + 1 (0 when empty)
     mask: u32;
     keys: I32Column = new I32Column();
     size: i32 = 0;
@@ -92,7 +96,7 @@ class KeyIndex {
         readonly width: i32,
         bits: i32,
     ) {
-        this.slots = allocZeroed(<usize>4 << bits);
+        this.slots = allocZeroed(<usize>16 << bits);
         this.mask = (1 << bits) - 1;
     }
 
@@ -100,15 +104,18 @@ class KeyIndex {
         return ((<u32>a ^ (<u32>b * 0x9e3779b1) ^ (<u32>c * 0x85ebca6b)) * 0x27d4eb2f) >>> 7;
     }
 
-    /** The row of (a, b, c), or -1; `c` is ignored by two-wide indexes. */
+    /** Where a lookup of (a, b, c) starts: reading it ahead of time takes the cache miss out of the lookup. */
+    @inline homeSlot(a: i32, b: i32, c: i32): usize {
+        return this.slots + (<usize>(this.hash(a, b, c) & this.mask) << 4);
+    }
+
+    /** The row of (a, b, c), or -1; two-wide indexes take c = 0. */
     @inline find(a: i32, b: i32, c: i32): i32 {
-        const keys = this.keys.ptr;
-        const w = this.width;
         for (let s = this.hash(a, b, c) & this.mask; ; s = (s + 1) & this.mask) {
-            const row = load<i32>(this.slots + (<usize>s << 2)) - 1;
-            if (row < 0) return -1;
-            const k = keys + (<usize>(row * w) << 2);
-            if (load<i32>(k) == a && load<i32>(k, 4) == b && (w == 2 || load<i32>(k, 8) == c)) return row;
+            const slot = this.slots + (<usize>s << 4);
+            const row = load<i32>(slot, 12);
+            if (row == 0) return -1;
+            if (load<i32>(slot) == a && load<i32>(slot, 4) == b && load<i32>(slot, 8) == c) return row - 1;
         }
         return -1; // not reached: the table always has an empty slot
     }
@@ -128,13 +135,17 @@ class KeyIndex {
 
     private place(a: i32, b: i32, c: i32, row: i32): void {
         let s = this.hash(a, b, c) & this.mask;
-        while (load<i32>(this.slots + (<usize>s << 2)) != 0) s = (s + 1) & this.mask;
-        store<i32>(this.slots + (<usize>s << 2), row + 1);
+        while (load<i32>(this.slots + (<usize>s << 4), 12) != 0) s = (s + 1) & this.mask;
+        const slot = this.slots + (<usize>s << 4);
+        store<i32>(slot, a);
+        store<i32>(slot, b, 4);
+        store<i32>(slot, c, 8);
+        store<i32>(slot, row + 1, 12);
     }
 
     private rehash(): void {
         const slots = <usize>(this.mask + 1) * 2;
-        this.slots = allocZeroed(slots << 2);
+        this.slots = allocZeroed(slots << 4);
         this.mask = <u32>slots - 1;
         const w = this.width;
         for (let row = 0; row < this.size; row++) {
@@ -155,6 +166,11 @@ class TupleSet {
     @inline private slotOf(a: i32, b: i32, c: i32, d: i32): u32 {
         const h = (<u32>a ^ (<u32>b * 0x9e3779b1) ^ (<u32>c * 0x85ebca6b) ^ (<u32>d * 0xc2b2ae35)) * 0x27d4eb2f;
         return (h >>> 5) & (this.length - 1);
+    }
+
+    /** Where a lookup of the tuple starts (see KeyIndex.homeSlot). */
+    @inline homeSlot(a: i32, b: i32, c: i32, d: i32): usize {
+        return this.slots + (<usize>this.slotOf(a, b, c, d) << 4);
     }
 
     private locate(a: i32, b: i32, c: i32, d: i32): i32 {
@@ -242,9 +258,10 @@ const addressKinds = new I32Column(); // 1 IPv4, 2 text
 const addressClasses = new I32Column(); // 0 not yet asked, 1 consumes SNAT, 2 does not
 let addressCount = 0;
 
-export function configure(maxPids: i32, maxComms: i32): void {
+export function configure(maxPids: i32, maxComms: i32, destinationLogEntries: i32): void {
     maxPidsPerSource = maxPids;
     maxCommsPerSource = maxComms;
+    destinationLogLimit = destinationLogEntries;
 }
 
 function newAddress(kind: i32, value: i32): i32 {
@@ -319,6 +336,31 @@ function pidRow(source: i32, pid: f64, commId: i32): i32 {
     return row;
 }
 
+// Public connects wait here, in order, before they reach the destination table: the table is only read when a
+// source is attributed to a pod, and a capture read on its own never reads it. The log is folded into the table
+// when it fills (so memory stays bounded) or when JS asks for destinations (flushDestinations).
+let destinationLogLimit = 1 << 20;
+const destinationLog = new I32Column(); // 3 per connect: source, address id, port
+let destinationLogSize = 0;
+
+@inline function logDestination(source: i32, addressId: i32, port: i32): void {
+    const at = destinationLogSize * 3;
+    destinationLog.ensure(at + 3);
+    destinationLog.set(at, source);
+    destinationLog.set(at + 1, addressId);
+    destinationLog.set(at + 2, port);
+    if (++destinationLogSize >= destinationLogLimit) flushDestinations();
+}
+
+/** Folds the waiting connects into the destination table, in the order they came. */
+export function flushDestinations(): void {
+    for (let i = 0; i < destinationLogSize; i++) {
+        const at = i * 3;
+        destination(destinationLog.get(at), destinationLog.get(at + 1), destinationLog.get(at + 2));
+    }
+    destinationLogSize = 0;
+}
+
 function destination(source: i32, addressId: i32, port: i32): void {
     let row = destinationIndex.find(source, addressId, port);
     if (row < 0) {
@@ -339,8 +381,21 @@ export function count(
     sport: i32,
     dport: i32,
 ): void {
+    countFor(source(saddrId, netnsId), type, pid, commId, saddrId, daddrId, sport, dport);
+}
+
+/** count, the source's row already found. */
+function countFor(
+    s: i32,
+    type: i32,
+    pid: f64,
+    commId: i32,
+    saddrId: i32,
+    daddrId: i32,
+    sport: i32,
+    dport: i32,
+): void {
     events++;
-    const s = source(saddrId, netnsId);
     noteComm(s, commId);
     const c = s * 5;
     if (type == CONNECT) {
@@ -350,7 +405,7 @@ export function count(
         if (isPublic(daddrId)) {
             sourceCounts.add(c + 3, 1);
             if (p >= 0) pidCounts.add(p * 3 + 1, 1);
-            destination(s, daddrId, dport < 0 ? 0 : dport);
+            logDestination(s, daddrId, dport < 0 ? 0 : dport);
         }
     } else if (type == ACCEPT) {
         sourceCounts.add(c + 1, 1);
@@ -700,10 +755,10 @@ let typeLength: usize = 0;
 }
 
 /**
- * Counts the line s[0, e) (newline excluded) when it is a plain line in the template's columns; false leaves it to
- * JS. Every test here is one the parser's fastFields makes, or a stricter one.
+ * Reads the line s[0, e) (newline excluded) into `record` when it is a plain line in the template's columns; false
+ * leaves it to JS. Every test here is one the parser's fastFields makes, or a stricter one.
  */
-function plainLine(s: usize, e: usize): bool {
+function plainLine(s: usize, e: usize, record: usize): bool {
     // Trailing whitespace (CR of CRLF, padding) is trimmed; leading whitespace and blank lines go to JS.
     while (e > s && isWs(load<u8>(e - 1))) e--;
     if (e == s || isWs(load<u8>(s))) return false;
@@ -772,16 +827,14 @@ function plainLine(s: usize, e: usize): bool {
         if (commLength > MAX_INTERNED) return false;
     }
 
-    count(
-        typeCode,
-        pid,
-        intern(commStart, commLength),
-        intern(cSaddr, saddrLength),
-        netnsId,
-        addressV4(daddrValue),
-        <i32>sport,
-        <i32>dport,
-    );
+    store<i32>(record, typeCode);
+    store<i32>(record, <i32>(<u32>pid), R_PID);
+    store<i32>(record, intern(commStart, commLength), R_COMM);
+    store<i32>(record, intern(cSaddr, saddrLength), R_SADDR);
+    store<i32>(record, netnsId, R_NETNS);
+    store<i32>(record, addressV4(daddrValue), R_DADDR);
+    store<i32>(record, <i32>sport, R_SPORT);
+    store<i32>(record, <i32>dport, R_DPORT);
     return true;
 }
 
@@ -795,6 +848,51 @@ function plainLine(s: usize, e: usize): bool {
     return end;
 }
 
+// Lines are read BATCH at a time into records, then counted: in between, the hash slots the batch's closes will
+// need are read once, all together, so their cache misses overlap instead of coming one after another.
+const BATCH = 32;
+const RECORD = 40;
+const R_PID = 4;
+const R_COMM = 8;
+const R_SADDR = 12;
+const R_NETNS = 16;
+const R_DADDR = 20;
+const R_SPORT = 24;
+const R_DPORT = 28;
+const R_SOURCE = 32;
+const records = allocZeroed(BATCH * RECORD);
+// Where the early reads go, so that the optimizer keeps them.
+let touched: i32 = 0;
+
+/** Counts the batch's records in order, after touching the slots their lookups will read. */
+function countBatch(n: i32): void {
+    let sink = touched;
+    for (let i = 0; i < n; i++) {
+        const r = records + <usize>(i * RECORD);
+        const s = source(load<i32>(r, R_SADDR), load<i32>(r, R_NETNS));
+        store<i32>(r, s, R_SOURCE);
+        const type = load<i32>(r);
+        const daddr = load<i32>(r, R_DADDR);
+        const dport = load<i32>(r, R_DPORT);
+        if (type != CONNECT && openAccepts.size > 0)
+            sink += load<i32>(openAccepts.homeSlot(load<i32>(r, R_SADDR), load<i32>(r, R_SPORT), daddr, dport));
+    }
+    touched = sink;
+    for (let i = 0; i < n; i++) {
+        const r = records + <usize>(i * RECORD);
+        countFor(
+            load<i32>(r, R_SOURCE),
+            load<i32>(r),
+            <f64>load<u32>(r, R_PID),
+            load<i32>(r, R_COMM),
+            load<i32>(r, R_SADDR),
+            load<i32>(r, R_DADDR),
+            load<i32>(r, R_SPORT),
+            load<i32>(r, R_DPORT),
+        );
+    }
+}
+
 /**
  * Counts the lines of input[from, to), which ends with a newline, until one is not plain. Returns where that line
  * starts (to when every line was counted); linesScanned() tells how many were.
@@ -803,11 +901,20 @@ export function scan(from: i32, to: i32): i32 {
     const end = inputAt + <usize>to;
     let s = inputAt + <usize>from;
     let lines = 0;
-    while (s < end) {
-        const newline = nextNewline(s, end);
-        if (newline >= end || !plainLine(s, newline)) break;
-        lines++;
-        s = newline + 1;
+    let declined = false;
+    while (s < end && !declined) {
+        let n = 0;
+        while (n < BATCH) {
+            const newline = nextNewline(s, end);
+            if (newline >= end || !plainLine(s, newline, records + <usize>(n * RECORD))) {
+                declined = true;
+                break;
+            }
+            n++;
+            s = newline + 1;
+        }
+        countBatch(n);
+        lines += n;
     }
     scannedLines = lines;
     return <i32>(s - inputAt);

@@ -144,6 +144,17 @@ describe('TracerTally', () => {
         );
     });
 
+    it('gives the same destinations when its log of public connects is folded into the table many times', () => {
+        fc.assert(
+            fc.property(fc.array(event, { maxLength: 300 }), fc.integer({ min: 1, max: 7 }), (events, logEntries) => {
+                const tally = new TracerTally(consumesSnat, { destinationLogEntries: logEntries });
+                for (const e of events) tally.event(e);
+                assert.deepEqual(ordered(tally.sources()), ordered(viaReference(events)));
+            }),
+            { numRuns: 200 },
+        );
+    });
+
     it('keeps an accepted tuple apart from a connect with the same addresses, and forgets it once closed', () => {
         const tally = new TracerTally(consumesSnat);
         const inbound = { saddr: '10.244.0.5', sport: 8080, daddr: '203.0.113.9', dport: 51000, comm: 'nginx' };
