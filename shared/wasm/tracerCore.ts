@@ -251,8 +251,10 @@ const destinationCounts = new F64Column();
 const openAccepts = new TupleSet();
 
 // Addresses: canonical IPv4 by value here; any other text gets its id from JS (newTextAddress).
-const v4Index = new KeyIndex(2, 10); // (value, 0) -> row
-const v4Ids = new I32Column();
+// IPv4 value -> address id; 8-byte slots (value, id + 1), as every line looks one up.
+let v4Slots: usize = allocZeroed(<usize>8 << 12);
+let v4Mask: u32 = (1 << 12) - 1;
+let v4Count: u32 = 0;
 const addressValues = new I32Column(); // the IPv4 value, or 0 for a text address
 const addressKinds = new I32Column(); // 1 IPv4, 2 text
 const addressClasses = new I32Column(); // 0 not yet asked, 1 consumes SNAT, 2 does not
@@ -276,13 +278,39 @@ function newAddress(kind: i32, value: i32): i32 {
 
 /** Id of a canonical dotted-quad address given as its value (u32 bits). */
 export function addressV4(value: i32): i32 {
-    const row = v4Index.find(value, 0, 0);
-    if (row >= 0) return v4Ids.get(row);
-    const inserted = v4Index.insert(value, 0, 0);
-    const id = newAddress(1, value);
-    v4Ids.ensure(inserted + 1);
-    v4Ids.set(inserted, id);
-    return id;
+    for (let s = v4Home(value); ; s = (s + 1) & v4Mask) {
+        const slot = v4Slots + (<usize>s << 3);
+        const id = load<i32>(slot, 4) - 1;
+        if (id < 0) {
+            const created = newAddress(1, value);
+            store<i32>(slot, value);
+            store<i32>(slot, created + 1, 4);
+            if (++v4Count * 2 > v4Mask) growV4();
+            return created;
+        }
+        if (load<i32>(slot) == value) return id;
+    }
+    return -1; // not reached: the table always has an empty slot
+}
+
+@inline function v4Home(value: i32): u32 {
+    const h = <u32>value * 0x9e3779b1;
+    return (h ^ (h >>> 16)) & v4Mask;
+}
+
+function growV4(): void {
+    const old = v4Slots;
+    const oldLength = v4Mask + 1;
+    v4Slots = allocZeroed(<usize>oldLength << 4);
+    v4Mask = oldLength * 2 - 1;
+    for (let i: u32 = 0; i < oldLength; i++) {
+        const slot = old + (<usize>i << 3);
+        const id = load<i32>(slot, 4);
+        if (id == 0) continue;
+        let s = v4Home(load<i32>(slot));
+        while (load<i32>(v4Slots + (<usize>s << 3), 4) != 0) s = (s + 1) & v4Mask;
+        store<i64>(v4Slots + (<usize>s << 3), load<i64>(slot));
+    }
 }
 
 /** A new id for an address JS keeps as text. */
@@ -661,11 +689,11 @@ export function linesScanned(): i32 {
     return p + <usize>ctz(~bitsAt(digitBits, p));
 }
 
-/** The decimal value of the digits p[0, n), n <= 10. */
-@inline function decimal(p: usize, n: usize): f64 {
-    let value: u64 = 0;
-    for (let i: usize = 0; i < n; i++) value = value * 10 + (load<u8>(p + i) - 48);
-    return <f64>value;
+/** The decimal value of the digits p[0, n), n <= 9. */
+@inline function decimal(p: usize, n: usize): i32 {
+    let value = 0;
+    for (let i: usize = 0; i < n; i++) value = value * 10 + (<i32>load<u8>(p + i) - 48);
+    return value;
 }
 
 // What the last address scan found: its end, and its value when the text is a canonical dotted quad (else -1).
@@ -676,7 +704,7 @@ let addressValue: i64 = -1;
  * A dotted quad made of digits and exactly three dots at p, ending in whitespace: as the parser's addressField
  * reads one (its text is then the field). False for anything else (IPv6, brackets, masks), which goes back to JS.
  */
-@inline function dottedQuad(p: usize): bool {
+@inline function dottedQuad(p: usize, wantValue: bool): bool {
     const digits = bitsAt(digitBits, p);
     const dots = bitsAt(dotBits, p);
     const length = <usize>ctz(~(digits | dots));
@@ -685,6 +713,7 @@ let addressValue: i64 = -1;
     if (popcnt(dots & inField) != 3 || (bitsAt(wsBits, p + length) & 1) == 0) return false;
     addressEnd = p + length;
     addressValue = -1;
+    if (!wantValue) return true; // SADDR is kept as the text it is
     // Canonical: four octets of 1 to 3 digits, no leading zero, each at most 255.
     const first = <usize>ctz(dots);
     const second = <usize>ctz(dots >> (first + 1)) + first + 1;
@@ -781,27 +810,28 @@ function plainLine(s: usize, e: usize, record: usize): bool {
     if (!typeAt(cType) || !padding(cType + typeLength, cPid)) return false;
 
     const pidEnd = digitsEnd(cPid);
+    // Linux PIDs have at most 7 digits (pid_max <= 4194304); longer ones, and ports of more than 5 digits (leading
+    // zeros), are left to JS, which reads the full range.
     const pidDigits = pidEnd - cPid;
-    if (pidDigits == 0 || pidDigits > 10 || pidEnd >= cIp - 1 || !isWs(load<u8>(pidEnd))) return false;
+    if (pidDigits == 0 || pidDigits > 7 || pidEnd >= cIp - 1 || !isWs(load<u8>(pidEnd))) return false;
     const pid = decimal(cPid, pidDigits);
-    if (pid > 4294967295) return false;
     if (!isWs(load<u8>(cIp - 1))) return false;
     const ip = load<u8>(cIp);
     if ((ip != 52 && ip != 54) || !padding(cIp + 1, cSaddr)) return false;
 
-    if (!dottedQuad(cSaddr) || !padding(addressEnd, cDaddr)) return false;
+    if (!dottedQuad(cSaddr, false) || !padding(addressEnd, cDaddr)) return false;
     const saddrLength = <i32>(addressEnd - cSaddr);
     if (saddrLength > MAX_INTERNED) return false;
-    if (!dottedQuad(cDaddr) || addressValue < 0 || !padding(addressEnd, cSport)) return false;
+    if (!dottedQuad(cDaddr, true) || addressValue < 0 || !padding(addressEnd, cSport)) return false;
     const daddrValue = <i32>(<u32>addressValue);
 
     const sportEnd = digitsEnd(cSport);
     const sportDigits = sportEnd - cSport;
-    if (sportDigits == 0 || sportDigits > 10 || !padding(sportEnd, cDport)) return false;
+    if (sportDigits == 0 || sportDigits > 5 || !padding(sportEnd, cDport)) return false;
     const sport = decimal(cSport, sportDigits);
     const dportEnd = digitsEnd(cDport);
     const dportDigits = dportEnd - cDport;
-    if (dportDigits == 0 || dportDigits > 10) return false;
+    if (dportDigits == 0 || dportDigits > 5) return false;
     const dport = decimal(cDport, dportDigits);
     if (sport > 65535 || dport > 65535) return false;
     let netnsId = NONE;
@@ -828,13 +858,13 @@ function plainLine(s: usize, e: usize, record: usize): bool {
     }
 
     store<i32>(record, typeCode);
-    store<i32>(record, <i32>(<u32>pid), R_PID);
+    store<i32>(record, pid, R_PID);
     store<i32>(record, intern(commStart, commLength), R_COMM);
     store<i32>(record, intern(cSaddr, saddrLength), R_SADDR);
     store<i32>(record, netnsId, R_NETNS);
     store<i32>(record, addressV4(daddrValue), R_DADDR);
-    store<i32>(record, <i32>sport, R_SPORT);
-    store<i32>(record, <i32>dport, R_DPORT);
+    store<i32>(record, sport, R_SPORT);
+    store<i32>(record, dport, R_DPORT);
     return true;
 }
 
