@@ -171,7 +171,7 @@ export const analyzeBench: Bench = {
         const parserMs = median(parserRuns.map((r) => r.wallMs));
         figures.push(
             [
-                'parse + count per source only (countSources.js, 1 MiB reads, median wall)',
+                'event-object parser + per-source count (countSources.js: the path ig and tests use; median wall)',
                 `${ms(parserMs)}: ${(pipelineMs / parserMs).toFixed(2)}x the pipeline, CPU ${ms(median(parserRuns.map(cpu)))}`,
             ],
             ['parser alone, in this process, 64 KiB chunks', ms(await parserOnly(file, 64 * 1024, truth.events))],
