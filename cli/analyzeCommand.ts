@@ -1,4 +1,3 @@
-import { closeSync, openSync, readSync } from 'node:fs';
 import { access, constants, readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -6,7 +5,13 @@ import { parseArgs } from 'node:util';
 import { cidrProblem } from '../shared/analyze/addressClass.js';
 import { Analyzer } from '../shared/analyze/analyzer.js';
 import { formatAnalysis } from '../shared/analyze/formatText.js';
-import { addInputText, addTcptracerStream, INPUT_KINDS, type InputKind } from '../shared/analyze/inputs.js';
+import {
+    addInputText,
+    addTcptracerFile,
+    addTcptracerStream,
+    INPUT_KINDS,
+    type InputKind,
+} from '../shared/analyze/inputs.js';
 import type { Analysis } from '../shared/analyze/types.js';
 import { type CliIo, EXIT_OK, UsageError } from './io.js';
 
@@ -128,27 +133,6 @@ async function readText(file: string, io: CliIo): Promise<string> {
     return Buffer.concat(chunks).toString('utf8');
 }
 
-const READ_CHUNK_BYTES = 1 << 20;
-
-/**
- * The file's bytes, a chunk at a time, all read into one buffer: each chunk is valid until the next is asked for,
- * which is how the tcptracer parser consumes them (it copies what it keeps). A read stream would allocate a
- * buffer per chunk, 110 of them for a 110 MB capture, and the garbage collector would have to clear them.
- */
-function* fileChunks(path: string): Generator<Uint8Array> {
-    const fd = openSync(path, 'r');
-    try {
-        const buffer = new Uint8Array(READ_CHUNK_BYTES);
-        for (;;) {
-            const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
-            if (bytesRead === 0) return;
-            yield buffer.subarray(0, bytesRead);
-        }
-    } finally {
-        closeSync(fd);
-    }
-}
-
 /** Reads every input named on the command line into one analysis. */
 export async function analyzeFiles(request: AnalyzeRequest, io: CliIo): Promise<Analysis> {
     await checkReadable(request.inputs, io.cwd);
@@ -159,8 +143,8 @@ export async function analyzeFiles(request: AnalyzeRequest, io: CliIo): Promise<
     });
     for (const { kind, file } of request.inputs) {
         if (kind === 'tcptracer') {
-            const chunks = file === '-' ? (io.stdin as AsyncIterable<Uint8Array>) : fileChunks(resolve(io.cwd, file));
-            await addTcptracerStream(analyzer, chunks, file);
+            if (file === '-') await addTcptracerStream(analyzer, io.stdin as AsyncIterable<Uint8Array>, file);
+            else await addTcptracerFile(analyzer, resolve(io.cwd, file), file);
         } else {
             addInputText(analyzer, kind, await readText(file, io), file);
         }

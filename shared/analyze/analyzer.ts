@@ -20,7 +20,6 @@ import type {
     TcptracerEvent,
 } from '../parse/records.js';
 import { mergeSkipped } from '../parse/skipped.js';
-import type { TcptracerCounter } from '../parse/tcptracer.js';
 import { AddressClassifier } from './addressClass.js';
 import { type SourceCounters, TracerTally } from './tracerTally.js';
 import {
@@ -164,7 +163,7 @@ export class Analyzer {
     }
 
     /** Where the parser's fast path counts events as numbers (see TracerTally): the hot path of a large capture. */
-    get tracerCounter(): TcptracerCounter {
+    get tracerCounter(): TracerTally {
         return this.tally;
     }
 

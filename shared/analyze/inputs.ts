@@ -13,6 +13,7 @@ import { parsePstree } from '../parse/pstree.js';
 import { parseSs } from '../parse/ss.js';
 import { parseTcptracerStream, parseTcptracerText } from '../parse/tcptracer.js';
 import type { Analyzer } from './analyzer.js';
+import { readTcptracerFile } from './tracerFile.js';
 
 export const INPUT_KINDS = [
     'tcptracer',
@@ -113,6 +114,13 @@ export async function addTcptracerStream(
     source: string,
 ): Promise<void> {
     const summary = await parseTcptracerStream(input, analyzer.tracerCounter);
+    noteTracerSummary(analyzer, source, summary.lostSamples, summary.truncatedLastLine);
+    analyzer.addInput({ kind: 'tcptracer', source, records: summary.events, skipped: summary.skipped });
+}
+
+/** Reads a tcptracer capture file into the analyzer, with a second thread when the file is large (tracerFile.ts). */
+export async function addTcptracerFile(analyzer: Analyzer, path: string, source: string): Promise<void> {
+    const { summary } = await readTcptracerFile(path, analyzer.tracerCounter);
     noteTracerSummary(analyzer, source, summary.lostSamples, summary.truncatedLastLine);
     analyzer.addInput({ kind: 'tcptracer', source, records: summary.events, skipped: summary.skipped });
 }

@@ -103,6 +103,22 @@ interface TracerCore {
     index(length: number): void;
     scan(from: number, to: number): number;
     linesScanned(): number;
+    setRecording(on: number): void;
+    recordsAt(): number;
+    recordsLogged(): number;
+    clearRecords(): void;
+    addressIds(): number;
+    reserve(bytes: number): number;
+    replay(at: number, n: number, stringMap: number, addressMap: number): void;
+}
+
+/** Bytes per logged event (tracerCore's LOGGED_RECORD). */
+const RECORD_BYTES = 32;
+
+/** The ids a recording tally gave out: the texts of its string ids and its addresses (IPv4 value or text). */
+export interface RecordedIds {
+    strings: string[];
+    addresses: (number | string)[];
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -131,11 +147,15 @@ export class TracerTally implements TcptracerCounter {
 
     /**
      * `destinationLogEntries`: how many public connects wait in the core's log before they are folded into its
-     * destination table (tests make it small to cover the folding).
+     * destination table (tests make it small to cover the folding). `recording`: log the events instead of
+     * counting them, for another tally to replay (a worker reading part of a capture; see tracerFile.ts).
      */
     constructor(
         private readonly consumesSnat: (address: string) => boolean,
-        { destinationLogEntries = 1 << 20 }: { destinationLogEntries?: number } = {},
+        {
+            destinationLogEntries = 1 << 20,
+            recording = false,
+        }: { destinationLogEntries?: number; recording?: boolean } = {},
     ) {
         const instance = new WebAssembly.Instance(tracerCoreModule(), {
             env: {
@@ -149,6 +169,7 @@ export class TracerTally implements TcptracerCounter {
         });
         this.core = instance.exports as unknown as TracerCore;
         this.core.configure(MAX_PIDS_PER_SOURCE, MAX_COMMS_PER_SOURCE, destinationLogEntries);
+        if (recording) this.core.setRecording(1);
         this.scanner = { lines: 0, scan: (bytes, from, to, columns) => this.scan(bytes, from, to, columns) };
     }
 
@@ -251,6 +272,44 @@ export class TracerTally implements TcptracerCounter {
         this.copiedFrom = bytes;
         this.copiedStart = from;
         this.copiedEnd = end;
+    }
+
+    /** A recording tally's events logged since the last call, moved out of the core (RECORD_BYTES each). */
+    takeRecords(): ArrayBuffer {
+        const core = this.core;
+        const bytes = core.recordsLogged() * RECORD_BYTES;
+        const copy = new Uint8Array(bytes);
+        copy.set(new Uint8Array(core.memory.buffer, core.recordsAt(), bytes));
+        core.clearRecords();
+        return copy.buffer;
+    }
+
+    /** The ids a recording tally has given out, for the tally that replays its records. */
+    recordedIds(): RecordedIds {
+        const strings = Array.from({ length: this.strings.size }, (_, id) => this.strings.text(id));
+        const n = this.core.addressIds();
+        const values = new Uint32Array(this.core.memory.buffer, this.core.addressValuesAt(), n);
+        const addresses = Array.from({ length: n }, (_, id) => this.addressTexts.get(id) ?? values[id] ?? 0);
+        return { strings, addresses };
+    }
+
+    /** Counts another tally's recorded events, in the order given, as if they had been counted here. */
+    replay(batches: readonly ArrayBuffer[], ids: RecordedIds): void {
+        const core = this.core;
+        const stringMap = Int32Array.from(ids.strings, (text) => this.strings.id(text));
+        const addressMap = Int32Array.from(ids.addresses, (address) =>
+            typeof address === 'number' ? this.addressV4(address) : this.addressText(address),
+        );
+        const stringsAt = core.reserve(stringMap.byteLength + 4);
+        const addressesAt = core.reserve(addressMap.byteLength + 4);
+        const largest = Math.max(0, ...batches.map((batch) => batch.byteLength));
+        const recordsAt = core.reserve(largest + 4);
+        new Int32Array(core.memory.buffer, stringsAt, stringMap.length).set(stringMap);
+        new Int32Array(core.memory.buffer, addressesAt, addressMap.length).set(addressMap);
+        for (const batch of batches) {
+            new Uint8Array(core.memory.buffer, recordsAt, batch.byteLength).set(new Uint8Array(batch));
+            core.replay(recordsAt, batch.byteLength / RECORD_BYTES, stringsAt, addressesAt);
+        }
     }
 
     /**

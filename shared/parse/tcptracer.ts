@@ -880,6 +880,21 @@ export interface TcptracerLineScanner {
 const SCANNER_PAUSE_LINES = 64;
 
 /**
+ * What a parser has learned by the end of a part of a capture that changes how the lines after it read: where
+ * another parser can pick the capture up (see TcptracerParser's `resume`), and how to check that it did so right.
+ */
+export interface TcptracerBoundary {
+    /** The HEADER_* bits of the last header read (opaque: pass them on as they are). */
+    header: number;
+    /** A line cut by a "Possibly lost" message waits for its rest: the next part cannot be read on its own. */
+    pending: boolean;
+    /** Lines read so far, for numbering the next part's skipped lines. */
+    lines: number;
+    /** Whether a header or an event has named the variant yet. */
+    variantKnown: boolean;
+}
+
+/**
  * Incremental tcptracer parser: feed it lines (pushLine, without their newline) or raw chunks of a capture
  * (pushBytes), then call end(). Never throws on input; lines it cannot read are counted in `skipped` with a reason.
  */
@@ -904,12 +919,21 @@ export class TcptracerParser {
     /** The template's columns in the order TcptracerLineScanner.scan takes them. */
     private readonly columns = this.template.subarray(T_TIME);
     private scannerPause = 0;
+    // Reading a later part of a capture: its first line is not the file's first (no byte-order mark to drop).
+    private continuation = false;
     private readonly sources: Interner;
     private readonly onEvent: (e: TcptracerEvent) => void;
     private readonly counter: TcptracerCounter | undefined;
 
-    /** Events go to a callback as objects, or to a counter as numbers (the fast path) and objects (the rest). */
-    constructor(sink: ((e: TcptracerEvent) => void) | TcptracerCounter) {
+    /**
+     * Events go to a callback as objects, or to a counter as numbers (the fast path) and objects (the rest).
+     * `resume`: this parser reads a later part of a capture, after a header with these bits (from boundary()).
+     */
+    constructor(sink: ((e: TcptracerEvent) => void) | TcptracerCounter, resume?: { header: number }) {
+        if (resume !== undefined) {
+            this.header = resume.header;
+            this.continuation = true;
+        }
         if (typeof sink === 'function') {
             this.onEvent = sink;
             this.sources = new Interner(new StringTable(), 10);
@@ -929,7 +953,7 @@ export class TcptracerParser {
             line = this.interrupted + line;
             this.interrupted = '';
         }
-        if (this.lineNo === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
+        if (this.lineNo === 1 && !this.continuation && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
         // One byte per UTF-16 unit, non-ASCII as 0x80, so byte positions are string positions.
         const n = line.length;
         if (this.scratch.length < n) {
@@ -964,6 +988,16 @@ export class TcptracerParser {
         if (last >= pos) this.pushCompleteLines(chunk.subarray(pos, last + 1));
         const rest = Math.max(pos, last + 1);
         if (rest < chunk.length) this.carry = chunk.slice(rest);
+    }
+
+    /** What this parser has learned so far that matters to the lines after the ones it has read. */
+    boundary(): TcptracerBoundary {
+        return {
+            header: this.header,
+            pending: this.interrupted !== '' || this.carry !== undefined,
+            lines: this.lineNo,
+            variantKnown: this.variant !== undefined,
+        };
     }
 
     /** Finishes the input. Pass true when it ended without a newline, so a broken last line reads as truncated. */

@@ -409,6 +409,19 @@ export function count(
     sport: i32,
     dport: i32,
 ): void {
+    if (recording) {
+        const masked = pid < 0;
+        const r = appendRecord();
+        store<i32>(r, type | (masked ? PID_MASKED : 0));
+        store<i32>(r, masked ? 0 : <i32>(<u32>pid), R_PID);
+        store<i32>(r, commId, R_COMM);
+        store<i32>(r, saddrId, R_SADDR);
+        store<i32>(r, netnsId, R_NETNS);
+        store<i32>(r, daddrId, R_DADDR);
+        store<i32>(r, sport, R_SPORT);
+        store<i32>(r, dport, R_DPORT);
+        return;
+    }
     countFor(source(saddrId, netnsId), type, pid, commId, saddrId, daddrId, sport, dport);
 }
 
@@ -896,12 +909,16 @@ let touched: i32 = 0;
 
 /** Counts the batch's records in order, after touching the slots their lookups will read. */
 function countBatch(n: i32): void {
+    if (recording) {
+        for (let i = 0; i < n; i++) memory.copy(appendRecord(), records + <usize>(i * RECORD), LOGGED_RECORD);
+        return;
+    }
     let sink = touched;
     for (let i = 0; i < n; i++) {
         const r = records + <usize>(i * RECORD);
         const s = source(load<i32>(r, R_SADDR), load<i32>(r, R_NETNS));
         store<i32>(r, s, R_SOURCE);
-        const type = load<i32>(r);
+        const type = load<i32>(r) & 0xff;
         const daddr = load<i32>(r, R_DADDR);
         const dport = load<i32>(r, R_DPORT);
         if (type != CONNECT && openAccepts.size > 0)
@@ -910,10 +927,11 @@ function countBatch(n: i32): void {
     touched = sink;
     for (let i = 0; i < n; i++) {
         const r = records + <usize>(i * RECORD);
+        const word = load<i32>(r);
         countFor(
             load<i32>(r, R_SOURCE),
-            load<i32>(r),
-            <f64>load<u32>(r, R_PID),
+            word & 0xff,
+            (word & PID_MASKED) != 0 ? -1 : <f64>load<u32>(r, R_PID),
             load<i32>(r, R_COMM),
             load<i32>(r, R_SADDR),
             load<i32>(r, R_DADDR),
@@ -948,4 +966,74 @@ export function scan(from: i32, to: i32): i32 {
     }
     scannedLines = lines;
     return <i32>(s - inputAt);
+}
+
+// ---- recording and replay: two threads reading one capture
+// A worker reads the later part of a capture with recording on: its events are logged, in order, instead of
+// counted (ids are the worker's own). The main thread, once it has read the earlier part, replays the log through
+// its own tally with the ids mapped, so the result is the one a single pass would give (first appearances, the
+// accept that a later close releases).
+
+let recording = false;
+const LOGGED_RECORD = 32; // the first 32 bytes of a batch record: type, pid, comm, saddr, netns, daddr, sport, dport
+const PID_MASKED = 0x100; // in the type word: the PID was masked (JS passed -1)
+let recordLog: usize = allocZeroed(LOGGED_RECORD << 12);
+let recordCapacity = 1 << 12;
+let recordCount = 0;
+
+export function setRecording(on: i32): void {
+    recording = on != 0;
+}
+
+@inline function appendRecord(): usize {
+    if (recordCount == recordCapacity) {
+        recordLog = grow(recordLog, <usize>recordCapacity * LOGGED_RECORD, <usize>recordCapacity * 2 * LOGGED_RECORD);
+        recordCapacity *= 2;
+    }
+    return recordLog + <usize>(recordCount++ * LOGGED_RECORD);
+}
+
+export function recordsAt(): usize {
+    return recordLog;
+}
+export function recordsLogged(): i32 {
+    return recordCount;
+}
+export function clearRecords(): void {
+    recordCount = 0;
+}
+
+/** How many addresses have ids (for the worker's id list). */
+export function addressIds(): i32 {
+    return addressCount;
+}
+
+/** A block of memory JS fills and keeps using (id maps, replayed records). */
+export function reserve(bytes: i32): usize {
+    return heap.alloc(<usize>bytes);
+}
+
+/**
+ * Counts n logged records at `at`, mapping the worker's string ids through stringMap and its address ids through
+ * addressMap (i32 arrays indexed by the worker's ids).
+ */
+export function replay(at: usize, n: i32, stringMap: usize, addressMap: usize): void {
+    // Into the scanner's batch records with the ids mapped, then counted as a scanned batch is.
+    for (let done = 0; done < n; done += BATCH) {
+        const size = min(BATCH, n - done);
+        for (let i = 0; i < size; i++) {
+            const from = at + <usize>((done + i) * LOGGED_RECORD);
+            const to = records + <usize>(i * RECORD);
+            const netns = load<i32>(from, R_NETNS);
+            store<i32>(to, load<i32>(from));
+            store<i32>(to, load<i32>(from, R_PID), R_PID);
+            store<i32>(to, load<i32>(stringMap + (<usize>load<i32>(from, R_COMM) << 2)), R_COMM);
+            store<i32>(to, load<i32>(stringMap + (<usize>load<i32>(from, R_SADDR) << 2)), R_SADDR);
+            store<i32>(to, netns < 0 ? NONE : load<i32>(stringMap + (<usize>netns << 2)), R_NETNS);
+            store<i32>(to, load<i32>(addressMap + (<usize>load<i32>(from, R_DADDR) << 2)), R_DADDR);
+            store<i32>(to, load<i32>(from, R_SPORT), R_SPORT);
+            store<i32>(to, load<i32>(from, R_DPORT), R_DPORT);
+        }
+        countBatch(size);
+    }
 }

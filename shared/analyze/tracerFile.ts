@@ -1,0 +1,169 @@
+/**
+ * Reads a tcptracer capture file into a tally, with a second thread for the later part of a large file.
+ *
+ * The main thread reads the first part; a worker (tracerWorker.ts), started at once, reads the rest with the same
+ * parser into a recording tally, which logs each event, in order, with its own ids. It reads its lines under the
+ * last header near the top of the file. When the main thread reaches the split it checks that the worker read its
+ * part the way a single pass would have (that header still in force, no line cut in two by a "Possibly lost"
+ * message), then replays the worker's log through its own tally: first appearances and the
+ * accept a later close releases come out exactly as in one pass. Anything else, or a failed worker, and the main
+ * thread reads the rest itself. Replaying an event costs about a third of reading it, so the main thread keeps
+ * less than half of the file.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+
+import type { TcptracerSummary } from '../parse/records.js';
+import { mergeSkipped } from '../parse/skipped.js';
+import { type TcptracerBoundary, TcptracerParser } from '../parse/tcptracer.js';
+import type { RecordedIds, TracerTally } from './tracerTally.js';
+
+/** Bytes per read: fewer hand-offs than 64 KiB, at about 1 MB of memory. */
+export const READ_CHUNK_BYTES = 1 << 20;
+/** Smaller files are read by one thread: starting a worker (~40 ms) would cost more than it saves. */
+const SPLIT_MIN_BYTES = 16 << 20;
+/** Larger ones too: the worker's log (32 bytes per event) waits in memory until the main thread replays it. */
+const SPLIT_MAX_BYTES = 512 << 20;
+/** The main thread's share of the file, measured on the 1,000,000-line benchmark capture (docs/benchmarks.md). */
+const MAIN_SHARE = 0.5;
+
+/** What the worker is asked to read. */
+export interface TracerWorkerJob {
+    path: string;
+    start: number;
+    end: number;
+}
+
+/** What the worker answers, after zero or more `records` messages (each an ArrayBuffer of logged events). */
+export type TracerWorkerMessage =
+    | { kind: 'records'; records: ArrayBuffer }
+    | { kind: 'done'; summary: TcptracerSummary; ids: RecordedIds; header: number }
+    | { kind: 'failed'; message: string };
+
+export interface TracerFileRead {
+    summary: TcptracerSummary;
+    /** 2 when a worker read part of the file. */
+    threads: 1 | 2;
+    /** Why a worker's part was read again by the main thread, when it was. */
+    fallback?: string;
+}
+
+/** The bytes [start, end) of an open file, a chunk at a time, all read into one buffer (valid until the next). */
+export function* fileChunks(fd: number, start: number, end: number): Generator<Uint8Array> {
+    const buffer = new Uint8Array(READ_CHUNK_BYTES);
+    for (let position = start; position < end;) {
+        const bytesRead = readSync(fd, buffer, 0, Math.min(buffer.length, end - position), position);
+        if (bytesRead === 0) return;
+        position += bytesRead;
+        yield buffer.subarray(0, bytesRead);
+    }
+}
+
+/** The start of the first line at or after `offset`, or undefined when none starts within 64 KiB. */
+function lineStartAfter(fd: number, offset: number, size: number): number | undefined {
+    const probe = new Uint8Array(64 * 1024);
+    const n = readSync(fd, probe, 0, probe.length, offset - 1);
+    const newline = probe.subarray(0, n).indexOf(10);
+    if (newline < 0) return undefined;
+    const start = offset + newline;
+    return start < size ? start : undefined;
+}
+
+/**
+ * Reads the capture at `path` into `tally`. `splitAt` (tests) makes the worker start at that byte, which must
+ * begin a line; by default files between 16 and 512 MiB are split near 42%.
+ */
+export async function readTcptracerFile(
+    path: string,
+    tally: TracerTally,
+    options: { splitAt?: number } = {},
+): Promise<TracerFileRead> {
+    const fd = openSync(path, 'r');
+    try {
+        const size = fstatSync(fd).size;
+        const parser = new TcptracerParser(tally);
+        const splitAt =
+            options.splitAt ??
+            (size >= SPLIT_MIN_BYTES && size <= SPLIT_MAX_BYTES
+                ? lineStartAfter(fd, Math.floor(size * MAIN_SHARE), size)
+                : undefined);
+        if (splitAt === undefined || splitAt <= 0 || splitAt >= size) {
+            for (const chunk of fileChunks(fd, 0, size)) parser.pushBytes(chunk);
+            return { summary: parser.end(), threads: 1 };
+        }
+
+        const worker = new TracerWorker({ path, start: splitAt, end: size });
+        for (const chunk of fileChunks(fd, 0, splitAt)) parser.pushBytes(chunk);
+        const boundary = parser.boundary();
+        // The main thread's part ends in a newline, so nothing of it waits in the parser but a cut line.
+        let answer: WorkerAnswer | string = boundary.pending
+            ? 'a line was cut in two at the split'
+            : await worker.answer;
+        if (typeof answer !== 'string' && answer.header !== boundary.header) {
+            answer = 'a header before the split changed how lines read';
+        }
+        if (typeof answer === 'string') {
+            await worker.stop();
+            for (const chunk of fileChunks(fd, splitAt, size)) parser.pushBytes(chunk);
+            return { summary: parser.end(), threads: 1, fallback: answer };
+        }
+        const first = parser.end(false);
+        tally.replay(answer.records, answer.ids);
+        return { summary: joinSummaries(first, boundary, answer.summary), threads: 2 };
+    } finally {
+        closeSync(fd);
+    }
+}
+
+/** The summary one pass would give, from the first part's, where it ended, and the second part's. */
+function joinSummaries(
+    first: TcptracerSummary,
+    boundary: TcptracerBoundary,
+    second: TcptracerSummary,
+): TcptracerSummary {
+    const renumbered = second.skipped.examples.map((example) => ({ ...example, line: example.line + boundary.lines }));
+    return {
+        events: first.events + second.events,
+        variant: boundary.variantKnown ? first.variant : second.variant,
+        lostSamples: first.lostSamples + second.lostSamples,
+        truncatedLastLine: second.truncatedLastLine,
+        skipped: mergeSkipped([first.skipped, { lines: second.skipped.lines, examples: renumbered }]),
+    };
+}
+
+interface WorkerAnswer {
+    records: ArrayBuffer[];
+    summary: TcptracerSummary;
+    ids: RecordedIds;
+    /** The header bits the worker read its part under (the last header near the top of the file). */
+    header: number;
+}
+
+/** The worker reading the later part; `answer` is its log and summary, or why it has none. */
+class TracerWorker {
+    readonly answer: Promise<WorkerAnswer | string>;
+    private readonly worker: Worker;
+
+    constructor(job: TracerWorkerJob) {
+        this.worker = new Worker(new URL('./tracerWorker.js', import.meta.url), { workerData: job });
+        const records: ArrayBuffer[] = [];
+        this.answer = new Promise((resolve) => {
+            this.worker.on('message', (message: TracerWorkerMessage) => {
+                if (message.kind === 'records') records.push(message.records);
+                else if (message.kind === 'done') {
+                    resolve({ records, summary: message.summary, ids: message.ids, header: message.header });
+                } else resolve(`the worker failed: ${message.message}`);
+            });
+            this.worker.on('error', (err) => {
+                resolve(`the worker failed: ${err.message}`);
+            });
+            this.worker.on('exit', (code) => {
+                resolve(`the worker stopped (exit code ${code}) before it finished`);
+            });
+        });
+    }
+
+    async stop(): Promise<void> {
+        await this.worker.terminate();
+    }
+}
