@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 
 import fc from 'fast-check';
 
-import { AddressClassifier } from '../../../shared/analyze/addressClass.js';
 import {
     canonicalIpv4Value,
     MAX_COMMS_PER_SOURCE,
@@ -13,9 +12,9 @@ import {
 } from '../../../shared/analyze/tracerTally.js';
 import type { TcptracerEvent } from '../../../shared/parse/records.js';
 import { parseTcptracer, parseTcptracerText } from '../../../shared/parse/tcptracer.js';
-import { formatT4vLine, T4V_PREAMBLE } from '../../bench/tcptracerLog.js';
+import { T4V_PREAMBLE } from '../../bench/tcptracerLog.js';
 import { mutatedLine } from '../../helpers/mutate.js';
-import { readFixture } from '../../helpers/paths.js';
+import { consumesSnat, FIXTURE_LINES, ordered, realLine } from '../../helpers/tracerLines.js';
 
 /**
  * The rules as the analyzer first wrote them, one string-keyed Map per level (commit f6e0796): the oracle the typed
@@ -84,19 +83,6 @@ class ReferenceTally {
         }
     }
 }
-
-/** Maps and Sets as entry arrays, so equality also checks the order things appeared in. */
-function ordered(sources: readonly SourceCounters[]): unknown {
-    return sources.map((s) => ({
-        ...s,
-        comms: [...s.comms],
-        pids: [...s.pids],
-        destinations: [...s.destinations].map(([address, d]) => [address, [...d.ports]]),
-    }));
-}
-
-const classifier = new AddressClassifier(['10.224.0.0/12']);
-const consumesSnat = (address: string) => classifier.consumesSnat(address);
 
 function viaReference(events: readonly TcptracerEvent[]): SourceCounters[] {
     const reference = new ReferenceTally(consumesSnat);
@@ -187,26 +173,6 @@ describe('TracerTally', () => {
         }
     });
 });
-
-const COMMS = ['wget', 'Web Content', 'C2 CompilerThre', 'kubelet', 'sh', 'python3-longname'];
-const realLine = fc
-    .record({
-        time: fc.nat(10 ** 12),
-        type: fc.constantFrom('connect' as const, 'accept' as const, 'close' as const),
-        pid: fc.constantFrom(26220, 1, 4194304),
-        comm: fc.constantFrom(...COMMS),
-        saddr: fc.constantFrom('10.244.0.28', '10.244.0.61', '10.224.0.4'),
-        daddr: fc.constantFrom('52.239.3.27', '052.239.3.27', '10.244.1.27', '20.60.1.5', '203.0.113.250', '[fd00::1]'),
-        sport: fc.constantFrom(39358, 8080, 5),
-        dport: fc.constantFrom(443, 6379, 51000),
-        netns: fc.constantFrom('4026532302', '4026531840'),
-    })
-    .map((r) => formatT4vLine(r.time, r.type, r.pid, r.comm, r.saddr, r.daddr, r.sport, r.dport, r.netns).trimEnd());
-
-const FIXTURE_LINES = [
-    ...readFixture('tcptracer', 'runbook-t4v.txt').split('\n').slice(2),
-    ...readFixture('tcptracer', 'bcc-example-default.txt').split('\n').slice(2),
-].filter((line) => line.trim() !== '');
 
 describe('the parser counting into a TracerTally', () => {
     it('gives what the event objects give, on generated -t4v lines, mutated lines and documented captures', () => {
