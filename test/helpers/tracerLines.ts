@@ -38,4 +38,3 @@ export const FIXTURE_LINES = [
     ...readFixture('tcptracer', 'runbook-t4v.txt').split('\n').slice(2),
     ...readFixture('tcptracer', 'bcc-example-default.txt').split('\n').slice(2),
 ].filter((line) => line.trim() !== '');
-
