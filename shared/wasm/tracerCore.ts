@@ -562,6 +562,78 @@ function growIntern(): void {
     }
 }
 
+// ---- sources by the bytes of SADDR and NETNS
+
+// Slot (48 bytes): i32 tag (SADDR length + 1, plus NETNS length << 8; 0 when empty), i32 source row (-1 while
+// recording), i32 SADDR id, i32 NETNS id (NONE without one), then SADDR and NETNS as two zero-padded u64 each.
+let sourceSlots: usize = allocZeroed(48 << 8);
+let sourceMask: u32 = (1 << 8) - 1;
+let sourceKeyCount: u32 = 0;
+
+/**
+ * Fills the record's SADDR, NETNS and (when counting) source row from the bytes of SADDR (up to 16) and NETNS
+ * (0 to 10; 0: none): one lookup where interning both and finding the source would take three.
+ */
+function sourceOf(saddrAt: usize, saddrLength: i32, netnsAt: usize, netnsLength: i32, record: usize): void {
+    const s0 = lowBytes(load<u64>(saddrAt), saddrLength);
+    const s1 = saddrLength > 8 ? lowBytes(load<u64>(saddrAt, 8), saddrLength - 8) : 0;
+    const n0 = netnsLength > 0 ? lowBytes(load<u64>(netnsAt), netnsLength) : 0;
+    const n1 = netnsLength > 8 ? lowBytes(load<u64>(netnsAt, 8), netnsLength - 8) : 0;
+    const tag = saddrLength + 1 + (netnsLength << 8);
+    for (let at = sourceKeyHash(tag, s0, s1, n0, n1) & sourceMask; ; at = (at + 1) & sourceMask) {
+        const slot = sourceSlots + <usize>at * 48;
+        const found = load<i32>(slot);
+        if (found == 0) {
+            const saddrId = intern(saddrAt, saddrLength);
+            const netnsId = netnsLength > 0 ? intern(netnsAt, netnsLength) : NONE;
+            store<i32>(slot, tag);
+            store<i32>(slot, recording ? -1 : source(saddrId, netnsId), 4);
+            store<i32>(slot, saddrId, 8);
+            store<i32>(slot, netnsId, 12);
+            store<u64>(slot, s0, 16);
+            store<u64>(slot, s1, 24);
+            store<u64>(slot, n0, 32);
+            store<u64>(slot, n1, 40);
+            memory.copy(record + R_SADDR, slot + 8, 8);
+            store<i32>(record, load<i32>(slot, 4), R_SOURCE);
+            if (++sourceKeyCount * 2 > sourceMask) growSourceKeys();
+            return;
+        }
+        if (
+            found == tag &&
+            load<u64>(slot, 16) == s0 &&
+            load<u64>(slot, 24) == s1 &&
+            load<u64>(slot, 32) == n0 &&
+            load<u64>(slot, 40) == n1
+        ) {
+            memory.copy(record + R_SADDR, slot + 8, 8); // SADDR id, then NETNS id (R_NETNS follows R_SADDR)
+            store<i32>(record, load<i32>(slot, 4), R_SOURCE);
+            return;
+        }
+    }
+}
+
+@inline function sourceKeyHash(tag: i32, s0: u64, s1: u64, n0: u64, n1: u64): u32 {
+    const h = s0 ^ (s1 * 0x9e3779b97f4a7c15) ^ (n0 * 0xc2b2ae3d27d4eb4f) ^ (n1 * 0x165667b19e3779f9) ^ <u64>tag;
+    return <u32>((h * 0xff51afd7ed558ccd) >>> 40);
+}
+
+function growSourceKeys(): void {
+    const old = sourceSlots;
+    const oldLength = sourceMask + 1;
+    sourceSlots = allocZeroed(<usize>oldLength * 96);
+    sourceMask = oldLength * 2 - 1;
+    for (let i: u32 = 0; i < oldLength; i++) {
+        const slot = old + <usize>i * 48;
+        const tag = load<i32>(slot);
+        if (tag == 0) continue;
+        const h = sourceKeyHash(tag, load<u64>(slot, 16), load<u64>(slot, 24), load<u64>(slot, 32), load<u64>(slot, 40));
+        let at = h & sourceMask;
+        while (load<i32>(sourceSlots + <usize>at * 48) != 0) at = (at + 1) & sourceMask;
+        memory.copy(sourceSlots + <usize>at * 48, slot, 48);
+    }
+}
+
 // ---- the line scanner
 
 // Column template, as the parser's learnTemplate leaves it (offsets from the line start; netns -1 when absent).
@@ -847,13 +919,12 @@ function plainLine(s: usize, e: usize, record: usize): bool {
     if (dportDigits == 0 || dportDigits > 5) return false;
     const dport = decimal(cDport, dportDigits);
     if (sport > 65535 || dport > 65535) return false;
-    let netnsId = NONE;
+    let netnsLength = 0; // none: the template has no NETNS column
     if (colNetns >= 0) {
         if (!padding(dportEnd, cNetns)) return false;
-        const netnsLength = e - cNetns;
+        netnsLength = <i32>(e - cNetns);
         if (digitsEnd(cNetns) != e) return false;
         if (netnsLength != 10 && !(netnsLength == 1 && load<u8>(cNetns) == 48)) return false;
-        netnsId = intern(cNetns, <i32>netnsLength);
     } else if (dportEnd != e) {
         return false;
     }
@@ -873,8 +944,7 @@ function plainLine(s: usize, e: usize, record: usize): bool {
     store<i32>(record, typeCode);
     store<i32>(record, pid, R_PID);
     store<i32>(record, intern(commStart, commLength), R_COMM);
-    store<i32>(record, intern(cSaddr, saddrLength), R_SADDR);
-    store<i32>(record, netnsId, R_NETNS);
+    sourceOf(cSaddr, saddrLength, cNetns, netnsLength, record);
     store<i32>(record, addressV4(daddrValue), R_DADDR);
     store<i32>(record, sport, R_SPORT);
     store<i32>(record, dport, R_DPORT);
@@ -916,8 +986,11 @@ function countBatch(n: i32): void {
     let sink = touched;
     for (let i = 0; i < n; i++) {
         const r = records + <usize>(i * RECORD);
-        const s = source(load<i32>(r, R_SADDR), load<i32>(r, R_NETNS));
-        store<i32>(r, s, R_SOURCE);
+        let s = load<i32>(r, R_SOURCE);
+        if (s < 0) {
+            s = source(load<i32>(r, R_SADDR), load<i32>(r, R_NETNS));
+            store<i32>(r, s, R_SOURCE);
+        }
         const type = load<i32>(r) & 0xff;
         const daddr = load<i32>(r, R_DADDR);
         const dport = load<i32>(r, R_DPORT);
@@ -1033,6 +1106,7 @@ export function replay(at: usize, n: i32, stringMap: usize, addressMap: usize): 
             store<i32>(to, load<i32>(addressMap + (<usize>load<i32>(from, R_DADDR) << 2)), R_DADDR);
             store<i32>(to, load<i32>(from, R_SPORT), R_SPORT);
             store<i32>(to, load<i32>(from, R_DPORT), R_DPORT);
+            store<i32>(to, -1, R_SOURCE);
         }
         countBatch(size);
     }
