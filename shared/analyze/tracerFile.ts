@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 import type { TcptracerSummary } from '../parse/records.js';
 import { mergeSkipped } from '../parse/skipped.js';
 import { type TcptracerBoundary, TcptracerParser } from '../parse/tcptracer.js';
-import type { RecordedIds, TracerTally } from './tracerTally.js';
+import { type RecordedIds, tracerCoreModule, type TracerTally } from './tracerTally.js';
 
 /** Bytes per read: fewer hand-offs than 64 KiB, at about 1 MB of memory. */
 export const READ_CHUNK_BYTES = 1 << 20;
@@ -32,6 +32,8 @@ export interface TracerWorkerJob {
     path: string;
     start: number;
     end: number;
+    /** The compiled core, shared with the worker rather than compiled again there. */
+    core: WebAssembly.Module;
 }
 
 /** What the worker answers, after zero or more `records` messages (each an ArrayBuffer of logged events). */
@@ -92,7 +94,7 @@ export async function readTcptracerFile(
             return { summary: parser.end(), threads: 1 };
         }
 
-        const worker = new TracerWorker({ path, start: splitAt, end: size });
+        const worker = new TracerWorker({ path, start: splitAt, end: size, core: tracerCoreModule() });
         for (const chunk of fileChunks(fd, 0, splitAt)) parser.pushBytes(chunk);
         const boundary = parser.boundary();
         // The main thread's part ends in a newline, so nothing of it waits in the parser but a cut line.

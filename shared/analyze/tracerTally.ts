@@ -123,10 +123,18 @@ export interface RecordedIds {
 
 let compiled: WebAssembly.Module | undefined;
 
-/** The core, compiled once per process (a few milliseconds); each tally gets its own instance and memory. */
-function tracerCoreModule(): WebAssembly.Module {
+/**
+ * The core, compiled once per process (a few milliseconds); each tally gets its own instance and memory. A worker
+ * thread is handed the main thread's module (useTracerCoreModule): V8 shares its compiled code, including the
+ * optimized code the main thread's tier-up has already made.
+ */
+export function tracerCoreModule(): WebAssembly.Module {
     compiled ??= new WebAssembly.Module(readFileSync(new URL('../wasm/tracerCore.wasm', import.meta.url)));
     return compiled;
+}
+
+export function useTracerCoreModule(module: WebAssembly.Module): void {
+    compiled = module;
 }
 
 /** Lines are copied into the core this many bytes at a time (whole lines), so its memory stays small. */

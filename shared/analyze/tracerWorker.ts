@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 import { TcptracerParser } from '../parse/tcptracer.js';
 import { fileChunks, type TracerWorkerJob, type TracerWorkerMessage } from './tracerFile.js';
-import { TracerTally } from './tracerTally.js';
+import { TracerTally, useTracerCoreModule } from './tracerTally.js';
 
 function post(message: TracerWorkerMessage, transfer: ArrayBuffer[] = []): void {
     parentPort?.postMessage(message, transfer);
@@ -29,6 +29,7 @@ function headerNearTop(fd: number, limit: number): number {
 }
 
 const job = workerData as TracerWorkerJob;
+useTracerCoreModule(job.core);
 try {
     const fd = openSync(job.path, 'r');
     try {
