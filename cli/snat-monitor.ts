@@ -85,6 +85,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return name === undefined ? EXIT_USAGE : 0;
     }
     const load = COMMANDS[name];
+    if (name === 'analyze' && readsTcptracerFile(rest)) {
+        // Its worker thread starts while the analyzer loads (see tracerWorkerStart.ts).
+        (await import('../shared/analyze/tracerWorkerStart.js')).prestartTracerWorker();
+    }
     if (!load) {
         io.stderr.write(`snat-monitor: unknown command "${name}"\n\n${USAGE}\n`);
         return EXIT_USAGE;
@@ -100,6 +104,15 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         io.stderr.write(`snat-monitor ${name}: ${redactSecrets(err instanceof Error ? err.message : String(err))}\n`);
         return EXIT_FAILURE;
     }
+}
+
+/** Whether analyze's arguments name a tcptracer capture file (not standard input). */
+function readsTcptracerFile(argv: readonly string[]): boolean {
+    return argv.some(
+        (arg, i) =>
+            (arg === '--tcptracer' && argv[i + 1] !== '-') ||
+            (arg.startsWith('--tcptracer=') && arg !== '--tcptracer=-'),
+    );
 }
 
 /** Whether this module is the program: `node dist/cli/snat-monitor.js`, or the npm bin link to it (npx). */

@@ -11,12 +11,13 @@
  * less than half of the file.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 
 import type { TcptracerSummary } from '../parse/records.js';
 import { mergeSkipped } from '../parse/skipped.js';
 import { type TcptracerBoundary, TcptracerParser } from '../parse/tcptracer.js';
 import { type RecordedIds, tracerCoreModule, type TracerTally } from './tracerTally.js';
+import { tracerWorkerFor } from './tracerWorkerStart.js';
 
 /** Bytes per read: fewer hand-offs than 64 KiB, at about 1 MB of memory. */
 export const READ_CHUNK_BYTES = 1 << 20;
@@ -36,10 +37,14 @@ export interface TracerWorkerJob {
     core: WebAssembly.Module;
 }
 
-/** What the worker answers, after zero or more `records` messages (each an ArrayBuffer of logged events). */
+/**
+ * What the worker sends: `started` with the header bits it reads its part under, then `records` after each chunk
+ * (the events it logged, and the ids first used in them), then `done` with its parser's summary; or `failed`.
+ */
 export type TracerWorkerMessage =
-    | { kind: 'records'; records: ArrayBuffer }
-    | { kind: 'done'; summary: TcptracerSummary; ids: RecordedIds; header: number }
+    | { kind: 'started'; header: number }
+    | { kind: 'records'; records: ArrayBuffer; ids: RecordedIds }
+    | { kind: 'done'; summary: TcptracerSummary }
     | { kind: 'failed'; message: string };
 
 export interface TracerFileRead {
@@ -98,23 +103,36 @@ export async function readTcptracerFile(
         for (const chunk of fileChunks(fd, 0, splitAt)) parser.pushBytes(chunk);
         const boundary = parser.boundary();
         // The main thread's part ends in a newline, so nothing of it waits in the parser but a cut line.
-        let answer: WorkerAnswer | string = boundary.pending
-            ? 'a line was cut in two at the split'
-            : await worker.answer;
-        if (typeof answer !== 'string' && answer.header !== boundary.header) {
-            answer = 'a header before the split changed how lines read';
+        let problem = boundary.pending ? 'a line was cut in two at the split' : undefined;
+        let message = problem === undefined ? await worker.next() : undefined;
+        if (message?.kind === 'started' && message.header !== boundary.header) {
+            problem = 'a header before the split changed how lines read';
+        } else if (message?.kind === 'started') {
+            message = await worker.next();
         }
-        if (typeof answer === 'string') {
+        if (message?.kind === 'failed') problem = `the worker failed: ${message.message}`;
+        if (problem !== undefined || message === undefined) {
             await worker.stop();
             for (const chunk of fileChunks(fd, splitAt, size)) parser.pushBytes(chunk);
-            return { summary: parser.end(), threads: 1, fallback: answer };
+            return { summary: parser.end(), threads: 1, fallback: problem ?? 'the worker did not start' };
         }
+        // From here on the worker's events are counted as they come, while it reads the rest.
         const first = parser.end(false);
-        tally.replay(answer.records, answer.ids);
-        return { summary: joinSummaries(first, boundary, answer.summary), threads: 2 };
+        const replay = tally.replaySession();
+        for (; message.kind === 'records'; message = await worker.next()) replay.count(message.records, message.ids);
+        if (message.kind !== 'done') {
+            throw new Error(
+                `reading the second part of ${path} in a worker thread failed midway: ${describe(message)}`,
+            );
+        }
+        return { summary: joinSummaries(first, boundary, message.summary), threads: 2 };
     } finally {
         closeSync(fd);
     }
+}
+
+function describe(message: TracerWorkerMessage): string {
+    return message.kind === 'failed' ? message.message : `unexpected ${message.kind} message`;
 }
 
 /** The summary one pass would give, from the first part's, where it ended, and the second part's. */
@@ -133,35 +151,40 @@ function joinSummaries(
     };
 }
 
-interface WorkerAnswer {
-    records: ArrayBuffer[];
-    summary: TcptracerSummary;
-    ids: RecordedIds;
-    /** The header bits the worker read its part under (the last header near the top of the file). */
-    header: number;
-}
-
-/** The worker reading the later part; `answer` is its log and summary, or why it has none. */
+/** The worker reading the later part; next() hands over its messages in order (a failure as a `failed` one). */
 class TracerWorker {
-    readonly answer: Promise<WorkerAnswer | string>;
     private readonly worker: Worker;
+    private readonly queue: TracerWorkerMessage[] = [];
+    private waiting: ((message: TracerWorkerMessage) => void) | undefined;
+    private ended = false;
 
     constructor(job: TracerWorkerJob) {
-        this.worker = new Worker(new URL('./tracerWorker.js', import.meta.url), { workerData: job });
-        const records: ArrayBuffer[] = [];
-        this.answer = new Promise((resolve) => {
-            this.worker.on('message', (message: TracerWorkerMessage) => {
-                if (message.kind === 'records') records.push(message.records);
-                else if (message.kind === 'done') {
-                    resolve({ records, summary: message.summary, ids: message.ids, header: message.header });
-                } else resolve(`the worker failed: ${message.message}`);
-            });
-            this.worker.on('error', (err) => {
-                resolve(`the worker failed: ${err.message}`);
-            });
-            this.worker.on('exit', (code) => {
-                resolve(`the worker stopped (exit code ${code}) before it finished`);
-            });
+        this.worker = tracerWorkerFor(job);
+        this.worker.on('message', (message: TracerWorkerMessage) => {
+            this.deliver(message);
+        });
+        this.worker.on('error', (err) => {
+            this.deliver({ kind: 'failed', message: err.message });
+        });
+        this.worker.on('exit', (code) => {
+            this.deliver({ kind: 'failed', message: `it stopped (exit code ${code}) before it finished` });
+        });
+    }
+
+    private deliver(message: TracerWorkerMessage): void {
+        if (this.ended) return;
+        if (message.kind === 'done' || message.kind === 'failed') this.ended = true;
+        const waiting = this.waiting;
+        this.waiting = undefined;
+        if (waiting) waiting(message);
+        else this.queue.push(message);
+    }
+
+    async next(): Promise<TracerWorkerMessage> {
+        const queued = this.queue.shift();
+        if (queued !== undefined) return queued;
+        return new Promise((resolve) => {
+            this.waiting = resolve;
         });
     }
 

@@ -115,10 +115,18 @@ interface TracerCore {
 /** Bytes per logged event (tracerCore's LOGGED_RECORD). */
 const RECORD_BYTES = 32;
 
-/** The ids a recording tally gave out: the texts of its string ids and its addresses (IPv4 value or text). */
+/**
+ * Ids a recording tally gave out, in order from where the last RecordedIds left off: the texts of its string ids
+ * and its addresses (IPv4 value or text).
+ */
 export interface RecordedIds {
     strings: string[];
     addresses: (number | string)[];
+}
+
+/** Counts a recording tally's events here, batch by batch, mapping its ids to this tally's (see replaySession). */
+export interface ReplaySession {
+    count(records: ArrayBuffer, newIds: RecordedIds): void;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -152,6 +160,9 @@ export class TracerTally implements TcptracerCounter {
     private copiedFrom: Uint8Array | undefined;
     private copiedStart = 0;
     private copiedEnd = 0;
+    // What newIds() has already handed out.
+    private stringsSent = 0;
+    private addressesSent = 0;
 
     /**
      * `destinationLogEntries`: how many public connects wait in the core's log before they are folded into its
@@ -292,32 +303,40 @@ export class TracerTally implements TcptracerCounter {
         return copy.buffer;
     }
 
-    /** The ids a recording tally has given out, for the tally that replays its records. */
-    recordedIds(): RecordedIds {
-        const strings = Array.from({ length: this.strings.size }, (_, id) => this.strings.text(id));
+    /** The ids this recording tally has given out since the last call, for the tally that replays its records. */
+    newIds(): RecordedIds {
+        const strings: string[] = [];
+        for (let id = this.stringsSent; id < this.strings.size; id++) strings.push(this.strings.text(id));
         const n = this.core.addressIds();
         const values = new Uint32Array(this.core.memory.buffer, this.core.addressValuesAt(), n);
-        const addresses = Array.from({ length: n }, (_, id) => this.addressTexts.get(id) ?? values[id] ?? 0);
+        const addresses: (number | string)[] = [];
+        for (let id = this.addressesSent; id < n; id++) addresses.push(this.addressTexts.get(id) ?? values[id] ?? 0);
+        this.stringsSent = this.strings.size;
+        this.addressesSent = n;
         return { strings, addresses };
     }
 
-    /** Counts another tally's recorded events, in the order given, as if they had been counted here. */
-    replay(batches: readonly ArrayBuffer[], ids: RecordedIds): void {
-        const core = this.core;
-        const stringMap = Int32Array.from(ids.strings, (text) => this.strings.id(text));
-        const addressMap = Int32Array.from(ids.addresses, (address) =>
-            typeof address === 'number' ? this.addressV4(address) : this.addressText(address),
-        );
-        const stringsAt = core.reserve(stringMap.byteLength + 4);
-        const addressesAt = core.reserve(addressMap.byteLength + 4);
-        const largest = Math.max(0, ...batches.map((batch) => batch.byteLength));
-        const recordsAt = core.reserve(largest + 4);
-        new Int32Array(core.memory.buffer, stringsAt, stringMap.length).set(stringMap);
-        new Int32Array(core.memory.buffer, addressesAt, addressMap.length).set(addressMap);
-        for (const batch of batches) {
-            new Uint8Array(core.memory.buffer, recordsAt, batch.byteLength).set(new Uint8Array(batch));
-            core.replay(recordsAt, batch.byteLength / RECORD_BYTES, stringsAt, addressesAt);
-        }
+    /** Counts another tally's recorded events, batch by batch in the order they were logged, as if counted here. */
+    replaySession(): ReplaySession {
+        const strings = new CoreInts(this.core);
+        const addresses = new CoreInts(this.core);
+        const batch = { at: 0, bytes: 0 };
+        return {
+            count: (records, newIds) => {
+                strings.append(newIds.strings.map((text) => this.strings.id(text)));
+                addresses.append(
+                    newIds.addresses.map((address) =>
+                        typeof address === 'number' ? this.addressV4(address) : this.addressText(address),
+                    ),
+                );
+                if (records.byteLength > batch.bytes) {
+                    batch.bytes = Math.max(records.byteLength, batch.bytes * 2);
+                    batch.at = this.core.reserve(batch.bytes);
+                }
+                new Uint8Array(this.core.memory.buffer, batch.at, records.byteLength).set(new Uint8Array(records));
+                this.core.replay(batch.at, records.byteLength / RECORD_BYTES, strings.at, addresses.at);
+            },
+        };
     }
 
     /**
@@ -397,6 +416,28 @@ export class TracerTally implements TcptracerCounter {
             });
         }
         return sources;
+    }
+}
+
+/** A growing array of int32 in the core's memory (an id map the core reads); `at` moves when it grows. */
+class CoreInts {
+    at = 0;
+    private length = 0;
+    private capacity = 0;
+
+    constructor(private readonly core: TracerCore) {}
+
+    append(values: readonly number[]): void {
+        if (this.length + values.length > this.capacity) {
+            const capacity = Math.max(this.length + values.length, this.capacity * 2, 1024);
+            const at = this.core.reserve(capacity * 4);
+            const memory = this.core.memory.buffer;
+            new Int32Array(memory, at, this.length).set(new Int32Array(memory, this.at, this.length));
+            this.at = at;
+            this.capacity = capacity;
+        }
+        new Int32Array(this.core.memory.buffer, this.at + this.length * 4, values.length).set(values);
+        this.length += values.length;
     }
 }
 

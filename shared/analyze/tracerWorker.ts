@@ -1,9 +1,10 @@
 /**
- * Worker thread of tracerFile.ts: reads bytes [start, end) of a tcptracer capture with the usual parser into a
- * recording tally and sends the logged events back in batches, then the parser's summary and the ids it used.
+ * Worker thread of tracerFile.ts: given a job (its first message), reads bytes [start, end) of a tcptracer capture
+ * with the usual parser into a recording tally and sends the logged events back in batches with the ids first used
+ * in them, then the parser's summary.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 
 import { TcptracerParser } from '../parse/tcptracer.js';
 import { fileChunks, type TracerWorkerJob, type TracerWorkerMessage } from './tracerFile.js';
@@ -28,27 +29,36 @@ function headerNearTop(fd: number, limit: number): number {
     return parser.boundary().header;
 }
 
-const job = workerData as TracerWorkerJob;
-useTracerCoreModule(job.core);
-try {
-    const fd = openSync(job.path, 'r');
+function run(job: TracerWorkerJob): void {
+    useTracerCoreModule(job.core);
     try {
-        const header = headerNearTop(fd, job.start);
-        // Recording: addresses are only classified when the main thread counts them.
-        const tally = new TracerTally(() => false, { recording: true });
-        const parser = new TcptracerParser(tally, { header });
-        for (const chunk of fileChunks(fd, job.start, job.end)) {
-            parser.pushBytes(chunk);
-            const records = tally.takeRecords();
-            if (records.byteLength > 0) post({ kind: 'records', records }, [records]);
+        const fd = openSync(job.path, 'r');
+        try {
+            const header = headerNearTop(fd, job.start);
+            post({ kind: 'started', header });
+            // Recording: addresses are only classified when the main thread counts them.
+            const tally = new TracerTally(() => false, { recording: true });
+            const parser = new TcptracerParser(tally, { header });
+            const sendRecords = () => {
+                const records = tally.takeRecords();
+                if (records.byteLength > 0) post({ kind: 'records', records, ids: tally.newIds() }, [records]);
+            };
+            for (const chunk of fileChunks(fd, job.start, job.end)) {
+                parser.pushBytes(chunk);
+                sendRecords();
+            }
+            const summary = parser.end();
+            sendRecords();
+            post({ kind: 'done', summary });
+        } finally {
+            closeSync(fd);
         }
-        const summary = parser.end();
-        const records = tally.takeRecords();
-        if (records.byteLength > 0) post({ kind: 'records', records }, [records]);
-        post({ kind: 'done', summary, ids: tally.recordedIds(), header });
-    } finally {
-        closeSync(fd);
+    } catch (err) {
+        post({ kind: 'failed', message: (err as Error).message });
     }
-} catch (err) {
-    post({ kind: 'failed', message: (err as Error).message });
 }
+
+// The job comes as the first message: the worker may have been started before anyone knew it (tracerWorkerStart.ts).
+parentPort?.once('message', (job: TracerWorkerJob) => {
+    run(job);
+});

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +9,10 @@ import fc from 'fast-check';
 
 import { readTcptracerFile, type TracerFileRead } from '../../../shared/analyze/tracerFile.js';
 import { TracerTally } from '../../../shared/analyze/tracerTally.js';
+import { prestartTracerWorker } from '../../../shared/analyze/tracerWorkerStart.js';
 import { formatT4vLine, T4V_PREAMBLE, writeTcptracerLog } from '../../bench/tcptracerLog.js';
 import { mutatedLine } from '../../helpers/mutate.js';
+import { repoRoot } from '../../helpers/paths.js';
 import { consumesSnat, FIXTURE_LINES, ordered, realLine } from '../../helpers/tracerLines.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'snatmon-tracerfile-'));
@@ -139,5 +142,36 @@ describe('reading a tcptracer file with two threads', () => {
         assert.equal(two.read.summary.events, truth.events);
         assert.deepEqual(two.read.summary, one.read.summary);
         assert.deepEqual(two.sources, one.sources);
+    });
+
+    it('uses a worker started ahead of time, and a worker nobody takes does not keep the process alive', async () => {
+        const lines = Array.from({ length: 400 }, (_, i) =>
+            formatT4vLine(
+                i,
+                'connect',
+                26220 + (i % 7),
+                'curl',
+                '10.244.0.28',
+                `52.239.3.${i % 200}`,
+                39358,
+                443,
+                '4026532302',
+            ).trimEnd(),
+        );
+        const text = `${T4V_PREAMBLE}${lines.join('\n')}\n`;
+        const path = join(dir, 'prestarted.log');
+        writeFileSync(path, text);
+        prestartTracerWorker();
+        const two = await readWith(path, lineStart(text, 200));
+        const one = await readWith(path);
+        assert.equal(two.read.threads, 2);
+        assert.deepEqual(two.read.summary, one.read.summary);
+        assert.deepEqual(two.sources, one.sources);
+
+        const start = join(repoRoot, 'dist', 'shared', 'analyze', 'tracerWorkerStart.js');
+        const script = `const { prestartTracerWorker } = await import(${JSON.stringify(start)}); prestartTracerWorker();`;
+        const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 30_000 });
+        assert.equal(run.signal, null, 'the process had to be killed: the idle worker kept it alive');
+        assert.equal(run.status, 0, run.stderr.toString());
     });
 });
