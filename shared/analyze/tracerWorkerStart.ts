@@ -9,13 +9,17 @@ import { Worker } from 'node:worker_threads';
 let waiting: Worker | undefined;
 
 function startWorker(): Worker {
-    return new Worker(new URL('./tracerWorker.js', import.meta.url));
+    // Not the program's own Node flags: `--input-type` and the like apply to a script, not to this file.
+    return new Worker(new URL('./tracerWorker.js', import.meta.url), { execArgv: [] });
 }
 
 export function prestartTracerWorker(): void {
     if (waiting !== undefined) return;
     const worker = startWorker();
     worker.unref();
+    // A worker that fails before it is taken must not take the program down: it is simply not used ('exit' follows).
+    const ignore = () => undefined;
+    worker.on('error', ignore);
     worker.once('exit', () => {
         if (waiting === worker) waiting = undefined;
     });
@@ -26,6 +30,7 @@ export function prestartTracerWorker(): void {
 export function tracerWorkerFor(job: unknown): Worker {
     const worker = waiting ?? startWorker();
     waiting = undefined;
+    worker.removeAllListeners('error');
     worker.ref();
     worker.postMessage(job);
     return worker;

@@ -168,10 +168,21 @@ describe('reading a tcptracer file with two threads', () => {
         assert.deepEqual(two.read.summary, one.read.summary);
         assert.deepEqual(two.sources, one.sources);
 
-        const start = join(repoRoot, 'dist', 'shared', 'analyze', 'tracerWorkerStart.js');
-        const script = `const { prestartTracerWorker } = await import(${JSON.stringify(start)}); prestartTracerWorker();`;
+        // In a program run with Node flags meant for its script (--input-type), and a worker that is never taken.
+        const module = (name: string) => JSON.stringify(join(repoRoot, 'dist', 'shared', 'analyze', name));
+        const script = [
+            `const { prestartTracerWorker } = await import(${module('tracerWorkerStart.js')});`,
+            `const { readTcptracerFile } = await import(${module('tracerFile.js')});`,
+            `const { TracerTally } = await import(${module('tracerTally.js')});`,
+            'prestartTracerWorker();',
+            `const read = await readTcptracerFile(${JSON.stringify(path)}, new TracerTally(() => true), { splitAt: ${lineStart(text, 200)} });`,
+            'console.log(`threads ${read.threads} ${read.fallback ?? ""}`);',
+            'prestartTracerWorker();',
+        ].join('\n');
         const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 30_000 });
         assert.equal(run.signal, null, 'the process had to be killed: the idle worker kept it alive');
         assert.equal(run.status, 0, run.stderr.toString());
+        assert.equal(run.stdout.toString().trim(), 'threads 2');
+        assert.equal(run.stderr.toString(), '');
     });
 });
