@@ -1,14 +1,14 @@
 /**
  * Reads a tcptracer capture file into a tally, with a second thread for the later part of a large file.
  *
- * The main thread reads the first part; a worker (tracerWorker.ts), started at once, reads the rest with the same
- * parser into a recording tally, which logs each event, in order, with its own ids. It reads its lines under the
- * last header near the top of the file. When the main thread reaches the split it checks that the worker read its
- * part the way a single pass would have (that header still in force, no line cut in two by a "Possibly lost"
- * message), then replays the worker's log through its own tally: first appearances and the
- * accept a later close releases come out exactly as in one pass. Anything else, or a failed worker, and the main
- * thread reads the rest itself. Replaying an event costs about a third of reading it, so the main thread keeps
- * less than half of the file.
+ * The main thread reads the first part; a worker (tracerWorker.ts; the CLI starts it ahead, tracerWorkerStart.ts)
+ * reads the rest with the same parser into a recording tally, which logs each event, in order, with its own ids,
+ * and sends the log a chunk at a time. It reads its lines under the last header near the top of the file. When the
+ * main thread reaches the split it checks that the worker read its part the way a single pass would have (that
+ * header still in force, no line cut in two by a "Possibly lost" message), then counts the worker's batches through
+ * its own tally as they come: first appearances and the accept a later close releases come out exactly as in one
+ * pass. Anything else, or a worker that fails before its first batch, and the main thread reads the rest itself.
+ * Counting a logged event costs about a third of reading it, so the main thread keeps less than half of the file.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
@@ -21,12 +21,15 @@ import { tracerWorkerFor } from './tracerWorkerStart.js';
 
 /** Bytes per read: fewer hand-offs than 64 KiB, at about 1 MB of memory. */
 export const READ_CHUNK_BYTES = 1 << 20;
-/** Smaller files are read by one thread: starting a worker (~40 ms) would cost more than it saves. */
+/** Smaller files are read by one thread: starting a worker (~50 ms) would cost more than it saves. */
 const SPLIT_MIN_BYTES = 16 << 20;
-/** Larger ones too: the worker's log (32 bytes per event) waits in memory until the main thread replays it. */
+/** Larger ones too: the worker's log (32 bytes per event) waits in memory until the main thread has read its part. */
 const SPLIT_MAX_BYTES = 512 << 20;
-/** The main thread's share of the file, measured on the 1,000,000-line benchmark capture (docs/benchmarks.md). */
-const MAIN_SHARE = 0.5;
+/**
+ * The main thread's share of the file. On the 1,000,000-line benchmark capture the time is flat from 0.30 to 0.50
+ * on two cores (docs/benchmarks.md); in the middle of that, a slower worker start costs least.
+ */
+const MAIN_SHARE = 0.45;
 
 /** What the worker is asked to read. */
 export interface TracerWorkerJob {
