@@ -20,7 +20,7 @@ import { type RecordedIds, tracerCoreModule, type TracerTally } from './tracerTa
 import { tracerWorkerFor } from './tracerWorkerStart.js';
 
 /** Bytes per read: fewer hand-offs than 64 KiB, at about 1 MB of memory. */
-export const READ_CHUNK_BYTES = 1 << 20;
+const READ_CHUNK_BYTES = 1 << 20;
 /** Smaller files are read by one thread: starting a worker (~50 ms) would cost more than it saves. */
 const SPLIT_MIN_BYTES = 16 << 20;
 /** Larger ones too: the worker's log (32 bytes per event) waits in memory until the main thread has read its part. */

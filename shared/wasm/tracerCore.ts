@@ -104,11 +104,6 @@ class KeyIndex {
         return ((<u32>a ^ (<u32>b * 0x9e3779b1) ^ (<u32>c * 0x85ebca6b)) * 0x27d4eb2f) >>> 7;
     }
 
-    /** Where a lookup of (a, b, c) starts: reading it ahead of time takes the cache miss out of the lookup. */
-    @inline homeSlot(a: i32, b: i32, c: i32): usize {
-        return this.slots + (<usize>(this.hash(a, b, c) & this.mask) << 4);
-    }
-
     /** The row of (a, b, c), or -1; two-wide indexes take c = 0. */
     @inline find(a: i32, b: i32, c: i32): i32 {
         for (let s = this.hash(a, b, c) & this.mask; ; s = (s + 1) & this.mask) {
@@ -168,7 +163,7 @@ class TupleSet {
         return (h >>> 5) & (this.length - 1);
     }
 
-    /** Where a lookup of the tuple starts (see KeyIndex.homeSlot). */
+    /** Where a lookup of the tuple starts: reading it ahead of time takes the cache miss out of the lookup. */
     @inline homeSlot(a: i32, b: i32, c: i32, d: i32): usize {
         return this.slots + (<usize>this.slotOf(a, b, c, d) << 4);
     }
