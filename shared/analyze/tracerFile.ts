@@ -81,7 +81,7 @@ function lineStartAfter(fd: number, offset: number, size: number): number | unde
 
 /**
  * Reads the capture at `path` into `tally`. `splitAt` (tests) makes the worker start at that byte, which must
- * begin a line; by default files between 16 and 512 MiB are split near 42%.
+ * begin a line; by default files between 16 and 512 MiB are split at the first line after 45%.
  */
 export async function readTcptracerFile(
     path: string,
@@ -108,10 +108,11 @@ export async function readTcptracerFile(
         // The main thread's part ends in a newline, so nothing of it waits in the parser but a cut line.
         let problem = boundary.pending ? 'a line was cut in two at the split' : undefined;
         let message = problem === undefined ? await worker.next() : undefined;
-        if (message?.kind === 'started' && message.header !== boundary.header) {
-            problem = 'a header before the split changed how lines read';
-        } else if (message?.kind === 'started') {
-            message = await worker.next();
+        if (message?.kind === 'started') {
+            if (message.header !== boundary.header) problem = 'a header before the split changed how lines read';
+            else message = await worker.next();
+        } else if (message !== undefined && message.kind !== 'failed') {
+            problem = `the worker sent ${message.kind} before saying how it reads its part`;
         }
         if (message?.kind === 'failed') problem = `the worker failed: ${message.message}`;
         if (problem !== undefined || message === undefined) {
