@@ -42,9 +42,10 @@ interface LoadedCommand {
 
 /**
  * Commands load on demand: `analyze` on a million-line capture should not pay for the Azure SDKs that `scan` and
- * `investigate` bring (about a second of start-up and 50 MB of memory).
+ * `investigate` bring (about a second of start-up and 50 MB of memory). A loader sees the command's arguments, to
+ * start early what the command will need.
  */
-const COMMANDS: Record<string, () => Promise<LoadedCommand>> = {
+const COMMANDS: Record<string, (argv: readonly string[]) => Promise<LoadedCommand>> = {
     scan: async () => {
         const { runScan, SCAN_USAGE } = await import('./scanCommand.js');
         return { run: runScan, usage: SCAN_USAGE };
@@ -65,7 +66,9 @@ const COMMANDS: Record<string, () => Promise<LoadedCommand>> = {
             usage: INVESTIGATE_USAGE,
         };
     },
-    analyze: async () => {
+    analyze: async (argv) => {
+        // The worker thread that reads a large capture's second part starts while the analyzer loads.
+        if (readsTcptracerFile(argv)) (await import('../shared/analyze/tracerWorkerStart.js')).prestartTracerWorker();
         const { runAnalyze, ANALYZE_USAGE } = await import('./analyzeCommand.js');
         return { run: runAnalyze, usage: ANALYZE_USAGE };
     },
@@ -81,20 +84,16 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     const [name, ...rest] = argv;
     if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
         const load = rest[0] === undefined ? undefined : COMMANDS[rest[0]];
-        io.stdout.write(`${load ? (await load()).usage : USAGE}\n`);
+        io.stdout.write(`${load ? (await load([])).usage : USAGE}\n`);
         return name === undefined ? EXIT_USAGE : 0;
     }
     const load = COMMANDS[name];
-    if (name === 'analyze' && readsTcptracerFile(rest)) {
-        // Its worker thread starts while the analyzer loads (see tracerWorkerStart.ts).
-        (await import('../shared/analyze/tracerWorkerStart.js')).prestartTracerWorker();
-    }
     if (!load) {
         io.stderr.write(`snat-monitor: unknown command "${name}"\n\n${USAGE}\n`);
         return EXIT_USAGE;
     }
     try {
-        return await (await load()).run(rest, io);
+        return await (await load(rest)).run(rest, io);
     } catch (err) {
         if (err instanceof UsageError) {
             io.stderr.write(`snat-monitor ${name}: ${err.message}\n`);

@@ -63,16 +63,7 @@ interface TracerCore {
     configure(maxPids: number, maxComms: number, destinationLogEntries: number): void;
     addressV4(value: number): number;
     newTextAddress(): number;
-    count(
-        type: number,
-        pid: number,
-        commId: number,
-        saddrId: number,
-        netnsId: number,
-        daddrId: number,
-        sport: number,
-        dport: number,
-    ): void;
+    count: TcptracerCounter['count'];
     eventCount(): number;
     sourceRows(): number;
     sourceKeysAt(): number;
@@ -152,6 +143,8 @@ export class TracerTally implements TcptracerCounter {
     /** SADDR, NETNS and COMM texts by id; the parser's byte interner and the core's share it. */
     readonly strings = new StringTable();
     readonly scanner: TcptracerLineScanner;
+    /** One event as numbers, straight into the core. PIDs above 2^31 come in as they are (numbers, not int32). */
+    readonly count: TcptracerCounter['count'];
 
     private readonly core: TracerCore;
     private readonly addressTexts = new Map<number, string>();
@@ -189,6 +182,7 @@ export class TracerTally implements TcptracerCounter {
         this.core = instance.exports as unknown as TracerCore;
         this.core.configure(MAX_PIDS_PER_SOURCE, MAX_COMMS_PER_SOURCE, destinationLogEntries);
         if (recording) this.core.setRecording(1);
+        this.count = this.core.count;
         this.scanner = { lines: 0, scan: (bytes, from, to, columns) => this.scan(bytes, from, to, columns) };
     }
 
@@ -234,20 +228,6 @@ export class TracerTally implements TcptracerCounter {
             event.sport ?? NONE,
             event.dport ?? NONE,
         );
-    }
-
-    /** One event as numbers. PIDs above 2^31 come in as they are (numbers, not int32). */
-    count(
-        type: number,
-        pid: number,
-        commId: number,
-        saddrId: number,
-        netnsId: number,
-        daddrId: number,
-        sport: number,
-        dport: number,
-    ): void {
-        this.core.count(type, pid, commId, saddrId, netnsId, daddrId, sport, dport);
     }
 
     /** The scanner's work (see TcptracerLineScanner): lines are copied into the core a slice at a time. */

@@ -36,48 +36,33 @@ function grow(ptr: usize, used: usize, bytes: usize): usize {
     return moved;
 }
 
-class F64Column {
+/** A growable array of T (i32 or f64) in linear memory, zeroed; JS reads it at `ptr`. */
+class Column<T> {
     ptr: usize;
     capacity: i32 = 64;
 
     constructor() {
-        this.ptr = allocZeroed(64 << 3);
+        this.ptr = allocZeroed(64 * sizeof<T>());
     }
 
     ensure(n: i32): void {
         if (n <= this.capacity) return;
         const capacity = max(n, this.capacity * 2);
-        this.ptr = grow(this.ptr, <usize>this.capacity << 3, <usize>capacity << 3);
+        this.ptr = grow(this.ptr, <usize>this.capacity * sizeof<T>(), <usize>capacity * sizeof<T>());
         this.capacity = capacity;
     }
 
-    @inline add(i: i32, by: f64): void {
-        const at = this.ptr + (<usize>i << 3);
-        store<f64>(at, load<f64>(at) + by);
-    }
-}
-
-class I32Column {
-    ptr: usize;
-    capacity: i32 = 64;
-
-    constructor() {
-        this.ptr = allocZeroed(64 << 2);
+    @inline get(i: i32): T {
+        return load<T>(this.ptr + <usize>i * sizeof<T>());
     }
 
-    ensure(n: i32): void {
-        if (n <= this.capacity) return;
-        const capacity = max(n, this.capacity * 2);
-        this.ptr = grow(this.ptr, <usize>this.capacity << 2, <usize>capacity << 2);
-        this.capacity = capacity;
+    @inline set(i: i32, value: T): void {
+        store<T>(this.ptr + <usize>i * sizeof<T>(), value);
     }
 
-    @inline get(i: i32): i32 {
-        return load<i32>(this.ptr + (<usize>i << 2));
-    }
-
-    @inline set(i: i32, value: i32): void {
-        store<i32>(this.ptr + (<usize>i << 2), value);
+    @inline add(i: i32, by: T): void {
+        const at = this.ptr + <usize>i * sizeof<T>();
+        store<T>(at, load<T>(at) + by);
     }
 }
 
@@ -89,7 +74,7 @@ class I32Column {
 class KeyIndex {
     slots: usize; // 16 bytes per slot: i32 a, b, c, row + 1 (0 when empty)
     mask: u32;
-    keys: I32Column = new I32Column();
+    keys: Column<i32> = new Column<i32>();
     size: i32 = 0;
 
     constructor(
@@ -234,15 +219,15 @@ let maxCommsPerSource = 8;
 let events: f64 = 0;
 
 const sourceIndex = new KeyIndex(2, 8);
-const sourceCounts = new F64Column(); // 5 per source: connects accepts closes publicConnects publicCloses
-const sourceComms = new I32Column(); // 1 + maxCommsPerSource per source: how many, then the ids
-const pidsPerSource = new I32Column();
+const sourceCounts = new Column<f64>(); // 5 per source: connects accepts closes publicConnects publicCloses
+const sourceComms = new Column<i32>(); // 1 + maxCommsPerSource per source: how many, then the ids
+const pidsPerSource = new Column<i32>();
 const pidIndex = new KeyIndex(2, 10);
-const pidCounts = new F64Column(); // 3 per pid: connects publicConnects publicCloses
-const pidComm = new I32Column();
-const pidValue = new I32Column(); // the PID as u32
+const pidCounts = new Column<f64>(); // 3 per pid: connects publicConnects publicCloses
+const pidComm = new Column<i32>();
+const pidValue = new Column<i32>(); // the PID as u32
 const destinationIndex = new KeyIndex(3, 12);
-const destinationCounts = new F64Column();
+const destinationCounts = new Column<f64>();
 const openAccepts = new TupleSet();
 
 // Addresses: canonical IPv4 by value here; any other text gets its id from JS (newTextAddress).
@@ -250,9 +235,9 @@ const openAccepts = new TupleSet();
 let v4Slots: usize = allocZeroed(<usize>8 << 12);
 let v4Mask: u32 = (1 << 12) - 1;
 let v4Count: u32 = 0;
-const addressValues = new I32Column(); // the IPv4 value, or 0 for a text address
-const addressKinds = new I32Column(); // 1 IPv4, 2 text
-const addressClasses = new I32Column(); // 0 not yet asked, 1 consumes SNAT, 2 does not
+const addressValues = new Column<i32>(); // the IPv4 value, or 0 for a text address
+const addressKinds = new Column<i32>(); // 1 IPv4, 2 text
+const addressClasses = new Column<i32>(); // 0 not yet asked, 1 consumes SNAT, 2 does not
 let addressCount = 0;
 
 export function configure(maxPids: i32, maxComms: i32, destinationLogEntries: i32): void {
@@ -363,7 +348,7 @@ function pidRow(source: i32, pid: f64, commId: i32): i32 {
 // source is attributed to a pod, and a capture read on its own never reads it. The log is folded into the table
 // when it fills (so memory stays bounded) or when JS asks for destinations (flushDestinations).
 let destinationLogLimit = 1 << 20;
-const destinationLog = new I32Column(); // 3 per connect: source, address id, port
+const destinationLog = new Column<i32>(); // 3 per connect: source, address id, port
 let destinationLogSize = 0;
 
 @inline function logDestination(source: i32, addressId: i32, port: i32): void {

@@ -31,7 +31,7 @@ import { startLocalAzure } from '../../localAzure/harness.js';
 import { clusterIdOf, loadBalancerIdOf, type ScenarioCluster } from '../../localAzure/scenario.js';
 import type { Fault, LocalAzure } from '../../localAzure/server.js';
 import { buildMonitor, hotCluster, type Monitor, requestsOf, timer } from '../reliability/world.js';
-import { answerRecorder, describeLeaks, searchSecrets, type Secret, type Source } from './secretSearch.js';
+import { answerRecorder, chatSources, describeLeaks, searchSecrets, type Secret, type Source } from './secretSearch.js';
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const jwt = (aud: string) =>
@@ -263,10 +263,7 @@ describe('credentials in error response headers', () => {
     });
 
     it('leave none of the header credentials in logs, summaries, entities, queues, HTTP answers or chat', async (t) => {
-        const chat = receiver.requests.map((r, i) => ({
-            name: `chat ${i + 1} ${r.path}`,
-            text: r.body.toString('utf8'),
-        }));
+        const chat = chatSources(receiver);
         assert.ok(chat.length >= 3, `chat messages: ${chat.length}`);
         const tables = await dumpTables(azurite.connectionString);
         const queues = await dumpQueues(azurite.connectionString);

@@ -30,7 +30,7 @@ import type { RunCommandOutcome, ScenarioCluster } from '../../localAzure/scenar
 import { clusterIdOf } from '../../localAzure/scenario.js';
 import { shopCluster } from '../../localAzure/scenarios.js';
 import type { LocalAzure } from '../../localAzure/server.js';
-import { answerRecorder, describeLeaks, searchSecrets, type Secret, type Source } from './secretSearch.js';
+import { answerRecorder, chatSources, describeLeaks, searchSecrets, type Secret, type Source } from './secretSearch.js';
 
 const SAS_SIG = 'Q3J5cHRpY1NpZ25hdHVyZUJhc2U2NEFCQ0RFRkdISUpL%3D';
 const SAS = `sv=2022-11-02&ss=bfqt&srt=sco&sp=rwdlacupiytfx&se=2031-01-01T00:00:00Z&sig=${SAS_SIG}`;
@@ -282,10 +282,7 @@ describe('raw service error text', () => {
     });
 
     it('leaves none of the service text in chat, HTTP answers or stored entities', async (t) => {
-        const chat = receiver.requests.map((r, i) => ({
-            name: `chat ${i + 1} ${r.path}`,
-            text: r.body.toString('utf8'),
-        }));
+        const chat = chatSources(receiver);
         assert.ok(chat.length >= 3, `chat messages: ${chat.length}`);
         const tables = await dumpTables(azurite.connectionString);
         const stored = tables.lines.map((line, i) => ({ name: `entity ${i + 1}`, text: line }));

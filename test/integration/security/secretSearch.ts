@@ -1,5 +1,7 @@
 import type { HttpResponseInit } from '@azure/functions';
 
+import type { WebhookReceiver } from '../../helpers/webhookReceiver.js';
+
 /**
  * Looks for secrets in captured text, in the forms a leak would take: as is, URL-encoded (percent and form style),
  * JSON-escaped, HTML-escaped, and inside base64 or base64url at any byte offset (a secret in a base64 queue message,
@@ -129,4 +131,9 @@ export function answerRecorder(answers: Source[]) {
         });
         return answer;
     };
+}
+
+/** Every request body the webhook receiver got (Teams, Slack, webhooks), as sources for searchSecrets. */
+export function chatSources(receiver: WebhookReceiver): Source[] {
+    return receiver.requests.map((r, i) => ({ name: `chat ${i + 1} ${r.path}`, text: r.body.toString('utf8') }));
 }
