@@ -5,13 +5,8 @@ import { parseArgs } from 'node:util';
 import { cidrProblem } from '../shared/analyze/addressClass.js';
 import { Analyzer } from '../shared/analyze/analyzer.js';
 import { formatAnalysis } from '../shared/analyze/formatText.js';
-import {
-    addInputText,
-    addTcptracerFile,
-    addTcptracerStream,
-    INPUT_KINDS,
-    type InputKind,
-} from '../shared/analyze/inputs.js';
+import { INPUT_KINDS, type InputKind } from '../shared/analyze/inputKinds.js';
+import { addTcptracerFile, addTcptracerStream } from '../shared/analyze/tracerInputs.js';
 import type { Analysis } from '../shared/analyze/types.js';
 import { type CliIo, EXIT_OK, UsageError } from './io.js';
 
@@ -146,6 +141,8 @@ export async function analyzeFiles(request: AnalyzeRequest, io: CliIo): Promise<
             if (file === '-') await addTcptracerStream(analyzer, io.stdin as AsyncIterable<Uint8Array>, file);
             else await addTcptracerFile(analyzer, resolve(io.cwd, file), file);
         } else {
+            // Loaded only when needed: a capture analyzed on its own starts without the other parsers.
+            const { addInputText } = await import('../shared/analyze/inputs.js');
             addInputText(analyzer, kind, await readText(file, io), file);
         }
     }

@@ -18,6 +18,7 @@ import type {
     PstreeChain,
     SocketRecord,
     TcptracerEvent,
+    TcptracerSummary,
 } from '../parse/records.js';
 import { mergeSkipped } from '../parse/skipped.js';
 import { AddressClassifier } from './addressClass.js';
@@ -155,6 +156,15 @@ export class Analyzer {
 
     addLostSamples(count: number): void {
         this.data.lostSamples += count;
+    }
+
+    /** What the tcptracer parser reported about a capture whose events were counted into tracerCounter. */
+    addTcptracerSummary(source: string, summary: TcptracerSummary): void {
+        this.addLostSamples(summary.lostSamples);
+        if (summary.truncatedLastLine) {
+            this.addNote(`${source}: the last line was cut off (capture stopped mid-line) and skipped.`);
+        }
+        this.addInput({ kind: 'tcptracer', source, records: summary.events, skipped: summary.skipped });
     }
 
     /** Streams one tcptracer (or ig) event in; only counters are kept, so captures of any length fit in memory. */

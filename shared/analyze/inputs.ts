@@ -1,6 +1,7 @@
 /**
  * Feeds one tool's raw output into an Analyzer. Shared by the CLI (files) and the investigation path
- * (probe sections), so both read tool output through exactly the same parsers.
+ * (probe sections), so both read tool output through exactly the same parsers. Tcptracer captures read from a file
+ * or a stream go through tracerInputs.ts, which loads none of the other parsers.
  */
 import { parseCgroup } from '../parse/cgroup.js';
 import { parseConntrack } from '../parse/conntrack.js';
@@ -11,23 +12,9 @@ import { parseNetstat } from '../parse/netstat.js';
 import { parsePods } from '../parse/pods.js';
 import { parsePstree } from '../parse/pstree.js';
 import { parseSs } from '../parse/ss.js';
-import { parseTcptracerStream, parseTcptracerText } from '../parse/tcptracer.js';
+import { parseTcptracerText } from '../parse/tcptracer.js';
 import type { Analyzer } from './analyzer.js';
-import { readTcptracerFile } from './tracerFile.js';
-
-export const INPUT_KINDS = [
-    'tcptracer',
-    'ig',
-    'lsns',
-    'pstree',
-    'crictl',
-    'netstat',
-    'ss',
-    'conntrack',
-    'cgroup',
-    'pods',
-] as const;
-export type InputKind = (typeof INPUT_KINDS)[number];
+import type { InputKind } from './inputKinds.js';
 
 export interface InputOptions {
     /** Network namespace the socket tool ran in (the probe runs ss once per pod namespace). */
@@ -44,9 +31,7 @@ export function addInputText(
 ): void {
     switch (kind) {
         case 'tcptracer': {
-            const summary = parseTcptracerText(text, analyzer.tracerCounter);
-            noteTracerSummary(analyzer, source, summary.lostSamples, summary.truncatedLastLine);
-            analyzer.addInput({ kind, source, records: summary.events, skipped: summary.skipped });
+            analyzer.addTcptracerSummary(source, parseTcptracerText(text, analyzer.tracerCounter));
             return;
         }
         case 'ig': {
@@ -105,27 +90,4 @@ export function addInputText(
             return;
         }
     }
-}
-
-/** Streams a tcptracer capture into the analyzer in constant memory. */
-export async function addTcptracerStream(
-    analyzer: Analyzer,
-    input: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>,
-    source: string,
-): Promise<void> {
-    const summary = await parseTcptracerStream(input, analyzer.tracerCounter);
-    noteTracerSummary(analyzer, source, summary.lostSamples, summary.truncatedLastLine);
-    analyzer.addInput({ kind: 'tcptracer', source, records: summary.events, skipped: summary.skipped });
-}
-
-/** Reads a tcptracer capture file into the analyzer, with a second thread when the file is large (tracerFile.ts). */
-export async function addTcptracerFile(analyzer: Analyzer, path: string, source: string): Promise<void> {
-    const { summary } = await readTcptracerFile(path, analyzer.tracerCounter);
-    noteTracerSummary(analyzer, source, summary.lostSamples, summary.truncatedLastLine);
-    analyzer.addInput({ kind: 'tcptracer', source, records: summary.events, skipped: summary.skipped });
-}
-
-function noteTracerSummary(analyzer: Analyzer, source: string, lostSamples: number, truncated: boolean): void {
-    analyzer.addLostSamples(lostSamples);
-    if (truncated) analyzer.addNote(`${source}: the last line was cut off (capture stopped mid-line) and skipped.`);
 }

@@ -4,7 +4,8 @@
  * and every collector's status comes back beside the analysis, so a caller can say what was and was not seen.
  */
 import { Analyzer } from '../analyze/analyzer.js';
-import { addInputText, INPUT_KINDS, type InputKind } from '../analyze/inputs.js';
+import { INPUT_KINDS, type InputKind } from '../analyze/inputKinds.js';
+import { addInputText } from '../analyze/inputs.js';
 import type { Analysis } from '../analyze/types.js';
 import { parseIgTraceTcp } from '../parse/ig.js';
 import type { PodInfo } from '../parse/records.js';
