@@ -129,6 +129,11 @@ export class AddressClassifier {
         return this.classify(address) === 'public';
     }
 
+    /** The IPv4 ranges classify calls private: a dotted quad outside all of them is public (see SnatRule). */
+    privateIpv4Ranges(): readonly Ipv4Range[] {
+        return this.v4;
+    }
+
     private classifyUncached(address: string): AddressClass {
         const v4 = parseIpv4(address);
         if (v4 !== undefined) {

@@ -125,8 +125,7 @@ export class Analyzer {
 
     constructor(options: AnalyzerOptions = {}) {
         this.classifier = new AddressClassifier(options.privateCidrs ?? []);
-        const classifier = this.classifier;
-        this.tally = new TracerTally((address) => classifier.consumesSnat(address));
+        this.tally = new TracerTally(this.classifier);
         this.data = {
             options,
             inputs: [],

@@ -57,10 +57,21 @@ export function canonicalIpv4Value(text: string): number {
     return value !== undefined && intToIpv4(value) === text ? value : -1;
 }
 
+/** Which destination addresses consume SNAT ports (AddressClassifier is one). */
+export interface SnatRule {
+    consumesSnat(address: string): boolean;
+    /**
+     * When consumesSnat's answer for a dotted quad is "outside all of these ranges" ((value & mask) === base,
+     * unsigned), the ranges: the core then classifies IPv4 destinations itself instead of calling out for each.
+     */
+    privateIpv4Ranges?(): readonly { base: number; mask: number }[];
+}
+
 /** What shared/wasm/tracerCore.ts exports; pointers are byte offsets into `memory`, sizes are rows. */
 interface TracerCore {
     memory: WebAssembly.Memory;
     configure(maxPids: number, maxComms: number, destinationLogEntries: number): void;
+    addPrivateV4Range(base: number, mask: number): void;
     addressV4(value: number): number;
     newTextAddress(): number;
     count: TcptracerCounter['count'];
@@ -163,7 +174,7 @@ export class TracerTally implements TcptracerCounter {
      * counting them, for another tally to replay (a worker reading part of a capture; see tracerFile.ts).
      */
     constructor(
-        private readonly consumesSnat: (address: string) => boolean,
+        private readonly rule: SnatRule,
         {
             destinationLogEntries = 1 << 20,
             recording = false,
@@ -173,7 +184,7 @@ export class TracerTally implements TcptracerCounter {
             env: {
                 internText: (at: number, length: number) =>
                     this.strings.id(Buffer.from(this.core.memory.buffer, at, length).toString('latin1')),
-                consumesSnat: (addressId: number) => (this.consumesSnat(this.addressString(addressId)) ? 1 : 0),
+                consumesSnat: (addressId: number) => (this.rule.consumesSnat(this.addressString(addressId)) ? 1 : 0),
                 abort: (_message: number, _file: number, line: number, column: number) => {
                     throw new Error(`tracerCore.wasm aborted at ${line}:${column}`);
                 },
@@ -181,6 +192,7 @@ export class TracerTally implements TcptracerCounter {
         });
         this.core = instance.exports as unknown as TracerCore;
         this.core.configure(MAX_PIDS_PER_SOURCE, MAX_COMMS_PER_SOURCE, destinationLogEntries);
+        for (const { base, mask } of rule.privateIpv4Ranges?.() ?? []) this.core.addPrivateV4Range(base | 0, mask | 0);
         if (recording) this.core.setRecording(1);
         this.count = this.core.count;
         this.scanner = { lines: 0, scan: (bytes, from, to, columns) => this.scan(bytes, from, to, columns) };

@@ -37,7 +37,7 @@ function run(job: TracerWorkerJob): void {
             const header = headerNearTop(fd, job.start);
             post({ kind: 'started', header });
             // Recording: addresses are only classified when the main thread counts them.
-            const tally = new TracerTally(() => false, { recording: true });
+            const tally = new TracerTally({ consumesSnat: () => false }, { recording: true });
             const parser = new TcptracerParser(tally, { header });
             const sendRecords = () => {
                 const records = tally.takeRecords();

@@ -15,7 +15,8 @@
 @external('env', 'internText')
 declare function internText(ptr: usize, len: i32): i32;
 
-/** 1 when the address with this id consumes SNAT (JS knows the user's private CIDRs), else 0. */
+/** 1 when the address with this id consumes SNAT (JS knows the user's private CIDRs), else 0. IPv4 addresses are
+ * classified here instead once JS has given the ranges (addPrivateV4Range). */
 @external('env', 'consumesSnat')
 declare function consumesSnat(addressId: i32): i32;
 
@@ -298,10 +299,34 @@ export function newTextAddress(): i32 {
     return newAddress(2, 0);
 }
 
+// IPv4 ranges that do not consume SNAT, as (base, mask) pairs: AddressClassifier's list, handed over by JS so that
+// a capture's thousands of destinations are classified without a call out each.
+const privateV4 = new Column<i32>();
+let privateV4Count = 0;
+let privateV4Given = false;
+
+export function addPrivateV4Range(base: i32, mask: i32): void {
+    privateV4.ensure((privateV4Count + 1) * 2);
+    privateV4.set(privateV4Count * 2, base);
+    privateV4.set(privateV4Count * 2 + 1, mask);
+    privateV4Count++;
+    privateV4Given = true;
+}
+
+/** Whether an IPv4 value lies outside every private range (AddressClassifier.classify's IPv4 rule). */
+function v4ConsumesSnat(value: i32): bool {
+    for (let i = 0; i < privateV4Count; i++) {
+        if ((value & privateV4.get(i * 2 + 1)) == privateV4.get(i * 2)) return false;
+    }
+    return true;
+}
+
 @inline function isPublic(addressId: i32): bool {
     let cls = addressClasses.get(addressId);
     if (cls == 0) {
-        cls = consumesSnat(addressId) != 0 ? 1 : 2;
+        const here = privateV4Given && addressKinds.get(addressId) == 1;
+        const consumes = here ? v4ConsumesSnat(addressValues.get(addressId)) : consumesSnat(addressId) != 0;
+        cls = consumes ? 1 : 2;
         addressClasses.set(addressId, cls);
     }
     return cls == 1;

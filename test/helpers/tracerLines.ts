@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 
 import { AddressClassifier } from '../../shared/analyze/addressClass.js';
-import type { SourceCounters } from '../../shared/analyze/tracerTally.js';
+import type { SnatRule, SourceCounters } from '../../shared/analyze/tracerTally.js';
 import { formatT4vLine } from '../bench/tcptracerLog.js';
 import { readFixture } from './paths.js';
 
@@ -18,6 +18,10 @@ export function ordered(sources: readonly SourceCounters[]): unknown {
 
 const classifier = new AddressClassifier(['10.224.0.0/12']);
 export const consumesSnat = (address: string) => classifier.consumesSnat(address);
+/** The analyzer's rule: IPv4 destinations are classified inside the core from the classifier's ranges. */
+export const classifierRule: SnatRule = classifier;
+/** The same rule with no ranges: every destination is classified by calling back into JS. */
+export const callbackRule: SnatRule = { consumesSnat };
 
 const COMMS = ['wget', 'Web Content', 'C2 CompilerThre', 'kubelet', 'sh', 'python3-longname'];
 export const realLine = fc

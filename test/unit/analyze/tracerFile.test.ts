@@ -13,7 +13,7 @@ import { prestartTracerWorker } from '../../../shared/analyze/tracerWorkerStart.
 import { formatT4vLine, T4V_PREAMBLE, writeTcptracerLog } from '../../bench/tcptracerLog.js';
 import { mutatedLine } from '../../helpers/mutate.js';
 import { repoRoot } from '../../helpers/paths.js';
-import { consumesSnat, FIXTURE_LINES, ordered, realLine } from '../../helpers/tracerLines.js';
+import { classifierRule, FIXTURE_LINES, ordered, realLine } from '../../helpers/tracerLines.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'snatmon-tracerfile-'));
 after(() => {
@@ -26,7 +26,7 @@ interface Read {
 }
 
 async function readWith(path: string, splitAt?: number): Promise<Read> {
-    const tally = new TracerTally(consumesSnat);
+    const tally = new TracerTally(classifierRule);
     const read = await readTcptracerFile(path, tally, splitAt === undefined ? {} : { splitAt });
     return { read, sources: ordered(tally.sources()) };
 }
@@ -175,7 +175,7 @@ describe('reading a tcptracer file with two threads', () => {
             `const { readTcptracerFile } = await import(${module('tracerFile.js')});`,
             `const { TracerTally } = await import(${module('tracerTally.js')});`,
             'prestartTracerWorker();',
-            `const read = await readTcptracerFile(${JSON.stringify(path)}, new TracerTally(() => true), { splitAt: ${lineStart(text, 200)} });`,
+            `const read = await readTcptracerFile(${JSON.stringify(path)}, new TracerTally({ consumesSnat: () => true }), { splitAt: ${lineStart(text, 200)} });`,
             'console.log(`threads ${read.threads} ${read.fallback ?? ""}`);',
             'prestartTracerWorker();',
         ].join('\n');

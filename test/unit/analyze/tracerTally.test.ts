@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 
 import fc from 'fast-check';
 
+import { AddressClassifier, intToIpv4 } from '../../../shared/analyze/addressClass.js';
 import {
     canonicalIpv4Value,
     MAX_COMMS_PER_SOURCE,
@@ -14,7 +15,14 @@ import type { TcptracerEvent } from '../../../shared/parse/records.js';
 import { parseTcptracer, parseTcptracerText } from '../../../shared/parse/tcptracer.js';
 import { T4V_PREAMBLE } from '../../bench/tcptracerLog.js';
 import { mutatedLine } from '../../helpers/mutate.js';
-import { consumesSnat, FIXTURE_LINES, ordered, realLine } from '../../helpers/tracerLines.js';
+import {
+    callbackRule,
+    classifierRule,
+    consumesSnat,
+    FIXTURE_LINES,
+    ordered,
+    realLine,
+} from '../../helpers/tracerLines.js';
 
 /**
  * The rules as the analyzer first wrote them, one string-keyed Map per level (commit f6e0796): the oracle the typed
@@ -120,12 +128,16 @@ const event: fc.Arbitrary<TcptracerEvent> = fc.record({
 describe('TracerTally', () => {
     it('counts random event sequences exactly as the string-keyed rules do, in the same order', () => {
         fc.assert(
-            fc.property(fc.array(event, { maxLength: 300 }), (events) => {
-                const tally = new TracerTally(consumesSnat);
-                for (const e of events) tally.event(e);
-                assert.deepEqual(ordered(tally.sources()), ordered(viaReference(events)));
-                assert.equal(tally.events, events.length);
-            }),
+            fc.property(
+                fc.array(event, { maxLength: 300 }),
+                fc.constantFrom(classifierRule, callbackRule),
+                (events, rule) => {
+                    const tally = new TracerTally(rule);
+                    for (const e of events) tally.event(e);
+                    assert.deepEqual(ordered(tally.sources()), ordered(viaReference(events)));
+                    assert.equal(tally.events, events.length);
+                },
+            ),
             { numRuns: 300 },
         );
     });
@@ -133,7 +145,7 @@ describe('TracerTally', () => {
     it('gives the same destinations when its log of public connects is folded into the table many times', () => {
         fc.assert(
             fc.property(fc.array(event, { maxLength: 300 }), fc.integer({ min: 1, max: 7 }), (events, logEntries) => {
-                const tally = new TracerTally(consumesSnat, { destinationLogEntries: logEntries });
+                const tally = new TracerTally(classifierRule, { destinationLogEntries: logEntries });
                 for (const e of events) tally.event(e);
                 assert.deepEqual(ordered(tally.sources()), ordered(viaReference(events)));
             }),
@@ -142,7 +154,7 @@ describe('TracerTally', () => {
     });
 
     it('keeps an accepted tuple apart from a connect with the same addresses, and forgets it once closed', () => {
-        const tally = new TracerTally(consumesSnat);
+        const tally = new TracerTally(classifierRule);
         const inbound = { saddr: '10.244.0.5', sport: 8080, daddr: '203.0.113.9', dport: 51000, comm: 'nginx' };
         tally.event({ type: 'accept', ipVersion: 4, ...inbound });
         tally.event({ type: 'close', ipVersion: 4, ...inbound });
@@ -154,7 +166,7 @@ describe('TracerTally', () => {
     });
 
     it('stops adding PIDs at the per-source cap and still counts the source', () => {
-        const tally = new TracerTally(consumesSnat);
+        const tally = new TracerTally(classifierRule);
         for (let pid = 1; pid <= MAX_PIDS_PER_SOURCE + 10; pid++) {
             tally.event({ type: 'connect', ipVersion: 4, pid, comm: 'x', saddr: '10.244.0.5', daddr: '52.1.2.3' });
         }
@@ -163,6 +175,46 @@ describe('TracerTally', () => {
         assert.equal(source.pids.size, MAX_PIDS_PER_SOURCE);
         assert.equal(source.connects, MAX_PIDS_PER_SOURCE + 10);
         assert.deepEqual(source.destinations.get('52.1.2.3')?.ports.get(0), MAX_PIDS_PER_SOURCE + 10);
+    });
+
+    it('classifies IPv4 destinations in the core exactly as AddressClassifier does, for any private CIDRs', () => {
+        const cidr = fc
+            .tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 32 }))
+            .map(([value, prefix]) => `${intToIpv4(value)}/${prefix}`);
+        // Addresses near range edges as well as anywhere: the built-in ranges' first and last addresses.
+        const edges = [
+            '10.0.0.0',
+            '9.255.255.255',
+            '11.0.0.0',
+            '100.63.255.255',
+            '100.64.0.0',
+            '100.127.255.255',
+            '100.128.0.0',
+            '168.63.129.15',
+            '168.63.129.16',
+            '168.63.129.17',
+            '223.255.255.255',
+            '224.0.0.0',
+            '239.255.255.255',
+            '240.0.0.0',
+            '255.255.255.254',
+            '255.255.255.255',
+            '0.255.255.255',
+            '1.0.0.0',
+        ];
+        const address = fc.oneof(fc.integer({ min: 0, max: 0xffffffff }).map(intToIpv4), fc.constantFrom(...edges));
+        fc.assert(
+            fc.property(fc.array(cidr, { maxLength: 4 }), fc.array(address, { maxLength: 40 }), (cidrs, addresses) => {
+                const classifier = new AddressClassifier(cidrs);
+                const tally = new TracerTally(classifier);
+                for (const daddr of addresses) {
+                    tally.event({ type: 'connect', ipVersion: 4, comm: 'x', saddr: '10.244.0.5', daddr });
+                }
+                const publicConnects = addresses.filter((a) => classifier.consumesSnat(a)).length;
+                assert.equal(tally.sources()[0]?.publicConnects ?? 0, publicConnects);
+            }),
+            { numRuns: 300 },
+        );
     });
 
     it('reads only canonical dotted quads as numbers', () => {
@@ -187,7 +239,7 @@ describe('the parser counting into a TracerTally', () => {
         fc.assert(
             fc.property(lines, fc.boolean(), (picked, withHeader) => {
                 const text = (withHeader ? T4V_PREAMBLE : '') + picked.join('\n');
-                const tally = new TracerTally(consumesSnat);
+                const tally = new TracerTally(classifierRule);
                 const summary = parseTcptracerText(text, tally);
                 const objects = parseTcptracer(text);
                 assert.deepEqual(summary, objects.summary);
