@@ -102,7 +102,6 @@ interface TracerCore {
         netns: number,
     ): void;
     input(length: number): number;
-    index(length: number): void;
     scan(from: number, to: number): number;
     linesScanned(): number;
     setRecording(on: number): void;
@@ -279,7 +278,6 @@ export class TracerTally implements TcptracerCounter {
         }
         const at = this.core.input(end - from);
         new Uint8Array(this.core.memory.buffer, at, end - from).set(bytes.subarray(from, end));
-        this.core.index(end - from);
         this.copiedFrom = bytes;
         this.copiedStart = from;
         this.copiedEnd = end;

@@ -651,6 +651,11 @@ let colDaddr = 0;
 let colSport = 0;
 let colDport = 0;
 let colNetns = -1;
+// Off when the columns cannot be read safely: out of order, or reaching past what the input's slack covers.
+let templateUsable = false;
+
+/** Columns further out than this leave every line to JS (tcptracer's own lines are about 110 bytes). */
+const MAX_COLUMN = 192;
 
 export function setTemplate(
     time: i32,
@@ -672,80 +677,60 @@ export function setTemplate(
     colSport = sport;
     colDport = dport;
     colNetns = netns;
+    const last = netns >= 0 ? netns : dport;
+    templateUsable =
+        type >= 0 &&
+        type < pid &&
+        pid < ip &&
+        ip < saddr &&
+        saddr < daddr &&
+        daddr < sport &&
+        sport < dport &&
+        (netns < 0 || dport < netns) &&
+        last <= MAX_COLUMN;
 }
 
-// The input area JS copies chunks of complete lines into, with slack after them for reads past the end.
-const SLACK = 64;
+// The input area JS copies chunks of complete lines into. A line is read at the template's columns, wherever the
+// line really ends, so up to MAX_COLUMN + 64 bytes past the last line start are read: the slack after the input.
+const SLACK: usize = MAX_COLUMN + 128;
 let inputAt: usize = 0;
 let inputCapacity: usize = 0;
-// One bit per input byte, 64 bytes to a word (simdjson's structural index, in small): whitespace, digits, newlines.
-let wsBits: usize = 0;
-let digitBits: usize = 0;
-let newlineBits: usize = 0;
-let dotBits: usize = 0;
 
 export function input(length: i32): usize {
     if (<usize>length + SLACK > inputCapacity) {
         inputCapacity = max(<usize>length + SLACK, inputCapacity * 2);
         inputAt = allocZeroed(inputCapacity);
-        const words = (inputCapacity >> 6) + 2;
-        wsBits = allocZeroed(words << 3);
-        digitBits = allocZeroed(words << 3);
-        newlineBits = allocZeroed(words << 3);
-        dotBits = allocZeroed(words << 3);
     }
     return inputAt;
 }
 
-/** Builds the bit index of input[0, length) with SIMD; JS calls it once per copy. */
-export function index(length: i32): void {
-    const space = i8x16.splat(32);
-    const tab = i8x16.splat(9);
-    const five = i8x16.splat(5);
-    const zero = i8x16.splat(48);
-    const ten = i8x16.splat(10);
-    const dot = i8x16.splat(46);
-    let word: usize = 0;
-    for (let at: usize = 0; at < <usize>length; at += 64) {
-        let ws: u64 = 0;
-        let digits: u64 = 0;
-        let newlines: u64 = 0;
-        let dots: u64 = 0;
-        for (let k: usize = 0; k < 64; k += 16) {
-            const v = v128.load(inputAt + at + k);
-            // Whitespace as the parser's isWs: space, or \t \n \v \f \r.
-            const w = v128.or(i8x16.eq(v, space), i8x16.lt_u(i8x16.sub(v, tab), five));
-            const d = i8x16.lt_u(i8x16.sub(v, zero), ten);
-            ws |= <u64>i8x16.bitmask(w) << k;
-            digits |= <u64>i8x16.bitmask(d) << k;
-            newlines |= <u64>i8x16.bitmask(i8x16.eq(v, ten)) << k;
-            dots |= <u64>i8x16.bitmask(i8x16.eq(v, dot)) << k;
-        }
-        // Bits past the end would read bytes of an earlier copy: a false newline there must not exist.
-        if (at + 64 > <usize>length) newlines &= lowBits(<usize>length - at);
-        store<u64>(wsBits + word, ws);
-        store<u64>(digitBits + word, digits);
-        store<u64>(newlineBits + word, newlines);
-        store<u64>(dotBits + word, dots);
-        word += 8;
-    }
-    store<u64>(wsBits + word, 0);
-    store<u64>(digitBits + word, 0);
-    store<u64>(newlineBits + word, 0);
-    store<u64>(dotBits + word, 0);
+// ---- 16-byte masks: one bit per byte at p, read with SIMD where a field is checked
+// (no index of the whole input: only the bytes at the template's columns are looked at).
+
+/** Digits 0-9. */
+@inline function digitMask(v: v128): u32 {
+    return <u32>i8x16.bitmask(i8x16.lt_u(i8x16.sub(v, i8x16.splat(48)), i8x16.splat(10)));
 }
 
-/** The n low bits set, 1 <= n <= 64. */
-@inline function lowBits(n: usize): u64 {
-    return <u64>-1 >> (<u64>(64 - n));
+/** Padding: space, or \t \v \f \r. Not \n: a newline inside a line's columns means the line is shorter. */
+@inline function padMask(v: v128): u32 {
+    const spaces = i8x16.eq(v, i8x16.splat(32));
+    const controls = v128.andnot(i8x16.lt_u(i8x16.sub(v, i8x16.splat(9)), i8x16.splat(5)), i8x16.eq(v, i8x16.splat(10)));
+    return <u32>i8x16.bitmask(v128.or(spaces, controls));
 }
 
-/** 64 bits of an index, starting with the one for the byte at p. */
-@inline function bitsAt(bits: usize, p: usize): u64 {
-    const offset = p - inputAt;
-    const word = bits + ((offset >> 6) << 3);
-    const shift = <u64>(offset & 63);
-    return (load<u64>(word) >> shift) | ((load<u64>(word, 8) << 1) << (63 - shift));
+@inline function newlineMask(v: v128): u32 {
+    return <u32>i8x16.bitmask(i8x16.eq(v, i8x16.splat(10)));
+}
+
+/** The n low bits set, 0 <= n <= 32. */
+@inline function lowBits(n: usize): u32 {
+    return n >= 32 ? <u32>-1 : (<u32>1 << <u32>n) - 1;
+}
+
+/** Digits at p[0, 32), one bit each. */
+@inline function digits32(p: usize): u32 {
+    return digitMask(v128.load(p)) | (digitMask(v128.load(p, 16)) << 16);
 }
 
 let scannedLines = 0;
@@ -755,28 +740,20 @@ export function linesScanned(): i32 {
     return scannedLines;
 }
 
-@inline function isWs(c: u32): bool {
-    return c == 32 || c - 9 < 5;
-}
-
-@inline function isDigit(c: u32): bool {
-    return c - 48 < 10;
-}
-
-/** b[from, to) is whitespace and not empty: the padding between two columns. */
+/** b[from, to) is padding and not empty: the gap between two columns. */
 @inline function padding(from: usize, to: usize): bool {
     if (from >= to) return false;
     let at = from;
-    while (to - at > 64) {
-        if (bitsAt(wsBits, at) != <u64>-1) return false;
-        at += 64;
+    while (to - at > 16) {
+        if (padMask(v128.load(at)) != 0xffff) return false;
+        at += 16;
     }
-    return (~bitsAt(wsBits, at) & lowBits(to - at)) == 0;
+    return (~padMask(v128.load(at)) & lowBits(to - at)) == 0;
 }
 
-/** Where a run of digits starting at p ends (at most 64 on: longer runs fail every length check anyway). */
+/** Where a run of digits starting at p ends (at most 32 on: longer runs fail every length check anyway). */
 @inline function digitsEnd(p: usize): usize {
-    return p + <usize>ctz(~bitsAt(digitBits, p));
+    return p + <usize>ctz(~digits32(p));
 }
 
 /** The decimal value of the digits p[0, n), n <= 9. */
@@ -791,28 +768,27 @@ let addressEnd: usize = 0;
 let addressValue: i64 = -1;
 
 /**
- * A dotted quad made of digits and exactly three dots at p, ending in whitespace: as the parser's addressField
- * reads one (its text is then the field). False for anything else (IPv6, brackets, masks), which goes back to JS.
+ * A dotted quad made of digits and exactly three dots at p, followed by padding: as the parser's addressField reads
+ * one (its text is then the field). False for anything else (IPv6, brackets, masks), which goes back to JS.
  */
 @inline function dottedQuad(p: usize, wantValue: bool): bool {
-    const digits = bitsAt(digitBits, p);
-    const dots = bitsAt(dotBits, p);
-    const length = <usize>ctz(~(digits | dots));
-    if (length == 0 || length > 15) return false; // longer: not canonical, and past what the index shows at once
-    const inField = lowBits(length);
-    if (popcnt(dots & inField) != 3 || (bitsAt(wsBits, p + length) & 1) == 0) return false;
+    const v = v128.load(p);
+    const dots = <u32>i8x16.bitmask(i8x16.eq(v, i8x16.splat(46)));
+    const length = <usize>ctz(~(digitMask(v) | dots));
+    if (length == 0 || length > 15) return false; // longer: not canonical
+    if (popcnt(dots & lowBits(length)) != 3 || ((padMask(v) >> <u32>length) & 1) == 0) return false;
     addressEnd = p + length;
     addressValue = -1;
     if (!wantValue) return true; // SADDR is kept as the text it is
     // Canonical: four octets of 1 to 3 digits, no leading zero, each at most 255.
     const first = <usize>ctz(dots);
-    const second = <usize>ctz(dots >> (first + 1)) + first + 1;
-    const third = <usize>ctz(dots >> (second + 1)) + second + 1;
+    const second = <usize>ctz(dots >> <u32>(first + 1)) + first + 1;
+    const third = <usize>ctz(dots >> <u32>(second + 1)) + second + 1;
     const a = octet(p, first);
     const b = octet(p + first + 1, second - first - 1);
     const c = octet(p + second + 1, third - second - 1);
     const d = octet(p + third + 1, length - third - 1);
-    if ((a | b | c | d) >= 0) addressValue = (((<i64>a << 24) | (<i64>b << 16) | (<i64>c << 8) | <i64>d));
+    if ((a | b | c | d) >= 0) addressValue = (<i64>a << 24) | (<i64>b << 16) | (<i64>c << 8) | <i64>d;
     return true;
 }
 
@@ -874,13 +850,13 @@ let typeLength: usize = 0;
 }
 
 /**
- * Reads the line s[0, e) (newline excluded) into `record` when it is a plain line in the template's columns; false
- * leaves it to JS. Every test here is one the parser's fastFields makes, or a stricter one.
+ * Reads the line starting at s into `record` when it is a plain line in the template's columns, and returns where
+ * its newline is; 0 leaves the line to JS. Every test here is one the parser's fastFields makes, or a stricter one.
+ * The line is read at the columns without looking for its end first: every byte up to the newline found after the
+ * last column is checked by one of the tests below, none of which takes a newline, so a shorter line (or a read past
+ * the input into the slack) always fails one of them.
  */
-function plainLine(s: usize, e: usize, record: usize): bool {
-    // Trailing whitespace (CR of CRLF, padding) is trimmed; leading whitespace and blank lines go to JS.
-    while (e > s && isWs(load<u8>(e - 1))) e--;
-    if (e == s || isWs(load<u8>(s))) return false;
+function plainLine(s: usize, record: usize): usize {
     const cType = s + <usize>colType;
     const cPid = s + <usize>colPid;
     const cIp = s + <usize>colIp;
@@ -888,82 +864,80 @@ function plainLine(s: usize, e: usize, record: usize): bool {
     const cDaddr = s + <usize>colDaddr;
     const cSport = s + <usize>colSport;
     const cDport = s + <usize>colDport;
-    const cNetns: usize = colNetns < 0 ? 0 : s + <usize>colNetns;
-    if (e <= (colNetns >= 0 ? cNetns : cDport)) return false;
 
     if (hasTime) {
         const timeEnd = digitsEnd(s);
-        if (timeEnd == s || timeEnd >= cType || !padding(timeEnd, cType)) return false;
+        if (timeEnd == s || timeEnd >= cType || !padding(timeEnd, cType)) return 0;
     } else if (colType != 0) {
-        return false;
+        return 0;
     }
-    if (!typeAt(cType) || !padding(cType + typeLength, cPid)) return false;
+    if (!typeAt(cType) || !padding(cType + typeLength, cPid)) return 0;
 
     const pidEnd = digitsEnd(cPid);
     // Linux PIDs have at most 7 digits (pid_max <= 4194304); longer ones, and ports of more than 5 digits (leading
     // zeros), are left to JS, which reads the full range.
     const pidDigits = pidEnd - cPid;
-    if (pidDigits == 0 || pidDigits > 7 || pidEnd >= cIp - 1 || !isWs(load<u8>(pidEnd))) return false;
+    if (pidDigits == 0 || pidDigits > 7 || pidEnd >= cIp - 1) return 0;
     const pid = decimal(cPid, pidDigits);
-    if (!isWs(load<u8>(cIp - 1))) return false;
-    const ip = load<u8>(cIp);
-    if ((ip != 52 && ip != 54) || !padding(cIp + 1, cSaddr)) return false;
 
-    if (!dottedQuad(cSaddr, false) || !padding(addressEnd, cDaddr)) return false;
+    // COMM: what lies between PID and IP, padding trimmed off both ends (it may hold spaces itself, not a newline).
+    const gap = cIp - pidEnd; // the COMM area and the padding before IP
+    if (gap > 32) return 0;
+    const area0 = v128.load(pidEnd);
+    const area1 = v128.load(pidEnd, 16);
+    const pads = padMask(area0) | (padMask(area1) << 16);
+    const inGap = lowBits(gap);
+    if ((newlineMask(area0) | (newlineMask(area1) << 16)) & inGap) return 0;
+    // PID ends in padding, and IP follows padding.
+    if ((pads & 1) == 0 || ((pads >> <u32>(gap - 1)) & 1) == 0) return 0;
+    const text = ~pads & lowBits(gap - 1);
+    const commStart = text == 0 ? cIp - 1 : pidEnd + <usize>ctz(text);
+    const commLength = text == 0 ? 0 : <i32>(32 - clz(text)) - <i32>(commStart - pidEnd);
+    if (commLength > MAX_INTERNED) return 0;
+
+    const ip = load<u8>(cIp);
+    if ((ip != 52 && ip != 54) || !padding(cIp + 1, cSaddr)) return 0;
+
+    if (!dottedQuad(cSaddr, false) || !padding(addressEnd, cDaddr)) return 0;
     const saddrLength = <i32>(addressEnd - cSaddr);
-    if (saddrLength > MAX_INTERNED) return false;
-    if (!dottedQuad(cDaddr, true) || addressValue < 0 || !padding(addressEnd, cSport)) return false;
+    if (saddrLength > MAX_INTERNED) return 0;
+    if (!dottedQuad(cDaddr, true) || addressValue < 0 || !padding(addressEnd, cSport)) return 0;
     const daddrValue = <i32>(<u32>addressValue);
 
     const sportEnd = digitsEnd(cSport);
     const sportDigits = sportEnd - cSport;
-    if (sportDigits == 0 || sportDigits > 5 || !padding(sportEnd, cDport)) return false;
+    if (sportDigits == 0 || sportDigits > 5 || !padding(sportEnd, cDport)) return 0;
     const sport = decimal(cSport, sportDigits);
     const dportEnd = digitsEnd(cDport);
     const dportDigits = dportEnd - cDport;
-    if (dportDigits == 0 || dportDigits > 5) return false;
+    if (dportDigits == 0 || dportDigits > 5) return 0;
     const dport = decimal(cDport, dportDigits);
-    if (sport > 65535 || dport > 65535) return false;
+    if (sport > 65535 || dport > 65535) return 0;
+    let netnsAt: usize = 0;
     let netnsLength = 0; // none: the template has no NETNS column
+    let lastEnd = dportEnd;
     if (colNetns >= 0) {
-        if (!padding(dportEnd, cNetns)) return false;
-        netnsLength = <i32>(e - cNetns);
-        if (digitsEnd(cNetns) != e) return false;
-        if (netnsLength != 10 && !(netnsLength == 1 && load<u8>(cNetns) == 48)) return false;
-    } else if (dportEnd != e) {
-        return false;
+        netnsAt = s + <usize>colNetns;
+        if (!padding(dportEnd, netnsAt)) return 0;
+        lastEnd = digitsEnd(netnsAt);
+        netnsLength = <i32>(lastEnd - netnsAt);
+        if (netnsLength != 10 && !(netnsLength == 1 && load<u8>(netnsAt) == 48)) return 0;
     }
-
-    // COMM: what lies between PID and IP, whitespace trimmed off both ends (it may hold spaces itself).
-    const commStart = pidEnd + <usize>ctz(~bitsAt(wsBits, pidEnd));
-    if (commStart - pidEnd >= 64) return false; // a gap the index cannot see across
-    let commLength = 0;
-    if (commStart < cIp - 1) {
-        const span = cIp - 1 - commStart;
-        if (span > 64) return false;
-        const text = ~bitsAt(wsBits, commStart) & lowBits(span);
-        commLength = 64 - <i32>clz(text);
-        if (commLength > MAX_INTERNED) return false;
-    }
+    // After the last column: trailing padding (the CR of CRLF, spaces), then the newline, within 16 bytes.
+    const tail = v128.load(lastEnd);
+    const newlines = newlineMask(tail);
+    if (newlines == 0) return 0;
+    const newlineAt = <usize>ctz(newlines);
+    if ((~padMask(tail) & lowBits(newlineAt)) != 0) return 0;
 
     store<i32>(record, typeCode);
     store<i32>(record, pid, R_PID);
     store<i32>(record, intern(commStart, commLength), R_COMM);
-    sourceOf(cSaddr, saddrLength, cNetns, netnsLength, record);
+    sourceOf(cSaddr, saddrLength, netnsAt, netnsLength, record);
     store<i32>(record, addressV4(daddrValue), R_DADDR);
     store<i32>(record, sport, R_SPORT);
     store<i32>(record, dport, R_DPORT);
-    return true;
-}
-
-/** Index of the first newline in [p, end), or end. */
-@inline function nextNewline(p: usize, end: usize): usize {
-    while (p < end) {
-        const hits = bitsAt(newlineBits, p);
-        if (hits != 0) return min(p + <usize>ctz(hits), end);
-        p += 64;
-    }
-    return end;
+    return lastEnd + newlineAt;
 }
 
 // Lines are read BATCH at a time into records, then counted: in between, the hash slots the batch's closes will
@@ -1031,8 +1005,9 @@ export function scan(from: i32, to: i32): i32 {
     while (s < end && !declined) {
         let n = 0;
         while (n < BATCH) {
-            const newline = nextNewline(s, end);
-            if (newline >= end || !plainLine(s, newline, records + <usize>(n * RECORD))) {
+            if (s >= end) break;
+            const newline = templateUsable ? plainLine(s, records + <usize>(n * RECORD)) : 0;
+            if (newline == 0 || newline >= end) {
                 declined = true;
                 break;
             }

@@ -12,7 +12,7 @@ import {
     TracerTally,
 } from '../../../shared/analyze/tracerTally.js';
 import type { TcptracerEvent } from '../../../shared/parse/records.js';
-import { parseTcptracer, parseTcptracerText } from '../../../shared/parse/tcptracer.js';
+import { parseTcptracer, parseTcptracerText, TcptracerParser } from '../../../shared/parse/tcptracer.js';
 import { T4V_PREAMBLE } from '../../bench/tcptracerLog.js';
 import { mutatedLine } from '../../helpers/mutate.js';
 import {
@@ -246,6 +246,74 @@ describe('the parser counting into a TracerTally', () => {
                 assert.deepEqual(ordered(tally.sources()), ordered(viaReference(objects.events)));
             }),
             { numRuns: 300 },
+        );
+    });
+
+    it('gives the same counts however the capture is cut into chunks, after longer chunks left their bytes behind', () => {
+        // The core reads a line at the template's columns before it knows where the line ends, so bytes an earlier,
+        // longer chunk left in its input must never pass for part of a later one.
+        const lines = fc.array(
+            fc.oneof(
+                { weight: 8, arbitrary: realLine },
+                { weight: 1, arbitrary: mutatedLine(FIXTURE_LINES, ' x.:[]0123456789abcdefXC\t\n') },
+                // A plain line with one byte slipped in anywhere: a newline there makes two lines, neither plain.
+                {
+                    weight: 3,
+                    arbitrary: fc
+                        .tuple(realLine, fc.nat(), fc.constantFrom('\n', '\n', ' ', '\t', '\r', '.', '0', 'x'))
+                        .map(([line, at, byte]) => {
+                            const cut = at % (line.length + 1);
+                            return line.slice(0, cut) + byte + line.slice(cut);
+                        }),
+                },
+                { weight: 1, arbitrary: fc.constantFrom('', 'Possibly lost 3 samples', '4', '123456 C 1 x 4 1.2.3.4') },
+            ),
+            { minLength: 1, maxLength: 80 },
+        );
+        const cuts = fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 12 });
+        fc.assert(
+            fc.property(lines, cuts, fc.boolean(), (picked, sizes, finalNewline) => {
+                const text = T4V_PREAMBLE + picked.join('\n') + (finalNewline ? '\n' : '');
+                const bytes = Buffer.from(text, 'latin1');
+                const tally = new TracerTally(classifierRule);
+                const parser = new TcptracerParser(tally);
+                // The first push is long and the rest short, so the core's input holds stale lines past each chunk's end.
+                let at = 0;
+                for (let i = 0; at < bytes.length; i++) {
+                    const size = i === 0 ? Math.max(1, bytes.length - (sizes[0] ?? 1)) : (sizes[i % sizes.length] ?? 1);
+                    parser.pushBytes(bytes.subarray(at, at + size));
+                    at += size;
+                }
+                const summary = parser.end();
+                const objects = parseTcptracer(text);
+                assert.deepEqual(summary, objects.summary);
+                assert.deepEqual(ordered(tally.sources()), ordered(viaReference(objects.events)));
+            }),
+            { numRuns: 300 },
+        );
+    });
+
+    it('reads a plain line with a byte changed or slipped in at any position as the parser does', () => {
+        const bytes = ['\n', ' ', '\t', '\r', '.', '0', 'x', ':', '[', 'C'];
+        fc.assert(
+            fc.property(realLine, realLine, (plain, line) => {
+                // Replacing keeps every column in place (a newline in COMM's padding); slipping in shifts the rest.
+                const changes = (at: number, byte: string) => [
+                    line.slice(0, at) + byte + line.slice(at + 1),
+                    line.slice(0, at) + byte + line.slice(at),
+                ];
+                for (let at = 0; at <= line.length; at++) {
+                    for (const changed of bytes.flatMap((byte) => changes(at, byte))) {
+                        const text = `${T4V_PREAMBLE}${[plain, plain, changed, plain].join('\n')}\n`;
+                        const tally = new TracerTally(classifierRule);
+                        const summary = parseTcptracerText(text, tally);
+                        const objects = parseTcptracer(text);
+                        assert.deepEqual(summary, objects.summary, JSON.stringify(changed));
+                        assert.deepEqual(ordered(tally.sources()), ordered(viaReference(objects.events)));
+                    }
+                }
+            }),
+            { numRuns: 4 },
         );
     });
 });
