@@ -18,6 +18,7 @@ import {
 import { AzureMetricsReader } from './metrics.js';
 import { MachinesNodeResolver } from './nodeMap.js';
 import { AksRunCommandExecutor } from './runCommand.js';
+import { redactAzureSdkLogs } from './sdkLogging.js';
 
 /** Everything detection and run-command investigation need, built from the config around one credential. */
 export interface AzureServices {
@@ -51,6 +52,8 @@ export function createAzureServices(
     credential: TokenCredential,
     options: AzureServicesOptions = {},
 ): AzureServices {
+    // Before any client makes a request: with AZURE_LOG_LEVEL set, the SDKs would log challenge tokens as they are.
+    redactAzureSdkLogs();
     const clients = new AzureClients(credential, {
         ...(config.arm.endpoint === undefined ? {} : { endpoint: config.arm.endpoint }),
         scope: config.arm.scope,
