@@ -22,13 +22,13 @@ import type {
 } from '../parse/records.js';
 import { mergeSkipped } from '../parse/skipped.js';
 import { AddressClassifier } from './addressClass.js';
+import { addDestination, type DestinationCounts, sumDestinations, topDestinations } from './destinationCounts.js';
 import { type SourceCounters, TracerTally } from './tracerTally.js';
 import {
     type Analysis,
     ANALYSIS_VERSION,
     type AttributionMethod,
     type Culprit,
-    type Destination,
     type DestinationPressure,
     type InputReport,
     type SourceSummary,
@@ -69,13 +69,15 @@ interface ViewCounters {
     timeWait: number;
     synSent: number;
     held: number;
-    destinations: Map<string, number>;
+    destinations: DestinationCounts;
 }
 
 interface TracerCounters {
     publicConnects: number;
     recentCloses: number;
-    destinations: Map<string, number>;
+    /** The capture's sources attributed to this culprit: their destinations are read only if these are chosen. */
+    sources: SourceCounters[];
+    destinations?: DestinationCounts;
 }
 
 interface Identity {
@@ -302,12 +304,7 @@ class Join {
             const tracer = this.tracerFor(found.identity, found.method);
             tracer.publicConnects += source.publicConnects;
             tracer.recentCloses += source.publicCloses;
-            for (const [daddr, destination] of source.destinations) {
-                for (const [port, count] of destination.ports) {
-                    const key = `${daddr} ${port}`;
-                    tracer.destinations.set(key, (tracer.destinations.get(key) ?? 0) + count);
-                }
-            }
+            tracer.sources.push(source);
         }
     }
 
@@ -384,8 +381,7 @@ class Join {
         if (state === 'SYN_SENT') view.synSent += weight;
         if (state === UDP_FLOW || PORT_HOLDING_STATES.has(state)) {
             view.held += weight;
-            const destination = `${ip} ${port}`;
-            view.destinations.set(destination, (view.destinations.get(destination) ?? 0) + weight);
+            addDestination(view.destinations, ip, port, weight);
         }
     }
 
@@ -533,7 +529,7 @@ class Join {
 
     private tracerFor(identity: Identity, method: AttributionMethod): TracerCounters {
         const state = this.stateFor(identity, method);
-        state.tracer ??= { publicConnects: 0, recentCloses: 0, destinations: new Map() };
+        state.tracer ??= { publicConnects: 0, recentCloses: 0, sources: [] };
         return state.tracer;
     }
 
@@ -569,16 +565,7 @@ class Join {
         const top = options.topDestinations ?? 10;
         const allocated = options.allocatedPorts;
         const culprits: Culprit[] = [];
-        const pressure = new Map<string, Map<string, number>>();
-        for (const state of this.culprits.values()) {
-            const culprit = this.toCulprit(state, top, allocated);
-            culprits.push(culprit);
-            for (const [destination, flows] of this.chosenDestinations(state)) {
-                const from = pressure.get(destination) ?? new Map<string, number>();
-                from.set(state.identity.key, (from.get(state.identity.key) ?? 0) + flows);
-                pressure.set(destination, from);
-            }
-        }
+        for (const state of this.culprits.values()) culprits.push(this.toCulprit(state, top, allocated));
         culprits.sort(
             (a, b) =>
                 b.snatPortsHeld - a.snatPortsHeld ||
@@ -613,7 +600,7 @@ class Join {
                 sources: unattributedSources,
                 snatPortsHeld: unattributedSources.reduce((sum, u) => sum + u.snatPortsHeld, 0),
             },
-            destinationPressure: this.destinationPressure(pressure, top, allocated),
+            destinationPressure: this.destinationPressure(top, allocated),
             evidence,
             skipped: mergeSkipped(this.s.inputs.map((input) => input.skipped)),
             notes: [...this.s.notes, ...this.derivedNotes(evidence)],
@@ -637,7 +624,11 @@ class Join {
             publicConnects: tracer?.publicConnects ?? 0,
             recentCloses: tracer?.recentCloses ?? 0,
             snatPortsHeld: held,
-            destinations: topDestinations(this.chosenDestinations(state), top),
+            destinations: topDestinations(this.chosenDestinations(state), top).map(({ ip, port, count }) => ({
+                ip,
+                port,
+                connections: count,
+            })),
             attributedBy: [...state.methods].sort(),
         };
         if (identity.namespace !== undefined) culprit.namespace = identity.namespace;
@@ -651,19 +642,31 @@ class Join {
         return culprit;
     }
 
-    private chosenDestinations(state: CulpritState): Map<string, number> {
-        return (state.sockets ?? state.conntrack ?? state.tracer)?.destinations ?? new Map<string, number>();
+    private chosenDestinations(state: CulpritState): DestinationCounts {
+        const view = state.sockets ?? state.conntrack;
+        if (view) return view.destinations;
+        const tracer = state.tracer;
+        if (!tracer) return new Map<string, Map<number, number>>();
+        // A pod's own IP is one source: its counts are read as they are. Several are summed, once.
+        const only = tracer.sources.length === 1 ? tracer.sources[0] : undefined;
+        tracer.destinations ??= only ? only.destinations : sumDestinations(tracer.sources.map((s) => s.destinations));
+        return tracer.destinations;
     }
 
-    private destinationPressure(
-        pressure: Map<string, Map<string, number>>,
-        top: number,
-        allocated: number | undefined,
-    ): DestinationPressure[] {
-        const rows: DestinationPressure[] = [];
-        for (const [destination, from] of pressure) {
-            const { ip, port } = splitDestination(destination);
-            const flows = [...from.values()].reduce((sum, n) => sum + n, 0);
+    /**
+     * The busiest destinations node-wide: flows summed over the culprits, the top `top` of them, each with the five
+     * culprits sending most to it. Only the chosen destinations get a per-culprit breakdown: a capture can hold
+     * hundreds of thousands of (address, port) pairs.
+     */
+    private destinationPressure(top: number, allocated: number | undefined): DestinationPressure[] {
+        const states = [...this.culprits.values()];
+        const flowsTo = sumDestinations(states.map((state) => this.chosenDestinations(state)));
+        return topDestinations(flowsTo, top).map(({ ip, port, count: flows }) => {
+            const from = new Map<string, number>();
+            for (const state of states) {
+                const n = this.chosenDestinations(state).get(ip)?.get(port);
+                if (n !== undefined) from.set(state.identity.key, (from.get(state.identity.key) ?? 0) + n);
+            }
             const row: DestinationPressure = {
                 ip,
                 port,
@@ -674,9 +677,8 @@ class Join {
                     .slice(0, 5),
             };
             if (allocated !== undefined && allocated > 0) row.shareOfAllocatedPorts = round(flows / allocated);
-            rows.push(row);
-        }
-        return rows.sort((a, b) => b.flows - a.flows || a.ip.localeCompare(b.ip) || a.port - b.port).slice(0, top);
+            return row;
+        });
     }
 
     private sourceSummaries(): SourceSummary[] {
@@ -737,18 +739,6 @@ function sameId(a: string, b: string): boolean {
     const shorter = a.length <= b.length ? a : b;
     const longer = a.length <= b.length ? b : a;
     return shorter.length >= 5 && longer.startsWith(shorter);
-}
-
-function splitDestination(destination: string): { ip: string; port: number } {
-    const space = destination.lastIndexOf(' ');
-    return { ip: destination.slice(0, space), port: Number(destination.slice(space + 1)) };
-}
-
-function topDestinations(destinations: Map<string, number>, top: number): Destination[] {
-    return [...destinations]
-        .map(([destination, connections]) => ({ ...splitDestination(destination), connections }))
-        .sort((a, b) => b.connections - a.connections || a.ip.localeCompare(b.ip) || a.port - b.port)
-        .slice(0, top);
 }
 
 function round(value: number): number {

@@ -16,6 +16,7 @@ import type { TcpEventType, TcptracerEvent } from '../parse/records.js';
 import { StringTable } from '../parse/stringTable.js';
 import type { TcptracerCounter, TcptracerLineScanner } from '../parse/tcptracer.js';
 import { intToIpv4, parseIpv4 } from './addressClass.js';
+import type { DestinationCounts } from './destinationCounts.js';
 
 export const MAX_PIDS_PER_SOURCE = 4096;
 export const MAX_COMMS_PER_SOURCE = 8;
@@ -48,7 +49,7 @@ export interface SourceCounters {
     comms: Set<string>;
     pids: Map<number, PidCounters>;
     /** Public destination address -> connects per port. */
-    destinations: Map<string, { ports: Map<number, number> }>;
+    destinations: DestinationCounts;
 }
 
 /** The uint32 of a canonical dotted quad (no leading zeros, octets <= 255), or -1: other spellings keep their text. */
@@ -362,12 +363,12 @@ export class TracerTally implements TcptracerCounter {
         };
         const destinationsOf = (s: number) => {
             table ??= destinationTable();
-            const destinations = new Map<string, { ports: Map<number, number> }>();
+            const destinations: DestinationCounts = new Map();
             for (const d of table.rowsBySource[s] ?? []) {
                 const address = addressName(table.keys[d * 3 + 1] ?? 0);
-                let destination = destinations.get(address);
-                if (destination === undefined) destinations.set(address, (destination = { ports: new Map() }));
-                destination.ports.set(table.keys[d * 3 + 2] ?? 0, table.counts[d] ?? 0);
+                let ports = destinations.get(address);
+                if (ports === undefined) destinations.set(address, (ports = new Map<number, number>()));
+                ports.set(table.keys[d * 3 + 2] ?? 0, table.counts[d] ?? 0);
             }
             return destinations;
         };

@@ -2,13 +2,13 @@
  * `snat-monitor analyze --tcptracer` against the runbook's own pipeline on a generated 1,000,000-line
  * `tcptracer -t4v` capture: speed (process start included), peak RSS, and who counts right.
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { parseTcptracerStream } from '../../shared/parse/tcptracer.js';
 import { repoRoot } from '../helpers/paths.js';
 import { type Bench, type BenchCheck, type CommandRun, haveGnuTime, median, ms, timeCommand } from './bench.js';
-import { sourceKey, type TcptracerLogTruth, writeTcptracerLog } from './tcptracerLog.js';
+import { NODE_IP, sourceKey, type TcptracerLogTruth, writeTcptracerLog } from './tcptracerLog.js';
 
 const TARGET_RATIO = 3;
 const RSS_LIMIT_MB = 150;
@@ -79,6 +79,36 @@ function pipelineErrors(stdout: string, truth: TcptracerLogTruth): PipelineError
 }
 
 /** Milliseconds the parser alone takes over the file, in this process (no CLI, no analyzer). */
+/**
+ * `kubectl get pods -A -o json` for the capture's pod sources (every source but the node's own address), one
+ * Deployment's ReplicaSet owning them all: with it the CLI names each source's pod and ranks its destinations.
+ */
+function writePodList(path: string, truth: TcptracerLogTruth, nodeIp: string): number {
+    const podIps = [...new Set([...truth.sources.values()].map((s) => s.saddr))].filter((ip) => ip !== nodeIp);
+    const items = podIps.map((ip, i) => ({
+        metadata: {
+            name: `web-5c8d9f7b6-${i}`,
+            namespace: 'shop',
+            uid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+            ownerReferences: [{ kind: 'ReplicaSet', name: 'web-5c8d9f7b6', controller: true }],
+        },
+        spec: { nodeName: 'aks-nodepool1-12345678-vmss000000' },
+        status: { phase: 'Running', hostIP: nodeIp, podIP: ip, podIPs: [{ ip }] },
+    }));
+    writeFileSync(path, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+    return items.length;
+}
+
+/** Culprits named by pod in `analyze --json` output. */
+function namedCulprits(stdout: string): number {
+    try {
+        const analysis = JSON.parse(stdout) as { culprits?: { pod?: string }[] };
+        return (analysis.culprits ?? []).filter((c) => c.pod !== undefined).length;
+    } catch {
+        return 0;
+    }
+}
+
 async function parserOnly(file: string, highWaterMark: number, expectedEvents: number): Promise<number> {
     (globalThis as { gc?: () => void }).gc?.();
     const started = performance.now();
@@ -118,6 +148,9 @@ export const analyzeBench: Bench = {
         const pipeline = ['sh', '-c', PIPELINE, file];
         const pipelineC = ['env', 'LC_ALL=C', 'sh', '-c', PIPELINE, file];
         const parserOnlyProcess = [process.execPath, join(repoRoot, 'dist', 'test', 'bench', 'countSources.js'), file];
+        const podsFile = join(repoRoot, '.bench', 'pods.json');
+        const podCount = writePodList(podsFile, truth, NODE_IP);
+        const cliWithPods = [...cli, '--pods', podsFile];
 
         // One untimed run each warms the page cache; then the commands alternate so drift hits both alike.
         const warm = [await timeCommand(cli, repoRoot), await timeCommand(pipeline, repoRoot)];
@@ -125,13 +158,15 @@ export const analyzeBench: Bench = {
         const pipelineRuns: CommandRun[] = [];
         const pipelineCRuns: CommandRun[] = [];
         const parserRuns: CommandRun[] = [];
+        const podsRuns: CommandRun[] = [];
         for (let i = 0; i < runs; i++) {
             cliRuns.push(await timeCommand(cli, repoRoot));
             pipelineRuns.push(await timeCommand(pipeline, repoRoot));
             pipelineCRuns.push(await timeCommand(pipelineC, repoRoot));
             parserRuns.push(await timeCommand(parserOnlyProcess, repoRoot));
+            podsRuns.push(await timeCommand(cliWithPods, repoRoot));
         }
-        const all = [...warm, ...cliRuns, ...pipelineRuns, ...pipelineCRuns, ...parserRuns];
+        const all = [...warm, ...cliRuns, ...pipelineRuns, ...pipelineCRuns, ...parserRuns, ...podsRuns];
         const failed = all.find((r) => r.exitCode !== 0);
         if (failed) {
             checks.push({
@@ -168,6 +203,13 @@ export const analyzeBench: Bench = {
             ['CLI peak RSS', haveGnuTime() ? `${(rssKb / 1024).toFixed(1)} MB` : 'not measured (no /usr/bin/time)'],
             ['pipeline peak RSS (largest process)', haveGnuTime() ? `${(pipelineRssKb / 1024).toFixed(1)} MB` : 'n/a'],
         );
+        const podsMs = median(podsRuns.map((r) => r.wallMs));
+        figures.push([
+            `with --pods (${podCount} pods named, their destinations built and ranked; median wall)`,
+            `${ms(podsMs)}, CPU ${ms(median(podsRuns.map(cpu)))}, peak RSS ${
+                haveGnuTime() ? `${(Math.max(...podsRuns.map((r) => r.maxRssKb ?? NaN)) / 1024).toFixed(1)} MB` : 'n/a'
+            }`,
+        ]);
         const parserMs = median(parserRuns.map((r) => r.wallMs));
         figures.push(
             [
@@ -192,6 +234,12 @@ export const analyzeBench: Bench = {
                 differences.length === 0
                     ? `connects, accepts and closes of all ${truth.sources.size} sources match the generator`
                     : differences.slice(0, 5).join('; '),
+        });
+        const named = namedCulprits(podsRuns[0]?.stdout ?? '');
+        checks.push({
+            name: 'with --pods, every pod source is named as a culprit',
+            ok: named === podCount,
+            detail: `${named} of ${podCount} pods named`,
         });
         const wrong = pipelineErrors(pipelineRuns[0]?.stdout ?? '', truth);
         // The banner and header are two stray lines of their own; the rest are the COMM-with-space lines.

@@ -22,6 +22,9 @@ export interface TcptracerLogTruth {
     sources: Map<string, SourceTruth>;
 }
 
+/** The node's own address: the node itself and hostNetwork pods connect from it. */
+export const NODE_IP = '10.224.0.4';
+
 export function sourceKey(saddr: string, netns: string): string {
     return `${saddr} ${netns}`;
 }
@@ -99,7 +102,7 @@ function buildSources(random: () => number): Source[] {
     let pid = 20000;
     // The node itself and hostNetwork pods share the node IP and the init netns (4026531833 on recent kernels).
     sources.push({
-        saddr: '10.224.0.4',
+        saddr: NODE_IP,
         netns: '4026531833',
         processes: HOST_COMMS.map((comm) => ({ pid: pid++, comm })),
         listenPort: 10250,

@@ -12,7 +12,7 @@ export function ordered(sources: readonly SourceCounters[]): unknown {
         ...s,
         comms: [...s.comms],
         pids: [...s.pids],
-        destinations: [...s.destinations].map(([address, d]) => [address, [...d.ports]]),
+        destinations: [...s.destinations].map(([address, ports]) => [address, [...ports]]),
     }));
 }
 

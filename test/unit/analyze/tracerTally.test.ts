@@ -73,9 +73,9 @@ class ReferenceTally {
                 source.publicConnects++;
                 if (pid) pid.publicConnects++;
                 let destination = source.destinations.get(event.daddr);
-                if (!destination) source.destinations.set(event.daddr, (destination = { ports: new Map() }));
+                if (!destination) source.destinations.set(event.daddr, (destination = new Map<number, number>()));
                 const port = event.dport ?? 0;
-                destination.ports.set(port, (destination.ports.get(port) ?? 0) + 1);
+                destination.set(port, (destination.get(port) ?? 0) + 1);
             }
         } else if (event.type === 'accept') {
             source.accepts++;
@@ -174,7 +174,7 @@ describe('TracerTally', () => {
         assert.ok(source);
         assert.equal(source.pids.size, MAX_PIDS_PER_SOURCE);
         assert.equal(source.connects, MAX_PIDS_PER_SOURCE + 10);
-        assert.deepEqual(source.destinations.get('52.1.2.3')?.ports.get(0), MAX_PIDS_PER_SOURCE + 10);
+        assert.deepEqual(source.destinations.get('52.1.2.3')?.get(0), MAX_PIDS_PER_SOURCE + 10);
     });
 
     it('classifies IPv4 destinations in the core exactly as AddressClassifier does, for any private CIDRs', () => {
