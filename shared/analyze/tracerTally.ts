@@ -114,6 +114,9 @@ interface TracerCore {
     replay(at: number, n: number, stringMap: number, addressMap: number): void;
 }
 
+/** count()'s DADDR for a text address: this plus the address's id (tracerCore's TEXT_DADDR_BASE). */
+const TEXT_DADDR_BASE = 2 ** 32;
+
 /** Bytes per logged event (tracerCore's LOGGED_RECORD). */
 const RECORD_BYTES = 32;
 
@@ -202,15 +205,22 @@ export class TracerTally implements TcptracerCounter {
         return this.core.eventCount();
     }
 
-    /** Id of a canonical dotted-quad address given as its uint32 value. */
+    /**
+     * A canonical dotted-quad destination, given as its uint32 value, as count() takes it: the value itself. The
+     * core gives IPv4 addresses an id only where it needs one, so the hot path looks nothing up.
+     */
     addressV4(value: number): number {
-        return this.core.addressV4(value | 0);
+        return value >>> 0;
     }
 
-    /** Id of an address given as text; canonical IPv4 text gets the same id as its value. */
+    /** A destination given as text, as count() takes it: canonical IPv4 as its value, any other as 2^32 + its id. */
     addressText(text: string): number {
         const v4 = canonicalIpv4Value(text);
-        if (v4 >= 0) return this.addressV4(v4);
+        return v4 >= 0 ? v4 : TEXT_DADDR_BASE + this.textAddressId(text);
+    }
+
+    /** The core's id of an address kept as text (IPv6, masked or non-canonical spellings). */
+    private textAddressId(text: string): number {
         let id = this.addressByText.get(text);
         if (id === undefined) {
             id = this.core.newTextAddress();
@@ -315,9 +325,10 @@ export class TracerTally implements TcptracerCounter {
         return {
             count: (records, newIds) => {
                 strings.append(newIds.strings.map((text) => this.strings.id(text)));
+                // Records name IPv4 destinations by value; only text ones go through this map.
                 addresses.append(
                     newIds.addresses.map((address) =>
-                        typeof address === 'number' ? this.addressV4(address) : this.addressText(address),
+                        typeof address === 'number' ? this.core.addressV4(address | 0) : this.textAddressId(address),
                     ),
                 );
                 if (records.byteLength > batch.bytes) {

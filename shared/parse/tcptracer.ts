@@ -837,7 +837,8 @@ function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
 
 /**
  * Takes events as numbers instead of objects (the analyzer's TracerTally implements it). Ids of SADDR, NETNS and
- * COMM come from `strings`; addresses get ids from addressV4 (a canonical dotted quad as its uint32) or addressText.
+ * COMM come from `strings`; a destination is passed to count as addressV4 (a canonical dotted quad as its uint32) or
+ * addressText returns it.
  * `type` indexes connect/accept/close/unknown; -1 stands for a masked PID or port and for a missing NETNS.
  */
 export interface TcptracerCounter {

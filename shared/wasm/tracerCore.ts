@@ -305,7 +305,13 @@ const privateV4 = new Column<i32>();
 let privateV4Count = 0;
 let privateV4Given = false;
 
+// Per first octet: 1 when some range reaches into that /8. Most public destinations need this one look only.
+const octetMayBePrivate = allocZeroed(256);
+
 export function addPrivateV4Range(base: i32, mask: i32): void {
+    const first = <u32>base >>> 24;
+    const last = (<u32>base | ~<u32>mask) >>> 24;
+    for (let octet = first; octet <= last; octet++) store<u8>(octetMayBePrivate + octet, 1);
     privateV4.ensure((privateV4Count + 1) * 2);
     privateV4.set(privateV4Count * 2, base);
     privateV4.set(privateV4Count * 2 + 1, mask);
@@ -314,22 +320,32 @@ export function addPrivateV4Range(base: i32, mask: i32): void {
 }
 
 /** Whether an IPv4 value lies outside every private range (AddressClassifier.classify's IPv4 rule). */
-function v4ConsumesSnat(value: i32): bool {
+@inline function v4ConsumesSnat(value: i32): bool {
+    if (load<u8>(octetMayBePrivate + (<u32>value >>> 24)) == 0) return true;
     for (let i = 0; i < privateV4Count; i++) {
         if ((value & privateV4.get(i * 2 + 1)) == privateV4.get(i * 2)) return false;
     }
     return true;
 }
 
-@inline function isPublic(addressId: i32): bool {
-    let cls = addressClasses.get(addressId);
+// A destination is an IPv4 value, or (`text`) the id of an address JS keeps as text. IPv4 values get an id only
+// when one is needed: in the destination table, or to remember what JS said about them.
+
+/** Whether the destination consumes SNAT: an IPv4 value by the ranges JS gave, else by asking JS once per address. */
+@inline function isPublic(daddr: i32, text: bool): bool {
+    if (!text && privateV4Given) return v4ConsumesSnat(daddr);
+    const id = text ? daddr : addressV4(daddr);
+    let cls = addressClasses.get(id);
     if (cls == 0) {
-        const here = privateV4Given && addressKinds.get(addressId) == 1;
-        const consumes = here ? v4ConsumesSnat(addressValues.get(addressId)) : consumesSnat(addressId) != 0;
-        cls = consumes ? 1 : 2;
-        addressClasses.set(addressId, cls);
+        cls = consumesSnat(id) != 0 ? 1 : 2;
+        addressClasses.set(id, cls);
     }
     return cls == 1;
+}
+
+/** A tuple's DPORT key: text destinations apart from IPv4 values that happen to equal their id. */
+@inline function tuplePort(dport: i32, text: bool): i32 {
+    return text ? dport + 0x20000 : dport;
 }
 
 function source(saddrId: i32, netnsId: i32): i32 {
@@ -373,23 +389,25 @@ function pidRow(source: i32, pid: f64, commId: i32): i32 {
 // source is attributed to a pod, and a capture read on its own never reads it. The log is folded into the table
 // when it fills (so memory stays bounded) or when JS asks for destinations (flushDestinations).
 let destinationLogLimit = 1 << 20;
-const destinationLog = new Column<i32>(); // 3 per connect: source, address id, port
+const destinationLog = new Column<i32>(); // 3 per connect: source (top bit: text destination), destination, port
 let destinationLogSize = 0;
 
-@inline function logDestination(source: i32, addressId: i32, port: i32): void {
+@inline function logDestination(source: i32, daddr: i32, text: bool, port: i32): void {
     const at = destinationLogSize * 3;
     destinationLog.ensure(at + 3);
-    destinationLog.set(at, source);
-    destinationLog.set(at + 1, addressId);
+    destinationLog.set(at, text ? source | 0x80000000 : source);
+    destinationLog.set(at + 1, daddr);
     destinationLog.set(at + 2, port);
     if (++destinationLogSize >= destinationLogLimit) flushDestinations();
 }
 
-/** Folds the waiting connects into the destination table, in the order they came. */
+/** Folds the waiting connects into the destination table (keyed by address id), in the order they came. */
 export function flushDestinations(): void {
     for (let i = 0; i < destinationLogSize; i++) {
         const at = i * 3;
-        destination(destinationLog.get(at), destinationLog.get(at + 1), destinationLog.get(at + 2));
+        const source = destinationLog.get(at);
+        const daddr = destinationLog.get(at + 1);
+        destination(source & 0x7fffffff, source < 0 ? daddr : addressV4(daddr), destinationLog.get(at + 2));
     }
     destinationLogSize = 0;
 }
@@ -403,31 +421,36 @@ function destination(source: i32, addressId: i32, port: i32): void {
     destinationCounts.add(row, 1);
 }
 
-/** One event as numbers. `pid` is a number up to 2^32 - 1, or -1 when masked. */
+/** JS hands a text destination over as this plus its id; an IPv4 destination as its value (u32). */
+const TEXT_DADDR_BASE: f64 = 4294967296;
+
+/** One event as numbers. `pid` is a number up to 2^32 - 1, or -1 when masked; `daddr` as TEXT_DADDR_BASE says. */
 export function count(
     type: i32,
     pid: f64,
     commId: i32,
     saddrId: i32,
     netnsId: i32,
-    daddrId: i32,
+    daddr: f64,
     sport: i32,
     dport: i32,
 ): void {
+    const text = daddr >= TEXT_DADDR_BASE;
+    const key = text ? <i32>(daddr - TEXT_DADDR_BASE) : <i32>(<u32>daddr);
     if (recording) {
         const masked = pid < 0;
         const r = appendRecord();
-        store<i32>(r, type | (masked ? PID_MASKED : 0));
+        store<i32>(r, type | (masked ? PID_MASKED : 0) | (text ? TEXT_DADDR : 0));
         store<i32>(r, masked ? 0 : <i32>(<u32>pid), R_PID);
         store<i32>(r, commId, R_COMM);
         store<i32>(r, saddrId, R_SADDR);
         store<i32>(r, netnsId, R_NETNS);
-        store<i32>(r, daddrId, R_DADDR);
+        store<i32>(r, key, R_DADDR);
         store<i32>(r, sport, R_SPORT);
         store<i32>(r, dport, R_DPORT);
         return;
     }
-    countFor(source(saddrId, netnsId), type, pid, commId, saddrId, daddrId, sport, dport);
+    countFor(source(saddrId, netnsId), type, pid, commId, saddrId, key, text, sport, dport);
 }
 
 /** count, the source's row already found. */
@@ -437,7 +460,8 @@ function countFor(
     pid: f64,
     commId: i32,
     saddrId: i32,
-    daddrId: i32,
+    daddr: i32,
+    text: bool,
     sport: i32,
     dport: i32,
 ): void {
@@ -448,18 +472,18 @@ function countFor(
         sourceCounts.add(c, 1);
         const p = pidRow(s, pid, commId);
         if (p >= 0) pidCounts.add(p * 3, 1);
-        if (isPublic(daddrId)) {
+        if (isPublic(daddr, text)) {
             sourceCounts.add(c + 3, 1);
             if (p >= 0) pidCounts.add(p * 3 + 1, 1);
-            logDestination(s, daddrId, dport < 0 ? 0 : dport);
+            logDestination(s, daddr, text, dport < 0 ? 0 : dport);
         }
     } else if (type == ACCEPT) {
         sourceCounts.add(c + 1, 1);
-        openAccepts.add(saddrId, sport, daddrId, dport);
+        openAccepts.add(saddrId, sport, daddr, tuplePort(dport, text));
     } else if (type == CLOSE) {
         sourceCounts.add(c + 2, 1);
-        if (openAccepts.size > 0 && openAccepts.delete(saddrId, sport, daddrId, dport)) return;
-        if (isPublic(daddrId)) {
+        if (openAccepts.size > 0 && openAccepts.delete(saddrId, sport, daddr, tuplePort(dport, text))) return;
+        if (isPublic(daddr, text)) {
             sourceCounts.add(c + 4, 1);
             const p = pidRow(s, pid, commId);
             if (p >= 0) pidCounts.add(p * 3 + 2, 1);
@@ -934,7 +958,7 @@ function plainLine(s: usize, record: usize): usize {
     store<i32>(record, pid, R_PID);
     store<i32>(record, intern(commStart, commLength), R_COMM);
     sourceOf(cSaddr, saddrLength, netnsAt, netnsLength, record);
-    store<i32>(record, addressV4(daddrValue), R_DADDR);
+    store<i32>(record, daddrValue, R_DADDR);
     store<i32>(record, sport, R_SPORT);
     store<i32>(record, dport, R_DPORT);
     return lastEnd + newlineAt;
@@ -970,10 +994,10 @@ function countBatch(n: i32): void {
             s = source(load<i32>(r, R_SADDR), load<i32>(r, R_NETNS));
             store<i32>(r, s, R_SOURCE);
         }
-        const type = load<i32>(r) & 0xff;
+        const word = load<i32>(r);
         const daddr = load<i32>(r, R_DADDR);
-        const dport = load<i32>(r, R_DPORT);
-        if (type != CONNECT && openAccepts.size > 0)
+        const dport = tuplePort(load<i32>(r, R_DPORT), (word & TEXT_DADDR) != 0);
+        if ((word & 0xff) != CONNECT && openAccepts.size > 0)
             sink += load<i32>(openAccepts.homeSlot(load<i32>(r, R_SADDR), load<i32>(r, R_SPORT), daddr, dport));
     }
     touched = sink;
@@ -987,6 +1011,7 @@ function countBatch(n: i32): void {
             load<i32>(r, R_COMM),
             load<i32>(r, R_SADDR),
             load<i32>(r, R_DADDR),
+            (word & TEXT_DADDR) != 0,
             load<i32>(r, R_SPORT),
             load<i32>(r, R_DPORT),
         );
@@ -1030,6 +1055,7 @@ export function scan(from: i32, to: i32): i32 {
 let recording = false;
 const LOGGED_RECORD = 32; // the first 32 bytes of a batch record: type, pid, comm, saddr, netns, daddr, sport, dport
 const PID_MASKED = 0x100; // in the type word: the PID was masked (JS passed -1)
+const TEXT_DADDR = 0x200; // in the type word: DADDR is a text address's id, not an IPv4 value
 let recordLog: usize = allocZeroed(LOGGED_RECORD << 12);
 let recordCapacity = 1 << 12;
 let recordCount = 0;
@@ -1083,7 +1109,10 @@ export function replay(at: usize, n: i32, stringMap: usize, addressMap: usize): 
             store<i32>(to, load<i32>(stringMap + (<usize>load<i32>(from, R_COMM) << 2)), R_COMM);
             store<i32>(to, load<i32>(stringMap + (<usize>load<i32>(from, R_SADDR) << 2)), R_SADDR);
             store<i32>(to, netns < 0 ? NONE : load<i32>(stringMap + (<usize>netns << 2)), R_NETNS);
-            store<i32>(to, load<i32>(addressMap + (<usize>load<i32>(from, R_DADDR) << 2)), R_DADDR);
+            // IPv4 values are the same in both tallies; text addresses have ids of their own.
+            const daddr = load<i32>(from, R_DADDR);
+            const text = (load<i32>(from) & TEXT_DADDR) != 0;
+            store<i32>(to, text ? load<i32>(addressMap + (<usize>daddr << 2)) : daddr, R_DADDR);
             store<i32>(to, load<i32>(from, R_SPORT), R_SPORT);
             store<i32>(to, load<i32>(from, R_DPORT), R_DPORT);
             store<i32>(to, -1, R_SOURCE);

@@ -165,6 +165,26 @@ describe('TracerTally', () => {
         assert.equal(source.publicCloses, 1, 'only the second close is an outbound release');
     });
 
+    it('keeps an IPv4 destination apart from a text one whose id equals its value', () => {
+        // IPv4 destinations travel as their value, text ones as their id: 0.0.0.0 is 0, and so is the first text id.
+        const tally = new TracerTally(classifierRule);
+        const ends = { saddr: '10.244.0.5', sport: 8080, dport: 5000, comm: 'nginx' };
+        tally.event({ type: 'accept', ipVersion: 4, ...ends, daddr: '0.0.0.0' });
+        tally.event({ type: 'close', ipVersion: 6, ...ends, daddr: '2603:1030::5' });
+        const source = tally.sources()[0];
+        assert.ok(source);
+        assert.equal(source.publicCloses, 1, 'the IPv6 close is not the IPv4 accept being released');
+        assert.deepEqual(
+            ordered(tally.sources()),
+            ordered(
+                viaReference([
+                    { type: 'accept', ipVersion: 4, ...ends, daddr: '0.0.0.0' },
+                    { type: 'close', ipVersion: 6, ...ends, daddr: '2603:1030::5' },
+                ]),
+            ),
+        );
+    });
+
     it('stops adding PIDs at the per-source cap and still counts the source', () => {
         const tally = new TracerTally(classifierRule);
         for (let pid = 1; pid <= MAX_PIDS_PER_SOURCE + 10; pid++) {
