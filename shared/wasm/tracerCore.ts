@@ -237,7 +237,6 @@ let v4Slots: usize = allocZeroed(<usize>8 << 12);
 let v4Mask: u32 = (1 << 12) - 1;
 let v4Count: u32 = 0;
 const addressValues = new Column<i32>(); // the IPv4 value, or 0 for a text address
-const addressKinds = new Column<i32>(); // 1 IPv4, 2 text
 const addressClasses = new Column<i32>(); // 0 not yet asked, 1 consumes SNAT, 2 does not
 let addressCount = 0;
 
@@ -247,13 +246,11 @@ export function configure(maxPids: i32, maxComms: i32, destinationLogEntries: i3
     destinationLogLimit = destinationLogEntries;
 }
 
-function newAddress(kind: i32, value: i32): i32 {
+function newAddress(value: i32): i32 {
     const id = addressCount++;
     addressValues.ensure(addressCount);
-    addressKinds.ensure(addressCount);
     addressClasses.ensure(addressCount);
     addressValues.set(id, value);
-    addressKinds.set(id, kind);
     return id;
 }
 
@@ -263,7 +260,7 @@ export function addressV4(value: i32): i32 {
         const slot = v4Slots + (<usize>s << 3);
         const id = load<i32>(slot, 4) - 1;
         if (id < 0) {
-            const created = newAddress(1, value);
+            const created = newAddress(value);
             store<i32>(slot, value);
             store<i32>(slot, created + 1, 4);
             if (++v4Count * 2 > v4Mask) growV4();
@@ -296,7 +293,7 @@ function growV4(): void {
 
 /** A new id for an address JS keeps as text. */
 export function newTextAddress(): i32 {
-    return newAddress(2, 0);
+    return newAddress(0);
 }
 
 // IPv4 ranges that do not consume SNAT, as (base, mask) pairs: AddressClassifier's list, handed over by JS so that
