@@ -192,6 +192,9 @@ async function post(
             headers,
             body: entry.body,
             signal: AbortSignal.timeout(settings.timeoutMs),
+            // A 307 would re-send the signed body to wherever the answer points (a host the URL check never saw),
+            // and a 302 turns the POST into a GET without its body: a 3xx is a failed delivery, never followed.
+            redirect: 'manual',
         });
     } catch (err) {
         return { ok: false, error: networkError(err), channelDown: true };
@@ -199,6 +202,10 @@ async function post(
     // Read the body so the connection can be reused; only its status matters.
     await response.arrayBuffer().catch(() => undefined);
     if (response.ok) return { ok: true, status: response.status };
+    // The channel's URL redirects every message alike: a setting to fix, so the whole channel backs off.
+    if (response.status >= 300 && response.status < 400) {
+        return { ok: false, error: `HTTP ${response.status} (a redirect, not followed)`, channelDown: true };
+    }
     const error = `HTTP ${response.status}`;
     if (response.status === 429 || response.status === 503) {
         const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), nowMs);

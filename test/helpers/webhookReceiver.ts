@@ -1,6 +1,6 @@
 /**
  * A local webhook endpoint on 127.0.0.1 that records every request and fails on demand: N errors, 429 with a
- * Retry-After, or no listener at all (connection refused), then back on the same port.
+ * Retry-After, a redirect, or no listener at all (connection refused), then back on the same port.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -28,6 +28,8 @@ export interface WebhookReceiver {
     failNext(count: number, status?: number): void;
     /** Answer the next `count` requests with 429 and this Retry-After value. */
     throttleNext(count: number, retryAfter: string): void;
+    /** Answer the next `count` requests with a redirect (301, 302, 303, 307, 308) to `location`. */
+    redirectNext(count: number, status: number, location: string): void;
     /** Stop listening and drop open connections: senders get connection refused. */
     goDown(): Promise<void>;
     /** Listen again on the same port. */
@@ -79,6 +81,9 @@ export async function startWebhookReceiver(
         },
         throttleNext: (count, retryAfter) => {
             for (let i = 0; i < count; i++) plan.push({ status: 429, headers: { 'retry-after': retryAfter } });
+        },
+        redirectNext: (count, status, location) => {
+            for (let i = 0; i < count; i++) plan.push({ status, headers: { location } });
         },
         goDown: () => stop(server),
         comeBack: () => listen(server, port),

@@ -228,6 +228,45 @@ describe('outbox delivery to a local webhook receiver', () => {
         assert.equal((await drain(w, { now })).teams?.delivered, 1);
     });
 
+    it('follows no redirect: a 3xx is a failed delivery, logged with its status, and retried', async () => {
+        const w = await world('redirect');
+        let clock = T0;
+        const now = () => new Date(clock);
+        // Where a redirect would take the signed body: a host the URL check never saw.
+        const elsewhere = await startWebhookReceiver();
+        w.receivers.push(elsewhere);
+        await w.tracker.recordFinding(finding('node-r', 0));
+        w.hook.redirectNext(1, 307, `${elsewhere.origin}/stolen`);
+        w.teams.redirectNext(1, 302, `${elsewhere.origin}/lost`);
+        w.slack.redirectNext(1, 308, `${elsewhere.origin}/moved`);
+        const first = await drain(w, { now });
+        for (const channel of ['teams', 'slack', 'webhook'] as const) {
+            assert.deepEqual(first[channel], { delivered: 0, failed: 1, busy: 0, pending: 1 }, channel);
+        }
+        assert.equal(elsewhere.requests.length, 0, 'nothing was sent where the redirects pointed');
+        const [hookEntry] = await w.store.outbox.listUndelivered('webhook');
+        assert.equal(hookEntry?.lastError, 'HTTP 307 (a redirect, not followed)');
+        const [teamsEntry] = await w.store.outbox.listUndelivered('teams');
+        assert.equal(teamsEntry?.lastError, 'HTTP 302 (a redirect, not followed)');
+        assert.ok(
+            logged.some((line) =>
+                /^Delivery of \S+ to teams failed \(HTTP 302 \(a redirect, not followed\)\)/.test(line),
+            ),
+            'the failure is logged with its status',
+        );
+        assert.ok(!logged.some((line) => line.includes(elsewhere.origin)), 'the redirect target is not logged');
+
+        // Once the receiver stops redirecting, the retry delivers each message once.
+        clock += 10 * 60_000;
+        const second = await drain(w, { now });
+        for (const channel of ['teams', 'slack', 'webhook'] as const) {
+            assert.deepEqual(second[channel], { delivered: 1, failed: 0, busy: 0, pending: 0 }, channel);
+        }
+        assert.equal(w.hook.accepted().length, 1);
+        assert.equal(w.hook.accepted()[0]?.signatureValid, true);
+        assert.equal(elsewhere.requests.length, 0);
+    });
+
     it('sends each message once when three drains run at the same time', async () => {
         const w = await world('concurrent');
         for (let i = 0; i < 20; i++) {
