@@ -43,7 +43,11 @@ interface Planned {
 }
 
 export async function startWebhookReceiver(
-    options: { secret?: string; okStatus?: number } = {},
+    options: {
+        secret?: string;
+        okStatus?: number;
+        /** Answer each request this long after it arrived. */ delayMs?: number;
+    } = {},
 ): Promise<WebhookReceiver> {
     const requests: ReceivedRequest[] = [];
     const plan: Planned[] = [];
@@ -65,8 +69,12 @@ export async function startWebhookReceiver(
                 record.signatureValid = signatureMatches(body, options.secret, req.headers['x-snatmon-signature']);
             }
             requests.push(record);
-            res.writeHead(planned.status, { 'content-type': 'text/plain', ...planned.headers });
-            res.end(planned.status < 300 ? 'ok' : 'nope');
+            const answer = () => {
+                res.writeHead(planned.status, { 'content-type': 'text/plain', ...planned.headers });
+                res.end(planned.status < 300 ? 'ok' : 'nope');
+            };
+            if (options.delayMs === undefined) answer();
+            else setTimeout(answer, options.delayMs);
         });
     });
     await listen(server, 0);
