@@ -1,6 +1,7 @@
 import { cidrProblem } from './analyze/addressClass.js';
 import { type ClusterRef, isNatGatewayId, isSubscriptionId, parseClusterId, resourceKey } from './azure/resourceId.js';
 import type { ChannelTargets } from './notify/types.js';
+import { webhookUrlProblem } from './notify/webhookUrl.js';
 import { ncrontabProblem } from './schedule/ncrontab.js';
 
 /** A setting is missing or malformed; the message names the setting, what was expected and what arrived. */
@@ -265,11 +266,20 @@ function httpsUrl(env: Env, name: string, what: string): string | undefined {
     return text;
 }
 
+/** A webhook URL that can be sent to and must be (notify/webhookUrl.ts); the value is a secret, never echoed. */
+function webhookUrl(env: Env, name: string, what: string): string | undefined {
+    const text = value(env, name);
+    if (text === undefined) return undefined;
+    const problem = webhookUrlProblem(text, what);
+    if (problem) throw new ConfigError(`Expected app setting \`${name}\` ${problem} (value not shown)`, name);
+    return text;
+}
+
 function channels(env: Env): ChannelTargets {
     const targets: ChannelTargets = {};
-    const teams = httpsUrl(env, 'SNATMON_TEAMS_WEBHOOK_URL', 'a Teams Workflows webhook');
-    const slack = httpsUrl(env, 'SNATMON_SLACK_WEBHOOK_URL', 'a Slack incoming webhook');
-    const webhook = httpsUrl(env, 'SNATMON_WEBHOOK_URL', 'a JSON webhook receiver');
+    const teams = webhookUrl(env, 'SNATMON_TEAMS_WEBHOOK_URL', 'a Teams Workflows webhook');
+    const slack = webhookUrl(env, 'SNATMON_SLACK_WEBHOOK_URL', 'a Slack incoming webhook');
+    const webhook = webhookUrl(env, 'SNATMON_WEBHOOK_URL', 'a JSON webhook receiver');
     const secret = value(env, 'SNATMON_WEBHOOK_SECRET');
     if (teams) targets.teams = { url: teams };
     if (slack) targets.slack = { url: slack };
