@@ -116,7 +116,8 @@ export async function runDemoStory(options: DemoStoryOptions): Promise<DemoResul
         mkdirSync(options.outputDir, { recursive: true });
         const files: DemoResult['files'] = { report: join(options.outputDir, 'report.html') };
         writeFileSync(files.report, renderReport(data));
-        const exhausted = incidents.find((i) => i.worstState === 'exhausted');
+        // The node that ran out of ports tells the story best; the NAT gateway's alert is delivered alongside.
+        const exhausted = incidents.find((i) => i.worstState === 'exhausted' && !i.natGateway);
         const paths = world.webhooks;
         const pick = (path: string) => pickDelivery(world.receiver.accepted(path), exhausted);
         const teams = pick(paths.teams);
@@ -174,7 +175,7 @@ function writeJson(path: string, value: unknown): void {
 
 /** The delivery about the exhausted node when there is one, else the first. */
 function pickDelivery(requests: ReceivedRequest[], exhausted: Incident | undefined): ReceivedRequest | undefined {
-    const about = exhausted ? requests.find((r) => r.body.toString('utf8').includes(exhausted.node)) : undefined;
+    const about = exhausted ? requests.find((r) => r.body.toString('utf8').includes(exhausted.id)) : undefined;
     return about ?? requests[0];
 }
 

@@ -95,19 +95,27 @@ describe(
                 'more culprits in the finding',
                 '64,000 x 1 IP / 1,024 ports per node = 62 nodes',
                 'az aks update --resource-group rg-shop --name aks-shop',
-                'Strong: live socket view of the node',
+                'Strong: a live view of the sockets of each pod (ss)',
+                'Sev1',
+                '1,523 in the 5 minutes 10:07-10:12 UTC on 2026-08-21',
             ]) {
                 assert.ok(rendered.text.includes(expected), `not drawn: ${expected}`);
             }
-            assert.deepEqual(rendered.links, [content.link]);
+            assert.deepEqual(rendered.links, [
+                content.links.finding,
+                content.links.runbook,
+                content.links.cluster,
+                content.links.metrics,
+            ]);
         });
 
         it('draws the resolution', async () => {
             const content = resolvedContent();
             const rendered = await render(content);
             assert.deepEqual(rendered.errors, []);
-            assert.ok(rendered.text.includes('Resolved after 35 minutes'));
-            assert.deepEqual(rendered.links, [content.link]);
+            assert.ok(rendered.text.includes('Resolved after 35 min'));
+            // A resolution has no finding of its own, so no load balancer to link; the others stay.
+            assert.deepEqual(rendered.links, [content.links.finding, content.links.runbook, content.links.cluster]);
         });
     },
 );
