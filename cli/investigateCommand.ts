@@ -4,16 +4,19 @@ import type { TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential } from '@azure/identity';
 
 import { formatAnalysis } from '../shared/analyze/formatText.js';
+import type { Analysis } from '../shared/analyze/types.js';
 import { describeAzureError } from '../shared/azure/errors.js';
 import { parseClusterId } from '../shared/azure/resourceId.js';
 import { type AzureServices, createAzureServices, scanOnce } from '../shared/azure/services.js';
 import { type Config, loadConfig } from '../shared/config.js';
-import type { CommandResult, NodeInfo, ProbeRequest } from '../shared/detect/ports.js';
+import type { CommandResult, NodeInfo } from '../shared/detect/ports.js';
 import type { ClusterInfo, NodeReport } from '../shared/detect/types.js';
 import { planFix } from '../shared/findings/fix.js';
-import type { Finding } from '../shared/findings/types.js';
+import type { CollectorEvidence, Finding } from '../shared/findings/types.js';
 import type { QueuedObservation } from '../shared/monitor/messages.js';
+import { probeNode } from '../shared/monitor/probeNode.js';
 import { queueInvestigation } from '../shared/monitor/queueInvestigation.js';
+import type { ProbeAnalysis } from '../shared/probe/analyzeProbe.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
 import { configuredChannels, describeDrain, finalDrain, openCliMonitor, runQueued } from './monitor.js';
 import { createProgress, type Progress } from './progress.js';
@@ -34,15 +37,6 @@ SNATMON_EXECUTOR=kubernetes.
   --json             the analyze JSON (docs/analyze-json.md) plus cluster, node and command
                      (with --notify: plus investigation, finding and notifications)
 Exit codes: 0 analyzed (or skipped by the cooldown with --notify), 1 the command or a lookup failed, 2 bad usage.`;
-
-/** The node probe: what to run on a node, and how to read what it printed. Supplied by the probe module. */
-export interface NodeProbe {
-    request(target: { cluster: ClusterInfo; node: NodeInfo; backendIp: string | undefined }): ProbeRequest;
-    /** Reads the probe output into the analyze JSON object; `allocatedPorts` is the node's current allocation. */
-    analyze(output: string, context: { allocatedPorts?: number }): Record<string, unknown>;
-    /** Plain-text rendering of what `analyze` returned. */
-    format(analysis: Record<string, unknown>): string;
-}
 
 const OPTIONS = {
     cluster: { type: 'string' },
@@ -135,11 +129,10 @@ async function locate(services: AzureServices, request: Request): Promise<Locate
     return { cluster, node, backendIp, ...(row ? { row } : {}) };
 }
 
-/** `snat-monitor investigate`: one probe run on one node, with the probe passed in by the dispatcher. */
+/** `snat-monitor investigate`: one probe run on one node, through the same probeNode the queue handler uses. */
 export async function runInvestigate(
     argv: string[],
     io: Pick<CliIo, 'stdout' | 'stderr' | 'env'>,
-    probe: NodeProbe,
     deps: InvestigateDeps = {},
 ): Promise<number> {
     const request = parse(argv);
@@ -172,31 +165,69 @@ export async function runInvestigate(
     const { cluster, node, backendIp, row } = located;
     const allocatedPorts = row?.allocatedPorts ?? undefined;
 
-    const probeRequest = probe.request({ cluster, node, backendIp });
-    if (request.timeoutMs !== undefined) probeRequest.timeoutMs = request.timeoutMs;
-    const result = await progress.step(`Running the probe on ${node.name} via ${services.executor.name}`, () =>
-        services.executor.run(cluster, probeRequest),
+    const probed = await progress.step(`Running the probe on ${node.name} via ${services.executor.name}`, () =>
+        probeNode(
+            { executor: services.executor, config },
+            {
+                cluster,
+                node: node.name,
+                ...(allocatedPorts === undefined ? {} : { allocatedPorts }),
+                ...(request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs }),
+            },
+        ),
     );
-    const analysis = result.output
-        ? probe.analyze(result.output, allocatedPorts === undefined ? {} : { allocatedPorts })
-        : undefined;
-    const where = {
+    const probe = probed.probe;
+    const json = {
+        ...(probe ? { ...probe.analysis, probe: probeSummary(probe, probed.ok ? probed.collectors : undefined) } : {}),
         cluster: { id: cluster.id, name: cluster.name },
         node: { name: node.name, agentPool: node.agentPool, backendIp: backendIp ?? null },
-        command: commandSummary(result),
+        command: probed.result ? commandSummary(probed.result) : { executor: services.executor.name, ran: false },
+        ...(probed.ok ? {} : { error: probed.reason }),
     };
     if (request.json) {
-        io.stdout.write(`${JSON.stringify({ ...(analysis ?? {}), ...where }, null, 2)}\n`);
+        io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
     } else {
-        io.stdout.write(`Node ${node.name} (${backendIp ?? '?'}) in ${cluster.name}, via ${result.executor}\n`);
-        if (analysis) io.stdout.write(probe.format(analysis));
+        const via = probed.result?.executor ?? services.executor.name;
+        io.stdout.write(`Node ${node.name} (${backendIp ?? '?'}) in ${cluster.name}, via ${via}\n`);
+        if (probe) io.stdout.write(formatProbe(probe.analysis, probed.ok ? probed.collectors : probeCollectors(probe)));
     }
-    if (result.failed || analysis === undefined) {
-        io.stderr.write(`The probe did not complete: ${result.reason ?? 'no output'}\n`);
-        return EXIT_FAILURE;
+    if (!probed.ok) return fail(`The probe did not complete: ${probed.reason}`);
+    if (probed.result.failed) return fail(`The probe did not complete: ${probed.result.reason ?? 'it failed'}`);
+    if (probed.result.truncated) {
+        io.stderr.write(`The probe output is incomplete: ${probed.result.reason ?? 'truncated'}\n`);
     }
-    if (result.truncated) io.stderr.write(`The probe output is incomplete: ${result.reason ?? 'truncated'}\n`);
     return EXIT_OK;
+}
+
+function probeCollectors(probe: ProbeAnalysis): CollectorEvidence[] {
+    return probe.collectors.map((c) => ({ name: c.name, status: c.status, ...(c.reason ? { reason: c.reason } : {}) }));
+}
+
+/** What the probe said about itself, beside the analysis: docs/analyze-json.md's `probe` block. */
+function probeSummary(probe: ProbeAnalysis, collectors: CollectorEvidence[] = probeCollectors(probe)) {
+    return {
+        complete: probe.probe.complete,
+        ...(probe.probe.version === undefined ? {} : { version: probe.probe.version }),
+        ...(probe.probe.error === undefined ? {} : { error: probe.probe.error }),
+        collectors,
+    };
+}
+
+/** The analysis and the collectors that did not contribute. */
+function formatProbe(analysis: Analysis, collectors: readonly CollectorEvidence[]): string {
+    const out = [formatAnalysis(analysis).trimEnd()];
+    out.push(...formatMissingCollectors(collectors));
+    return `${out.join('\n')}\n`;
+}
+
+function formatMissingCollectors(collectors: readonly CollectorEvidence[]): string[] {
+    const missing = collectors.filter((c) => c.status !== 'ok');
+    if (missing.length === 0) return [];
+    return [
+        '',
+        'Collectors that did not contribute:',
+        ...missing.map((c) => `  ${c.name}: ${c.status}${c.reason ? ` (${c.reason})` : ''}`),
+    ];
 }
 
 /** `investigate --notify`: the monitor's own investigation of one node (lease, probe, finding, incident, outbox). */
@@ -332,11 +363,7 @@ function findingSummary(finding: Finding) {
 export function formatFinding(finding: Finding): string {
     const out: string[] = [];
     if (finding.analysis) out.push(formatAnalysis(finding.analysis).trimEnd());
-    const missing = finding.collectors.filter((c) => c.status !== 'ok');
-    if (missing.length > 0) {
-        out.push('', 'Collectors that did not contribute:');
-        for (const c of missing) out.push(`  ${c.name}: ${c.status}${c.reason ? ` (${c.reason})` : ''}`);
-    }
+    out.push(...formatMissingCollectors(finding.collectors));
     const fix = planFix(finding);
     out.push('', 'Fix:');
     for (const advice of fix.pooling) {

@@ -51,20 +51,8 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<LoadedComman
         return { run: runScan, usage: SCAN_USAGE };
     },
     investigate: async () => {
-        const [{ runInvestigate, INVESTIGATE_USAGE }, { createNodeProbe }, { loadConfig }] = await Promise.all([
-            import('./investigateCommand.js'),
-            import('./nodeProbe.js'),
-            import('../shared/config.js'),
-        ]);
-        return {
-            run: (argv, io) =>
-                runInvestigate(
-                    argv,
-                    io,
-                    createNodeProbe(() => loadConfig(io.env)),
-                ),
-            usage: INVESTIGATE_USAGE,
-        };
+        const { runInvestigate, INVESTIGATE_USAGE } = await import('./investigateCommand.js');
+        return { run: (argv, io) => runInvestigate(argv, io), usage: INVESTIGATE_USAGE };
     },
     analyze: async (argv) => {
         // The worker thread that reads a large capture's second part starts while the analyzer loads.

@@ -6,34 +6,17 @@
  * would only write another failed record per tick).
  */
 import { outboundLoadBalancerId, resourceKey } from '../azure/resourceId.js';
-import type { ProbeRequest } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
-import { clusterUnreadableReason, describeFailure, probeFailureReason, publicFailure } from '../errors.js';
+import { clusterUnreadableReason, describeFailure, publicFailure } from '../errors.js';
 import { clusterMaxNodes } from '../findings/capacity.js';
 import { newFindingId } from '../findings/ids.js';
 import type { Finding, NatGatewayRef, OutboundConfig } from '../findings/types.js';
 import { incidentNodeOf } from '../incidents/subject.js';
 import { drainOutbox } from '../notify/send.js';
 import { type Log, silentLog } from '../notify/types.js';
-import { analyzeProbeOutput } from '../probe/analyzeProbe.js';
-import { buildRunCommand } from '../probe/manifest.js';
-import { investigationBlock, refusalReason } from './investigable.js';
 import { type InvestigationMessage, leaseOf } from './messages.js';
+import { probeNode } from './probeNode.js';
 import type { MonitorServices } from './services.js';
-
-const PROBE_MAX_BYTES = 409_600;
-const PODS_BEGIN = '#snatmon-pods begin';
-const PODS_END = '#snatmon-pods end';
-
-/** Takes the wrapper's pod list (`kubectl get pods` for the node, between marker lines) out of the command output. */
-export function splitPods(output: string): { probeOutput: string; pods?: string } {
-    const begin = output.indexOf(PODS_BEGIN);
-    if (begin === -1) return { probeOutput: output };
-    const end = output.indexOf(PODS_END, begin);
-    const pods = output.slice(begin + PODS_BEGIN.length, end === -1 ? output.length : end).trim();
-    const rest = end === -1 ? '' : output.slice(end + PODS_END.length);
-    return { probeOutput: output.slice(0, begin) + rest, ...(pods === '' ? {} : { pods }) };
-}
 
 export interface InvestigationOutcome {
     investigationId: string;
@@ -118,40 +101,19 @@ async function investigate(
         return failed(clusterUnreadableReason(entry.ref.name, entry.error.code), entry.error.message);
     }
     const cluster = entry.cluster;
-    // Queued before discovery saw the setting change: same words as the tick's skip and the HTTP refusal.
-    const blocked = investigationBlock(services.config.investigation.executor, cluster);
-    if (blocked) return failed(blocked.reason);
-    const plan = buildRunCommand({
-        nodeName: message.node,
-        // 400 KiB for the probe leaves room for the wrapper's pod list under the run command's 512 kB.
-        parameters: { windowSeconds: services.config.probe.windowSeconds, maxBytes: PROBE_MAX_BYTES },
-    });
-    const request: ProbeRequest = {
-        command: plan.command,
-        files: Object.entries(plan.files).map(([name, content]) => ({ name, content })),
-        pod: plan.pod.pod as unknown as Record<string, unknown>,
-    };
-    const result = await services.azure.executor.run(cluster, request);
-    if (result.refused) {
-        const cooldown = services.config.incidents.cooldownMinutes;
-        const reason = refusalReason(result.executor, cluster, cooldown, result.refusedCode, result.refusedBy);
-        return { ...failed(reason, result.reason), refused: result.refused };
-    }
-    if (result.exitCode === undefined || (result.failed && result.output.trim() === '')) {
-        return failed(probeFailureReason(result, cluster), result.reason);
-    }
     const observation = message.observation;
-    const { probeOutput, pods } = splitPods(result.output);
-    const probe = analyzeProbeOutput(probeOutput, {
-        ...(pods === undefined ? {} : { pods }),
-        privateCidrs: services.config.probe.privateCidrs,
-        ...(observation && observation.allocatedPorts > 0 ? { allocatedPorts: observation.allocatedPorts } : {}),
-    });
-    if (probe.probe.error !== undefined && probe.analysis.evidence.length === 0) {
-        // The exit code says which step of the wrapper gave up (run-probe.sh: 3 create, 4 timeout, 5 pod failed).
-        const exit = result.exitCode === 0 ? '' : `; exit code ${result.exitCode}`;
-        return failed(`the probe printed no usable output (${probe.probe.error}${exit})`);
+    const probed = await probeNode(
+        { executor: services.azure.executor, config: services.config },
+        {
+            cluster,
+            node: message.node,
+            ...(observation && observation.allocatedPorts > 0 ? { allocatedPorts: observation.allocatedPorts } : {}),
+        },
+    );
+    if (!probed.ok) {
+        return { ...failed(probed.reason, probed.detail), ...(probed.refused ? { refused: probed.refused } : {}) };
     }
+    const { probe } = probed;
     const detectedAt = observation?.observedAt ?? now.toISOString();
     const finding: Finding = {
         id: newFindingId(message.clusterId, detectedAt),
@@ -170,15 +132,8 @@ async function investigate(
             : { usedPortsPerMinute: observation.usedPortsPerMinute }),
         ...(observation?.natGateway ? { natGateway: observation.natGateway } : {}),
         analysis: probe.analysis,
-        collectors: probe.collectors.map((c) => ({
-            name: c.name,
-            status: c.status,
-            ...(c.reason === undefined ? {} : { reason: c.reason }),
-        })),
+        collectors: probed.collectors,
     };
-    if (result.truncated) {
-        finding.collectors.push({ name: 'output', status: 'failed', reason: 'the probe output was cut short' });
-    }
     await services.store.findings.put(finding);
     await services.tracker.recordFinding(finding);
     return {

@@ -3,7 +3,8 @@ import '../../localAzure/trust.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { type NodeProbe, runInvestigate } from '../../../cli/investigateCommand.js';
+import { probeRecording } from '../../../cli/demo/scenario.js';
+import { runInvestigate } from '../../../cli/investigateCommand.js';
 import { captureIo } from '../../helpers/cliIo.js';
 import { localAzureEnv, startLocalAzure } from '../../localAzure/harness.js';
 import type { ScenarioCluster } from '../../localAzure/scenario.js';
@@ -12,32 +13,11 @@ import type { LocalAzure } from '../../localAzure/server.js';
 
 let azure: LocalAzure;
 
-// A stand-in for the node probe module: the command names the node, the output is read back line by line.
-const probe: NodeProbe = {
-    request: ({ node }) => ({
-        command: `sh probe.sh ${node.name}`,
-        files: [{ name: 'probe.sh', content: '#!/bin/sh\necho "### node $1"\n' }],
-        endMarker: '### end',
-    }),
-    analyze: (output, context) => ({
-        version: 1,
-        lines: output.split('\n').filter(Boolean),
-        ...(context.allocatedPorts === undefined ? {} : { allocatedPorts: context.allocatedPorts }),
-    }),
-    format: (analysis) => `${(analysis.lines as string[]).join('\n')}\n`,
-};
-
+// Run command answers every probe with output recorded in the node lab (the demo's shop node, with its pod list).
 function withProbeOutput(cluster: ScenarioCluster): ScenarioCluster {
     return {
         ...cluster,
-        runCommand: {
-            polls: 1,
-            outcome: ({ command }) => ({
-                kind: 'succeeded',
-                exitCode: 0,
-                logs: `### node ${command.split(' ').pop() ?? ''}\n### end\n`,
-            }),
-        },
+        runCommand: { polls: 1, outcome: () => ({ kind: 'succeeded', exitCode: 0, logs: probeRecording('shop') }) },
     };
 }
 
@@ -49,15 +29,17 @@ after(() => azure.close());
 describe('snat-monitor investigate', () => {
     it('finds the node by backend IP, runs the probe through run command and prints the analysis with cluster and node', async () => {
         const io = captureIo('', localAzureEnv(azure, { SNATMON_RUN_COMMAND_POLL_SECONDS: '0.01' }));
-        const code = await runInvestigate(
-            ['--cluster', idOf(fleetCluster()), '--ip', '10.224.0.9', '--json'],
-            io,
-            probe,
-        );
+        const code = await runInvestigate(['--cluster', idOf(fleetCluster()), '--ip', '10.224.0.9', '--json'], io);
         assert.equal(code, 0, io.err());
-        const printed = JSON.parse(io.out()) as Record<string, unknown>;
-        assert.deepEqual(printed.lines, ['### node aks-nodepool1-12345678-vmss000005', '### end']);
+        const printed = JSON.parse(io.out()) as Record<string, unknown> & {
+            culprits: { pod?: string; workload?: string }[];
+        };
         assert.equal(printed.allocatedPorts, 1024);
+        // The wrapper's pod list is read as in the queue handler: culprits carry pod and workload names.
+        assert.deepEqual(
+            printed.culprits.slice(0, 2).map((c) => `${c.pod ?? '?'} ${c.workload ?? '?'}`),
+            ['egress-api-7c9f8d6b5-x2x9q egress-api', 'web-5d8f7c9b4-k8m2p web'],
+        );
         assert.deepEqual(printed.cluster, { id: idOf(fleetCluster()), name: 'fleet' });
         assert.deepEqual(printed.node, {
             name: 'aks-nodepool1-12345678-vmss000005',
@@ -75,7 +57,12 @@ describe('snat-monitor investigate', () => {
                 truncated: false,
             },
         );
-        assert.deepEqual([...(azure.runCommands.at(-1)?.files.keys() ?? [])], ['probe.sh']);
+        const sent = azure.runCommands.at(-1);
+        assert.deepEqual([...(sent?.files.keys() ?? [])].sort(), ['probe-pod.yaml', 'run-probe.sh']);
+        assert.match(
+            sent?.files.get('probe-pod.yaml')?.toString('utf8') ?? '',
+            /nodeName: aks-nodepool1-12345678-vmss000005/,
+        );
     });
 
     it('finds the node by name and prints text', async () => {
@@ -83,18 +70,17 @@ describe('snat-monitor investigate', () => {
         const code = await runInvestigate(
             ['--cluster', idOf(fleetCluster()), '--node', 'AKS-NODEPOOL1-12345678-VMSS000000'],
             io,
-            probe,
         );
         assert.equal(code, 0, io.err());
-        assert.equal(
-            io.out(),
-            'Node aks-nodepool1-12345678-vmss000000 (10.224.0.4) in fleet, via aksRunCommand\n### node aks-nodepool1-12345678-vmss000000\n### end\n',
-        );
+        const [header, ...rest] = io.out().split('\n');
+        assert.equal(header, 'Node aks-nodepool1-12345678-vmss000000 (10.224.0.4) in fleet, via aksRunCommand');
+        assert.match(rest.join('\n'), /shop\/egress-api-7c9f8d6b5-x2x9q/);
+        assert.doesNotMatch(io.out(), /not part of any section/);
     });
 
     it('exits 1 with the reason when the node is unknown or run command is disabled', async () => {
         const unknown = captureIo('', localAzureEnv(azure));
-        assert.equal(await runInvestigate(['--cluster', idOf(fleetCluster()), '--ip', '10.9.9.9'], unknown, probe), 1);
+        assert.equal(await runInvestigate(['--cluster', idOf(fleetCluster()), '--ip', '10.9.9.9'], unknown), 1);
         assert.match(
             unknown.err(),
             /No node with IP 10\.9\.9\.9 in cluster fleet; nodes: aks-nodepool1-12345678-vmss000000 \(10\.224\.0\.4\)/,
@@ -106,26 +92,25 @@ describe('snat-monitor investigate', () => {
             await runInvestigate(
                 ['--cluster', idOf(lockedDownCluster()), '--node', 'aks-system-12345678-vmss000000', '--json'],
                 vault,
-                probe,
             ),
             1,
         );
         assert.match(vault.err(), /disableRunCommand/);
-        assert.equal((JSON.parse(vault.out()) as { command: { failed: boolean } }).command.failed, true);
+        const refused = JSON.parse(vault.out()) as { command: { ran: boolean }; error: string };
+        assert.equal(refused.command.ran, false);
+        assert.match(refused.error, /disableRunCommand/);
         assert.equal(azure.count('managedClusters.runCommand'), before);
     });
 
     it('refuses bad usage', async () => {
         const io = captureIo('', localAzureEnv(azure));
-        await assert.rejects(runInvestigate(['--node', 'x'], io, probe), { name: 'UsageError', message: /--cluster/ });
-        await assert.rejects(runInvestigate(['--cluster', idOf(fleetCluster())], io, probe), { name: 'UsageError' });
-        await assert.rejects(
-            runInvestigate(['--cluster', idOf(fleetCluster()), '--node', 'a', '--ip', 'b'], io, probe),
-            { message: /exactly one/ },
-        );
-        await assert.rejects(
-            runInvestigate(['--cluster', idOf(fleetCluster()), '--node', 'a', '--timeout', '0'], io, probe),
-            { message: /--timeout/ },
-        );
+        await assert.rejects(runInvestigate(['--node', 'x'], io), { name: 'UsageError', message: /--cluster/ });
+        await assert.rejects(runInvestigate(['--cluster', idOf(fleetCluster())], io), { name: 'UsageError' });
+        await assert.rejects(runInvestigate(['--cluster', idOf(fleetCluster()), '--node', 'a', '--ip', 'b'], io), {
+            message: /exactly one/,
+        });
+        await assert.rejects(runInvestigate(['--cluster', idOf(fleetCluster()), '--node', 'a', '--timeout', '0'], io), {
+            message: /--timeout/,
+        });
     });
 });

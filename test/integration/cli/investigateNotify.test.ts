@@ -14,7 +14,6 @@ import { after, before, describe, it } from 'node:test';
 import { shopCluster } from '../../../cli/demo/scenario.js';
 import { runInvestigate } from '../../../cli/investigateCommand.js';
 import { openRunStorage } from '../../../cli/localStore.js';
-import { createNodeProbe } from '../../../cli/nodeProbe.js';
 import { loadConfig } from '../../../shared/config.js';
 import { createSnatStore } from '../../../shared/store/snatStore.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
@@ -50,10 +49,6 @@ function env(home: string, settings: Record<string, string> = {}): Record<string
     });
 }
 
-function probeFor(io: { env: NodeJS.ProcessEnv }) {
-    return createNodeProbe(() => loadConfig(io.env));
-}
-
 before(async () => {
     [azure, receiver, azurite] = await Promise.all([
         startLocalAzure({ clusters: [shop] }),
@@ -70,7 +65,7 @@ describe('snat-monitor investigate with the node probe', () => {
     it('sends the probe pod through run command and prints who holds the SNAT ports', async () => {
         const io = captureIo('', env(newHome(), { SNATMON_PRIVATE_CIDRS: '10.224.0.0/12,10.244.0.0/16' }));
         const before = azure.runCommands.length;
-        assert.equal(await runInvestigate(['--cluster', SHOP, '--ip', '10.224.0.4'], io, probeFor(io)), 0, io.err());
+        assert.equal(await runInvestigate(['--cluster', SHOP, '--ip', '10.224.0.4'], io), 0, io.err());
         const [command] = azure.runCommands.slice(before);
         assert.ok(command);
         assert.equal(command.command, 'sh ./run-probe.sh');
@@ -87,7 +82,7 @@ describe('snat-monitor investigate with the node probe', () => {
 
     it('prints the analyze JSON with what the probe said about its collectors', async () => {
         const io = captureIo('', env(newHome()));
-        assert.equal(await runInvestigate(['--cluster', SHOP, '--node', HOT, '--json'], io, probeFor(io)), 0);
+        assert.equal(await runInvestigate(['--cluster', SHOP, '--node', HOT, '--json'], io), 0);
         const json = JSON.parse(io.out()) as {
             version: number;
             allocatedPorts: number;
@@ -114,11 +109,7 @@ describe('snat-monitor investigate --notify', () => {
     it('records the finding in the local store, opens the incident and notifies', async () => {
         const delivered = receiver.accepted().length;
         const io = captureIo('', env(home));
-        assert.equal(
-            await runInvestigate(['--cluster', SHOP, '--node', HOT, '--notify'], io, probeFor(io)),
-            0,
-            io.err(),
-        );
+        assert.equal(await runInvestigate(['--cluster', SHOP, '--node', HOT, '--notify'], io), 0, io.err());
         const out = io.out();
         assert.match(out, new RegExp(`^Node ${HOT} \\(10\\.224\\.0\\.4\\) in shop, investigation inv-[0-9a-z]+$`, 'm'));
         assert.match(out, /203\.0\.113\.10:443 \(740\)/);
@@ -154,7 +145,7 @@ describe('snat-monitor investigate --notify', () => {
     it('skips a node investigated within the cooldown, says until when, and runs nothing', async () => {
         const before = azure.runCommands.length;
         const io = captureIo('', env(home));
-        assert.equal(await runInvestigate(['--cluster', SHOP, '--node', HOT, '--notify'], io, probeFor(io)), 0);
+        assert.equal(await runInvestigate(['--cluster', SHOP, '--node', HOT, '--notify'], io), 0);
         assert.match(
             io.err(),
             new RegExp(
@@ -166,10 +157,7 @@ describe('snat-monitor investigate --notify', () => {
         assert.equal(azure.runCommands.length, before);
 
         const json = captureIo('', env(home));
-        assert.equal(
-            await runInvestigate(['--cluster', SHOP, '--node', HOT, '--notify', '--json'], json, probeFor(json)),
-            0,
-        );
+        assert.equal(await runInvestigate(['--cluster', SHOP, '--node', HOT, '--notify', '--json'], json), 0);
         const { investigation } = JSON.parse(json.out()) as {
             investigation: { status: string; reason: string; until: string };
         };
@@ -182,7 +170,7 @@ describe('snat-monitor investigate --notify', () => {
         const delivered = receiver.requests.length;
         const io = captureIo('', env(home));
         const healthy = 'aks-nodepool1-12345678-vmss000001';
-        assert.equal(await runInvestigate(['--cluster', SHOP, '--node', healthy, '--notify'], io, probeFor(io)), 0);
+        assert.equal(await runInvestigate(['--cluster', SHOP, '--node', healthy, '--notify'], io), 0);
         assert.match(io.out(), /^No incident: the node is within its SNAT limits, so the finding is recorded/m);
         assert.equal(receiver.requests.length, delivered);
     });
@@ -192,7 +180,7 @@ describe('snat-monitor investigate --notify', () => {
         rmSync(unused, { recursive: true, force: true });
         const io = captureIo('', env(unused, { AzureWebJobsStorage: azurite.connectionString }));
         assert.equal(
-            await runInvestigate(['--cluster', SHOP, '--ip', '10.224.0.4', '--notify', '--json'], io, probeFor(io)),
+            await runInvestigate(['--cluster', SHOP, '--ip', '10.224.0.4', '--notify', '--json'], io),
             0,
             io.err(),
         );
