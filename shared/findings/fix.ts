@@ -4,6 +4,7 @@
  * Arithmetic from the AKS docs: max nodes = 64,000 ports per IP x outbound IPs / ports per node.
  */
 import type { Analysis } from '../analyze/types.js';
+import { inert } from '../notify/inert.js';
 import { parseClusterId } from './ids.js';
 import type { Finding } from './types.js';
 import { culpritLabel, rankCulprits } from './workloads.js';
@@ -92,7 +93,7 @@ function poolingAdvice(analysis: Analysis | undefined, minPorts: number): Poolin
         if (advice.length >= MAX_POOLING_WORKLOADS || culprit.snatPortsHeld < minPorts) break;
         advice.push({
             workload: culpritLabel(culprit),
-            ...(culprit.pod === undefined ? {} : { pod: culprit.pod }),
+            ...(culprit.pod === undefined ? {} : { pod: inert(culprit.pod) }),
             snatPortsHeld: culprit.snatPortsHeld,
             timeWait: culprit.timeWait,
             destinations: culprit.destinations
