@@ -88,6 +88,9 @@ param webhookUrl string = ''
 @secure()
 param webhookSecret string = ''
 
+@description('Optional. Client ID of the Entra ID app registration people sign in to the pages with (App Service Authentication); empty leaves the pages off.')
+param pagesClientId string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
   'azd-env-name': environmentName
@@ -380,6 +383,7 @@ module api 'app/api.bicep' = {
     deploymentContainerName: deploymentContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     appSettings: snatmonSettings
+    pagesClientId: pagesClientId
     subnetId: vnetEnabled ? (empty(existingAppSubnetId) ? vnet!.outputs.appSubnetId : existingAppSubnetId) : ''
     maximumInstanceCount: maximumInstanceCount
   }

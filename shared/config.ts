@@ -1,5 +1,6 @@
 import { cidrProblem } from './analyze/addressClass.js';
 import { type ClusterRef, isNatGatewayId, isSubscriptionId, parseClusterId, resourceKey } from './azure/resourceId.js';
+import type { PagesAuth } from './http/signIn.js';
 import type { ChannelTargets } from './notify/types.js';
 import { webhookUrlProblem } from './notify/webhookUrl.js';
 import { ncrontabProblem } from './schedule/ncrontab.js';
@@ -88,6 +89,8 @@ export interface Config {
         /** SNATMON_REPORT_BASE_URL: public base URL of the app, for links to findings in messages. */
         reportBaseUrl?: string;
     };
+    /** SNATMON_PAGES_CLIENT_ID + SNATMON_PAGES_TENANT_ID: Entra sign-in for the pages; without them pages refuse. */
+    pages?: PagesAuth;
     probe: {
         /** SNATMON_PROBE_WINDOW_SECONDS: how long tracers capture on the node. */
         windowSeconds: number;
@@ -342,6 +345,32 @@ function storage(env: Env): StorageSettings | undefined {
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The token scope for Resource Manager: its https audience with /.default (sovereign clouds have their own). */
+/** Public-cloud Entra ID; the pages' sign-in is not set up for sovereign clouds. */
+export const ENTRA_AUTHORITY = 'https://login.microsoftonline.com';
+
+function pagesAuth(env: Env): PagesAuth | undefined {
+    const clientId = value(env, 'SNATMON_PAGES_CLIENT_ID');
+    const tenantId = value(env, 'SNATMON_PAGES_TENANT_ID');
+    if (clientId === undefined && tenantId === undefined) return undefined;
+    for (const [setting, text] of [
+        ['SNATMON_PAGES_CLIENT_ID', clientId],
+        ['SNATMON_PAGES_TENANT_ID', tenantId],
+    ] as const) {
+        if (text === undefined || !GUID.test(text)) {
+            throw new ConfigError(
+                `Expected app setting \`${setting}\` to be a GUID (the pages' Entra app registration and its tenant ` +
+                    `are set together), got '${text ?? ''}'`,
+                setting,
+            );
+        }
+    }
+    return {
+        clientId: (clientId ?? '').toLowerCase(),
+        tenantId: (tenantId ?? '').toLowerCase(),
+        authority: ENTRA_AUTHORITY,
+    };
+}
+
 function armScope(env: Env): string {
     const text = value(env, 'SNATMON_ARM_AUDIENCE') ?? 'https://management.azure.com/.default';
     let url: URL | undefined;
@@ -395,7 +424,9 @@ export function loadConfig(env: Env = process.env): Config {
     const endpoint = armEndpoint(env);
     const storageSettings = storage(env);
     const reportBaseUrl = httpsUrl(env, 'SNATMON_REPORT_BASE_URL', "the app's public base URL");
+    const pages = pagesAuth(env);
     return {
+        ...(pages === undefined ? {} : { pages }),
         clusters: clusters(env),
         subscriptions: subscriptions(env),
         arm: {

@@ -11,6 +11,7 @@ import { StorageInvestigationQueue } from '../azure/storageQueue.js';
 import type { Config, StorageSettings } from '../config.js';
 import { incidentPolicy } from '../incidents/lifecycle.js';
 import { IncidentTracker } from '../incidents/tracker.js';
+import type { PageLinks } from '../notify/links.js';
 import { CHANNEL_NAMES, type Log, silentLog } from '../notify/types.js';
 import { createSnatStore, type SnatStore } from '../store/snatStore.js';
 import type { TableConnection } from '../store/tables.js';
@@ -29,6 +30,8 @@ export interface MonitorOptions {
     /** Storage to use when the settings name none (the CLI's local store). */
     storage?: StorageSettings;
     log?: Log;
+    /** Where messages link to pages, when not the app's own (the demo writes them as files). */
+    pages?: PageLinks;
 }
 
 export class MissingStorageError extends Error {
@@ -61,6 +64,7 @@ export function createMonitorServices(config: Config, options: MonitorOptions = 
         }),
         channels,
         ...(config.notify.reportBaseUrl === undefined ? {} : { baseUrl: config.notify.reportBaseUrl }),
+        ...(options.pages === undefined ? {} : { pages: options.pages }),
         log: options.log ?? silentLog,
     });
     const queue = new StorageInvestigationQueue(
