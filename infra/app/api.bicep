@@ -134,3 +134,4 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
 
 output name string = site.name
 output uri string = 'https://${site.properties.defaultHostName}'
+output hostName string = site.properties.defaultHostName
