@@ -2,6 +2,7 @@ import type { EntraSettings } from './alerts/entraToken.js';
 import { cidrProblem } from './analyze/addressClass.js';
 import { type ClusterRef, isNatGatewayId, isSubscriptionId, parseClusterId, resourceKey } from './azure/resourceId.js';
 import type { ChannelTargets } from './notify/types.js';
+import { ncrontabProblem } from './schedule/ncrontab.js';
 
 /** A setting is missing or malformed; the message names the setting, what was expected and what arrived. */
 export class ConfigError extends Error {
@@ -356,14 +357,13 @@ function armScope(env: Env): string {
     return text;
 }
 
-/** Six NCRONTAB fields: {second} {minute} {hour} {day} {month} {day-of-week}. */
+/** Six NCRONTAB fields: {second} {minute} {hour} {day} {month} {day-of-week}, each in its range. */
 function schedule(env: Env): string {
     const text = value(env, 'SNATMON_SCAN_SCHEDULE') ?? '0 */1 * * * *';
-    const field = /^(\*|\d{1,2}(-\d{1,2})?)(\/\d{1,2})?(,(\*|\d{1,2}(-\d{1,2})?)(\/\d{1,2})?)*$/;
-    const fields = text.split(/\s+/);
-    if (fields.length !== 6 || !fields.every((f) => field.test(f) || /^[A-Za-z]{3}(-[A-Za-z]{3})?$/.test(f))) {
+    const problem = ncrontabProblem(text);
+    if (problem !== undefined) {
         throw new ConfigError(
-            `Expected app setting \`SNATMON_SCAN_SCHEDULE\` to be a six-field NCRONTAB expression such as '0 */1 * * * *', got '${text}'`,
+            `Expected app setting \`SNATMON_SCAN_SCHEDULE\` to be a six-field NCRONTAB expression such as '0 */1 * * * *', got '${text}': ${problem}`,
             'SNATMON_SCAN_SCHEDULE',
         );
     }
