@@ -2,8 +2,8 @@
  * The local Azure: an HTTPS Resource Manager on 127.0.0.1 serving the operations the product uses, the regional
  * Azure Monitor metrics data plane (metrics:getBatch) under /metrics/<region>, and an App Service managed-identity
  * endpoint (plain HTTP, like the real one inside the sandbox) that DefaultAzureCredential uses when IDENTITY_ENDPOINT
- * and IDENTITY_HEADER are set. Requests are counted per route; faults can be injected per route; `latencyMs` delays
- * every answer.
+ * and IDENTITY_HEADER are set, and Entra ID's signing keys for action group tokens under /entra (entra.ts). Requests
+ * are counted per route; faults can be injected per route; `latencyMs` delays every answer.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -21,6 +21,7 @@ import { repoRoot } from '../helpers/paths.js';
 import { type Admission, admit, capacityOf, COMMAND_POD_REQUESTS, placeCommandPod, podRequests } from './admission.js';
 import { agentPoolBodies, machineBodies, managedClusterBody, staticKubernetesToken, userKubeconfig } from './arm.js';
 import type { TestCertificates } from './certs.js';
+import { LocalEntra } from './entra.js';
 import { KubernetesApi, type KubernetesRoute, kubernetesRouteOf } from './kubernetes.js';
 import { MetricsRequestError, type MetricsResource, queryMetrics, queryMetricsBatch } from './metrics.js';
 import {
@@ -45,6 +46,7 @@ export type RouteName =
     | 'machines.list'
     | 'metrics.list'
     | 'metrics.getBatch'
+    | 'entra.keys'
     | KubernetesRoute
     | 'unknown';
 
@@ -190,6 +192,8 @@ export class LocalAzure {
     readonly admissions: { node: string; admission: Admission }[] = [];
     /** The clusters' Kubernetes API, at ${armEndpoint}/kubernetes/<cluster name>. */
     readonly kubernetes = new KubernetesApi();
+    /** The tenant that signs action group tokens, at ${armEndpoint}/entra. */
+    readonly entra = new LocalEntra(() => this.armEndpoint);
     readonly identityHeader = randomBytes(16).toString('hex');
     armEndpoint = '';
     identityEndpoint = '';
@@ -327,6 +331,10 @@ export class LocalAzure {
         const path = questionMark < 0 ? rawUrl : rawUrl.slice(0, questionMark);
         const query = new URLSearchParams(questionMark < 0 ? '' : rawUrl.slice(questionMark + 1));
         const method = request.method ?? 'GET';
+        if (path.startsWith('/entra/')) {
+            await this.handleEntra(method, path, query, response);
+            return;
+        }
         if (path.startsWith('/kubernetes/')) {
             if (this.latencyMs > 0) await sleep(this.latencyMs);
             await this.handleKubernetes(request, method, path, query, response);
@@ -394,6 +402,24 @@ export class LocalAzure {
         } finally {
             this.inFlight.set(route, (this.inFlight.get(route) ?? 1) - 1);
         }
+    }
+
+    private async handleEntra(
+        method: string,
+        path: string,
+        query: URLSearchParams,
+        response: ServerResponse,
+    ): Promise<void> {
+        const record: RecordedRequest = { route: 'entra.keys', method, path, query, status: 0, at: Date.now() };
+        this.requests.push(record);
+        response.on('finish', () => {
+            record.status = response.statusCode;
+        });
+        if (this.latencyMs > 0) await sleep(this.latencyMs);
+        if (await this.applyFault('entra.keys', path, query, response)) return;
+        const answer = this.entra.answer(method, path);
+        if (!answer) json(response, 404, { error: 'not_found' });
+        else json(response, answer.status, answer.body);
     }
 
     private async handleKubernetes(
