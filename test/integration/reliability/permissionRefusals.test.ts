@@ -249,7 +249,10 @@ describe('investigations refused for lack of permission', () => {
         const [alert, ...more] = hookBodies('permk8s');
         assert.equal(more.length, 0);
         assert.equal(alert?.kind, 'opened');
-        assert.match(alert.evidence.text, /^Metrics only: no investigation result \(cluster permk8s refused the probe pod.*snatmon-probe\.yaml/);
+        assert.match(
+            alert.evidence.text,
+            /^Metrics only: no investigation result \(cluster permk8s refused the probe pod.*snatmon-probe\.yaml/,
+        );
         for (const body of chat('permk8s')) {
             assert.match(body, /snatmon-probe\.yaml/);
             assert.doesNotMatch(body, new RegExp(`${SERVICE_TEXT}|pods is forbidden`));
