@@ -21,13 +21,13 @@ export const SHAPES = [
 export type Shape = (typeof SHAPES)[number];
 
 /** tcptracer.py's switches that change what it prints. */
-interface Variant {
+export interface Variant {
     timestamp: boolean; // -t
     verbose: boolean; // -v
     netns: boolean; // the NETNS column: -v without -N
 }
 
-interface Row {
+export interface Row {
     timeNs: number;
     type: 'C' | 'A' | 'X';
     pid: number;
@@ -47,7 +47,7 @@ function left(value: string | number, width: number): string {
     return String(value).padEnd(width);
 }
 
-function headerLine(v: Variant): string {
+export function headerLine(v: Variant): string {
     if (v.verbose) {
         const time = v.timestamp ? left('TIME(ns)', 14) : '';
         const cols =
@@ -63,7 +63,7 @@ function headerLine(v: Variant): string {
 }
 
 /** print_ipv4_event / print_ipv6_event: IPv6 addresses in brackets. */
-function eventLine(v: Variant, r: Row): string {
+export function eventLine(v: Variant, r: Row): string {
     let line = '';
     if (v.timestamp) line += v.verbose ? left(r.timeNs, 14) : left((r.timeNs / 1e9).toFixed(3), 9);
     line += v.verbose ? `${left(WORDS[r.type], 12)} ` : `${left(r.type, 2)} `;
