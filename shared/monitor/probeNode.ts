@@ -9,9 +9,8 @@ import type { CommandResult, ProbeExecutor, ProbeRequest } from '../detect/ports
 import type { ClusterInfo } from '../detect/types.js';
 import { probeFailureReason } from '../errors.js';
 import type { CollectorEvidence } from '../findings/types.js';
-import { analyzeProbeOutput, type ProbeAnalysis } from '../probe/analyzeProbe.js';
+import { analyzeRunCommandOutput, type ProbeAnalysis } from '../probe/analyzeProbe.js';
 import { buildRunCommand } from '../probe/manifest.js';
-import { splitRunCommandOutput } from '../probe/runCommandOutput.js';
 import { investigationBlock, refusalReason } from './investigable.js';
 
 /** 400 KiB for the probe leaves room for the wrapper's pod list under the run command's 512 kB. */
@@ -93,9 +92,7 @@ export async function probeNode(deps: NodeProbeDeps, target: NodeProbeTarget): P
         return failure(probeFailureReason(result, cluster));
     }
 
-    const { probeOutput, pods } = splitRunCommandOutput(result.output);
-    const probe = analyzeProbeOutput(probeOutput, {
-        ...(pods === undefined ? {} : { pods }),
+    const probe = analyzeRunCommandOutput(result.output, {
         privateCidrs: config.probe.privateCidrs,
         ...(target.allocatedPorts !== undefined && target.allocatedPorts > 0
             ? { allocatedPorts: target.allocatedPorts }
