@@ -36,6 +36,33 @@ export function investigationBlock(
 }
 
 /**
+ * Why a probe an admission policy refused failed: which policy (the webhook's name, or Pod Security Admission), that it
+ * is not RBAC, and the fix, the namespace exemption in docs/deploy.md "Admission policies". The node cools down as after
+ * any refusal.
+ */
+export function admissionRefusalReason(
+    cluster: { name: string },
+    policy: string | undefined,
+    namespace: string,
+    cooldownMinutes: number,
+): string {
+    const retry = `it is tried again after the ${cooldownMinutes}-minute cooldown (SNATMON_COOLDOWN_MINUTES)`;
+    const fix = `exempt the namespace ${namespace} from it (docs/deploy.md "Admission policies")`;
+    if (policy === 'PodSecurity') {
+        return (
+            `Pod Security Admission on cluster ${cluster.name} refused the privileged probe pod (not RBAC): label the ` +
+            `namespace ${namespace} pod-security.kubernetes.io/enforce=privileged, as infra/kubernetes/snatmon-probe.yaml ` +
+            `does (docs/deploy.md "Admission policies"); ${retry}`
+        );
+    }
+    const which =
+        policy === 'validation.gatekeeper.sh'
+            ? 'the admission webhook validation.gatekeeper.sh (Azure Policy or Gatekeeper)'
+            : `the admission webhook ${policy ?? 'unknown'}`;
+    return `${which} on cluster ${cluster.name} refused the privileged probe pod (not RBAC): ${fix}; ${retry}`;
+}
+
+/**
  * Why a probe the service refused for lack of permission (CommandResult.refused) failed, for the investigation
  * record, the incident and chat: which permission and where it is documented, and the service's code (already
  * vetted by serviceCode), never its text. The node cools down after such a refusal (`cooldownMinutes`), so the next

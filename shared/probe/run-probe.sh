@@ -47,7 +47,8 @@ trap 'say "error=stopped"; done_line; exit 130' INT TERM HUP
 if ! create_error=$(kubectl create -f "$MANIFEST" 2>&1 >/dev/null); then
     # Its own exit codes, so the app cools the node down instead of retrying what will be refused again. An admission
     # policy (Azure Policy / Gatekeeper, Pod Security Admission) also answers Forbidden: it is told apart from RBAC by
-    # the API server's wording, so the user is sent to the right fix.
+    # the API server's wording (docs/platform-facts.md, k8s.admission-webhook-denial, k8s.pod-security-denial), so
+    # the user is sent to the right fix.
     case $create_error in
     *'admission webhook '*' denied the request'*)
         # The webhook's name is cluster configuration, shown as letters, digits, '.', '-' only.
