@@ -5,10 +5,11 @@
  * refuses them, and the metrics-only alert carries the reason and what to do.
  */
 import type { Config } from '../config.js';
+import { isWindowsPool } from '../detect/types.js';
 
 export interface InvestigationBlock {
     /** The tick's skip reason. */
-    code: 'runCommandDisabled';
+    code: 'runCommandDisabled' | 'windowsNode';
     /** For people (logs, HTTP answers, chat): what stops the probe and how to lift it; no service text. */
     reason: string;
 }
@@ -17,6 +18,20 @@ export interface ProbeTarget {
     name: string;
     resourceGroup: string;
     runCommandDisabled: boolean;
+}
+
+/**
+ * Why a node's pool cannot be probed: the probe pod is a Linux container running a POSIX shell script, and Windows
+ * nodes share the cluster's load balancer and its metrics. Their incidents alert on the metrics alone, at once.
+ */
+export function nodePoolBlock(pool: { name: string; osType?: string } | undefined): InvestigationBlock | undefined {
+    if (!pool || !isWindowsPool(pool)) return undefined;
+    return {
+        code: 'windowsNode',
+        reason:
+            `node pool ${pool.name} runs Windows and the probe runs only on Linux nodes, so its nodes are not ` +
+            'probed; their SNAT metrics still alert',
+    };
 }
 
 export function investigationBlock(

@@ -33,6 +33,8 @@ export interface ScenarioNode {
 export interface ScenarioPool {
     name: string;
     mode?: 'System' | 'User';
+    /** Default Linux. */
+    osType?: 'Linux' | 'Windows';
     osSku?: string;
     nodes: ScenarioNode[];
 }
