@@ -3,7 +3,7 @@
  * (shared/monitor/probeNode.ts). Fed the same run command output, they must name the same culprits, pods and
  * workloads: before they shared it, the CLI dropped the wrapper's pod list and lost every workload name.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +14,10 @@ import { after, before, describe, it } from 'node:test';
 import { QueueClient } from '@azure/storage-queue';
 
 import { runInvestigate } from '../../../cli/investigateCommand.js';
+import { localAzureEnv, startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf } from '../../../cli/localAzure/scenario.js';
+import { shopCluster } from '../../../cli/localAzure/scenarios.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import { investigate } from '../../../functions/investigate.js';
 import type { Analysis } from '../../../shared/analyze/types.js';
 import { LocalQueueHost } from '../../../shared/azure/queuePump.js';
@@ -25,10 +29,6 @@ import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { captureIo } from '../../helpers/cliIo.js';
 import { InvocationContext } from '../../helpers/functionsRuntime.js';
 import { readFixture } from '../../helpers/paths.js';
-import { localAzureEnv, startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf } from '../../localAzure/scenario.js';
-import { shopCluster } from '../../localAzure/scenarios.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 
 // What run-probe.sh prints: the probe's output recorded in the node lab, then the node's pods between markers.
 const PODS = JSON.stringify(JSON.parse(readFixture('probe', 'pods.json')));

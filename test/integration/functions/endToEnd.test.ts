@@ -3,7 +3,7 @@
  * objects: timer tick -> Storage queue (Azurite) -> investigate (run command on the local Azure, answering with probe
  * output recorded in the node lab) -> finding in Table Storage -> Teams, Slack and webhook deliveries.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -11,6 +11,11 @@ import { after, before, describe, it } from 'node:test';
 import type { InvocationContext as Context, Timer } from '@azure/functions';
 import { QueueClient } from '@azure/storage-queue';
 
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf, type ScenarioCluster } from '../../../cli/localAzure/scenario.js';
+import { shopCluster } from '../../../cli/localAzure/scenarios.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 import { getFinding, listFindings } from '../../../functions/findings.js';
 import { investigate } from '../../../functions/investigate.js';
 import { investigatePoison } from '../../../functions/investigatePoison.js';
@@ -25,11 +30,6 @@ import { runCommandOutputFor } from '../../../shared/probe/runCommandOutput.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { HttpRequest, InvocationContext } from '../../helpers/functionsRuntime.js';
 import { readFixture } from '../../helpers/paths.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
-import { startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf, type ScenarioCluster } from '../../localAzure/scenario.js';
-import { shopCluster } from '../../localAzure/scenarios.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 
 const SECRET = 'e2e-hmac-secret-0123456789abcdef';
 // What run-probe.sh prints: the probe's output (recorded in the node lab), then the node's pods between markers.

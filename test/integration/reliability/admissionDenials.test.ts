@@ -5,24 +5,24 @@
  * API server's Status. Either way the record names the policy, says it is not RBAC, points to the namespace exemption
  * in docs/deploy.md, and the node cools down; with the namespace exempted the next investigation runs.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
+import type { LocalAdmissionPolicy } from '../../../cli/localAzure/admissionPolicy.js';
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf, type ScenarioCluster } from '../../../cli/localAzure/scenario.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 import { investigate } from '../../../functions/investigate.js';
 import { scan } from '../../../functions/scan.js';
 import { DEFAULT_PROBE_NAMESPACE } from '../../../shared/probe/manifest.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { repoRoot } from '../../helpers/paths.js';
 import { platformFact } from '../../helpers/platformFacts.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
-import type { LocalAdmissionPolicy } from '../../localAzure/admissionPolicy.js';
-import { startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf, type ScenarioCluster } from '../../localAzure/scenario.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 import { buildMonitor, context, hotCluster, PROBE_OUTPUT, PROBE_RAW, SECRET, timer } from './world.js';
 
 const COOLDOWN_MINUTES = 5;

@@ -8,13 +8,23 @@
  * not queued at all (no failed record per tick), manual requests for them are refused up front, and the alert goes
  * out on the metrics at once with what to do.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { TableClient } from '@azure/data-tables';
 
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import {
+    clusterIdOf,
+    constant,
+    loadBalancerSeriesFor,
+    type RunCommandOutcome,
+    type ScenarioCluster,
+} from '../../../cli/localAzure/scenario.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 import { investigate } from '../../../functions/investigate.js';
 import { startInvestigation } from '../../../functions/investigations.js';
 import { scan } from '../../../functions/scan.js';
@@ -24,16 +34,6 @@ import { workloadLabel } from '../../../shared/notify/content.js';
 import { runCommandOutputFor, wrapperErrorOutput } from '../../../shared/probe/runCommandOutput.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { HttpRequest } from '../../helpers/functionsRuntime.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
-import { startLocalAzure } from '../../localAzure/harness.js';
-import {
-    clusterIdOf,
-    constant,
-    loadBalancerSeriesFor,
-    type RunCommandOutcome,
-    type ScenarioCluster,
-} from '../../localAzure/scenario.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 import { buildMonitor, context, hotCluster, logTo, PODS, PROBE_RAW, SECRET, timer } from './world.js';
 
 /**

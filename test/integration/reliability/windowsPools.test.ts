@@ -5,11 +5,21 @@
  * says it is not probed, a manual request is refused with 409 WindowsNode, and a hot Linux node of the same cluster is
  * investigated as before.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import {
+    clusterIdOf,
+    constant,
+    loadBalancerSeriesFor,
+    type ScenarioCluster,
+    vmssNodes,
+} from '../../../cli/localAzure/scenario.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 import { investigate } from '../../../functions/investigate.js';
 import { startInvestigation } from '../../../functions/investigations.js';
 import { scan } from '../../../functions/scan.js';
@@ -17,16 +27,6 @@ import { WINDOWS_OS_TYPE } from '../../../shared/detect/types.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { HttpRequest } from '../../helpers/functionsRuntime.js';
 import { platformFact } from '../../helpers/platformFacts.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
-import { startLocalAzure } from '../../localAzure/harness.js';
-import {
-    clusterIdOf,
-    constant,
-    loadBalancerSeriesFor,
-    type ScenarioCluster,
-    vmssNodes,
-} from '../../localAzure/scenario.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 import { buildMonitor, context, probeSucceeds, SECRET, timer } from './world.js';
 
 const linux = vmssNodes('nodepool1', 2, 4, '10.237.1');

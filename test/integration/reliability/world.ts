@@ -8,6 +8,17 @@ import type { InvocationContext as Context, Timer } from '@azure/functions';
 import { DefaultAzureCredential } from '@azure/identity';
 import { QueueClient } from '@azure/storage-queue';
 
+import { FAST_RETRIES } from '../../../cli/localAzure/harness.js';
+import {
+    clusterIdOf,
+    constant,
+    loadBalancerSeriesFor,
+    type RunCommandScript,
+    type ScenarioCluster,
+    vmssNodes,
+} from '../../../cli/localAzure/scenario.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import type { WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 import { LocalQueueHost } from '../../../shared/azure/queuePump.js';
 import { createAzureServices } from '../../../shared/azure/services.js';
 import { type Config, loadConfig } from '../../../shared/config.js';
@@ -16,17 +27,6 @@ import type { Log } from '../../../shared/notify/types.js';
 import { runCommandOutputFor } from '../../../shared/probe/runCommandOutput.js';
 import { InvocationContext } from '../../helpers/functionsRuntime.js';
 import { readFixture } from '../../helpers/paths.js';
-import type { WebhookReceiver } from '../../helpers/webhookReceiver.js';
-import { FAST_RETRIES } from '../../localAzure/harness.js';
-import {
-    clusterIdOf,
-    constant,
-    loadBalancerSeriesFor,
-    type RunCommandScript,
-    type ScenarioCluster,
-    vmssNodes,
-} from '../../localAzure/scenario.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 
 export const SECRET = 'reliability-hmac-secret-0123456789';
 export const CHANNEL_PATHS = ['/teams', '/slack', '/hook'] as const;

@@ -14,10 +14,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 
 import { loadYaml } from '@kubernetes/client-node';
 
-import { repoRoot } from '../helpers/paths.js';
 import { type Admission, admit, capacityOf, COMMAND_POD_REQUESTS, placeCommandPod, podRequests } from './admission.js';
 import { admissionDenial } from './admissionPolicy.js';
 import { agentPoolBodies, machineBodies, managedClusterBody, staticKubernetesToken, userKubeconfig } from './arm.js';
@@ -835,7 +835,8 @@ function runWrapperWith(
     const dir = mkdtempSync(join(tmpdir(), 'snatmon-runcommand-'));
     try {
         for (const [name, content] of files) writeFileSync(join(dir, name), content);
-        symlinkSync(join(repoRoot, 'test', 'localAzure', 'kubectl-standin.sh'), join(dir, 'kubectl'));
+        // npm run build copies the stand-in next to this module (scripts/build-assets.mjs).
+        symlinkSync(fileURLToPath(new URL('./kubectl-standin.sh', import.meta.url)), join(dir, 'kubectl'));
         writeFileSync(join(dir, 'pod.json'), JSON.stringify({ ...(pod as object), status }));
         writeFileSync(join(dir, 'node-pods.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [] }));
         const run = spawnSync('sh', ['./run-probe.sh'], {
