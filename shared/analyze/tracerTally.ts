@@ -101,7 +101,7 @@ const TEXT_DADDR_BASE = 2 ** 32;
 let compiled: WebAssembly.Module | undefined;
 
 /** The core, compiled once per process (a few milliseconds); each tally gets its own instance and memory. */
-function tracerCoreModule(): WebAssembly.Module {
+export function tracerCoreModule(): WebAssembly.Module {
     compiled ??= new WebAssembly.Module(readFileSync(new URL('../wasm/tracerCore.wasm', import.meta.url)));
     return compiled;
 }
