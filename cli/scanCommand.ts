@@ -4,14 +4,15 @@ import type { TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential } from '@azure/identity';
 
 import { formatTable } from '../shared/analyze/formatText.js';
-import { isSubscriptionId, parseClusterId } from '../shared/azure/resourceId.js';
-import { createAzureServices, scanOnce } from '../shared/azure/services.js';
+import { createAzureServices } from '../shared/azure/services.js';
 import { type Config, loadConfig } from '../shared/config.js';
 import type { ClusterReport, ScanReport } from '../shared/detect/types.js';
 import type { InvestigationOutcome } from '../shared/monitor/investigate.js';
+import { scanOnce } from '../shared/monitor/scanOnce.js';
 import { runScanTick, type TickSummary } from '../shared/monitor/scanTick.js';
 import type { DrainReport } from '../shared/notify/send.js';
 import { clusterName } from '../shared/report/renderReport.js';
+import { isSubscriptionId, parseClusterId } from '../shared/resourceId.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
 import {
     abandonQueued,

@@ -1,9 +1,9 @@
 import type { EntraSettings } from './alerts/entraToken.js';
 import { cidrProblem } from './analyze/addressClass.js';
-import { type ClusterRef, isNatGatewayId, isSubscriptionId, parseClusterId, resourceKey } from './azure/resourceId.js';
 import type { PagesAuth } from './http/signIn.js';
 import type { ChannelTargets } from './notify/types.js';
 import { webhookUrlProblem } from './notify/webhookUrl.js';
+import { type ClusterRef, isNatGatewayId, isSubscriptionId, parseClusterId, resourceKey } from './resourceId.js';
 import { ncrontabProblem } from './schedule/ncrontab.js';
 
 /** A setting is missing or malformed; the message names the setting, what was expected and what arrived. */

@@ -7,7 +7,6 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import type { Culprit } from '../../shared/analyze/types.js';
-import type { PumpReport } from '../../shared/azure/queuePump.js';
 import { planFix } from '../../shared/findings/fix.js';
 import type { Finding } from '../../shared/findings/types.js';
 import { culpritWorkload, rankCulprits } from '../../shared/findings/workloads.js';
@@ -17,6 +16,7 @@ import type { TickSummary } from '../../shared/monitor/scanTick.js';
 import type { PageLinks } from '../../shared/notify/links.js';
 import { renderFindingPage, renderRunbookPage } from '../../shared/report/findingPage.js';
 import { clusterName, renderReport } from '../../shared/report/renderReport.js';
+import type { PumpReport } from '../../shared/store/queuePump.js';
 import { clusterIdOf } from '../localAzure/scenario.js';
 import type { ReceivedRequest } from '../localAzure/webhookReceiver.js';
 import { writeDemoCapture } from './capture.js';

@@ -13,13 +13,14 @@ import { QueueClient } from '@azure/storage-queue';
 
 import { investigate } from '../../functions/investigate.js';
 import { scan } from '../../functions/scan.js';
-import { LocalQueueHost, type PumpReport } from '../../shared/azure/queuePump.js';
-import { createAzureServices, scanOnce } from '../../shared/azure/services.js';
+import { createAzureServices } from '../../shared/azure/services.js';
 import { type Config, loadConfig } from '../../shared/config.js';
 import { toObservation } from '../../shared/monitor/observations.js';
+import { scanOnce } from '../../shared/monitor/scanOnce.js';
 import type { TickSummary } from '../../shared/monitor/scanTick.js';
 import { createMonitorServices, type MonitorServices } from '../../shared/monitor/services.js';
 import type { PageLinks } from '../../shared/notify/links.js';
+import { LocalQueueHost, type PumpReport } from '../../shared/store/queuePump.js';
 import { type LocalAzurite, startLocalAzurite } from '../azurite.js';
 import { testCertificatesIn } from '../localAzure/certs.js';
 import type { Scenario } from '../localAzure/scenario.js';

@@ -16,9 +16,9 @@ import type {
     MetricsWindow,
     NatGatewayMetrics,
 } from '../detect/ports.js';
+import { resourceKey } from '../resourceId.js';
 import type { AzureClients } from './clients.js';
 import { upstream, UpstreamError } from './errors.js';
-import { resourceKey } from './resourceId.js';
 
 /** "Up to 50 unique resource IDs" per getBatch call (migrate-to-batch-api.md). */
 export const BATCH_SIZE = 50;

@@ -2,9 +2,9 @@ import type { ManagedCluster } from '@azure/arm-containerservice';
 
 import { mapWithConcurrency } from '../detect/concurrency.js';
 import type { ClusterInfo, DiscoveredCluster, Discovery } from '../detect/types.js';
+import { type ClusterRef, parseClusterId, resourceKey } from '../resourceId.js';
 import type { AzureClients } from './clients.js';
 import { describeAzureError, upstream } from './errors.js';
-import { type ClusterRef, parseClusterId, resourceKey } from './resourceId.js';
 
 function ids(references: { id?: string }[] | undefined): string[] {
     return (references ?? []).flatMap((r) => (r.id ? [r.id] : []));

@@ -11,9 +11,9 @@ import {
     unsplitSeries,
 } from '../detect/metricsQuery.js';
 import type { LoadBalancerMetrics, MetricsReader, MetricsWindow, NatGatewayMetrics } from '../detect/ports.js';
+import { toResourceUri } from '../resourceId.js';
 import { type AzureClients, subscriptionOf } from './clients.js';
 import { upstream } from './errors.js';
-import { toResourceUri } from './resourceId.js';
 
 /** MetricsReader over MonitorClient.metrics.list: two requests per load balancer, one per NAT gateway. */
 export class AzureMetricsReader implements MetricsReader {

@@ -1,9 +1,9 @@
 import { mapWithConcurrency } from '../detect/concurrency.js';
 import type { NodeInfo, NodeResolver } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
+import { resourceKey } from '../resourceId.js';
 import type { AzureClients } from './clients.js';
 import { upstream } from './errors.js';
-import { resourceKey } from './resourceId.js';
 
 export interface NodeMapSettings {
     /** Reuse a cluster's node list this long. */

@@ -3,18 +3,16 @@ import type { TokenCredential } from '@azure/identity';
 import type { Config } from '../config.js';
 import { InMemoryDetectionMemory } from '../detect/memory.js';
 import type { DetectionMemory, MetricsReader, NodeResolver, ProbeExecutor } from '../detect/ports.js';
-import { scanClusters, type ScanSettings, scanSettingsFrom } from '../detect/scan.js';
-import type { DiscoveredCluster, ScanReport } from '../detect/types.js';
-import { BatchMetricsReader } from './batchMetrics.js';
-import { type ArmClientSettings, AzureClients, DEFAULT_REQUEST_TIMEOUT_MS } from './clients.js';
-import { ClusterCatalog, discoverClusters, type DiscoveryTargets } from './discovery.js';
-import { describeAzureError } from './errors.js';
+import { type ScanSettings, scanSettingsFrom } from '../detect/scan.js';
 import {
     AksKubernetesAccess,
     FallbackNodeResolver,
     KubernetesNodeResolver,
     KubernetesPodExecutor,
-} from './kubernetes.js';
+} from '../kubernetes/api.js';
+import { BatchMetricsReader } from './batchMetrics.js';
+import { type ArmClientSettings, AzureClients, DEFAULT_REQUEST_TIMEOUT_MS } from './clients.js';
+import { ClusterCatalog, discoverClusters, type DiscoveryTargets } from './discovery.js';
 import { AzureMetricsReader } from './metrics.js';
 import { MachinesNodeResolver } from './nodeMap.js';
 import { AksRunCommandExecutor } from './runCommand.js';
@@ -98,27 +96,4 @@ export function createAzureServices(
         executor: config.investigation.executor === 'kubernetes' ? kubernetes : runCommand,
         settings: scanSettingsFrom(config.detection),
     };
-}
-
-/**
- * One detection pass over the (cached) cluster list. `only`: just these clusters, with a memory of their own so an
- * out-of-tick read (an Azure Monitor alert) leaves the timer's allocated-ports history alone.
- */
-export async function scanOnce(
-    services: AzureServices,
-    now: Date = new Date(),
-    only?: readonly DiscoveredCluster[],
-): Promise<ScanReport> {
-    const discovery = only ? { clusters: [...only], errors: [] } : await services.catalog.get(now.getTime());
-    return scanClusters(
-        discovery,
-        {
-            metrics: services.metrics,
-            nodes: services.nodes,
-            memory: only ? new InMemoryDetectionMemory() : services.memory,
-            describeError: describeAzureError,
-        },
-        services.settings,
-        now,
-    );
 }

@@ -1,4 +1,4 @@
-import { resourceKey } from '../azure/resourceId.js';
+import { resourceKey } from '../resourceId.js';
 import type { DetectionMemory } from './ports.js';
 
 /** DetectionMemory for one process: enough for the CLI and a single Functions instance. */

@@ -4,8 +4,8 @@
  * cluster's failure is reported on that cluster and never stops the others. A reader that batches
  * (`readLoadBalancers`) is asked for every load balancer of the pass first, then each cluster takes its own outcome.
  */
-import { outboundLoadBalancerId, resourceKey } from '../azure/resourceId.js';
 import { clusterMaxNodes } from '../findings/capacity.js';
+import { outboundLoadBalancerId, resourceKey } from '../resourceId.js';
 import { classifyBackend, compareIps, compareStates, type Thresholds } from './classify.js';
 import { mapWithConcurrency } from './concurrency.js';
 import { metricsWindow } from './metricsQuery.js';

@@ -1,4 +1,4 @@
-import type { ClusterRef } from '../azure/resourceId.js';
+import type { ClusterRef } from '../resourceId.js';
 
 /** What discovery learned about one AKS cluster: the settings that decide how it can be watched and probed. */
 export interface ClusterInfo extends ClusterRef {

@@ -1,5 +1,5 @@
 /** GET /api/findings query parameters, checked before anything reaches storage. */
-import type { ClusterRef } from '../azure/resourceId.js';
+import type { ClusterRef } from '../resourceId.js';
 import {
     badRequest,
     NODE_NAME,

@@ -3,7 +3,7 @@
  * resource ID and exactly one of a Kubernetes node name or a backend IP.
  */
 import { parseIpv4, parseIpv6 } from '../analyze/addressClass.js';
-import type { ClusterRef } from '../azure/resourceId.js';
+import type { ClusterRef } from '../resourceId.js';
 import { payloadTooLarge } from './body.js';
 import { badRequest as bad, NODE_NAME, parseClusterParameter } from './parameters.js';
 

@@ -2,7 +2,7 @@
  * Checks for values that arrive over HTTP (body fields and query parameters), each failing with a 400 that names the
  * parameter and what was expected. Nothing here calls Azure or storage.
  */
-import { type ClusterRef, isSubscriptionId, parseClusterId } from '../azure/resourceId.js';
+import { type ClusterRef, isSubscriptionId, parseClusterId } from '../resourceId.js';
 import { HttpError } from './responses.js';
 
 export function badRequest(message: string): HttpError {

@@ -15,14 +15,14 @@ import {
     type V1Pod,
 } from '@kubernetes/client-node';
 
+import { type AzureClients, DEFAULT_REQUEST_TIMEOUT_MS, RequestTimeoutError } from '../azure/clients.js';
+import { admissionRefusal, commandResultBuilder, refusedFor } from '../azure/commandResult.js';
+import { upstream, UpstreamError } from '../azure/errors.js';
+import { AKS_AAD_SERVER_SCOPE } from '../azure/runCommand.js';
 import type { CommandResult, NodeInfo, NodeResolver, ProbeExecutor, ProbeRequest } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
 import { redactSecrets } from '../errors.js';
-import { type AzureClients, DEFAULT_REQUEST_TIMEOUT_MS, RequestTimeoutError } from './clients.js';
-import { admissionRefusal, commandResultBuilder, refusedFor } from './commandResult.js';
-import { upstream, UpstreamError } from './errors.js';
-import { resourceKey } from './resourceId.js';
-import { AKS_AAD_SERVER_SCOPE } from './runCommand.js';
+import { resourceKey } from '../resourceId.js';
 
 // Entra tokens live about an hour; rebuild the client well before that.
 const CLIENT_LIFETIME_MS = 20 * 60_000;

@@ -6,13 +6,13 @@
  * skipped, not as an error, so the action group does not count a repeat alert as a failed call.
  */
 import type { AlertSignal } from '../alerts/commonAlert.js';
-import { outboundLoadBalancerId, resourceKey } from '../azure/resourceId.js';
-import { scanOnce } from '../azure/services.js';
 import type { ClusterReport, NodeReport } from '../detect/types.js';
 import { HttpError } from '../http/responses.js';
 import { type Log, silentLog } from '../notify/types.js';
+import { outboundLoadBalancerId, resourceKey } from '../resourceId.js';
 import { type AcceptedInvestigation, requestInvestigation } from './manual.js';
 import type { QueuedObservation } from './messages.js';
+import { scanOnce } from './scanOnce.js';
 import type { MonitorServices } from './services.js';
 
 export interface SkippedNode {

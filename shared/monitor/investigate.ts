@@ -5,7 +5,6 @@
  * tick can try again, or after the cooldown when the probe was refused for lack of permission (retrying every tick
  * would only write another failed record per tick).
  */
-import { outboundLoadBalancerId, resourceKey } from '../azure/resourceId.js';
 import type { Refusal } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
 import { clusterUnreadableReason, describeFailure, publicFailure } from '../errors.js';
@@ -15,6 +14,7 @@ import type { Finding, NatGatewayRef, OutboundConfig } from '../findings/types.j
 import { incidentNodeOf } from '../incidents/subject.js';
 import { drainOutbox } from '../notify/send.js';
 import { type Log, silentLog } from '../notify/types.js';
+import { outboundLoadBalancerId, resourceKey } from '../resourceId.js';
 import { type InvestigationMessage, leaseOf } from './messages.js';
 import { probeNode } from './probeNode.js';
 import type { MonitorServices } from './services.js';

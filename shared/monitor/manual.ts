@@ -2,9 +2,9 @@
  * A person (HTTP API or CLI) or an Azure Monitor alert asks for one node to be investigated: same lease, queue and
  * worker as the timer.
  */
-import { resourceKey } from '../azure/resourceId.js';
 import type { InvestigationRequest } from '../http/investigationRequest.js';
 import { HttpError } from '../http/responses.js';
+import { resourceKey } from '../resourceId.js';
 import { investigationBlock, nodePoolBlock } from './investigable.js';
 import type { InvestigationTrigger, QueuedObservation } from './messages.js';
 import { queueInvestigation } from './queueInvestigation.js';

@@ -4,7 +4,6 @@
  * cannot be reached at all, the steps that need it are skipped (and listed) instead of each waiting out the SDK's
  * retries: detection still runs and is reported, and the next tick picks up what was missed.
  */
-import { scanOnce } from '../azure/services.js';
 import { mapWithConcurrency } from '../detect/concurrency.js';
 import type { ClusterReport, ScanReport } from '../detect/types.js';
 import type { NodeObservation } from '../findings/types.js';
@@ -15,6 +14,7 @@ import { type InvestigationBlock, investigationBlock, nodePoolBlock } from './in
 import type { QueuedObservation } from './messages.js';
 import { natGatewayObservation, toObservation } from './observations.js';
 import { queueInvestigation } from './queueInvestigation.js';
+import { scanOnce } from './scanOnce.js';
 import type { MonitorServices } from './services.js';
 
 export interface TickSummary {

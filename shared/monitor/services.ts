@@ -8,13 +8,13 @@ import { DefaultAzureCredential } from '@azure/identity';
 
 import { EntraTokenVerifier } from '../alerts/entraToken.js';
 import { type AzureServices, createAzureServices } from '../azure/services.js';
-import { StorageInvestigationQueue } from '../azure/storageQueue.js';
 import type { Config, StorageSettings } from '../config.js';
 import { incidentPolicy } from '../incidents/lifecycle.js';
 import { IncidentTracker } from '../incidents/tracker.js';
 import type { PageLinks } from '../notify/links.js';
 import { CHANNEL_NAMES, type Log, silentLog } from '../notify/types.js';
 import { createSnatStore, type SnatStore } from '../store/snatStore.js';
+import { StorageInvestigationQueue } from '../store/storageQueue.js';
 import type { TableConnection } from '../store/tables.js';
 import type { InvestigationQueue } from './messages.js';
 

@@ -1,8 +1,8 @@
 import { odata } from '@azure/data-tables';
 
-import { resourceKey } from '../azure/resourceId.js';
 import { mapWithConcurrency } from '../detect/concurrency.js';
 import type { DetectionMemory } from '../detect/ports.js';
+import { resourceKey } from '../resourceId.js';
 import { capString, fitsEntity, packDocument, unpackDocument } from './document.js';
 import { StoreError } from './errors.js';
 import { encodeKey } from './keys.js';

@@ -20,8 +20,8 @@ import {
     SUBSCRIPTION,
 } from '../../../cli/localAzure/scenarios.js';
 import type { LocalAzure } from '../../../cli/localAzure/server.js';
-import { scanOnce } from '../../../shared/azure/services.js';
 import type { ClusterReport, NodeReport } from '../../../shared/detect/types.js';
+import { scanOnce } from '../../../shared/monitor/scanOnce.js';
 
 let now = minutes(0);
 let azure: LocalAzure;

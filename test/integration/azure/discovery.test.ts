@@ -17,8 +17,8 @@ import {
 import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import { discoverClusters } from '../../../shared/azure/discovery.js';
 import { MachinesNodeResolver } from '../../../shared/azure/nodeMap.js';
-import { parseClusterId } from '../../../shared/azure/resourceId.js';
 import type { ClusterInfo, Discovery } from '../../../shared/detect/types.js';
+import { parseClusterId } from '../../../shared/resourceId.js';
 
 let azure: LocalAzure;
 

@@ -9,11 +9,11 @@ import type { ScenarioCluster } from '../../../cli/localAzure/scenario.js';
 import { idOf, shopCluster } from '../../../cli/localAzure/scenarios.js';
 import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import { discoverClusters } from '../../../shared/azure/discovery.js';
-import { parseClusterId } from '../../../shared/azure/resourceId.js';
 import type { AzureServices } from '../../../shared/azure/services.js';
 import type { ClusterInfo } from '../../../shared/detect/types.js';
 import { buildRunCommand } from '../../../shared/probe/manifest.js';
 import { fallbackCause, KUBELET_REFUSAL_REASONS, refusalFrom } from '../../../shared/probe/podRefusal.js';
+import { parseClusterId } from '../../../shared/resourceId.js';
 import { platformFact } from '../../helpers/platformFacts.js';
 
 const MIB = 1024 * 1024;

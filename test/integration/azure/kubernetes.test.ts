@@ -9,9 +9,9 @@ import type { ScenarioCluster } from '../../../cli/localAzure/scenario.js';
 import { entraCluster, idOf, shopCluster } from '../../../cli/localAzure/scenarios.js';
 import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import { discoverClusters } from '../../../shared/azure/discovery.js';
-import { parseClusterId } from '../../../shared/azure/resourceId.js';
 import type { AzureServices } from '../../../shared/azure/services.js';
 import type { ClusterInfo } from '../../../shared/detect/types.js';
+import { parseClusterId } from '../../../shared/resourceId.js';
 
 let azure: LocalAzure;
 let outcome: PodOutcome;

@@ -14,9 +14,9 @@ import type { KubernetesRoute } from '../../../cli/localAzure/kubernetes.js';
 import { idOf, shopCluster } from '../../../cli/localAzure/scenarios.js';
 import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import { discoverClusters } from '../../../shared/azure/discovery.js';
-import { parseClusterId } from '../../../shared/azure/resourceId.js';
 import type { AzureServices } from '../../../shared/azure/services.js';
 import type { ClusterInfo } from '../../../shared/detect/types.js';
+import { parseClusterId } from '../../../shared/resourceId.js';
 
 const TIMEOUT_MS = 500;
 const POD = {

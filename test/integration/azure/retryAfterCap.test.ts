@@ -12,8 +12,9 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { productServices, startLocalAzure } from '../../../cli/localAzure/harness.js';
 import { clusterIdOf, type ScenarioCluster } from '../../../cli/localAzure/scenario.js';
 import type { LocalAzure } from '../../../cli/localAzure/server.js';
-import { type AzureServicesOptions, scanOnce } from '../../../shared/azure/services.js';
+import { type AzureServicesOptions } from '../../../shared/azure/services.js';
 import type { ScanReport } from '../../../shared/detect/types.js';
+import { scanOnce } from '../../../shared/monitor/scanOnce.js';
 import { hotCluster } from '../reliability/world.js';
 
 /** gamma sits in a subscription of its own, so a batch metrics call (one per subscription and region) is its alone. */

@@ -8,9 +8,9 @@ import type { RunCommandOutcome, ScenarioCluster } from '../../../cli/localAzure
 import { entraCluster, idOf, lockedDownCluster, shopCluster } from '../../../cli/localAzure/scenarios.js';
 import { AKS_AAD_SERVER_APP, type LocalAzure, RUN_COMMAND_OUTPUT_LIMIT } from '../../../cli/localAzure/server.js';
 import { discoverClusters } from '../../../shared/azure/discovery.js';
-import { parseClusterId } from '../../../shared/azure/resourceId.js';
 import type { AzureServices } from '../../../shared/azure/services.js';
 import type { ClusterInfo } from '../../../shared/detect/types.js';
+import { parseClusterId } from '../../../shared/resourceId.js';
 
 let azure: LocalAzure;
 let outcome: RunCommandOutcome;

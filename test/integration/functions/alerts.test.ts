@@ -17,11 +17,11 @@ import { fleetCluster, shopCluster } from '../../../cli/localAzure/scenarios.js'
 import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import { receiveAlert } from '../../../functions/alerts.js';
 import { investigate } from '../../../functions/investigate.js';
-import { LocalQueueHost } from '../../../shared/azure/queuePump.js';
 import { loadConfig } from '../../../shared/config.js';
 import { parseInvestigationMessage } from '../../../shared/monitor/messages.js';
 import { createMonitorServices, type MonitorServices } from '../../../shared/monitor/services.js';
 import { runCommandOutputFor } from '../../../shared/probe/runCommandOutput.js';
+import { LocalQueueHost } from '../../../shared/store/queuePump.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { HttpRequest, InvocationContext } from '../../helpers/functionsRuntime.js';
 import { readFixture } from '../../helpers/paths.js';

@@ -19,12 +19,12 @@ import {
 } from '../../../cli/localAzure/scenario.js';
 import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import type { WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
-import { LocalQueueHost } from '../../../shared/azure/queuePump.js';
 import { createAzureServices } from '../../../shared/azure/services.js';
 import { type Config, loadConfig } from '../../../shared/config.js';
 import { createMonitorServices, type MonitorServices } from '../../../shared/monitor/services.js';
 import type { Log } from '../../../shared/notify/types.js';
 import { runCommandOutputFor } from '../../../shared/probe/runCommandOutput.js';
+import { LocalQueueHost } from '../../../shared/store/queuePump.js';
 import { InvocationContext } from '../../helpers/functionsRuntime.js';
 import { readFixture } from '../../helpers/paths.js';
 

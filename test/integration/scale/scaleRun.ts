@@ -17,8 +17,8 @@ import {
 } from '../../../cli/localAzure/scaleScenario.js';
 import { loadBalancerIdOf } from '../../../cli/localAzure/scenario.js';
 import type { LocalAzure, RouteName } from '../../../cli/localAzure/server.js';
-import { scanOnce } from '../../../shared/azure/services.js';
 import type { ScanReport } from '../../../shared/detect/types.js';
+import { scanOnce } from '../../../shared/monitor/scanOnce.js';
 
 const FLEET: ScaleOptions = { clusters: 40, nodesPerCluster: 50, subscriptions: 2, regions: ['eastus', 'westeurope'] };
 const TICKS = 10;

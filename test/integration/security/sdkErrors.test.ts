@@ -24,10 +24,10 @@ import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAz
 import { investigate } from '../../../functions/investigate.js';
 import { getInvestigation, startInvestigation } from '../../../functions/investigations.js';
 import { scan } from '../../../functions/scan.js';
-import { LocalQueueHost } from '../../../shared/azure/queuePump.js';
 import { loadConfig } from '../../../shared/config.js';
 import { createMonitorServices, type MonitorServices } from '../../../shared/monitor/services.js';
 import { runCommandOutputFor } from '../../../shared/probe/runCommandOutput.js';
+import { LocalQueueHost } from '../../../shared/store/queuePump.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { HttpRequest, InvocationContext } from '../../helpers/functionsRuntime.js';
 import { readFixture } from '../../helpers/paths.js';

@@ -13,8 +13,8 @@ import { localAzureEnv, startLocalAzure } from '../../../cli/localAzure/harness.
 import { clusterIdOf } from '../../../cli/localAzure/scenario.js';
 import { minutes, NAT_GATEWAY_ID, natGatewayCluster, shopCluster } from '../../../cli/localAzure/scenarios.js';
 import type { LocalAzure } from '../../../cli/localAzure/server.js';
-import { scanOnce } from '../../../shared/azure/services.js';
 import { loadConfig } from '../../../shared/config.js';
+import { scanOnce } from '../../../shared/monitor/scanOnce.js';
 import { runScanTick, type TickSummary } from '../../../shared/monitor/scanTick.js';
 import { createMonitorServices, type MonitorServices } from '../../../shared/monitor/services.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';

@@ -8,7 +8,7 @@ import {
     parseClusterId,
     resourceKey,
     toResourceUri,
-} from '../../../shared/azure/resourceId.js';
+} from '../../../shared/resourceId.js';
 
 describe('resource ids', () => {
     it('parses AKS ids in any casing into one canonical spelling', () => {

@@ -29,7 +29,35 @@ function relativeImports(file: string): string[] {
     );
 }
 
+/**
+ * The layers of shared/ (docs/architecture.md): the pure ones compute from values and never reach Azure, Kubernetes or
+ * storage; the adapters (azure/, kubernetes/) never reach back into orchestration (monitor/) or HTTP.
+ */
+const PURE_LAYERS = ['detect', 'findings', 'analyze', 'parse', 'report', 'schedule', 'probe'];
+const ADAPTERS = ['azure', 'kubernetes'];
+const IMPURE = ['azure', 'kubernetes', 'store', 'monitor', 'http'];
+
+function crossings(layers: string[], forbidden: string[]): string[] {
+    return layers.flatMap((layer) =>
+        typeScriptFiles(join('shared', layer)).flatMap((file) =>
+            relativeImports(file)
+                .filter((target) => forbidden.some((other) => target.startsWith(`shared/${other}/`)))
+                .map((target) => `${file} -> ${target}`),
+        ),
+    );
+}
+
 describe('shipped code', () => {
+    it('keeps the pure layers free of Azure, Kubernetes, storage, orchestration and HTTP', () => {
+        assert.deepEqual(crossings(PURE_LAYERS, IMPURE), []);
+    });
+
+    it('keeps the Azure and Kubernetes adapters out of orchestration, storage and HTTP', () => {
+        assert.deepEqual(crossings(ADAPTERS, ['monitor', 'http', 'store']), []);
+        // The check sees a crossing when there is one: monitor/ builds on the adapters.
+        assert.ok(crossings(['monitor'], ['azure']).length > 0);
+    });
+
     it('imports nothing from test/', () => {
         const files = SHIPPED.flatMap(typeScriptFiles);
         assert.ok(files.includes(join('cli', 'demo', 'world.ts')), 'the demo is among the files read');
