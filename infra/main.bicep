@@ -88,6 +88,9 @@ param webhookUrl string = ''
 @secure()
 param webhookSecret string = ''
 
+@description('Optional. Client ID of the Entra ID app registration people sign in to the pages with (App Service Authentication); empty leaves the pages off.')
+param pagesClientId string = ''
+
 @description('Optional. Opt-in: an action group and a failed-SNAT metric alert per cluster in clusterResourceIds call the app at once (docs/alerts.md). Needs the alertApp* params, and the app code deployed first: run azd provision again after the first azd up.')
 param alertsEnabled bool = false
 
@@ -404,6 +407,7 @@ module api 'app/api.bicep' = {
     deploymentContainerName: deploymentContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     appSettings: snatmonSettings
+    pagesClientId: pagesClientId
     subnetId: vnetEnabled ? (empty(existingAppSubnetId) ? vnet!.outputs.appSubnetId : existingAppSubnetId) : ''
     maximumInstanceCount: maximumInstanceCount
   }

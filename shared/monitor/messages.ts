@@ -2,7 +2,7 @@
  * The queue message that fans one node's investigation out to a Functions instance. Validated on the way in: a
  * message is data from storage, and the node name ends up in a pod manifest.
  */
-import type { NodeState } from '../findings/types.js';
+import type { NatGatewayRef, NodeState, ReadingWindow } from '../findings/types.js';
 import type { NodeLease } from '../store/nodeStateStore.js';
 
 /** What the metrics said when the investigation was queued; absent for manual requests. */
@@ -12,6 +12,10 @@ export interface QueuedObservation {
     usedPorts: number;
     allocatedPorts: number;
     observedAt: string;
+    window?: ReadingWindow;
+    usedPortsPerMinute?: number;
+    /** The reading was a NAT gateway's: the finding goes to the gateway's incident. */
+    natGateway?: NatGatewayRef;
 }
 
 /** What started an investigation: the timer's scan, a person (HTTP API or CLI), or an Azure Monitor alert. */
@@ -99,6 +103,26 @@ export function parseInvestigationMessage(value: unknown): InvestigationMessage 
             typeof observedAt === 'string'
         ) {
             message.observation = { state, failedConnections, usedPorts, allocatedPorts, observedAt };
+            const { window, usedPortsPerMinute, natGateway } = observation as {
+                window?: Record<string, unknown>;
+                usedPortsPerMinute?: unknown;
+                natGateway?: Record<string, unknown>;
+            };
+            if (window !== undefined) {
+                if (typeof window.start !== 'string' || typeof window.end !== 'string')
+                    throw new MessageError('Expected observation field "window" with start and end times');
+                message.observation.window = { start: window.start, end: window.end };
+            }
+            if (usedPortsPerMinute !== undefined) {
+                if (typeof usedPortsPerMinute !== 'number' || !Number.isFinite(usedPortsPerMinute))
+                    throw new MessageError('Expected observation field "usedPortsPerMinute" to be a number');
+                message.observation.usedPortsPerMinute = usedPortsPerMinute;
+            }
+            if (natGateway !== undefined) {
+                if (typeof natGateway.id !== 'string' || typeof natGateway.name !== 'string')
+                    throw new MessageError('Expected observation field "natGateway" with id and name');
+                message.observation.natGateway = { id: natGateway.id, name: natGateway.name };
+            }
         } else {
             throw new MessageError('Expected investigation message field "observation" with state and port counts');
         }

@@ -13,6 +13,7 @@ import { StorageInvestigationQueue } from '../azure/storageQueue.js';
 import type { Config, StorageSettings } from '../config.js';
 import { incidentPolicy } from '../incidents/lifecycle.js';
 import { IncidentTracker } from '../incidents/tracker.js';
+import type { PageLinks } from '../notify/links.js';
 import { CHANNEL_NAMES, type Log, silentLog } from '../notify/types.js';
 import { createSnatStore, type SnatStore } from '../store/snatStore.js';
 import type { TableConnection } from '../store/tables.js';
@@ -38,6 +39,8 @@ export interface MonitorOptions {
     log?: Log;
     /** Where the metrics go; default: the global meter provider (the Azure Monitor distro's, when started). */
     meter?: Meter;
+    /** Where messages link to pages, when not the app's own (the demo writes them as files). */
+    pages?: PageLinks;
 }
 
 export class MissingStorageError extends Error {
@@ -70,6 +73,7 @@ export function createMonitorServices(config: Config, options: MonitorOptions = 
         }),
         channels,
         ...(config.notify.reportBaseUrl === undefined ? {} : { baseUrl: config.notify.reportBaseUrl }),
+        ...(options.pages === undefined ? {} : { pages: options.pages }),
         log: options.log ?? silentLog,
     });
     const queue = new StorageInvestigationQueue(
