@@ -15,6 +15,7 @@ import { LocalQueueHost } from '../../../shared/azure/queuePump.js';
 import { loadConfig } from '../../../shared/config.js';
 import { runScanTick } from '../../../shared/monitor/scanTick.js';
 import { createMonitorServices, type MonitorServices } from '../../../shared/monitor/services.js';
+import { runCommandOutputFor } from '../../../shared/probe/runCommandOutput.js';
 import { LABEL, METRIC } from '../../../shared/telemetry/snatMetrics.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { InvocationContext } from '../../helpers/functionsRuntime.js';
@@ -26,7 +27,7 @@ import { shopCluster } from '../../localAzure/scenarios.js';
 import type { LocalAzure } from '../../localAzure/server.js';
 
 const PODS = JSON.stringify(JSON.parse(readFixture('probe', 'pods.json')));
-const PROBE_OUTPUT = `${readFixture('probe', 'probe-raw.txt')}#snatmon-pods begin\n${PODS}\n#snatmon-pods end\n`;
+const PROBE_OUTPUT = runCommandOutputFor(readFixture('probe', 'probe-raw.txt'), PODS);
 
 describe('OpenTelemetry metrics of a scan tick and an investigation', () => {
     let azure: LocalAzure | undefined;
