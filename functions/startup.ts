@@ -1,6 +1,8 @@
 import { app } from '@azure/functions';
 
 import { ConfigError, loadConfig } from '../shared/config.js';
+import { describeFailure } from '../shared/errors.js';
+import { startAzureMonitor } from '../shared/telemetry/azureMonitor.js';
 
 /**
  * Reads the app settings once when the worker starts, so a malformed one is named in the log right away rather
@@ -24,10 +26,34 @@ export function checkSettingsAtStart(
     }
 }
 
+/**
+ * Starts the OpenTelemetry export to Application Insights when the app has a connection string. A failure costs
+ * the metrics only, so it is logged and the app goes on.
+ */
+export function startTelemetryAtStart(
+    env: NodeJS.ProcessEnv = process.env,
+    start: typeof startAzureMonitor = startAzureMonitor,
+    log: (line: string) => void = (line) => {
+        console.error(line);
+    },
+): boolean {
+    try {
+        const settings = loadConfig(env).telemetry;
+        if (!settings) return false;
+        start(settings);
+        return true;
+    } catch (err) {
+        // A malformed setting was already named by checkSettingsAtStart.
+        if (!(err instanceof ConfigError))
+            log(`aks-snat-monitor metrics export did not start: ${describeFailure(err)}`);
+        return false;
+    }
+}
+
 // Request bodies arrive as streams, so a handler can stop reading at its cap (shared/http/body.ts) instead of the
 // worker holding the whole body (up to the host's 100 MB limit) before the handler sees it.
 app.setup({ enableHttpStream: true });
 
 app.hook.appStart(() => {
-    checkSettingsAtStart();
+    if (checkSettingsAtStart() === undefined) startTelemetryAtStart();
 });

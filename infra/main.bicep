@@ -103,6 +103,9 @@ param alertAppObjectId string = ''
 @description('Optional. Application ID URI of that app registration, api://... (with alertsEnabled).')
 param alertAppIdentifierUri string = ''
 
+@description('Optional. Opt-in: a workbook in Application Insights charting the metrics the app exports, from the queries in infra/monitoring (docs/metrics.md).')
+param metricsWorkbookEnabled bool = false
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
   'azd-env-name': environmentName
@@ -426,6 +429,16 @@ module alerts 'app/alerts.bicep' = if (alertsEnabled && !empty(clusterIds)) {
     appObjectId: alertAppObjectId
     appIdentifierUri: alertAppIdentifierUri
     failedConnectionsThreshold: failedConnectionsThreshold
+    tags: tags
+  }
+}
+
+module metricsWorkbook 'app/workbook.bicep' = if (metricsWorkbookEnabled) {
+  name: 'metrics-workbook'
+  scope: rg
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    location: location
     tags: tags
   }
 }

@@ -99,6 +99,12 @@ export interface Config {
      * unset (the endpoint then refuses every call).
      */
     alertAuth?: EntraSettings;
+    /**
+     * Where the OpenTelemetry metrics go (docs/metrics.md): APPLICATIONINSIGHTS_CONNECTION_STRING, and the
+     * user-assigned identity of APPLICATIONINSIGHTS_AUTHENTICATION_STRING (`ClientId=<id>;Authorization=AAD`), the
+     * settings the Functions host reads for its own telemetry. Undefined without a connection string: no export.
+     */
+    telemetry?: TelemetrySettings;
     probe: {
         /** SNATMON_PROBE_WINDOW_SECONDS: how long tracers capture on the node. */
         windowSeconds: number;
@@ -114,6 +120,12 @@ export interface Config {
 }
 
 export type MetricsApi = 'resource' | 'batch';
+
+export interface TelemetrySettings {
+    connectionString: string;
+    /** Client ID of the user-assigned identity that authenticates to Application Insights; absent: system identity. */
+    clientId?: string;
+}
 
 export const DEFAULT_METRICS_BATCH_ENDPOINT = 'https://{region}.metrics.monitor.azure.com';
 
@@ -427,6 +439,36 @@ function privateCidrs(env: Env): string[] {
     });
 }
 
+function telemetry(env: Env): TelemetrySettings | undefined {
+    const connectionString = value(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING');
+    const authentication = value(env, 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING');
+    if (connectionString === undefined) return undefined;
+    // Values not shown: the connection string carries the instrumentation key.
+    if (!/(^|;)\s*InstrumentationKey=[0-9a-f-]{36}\s*(;|$)/i.test(connectionString)) {
+        throw new ConfigError(
+            'Expected app setting `APPLICATIONINSIGHTS_CONNECTION_STRING` to be an Application Insights connection string ' +
+                '(InstrumentationKey=<GUID>;IngestionEndpoint=...) (value not shown)',
+            'APPLICATIONINSIGHTS_CONNECTION_STRING',
+        );
+    }
+    if (authentication === undefined) return { connectionString };
+    const fields = new Map(
+        authentication.split(';').flatMap((part) => {
+            const [key = '', ...rest] = part.split('=');
+            return key.trim() ? [[key.trim().toLowerCase(), rest.join('=').trim()] as const] : [];
+        }),
+    );
+    const clientId = fields.get('clientid');
+    if (fields.get('authorization')?.toLowerCase() !== 'aad' || (clientId !== undefined && !GUID.test(clientId))) {
+        throw new ConfigError(
+            'Expected app setting `APPLICATIONINSIGHTS_AUTHENTICATION_STRING` to be `Authorization=AAD` or ' +
+                `\`ClientId=<GUID>;Authorization=AAD\`, got '${authentication}'`,
+            'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+        );
+    }
+    return { connectionString, ...(clientId === undefined ? {} : { clientId }) };
+}
+
 const DEFAULT_ENTRA_AUTHORITY = 'https://login.microsoftonline.com';
 
 function alertAuth(env: Env): EntraSettings | undefined {
@@ -477,6 +519,7 @@ export function loadConfig(env: Env = process.env): Config {
     const reportBaseUrl = httpsUrl(env, 'SNATMON_REPORT_BASE_URL', "the app's public base URL");
     const pages = pagesAuth(env);
     const alertSettings = alertAuth(env);
+    const telemetrySettings = telemetry(env);
     return {
         ...(pages === undefined ? {} : { pages }),
         clusters: clusters(env),
@@ -530,6 +573,7 @@ export function loadConfig(env: Env = process.env): Config {
             ...(reportBaseUrl === undefined ? {} : { reportBaseUrl: reportBaseUrl.replace(/\/+$/, '') }),
         },
         ...(alertSettings === undefined ? {} : { alertAuth: alertSettings }),
+        ...(telemetrySettings === undefined ? {} : { telemetry: telemetrySettings }),
         probe: {
             // The probe pod's deadline is the window + 240 s and AKS run command gives up after about 300 s.
             windowSeconds: number(env, 'SNATMON_PROBE_WINDOW_SECONDS', 20, { min: 1, max: 30, integer: true }),

@@ -137,6 +137,7 @@ async function investigate(
     };
     await services.store.findings.put(finding);
     await services.tracker.recordFinding(finding);
+    services.metrics.recordFinding(finding, cluster.name);
     return {
         investigationId: message.investigationId,
         status: 'done',

@@ -57,6 +57,7 @@ export async function runScanTick(services: MonitorServices, now: Date, log: Log
     const memory = services.azure.memory === services.store.memory ? services.store.memory : undefined;
     if (memory) await storage.run('loading detection memory', () => memory.load());
     const report = await scanOnce(services.azure, now);
+    services.metrics.recordScan(report);
     if (memory) await storage.run('saving detection memory', () => memory.save());
     summary.scannedAt = report.scannedAt;
     summary.clusters = report.clusters.length;

@@ -5,6 +5,7 @@
  */
 import type { TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential } from '@azure/identity';
+import { type Meter, metrics } from '@opentelemetry/api';
 
 import { EntraTokenVerifier } from '../alerts/entraToken.js';
 import { type AzureServices, createAzureServices } from '../azure/services.js';
@@ -16,6 +17,7 @@ import { CHANNEL_NAMES, type Log, silentLog } from '../notify/types.js';
 import { createSnatStore, type SnatStore } from '../store/snatStore.js';
 import { StorageInvestigationQueue } from '../store/storageQueue.js';
 import type { TableConnection } from '../store/tables.js';
+import { METER_NAME, SnatMetrics } from '../telemetry/snatMetrics.js';
 import type { InvestigationQueue } from './messages.js';
 
 export interface MonitorServices {
@@ -26,6 +28,8 @@ export interface MonitorServices {
     queue: InvestigationQueue;
     /** Checks the tokens of Azure Monitor alerts (POST /api/alerts); absent when SNATMON_ALERT_* are unset. */
     alertVerifier?: EntraTokenVerifier;
+    /** OpenTelemetry gauges per node and culprit workload (a no-op until a meter provider is registered). */
+    metrics: SnatMetrics;
 }
 
 export interface MonitorOptions {
@@ -33,6 +37,8 @@ export interface MonitorOptions {
     /** Storage to use when the settings name none (the CLI's local store). */
     storage?: StorageSettings;
     log?: Log;
+    /** Where the metrics go; default: the global meter provider (the Azure Monitor distro's, when started). */
+    meter?: Meter;
     /** Where messages link to pages, when not the app's own (the demo writes them as files). */
     pages?: PageLinks;
 }
@@ -84,6 +90,7 @@ export function createMonitorServices(config: Config, options: MonitorOptions = 
         store,
         tracker,
         queue,
+        metrics: new SnatMetrics(options.meter ?? metrics.getMeter(METER_NAME)),
         ...(config.alertAuth === undefined ? {} : { alertVerifier: new EntraTokenVerifier(config.alertAuth) }),
     };
 }

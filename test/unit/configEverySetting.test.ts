@@ -47,6 +47,8 @@ const MALFORMED: Record<string, string> = {
     SNATMON_ALERT_TENANT_ID: 'contoso.onmicrosoft.com',
     SNATMON_ALERT_CLIENT_ID: 'api://snatmon',
     SNATMON_ENTRA_AUTHORITY: 'http://login.microsoftonline.com',
+    APPLICATIONINSIGHTS_CONNECTION_STRING: 'https://westeurope.in.applicationinsights.azure.com',
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=not-a-guid;Authorization=AAD',
     AzureWebJobsStorage: 'hello',
     AzureWebJobsStorage__tableServiceUri: 'http://acct.table.core.windows.net',
     AzureWebJobsStorage__queueServiceUri: 'ftp://acct.queue.core.windows.net',
@@ -60,6 +62,9 @@ const CONTEXT: Record<string, Record<string, string>> = {
     SNATMON_WEBHOOK_SECRET: { SNATMON_WEBHOOK_URL: 'https://example.net/hook' },
     SNATMON_ALERT_TENANT_ID: { SNATMON_ALERT_CLIENT_ID: '7c0e9a62-1d2b-4c3d-9e8f-0a1b2c3d4e5f' },
     SNATMON_ALERT_CLIENT_ID: { SNATMON_ALERT_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47' },
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: {
+        APPLICATIONINSIGHTS_CONNECTION_STRING: 'InstrumentationKey=00000000-0000-0000-0000-000000000000',
+    },
     AzureWebJobsStorage__clientId: {
         AzureWebJobsStorage__tableServiceUri: 'https://acct.table.core.windows.net',
         AzureWebJobsStorage__queueServiceUri: 'https://acct.queue.core.windows.net',
@@ -74,7 +79,8 @@ const CONTEXT: Record<string, Record<string, string>> = {
 
 function settingsReadByConfig(): string[] {
     const source = readFileSync(join(repoRoot, 'shared', 'config.ts'), 'utf8');
-    const names = source.match(/'(SNATMON_[A-Z0-9_]+|AzureWebJobsStorage[A-Za-z_]*)'/g) ?? [];
+    const names =
+        source.match(/'(SNATMON_[A-Z0-9_]+|AzureWebJobsStorage[A-Za-z_]*|APPLICATIONINSIGHTS_[A-Z_]+)'/g) ?? [];
     return [...new Set(names.map((s) => s.slice(1, -1)))].filter((name) => name !== 'SNATMON_');
 }
 

@@ -11,7 +11,9 @@ describe('README', () => {
     it('lists every setting shared/config.ts reads in its configuration table', () => {
         const config = readFileSync(join(repoRoot, 'shared', 'config.ts'), 'utf8');
         const read = new Set(
-            config.match(/'(SNATMON_[A-Z0-9_]+|AzureWebJobsStorage[A-Za-z_]*)'/g)?.map((s) => s.slice(1, -1)),
+            config
+                .match(/'(SNATMON_[A-Z0-9_]+|AzureWebJobsStorage[A-Za-z_]*|APPLICATIONINSIGHTS_[A-Z_]+)'/g)
+                ?.map((s) => s.slice(1, -1)),
         );
         assert.ok(read.size > 20, `found only ${read.size} settings in config.ts`);
         const rows = new Set(

@@ -40,8 +40,10 @@ const platformSettings: Readonly<Record<string, string>> = {
     AzureWebJobsStorage__blobServiceUri: 'Functions host: blob endpoint (timer locks, keys)',
     AzureWebJobsStorage__queueServiceUri: 'Functions host: queue endpoint (queue triggers on AzureWebJobsStorage)',
     AzureWebJobsStorage__tableServiceUri: 'Functions host and table bindings: table endpoint',
-    APPLICATIONINSIGHTS_CONNECTION_STRING: 'Functions host: telemetry target',
-    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Functions host: Entra ID authentication for telemetry',
+    APPLICATIONINSIGHTS_CONNECTION_STRING:
+        'Functions host: telemetry target; also where shared/config.ts sends the OpenTelemetry metrics',
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING:
+        'Functions host: Entra ID authentication for telemetry; also the identity of the metrics export',
     AZURE_CLIENT_ID: '@azure/identity: DefaultAzureCredential picks the user-assigned managed identity by it',
 };
 
