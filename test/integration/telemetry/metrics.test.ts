@@ -3,28 +3,28 @@
  * in-memory exporter: the local Azure's shop cluster (one node exhausted by the lab's egress-api workload), Azurite,
  * and the product's own services.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { QueueClient } from '@azure/storage-queue';
 
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf, type ScenarioCluster } from '../../../cli/localAzure/scenario.js';
+import { shopCluster } from '../../../cli/localAzure/scenarios.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import { investigate } from '../../../functions/investigate.js';
-import { LocalQueueHost } from '../../../shared/azure/queuePump.js';
 import { loadConfig } from '../../../shared/config.js';
 import { runScanTick } from '../../../shared/monitor/scanTick.js';
 import { createMonitorServices, type MonitorServices } from '../../../shared/monitor/services.js';
 import { runCommandOutputFor } from '../../../shared/probe/runCommandOutput.js';
+import { LocalQueueHost } from '../../../shared/store/queuePump.js';
 import { LABEL, METRIC } from '../../../shared/telemetry/snatMetrics.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { InvocationContext } from '../../helpers/functionsRuntime.js';
 import { MemoryMetrics } from '../../helpers/memoryMetrics.js';
 import { readFixture } from '../../helpers/paths.js';
-import { startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf, type ScenarioCluster } from '../../localAzure/scenario.js';
-import { shopCluster } from '../../localAzure/scenarios.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 
 const PODS = JSON.stringify(JSON.parse(readFixture('probe', 'pods.json')));
 const PROBE_OUTPUT = runCommandOutputFor(readFixture('probe', 'probe-raw.txt'), PODS);
