@@ -109,8 +109,8 @@ async function* readChunks(source: ByteSource): AsyncGenerator<Uint8Array> {
 }
 
 /**
- * The input as one text. A JSON document (pods, and lsns, crictl or ig output that starts with `{` or `[`) is kept
- * as it is; any other input is read line by line, an over-long line left out (and given to `onLongLine`).
+ * The input as one text. A JSON document (pods, and lsns or crictl output that starts with `{` or `[`) is kept as it
+ * is; any other input (ig's JSON lines too) is read line by line, an over-long line left out (given to `onLongLine`).
  */
 async function readWhole(
     kind: InputKind,
@@ -136,7 +136,8 @@ async function readWhole(
         if (first) {
             first = false;
             const start = chunk.findIndex((c) => c !== 32 && (c < 9 || c > 13));
-            const json = kind === 'pods' || chunk[start] === 123 || chunk[start] === 91; // { [
+            // ig prints one JSON event per line, and as many lines as the node has connections: read by lines.
+            const json = kind === 'pods' || (kind !== 'ig' && (chunk[start] === 123 || chunk[start] === 91)); // { [
             if (!json) {
                 splitter = new LineSplitter(
                     (line) => {

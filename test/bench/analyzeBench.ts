@@ -11,9 +11,9 @@ import { type Bench, type BenchCheck, type CommandRun, haveGnuTime, median, ms, 
 import { NODE_IP, sourceKey, type TcptracerLogTruth, writeTcptracerLog } from './tcptracerLog.js';
 
 const TARGET_RATIO = 3;
-const RSS_LIMIT_MB = 150;
+export const RSS_LIMIT_MB = 150;
 /** The runbook's counting step, verbatim apart from the file name. */
-const PIPELINE = 'awk \'{print $6,$10}\' "$0" | sort | uniq -c | sort -nrk 1';
+export const PIPELINE = 'awk \'{print $6,$10}\' "$0" | sort | uniq -c | sort -nrk 1';
 
 interface CliSource {
     saddr: string;

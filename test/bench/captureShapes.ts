@@ -198,8 +198,12 @@ function documentedRows(): string[] {
         .map((line) => `${line}\n`);
 }
 
-/** Writes `lines` event lines of `shape` (after tcptracer's banner and header) to `path`. */
-export function writeShapedCapture(path: string, shape: Shape, lines: number, seed = 20240628): void {
+/**
+ * Writes `lines` event lines of `shape` (after tcptracer's banner and header) to `path`; returns how many distinct
+ * destinations (DADDR, DPORT) the connects went to (0 for `documented`, whose lines are copied as they are).
+ */
+export function writeShapedCapture(path: string, shape: Shape, lines: number, seed = 20240628): number {
+    const destinations = new Set<string>();
     mkdirSync(dirname(path), { recursive: true });
     const fd = openSync(path, 'w');
     try {
@@ -221,6 +225,7 @@ export function writeShapedCapture(path: string, shape: Shape, lines: number, se
             const variant = VARIANTS[shape];
             chunk.push(banner, headerLine(variant));
             for (const row of shapeRows(shape, lines, prng(seed))) {
+                if (row.type === 'C') destinations.add(`${row.daddr} ${row.dport}`);
                 chunk.push(eventLine(variant, row));
                 if (chunk.length === 8192) flush();
             }
@@ -229,6 +234,7 @@ export function writeShapedCapture(path: string, shape: Shape, lines: number, se
     } finally {
         closeSync(fd);
     }
+    return destinations.size;
 }
 
 /** `kubectl get pods -A -o json` naming the shapes' 60 pods (dual-stack: IPv4 and IPv6), one Deployment's. */

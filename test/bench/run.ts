@@ -8,13 +8,23 @@
 import { cpus, loadavg, totalmem } from 'node:os';
 
 import { analyzeBench } from './analyzeBench.js';
+import { analyzeLargeBench } from './analyzeLargeBench.js';
+import { analyzeShapesBench } from './analyzeShapesBench.js';
 import type { Bench, BenchOptions, BenchResult } from './bench.js';
 import { faultsBench } from './faultsBench.js';
 import { probeBench } from './probeBench.js';
 import { scaleBench } from './scaleBench.js';
 import { tickBench } from './tickBench.js';
 
-const BENCHES: Bench[] = [analyzeBench, tickBench, probeBench, scaleBench, faultsBench];
+const BENCHES: Bench[] = [
+    analyzeBench,
+    analyzeShapesBench,
+    analyzeLargeBench,
+    tickBench,
+    probeBench,
+    scaleBench,
+    faultsBench,
+];
 
 function option(argv: readonly string[], name: string, fallback: number): number {
     const at = argv.indexOf(name);
