@@ -229,7 +229,12 @@ describe('run command faults through the investigate handler', () => {
                 assert.ok(nodeRow?.cooldownUntil);
                 const [alert] = hookBodies(cluster.name);
                 assert.equal(alert?.kind, 'opened');
-                assert.match(alert.evidence.text, /Not available on this node: [a-z, ]*\boutput\b/);
+                // The event carries the cut as data; its text only says what is missing and points to the finding page.
+                assert.ok(
+                    alert.evidence.collectors.some((x) => x.name === 'output' && /cut short/.test(x.reason ?? '')),
+                    JSON.stringify(alert.evidence.collectors),
+                );
+                assert.match(alert.evidence.text, /Not available on this node: .*output; the finding page says why/);
                 // Every culprit named is one the finding holds, with the ports it holds. The wrapper prints the pod
                 // list before the probe output, so a cut in the probe output keeps the workload names.
                 const held = new Map(
@@ -288,7 +293,7 @@ describe('run command faults through the investigate handler', () => {
             assert.equal(alert.evidence.strength, 'none');
             assert.match(
                 alert.evidence.text,
-                /^Metrics only: no investigation result\. missing investigation unavailable/,
+                /^Metrics only: no investigation result \(run command is disabled on cluster rcoff .*SNATMON_EXECUTOR=kubernetes/,
             );
             assertNamesTheFix(alert.evidence.text);
         }
@@ -377,5 +382,5 @@ interface WebhookJson {
     cluster: { name: string };
     node: string;
     culprits: { workload: string; pod?: string; snatPortsHeld: number }[];
-    evidence: { strength: string; text: string };
+    evidence: { strength: string; text: string; collectors: { name: string; status: string; reason?: string }[] };
 }
