@@ -1,8 +1,8 @@
 /**
  * A simulated AKS node (kubenet) made of Linux namespaces, for running the real probe script against:
  *
- *   pod netns (eth0 10.244.0.x) --veth--+
- *   pod netns ...              --veth--+-- cbr0 10.244.0.1/24   node netns: forwarding, nft MASQUERADE of pod
+ *   pod netns (eth0 10.244.x.y) --veth--+
+ *   pod netns ...              --veth--+-- cbr0 10.244.0.1/16   node netns: forwarding, nft MASQUERADE of pod
  *                                       |                        traffic leaving "uplink" except to the VNet
  *                                       uplink 10.224.0.4/24 --veth-- "internet" netns: 10.224.0.1, public
  *                                                                     documentation addresses and a VNet address
@@ -404,7 +404,7 @@ export class NodeLab {
         for (const name of podNames) this.addNetns(name);
 
         run('ip', ['-n', node, 'link', 'add', 'cbr0', 'type', 'bridge']);
-        run('ip', ['-n', node, 'addr', 'add', '10.244.0.1/24', 'dev', 'cbr0']);
+        run('ip', ['-n', node, 'addr', 'add', '10.244.0.1/16', 'dev', 'cbr0']);
         run('ip', ['-n', node, 'link', 'set', 'cbr0', 'up']);
         run('ip', ['-n', node, 'link', 'add', 'uplink', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', inet]);
         run('ip', ['-n', node, 'addr', 'add', `${LAB_NODE_IP}/24`, 'dev', 'uplink']);
@@ -506,7 +506,7 @@ export class NodeLab {
         if (!cgroupRoot) throw new LabUnavailableError('no cgroup v2 mount');
         for (const [i, spec] of specs.entries()) {
             const netnsName = podNames[i] ?? '';
-            const ip = `10.244.0.${10 + i}`;
+            const ip = labPodIp(i);
             run('ip', [
                 '-n',
                 node,
@@ -522,7 +522,7 @@ export class NodeLab {
                 netnsName,
             ]);
             run('ip', ['-n', node, 'link', 'set', `veth${i + 1}`, 'master', 'cbr0', 'up']);
-            run('ip', ['-n', netnsName, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+            run('ip', ['-n', netnsName, 'addr', 'add', `${ip}/16`, 'dev', 'eth0']);
             run('ip', ['-n', netnsName, 'link', 'set', 'eth0', 'up']);
             run('ip', ['-n', netnsName, 'route', 'add', 'default', 'via', '10.244.0.1']);
 
@@ -864,6 +864,11 @@ export class NodeLab {
         rmSync(this.stateFile, { force: true });
         await sleep(0);
     }
+}
+
+/** Pod i's IP: 10.244.0.10 onwards, 200 to a /24, so a node of 250 pods (Azure CNI Overlay's limit) fits. */
+export function labPodIp(i: number): string {
+    return `10.244.${Math.floor(i / 200)}.${10 + (i % 200)}`;
 }
 
 function portText(port: LabConnections['port']): string {
