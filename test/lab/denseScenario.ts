@@ -1,5 +1,5 @@
 import { LAB_ADDRESSES, type LabPodSpec } from './nodeLab.js';
-import { shopScenario,type ShopScenarioCounts } from './shopScenario.js';
+import { shopScenario, type ShopScenarioCounts } from './shopScenario.js';
 
 const { publicA, publicB, vnetService } = LAB_ADDRESSES;
 
