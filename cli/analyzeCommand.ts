@@ -1,4 +1,4 @@
-import { access, constants, open, stat } from 'node:fs/promises';
+import { access, constants, open, readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -8,9 +8,11 @@ import { formatAnalysis } from '../shared/analyze/formatText.js';
 import { INPUT_KINDS, type InputKind } from '../shared/analyze/inputKinds.js';
 import { addInputSource, type ByteSource, streamSource } from '../shared/analyze/inputStream.js';
 import type { Analysis } from '../shared/analyze/types.js';
+import { type AnalyzeProbeOptions, analyzeRunCommandOutput, type ProbeAnalysis } from '../shared/probe/analyzeProbe.js';
 import { type CliIo, EXIT_OK, UsageError } from './io.js';
 
 export const ANALYZE_USAGE = `Usage: snat-monitor analyze [inputs] [--private-cidr CIDR]... [--allocated-ports N] [--top N] [--json]
+       snat-monitor analyze --probe F [--pods F] [--private-cidr CIDR]... [--allocated-ports N] [--top N] [--json]
 
 Joins node tool output into the pods and destinations that use SNAT ports. Give any subset of:
   --tcptracer F     python3 /usr/share/bcc/tools/tcptracer -t4v (any variant)
@@ -23,7 +25,11 @@ Joins node tool output into the pods and destinations that use SNAT ports. Give 
   --conntrack F     conntrack -L or /proc/net/nf_conntrack
   --cgroup F        /proc/PID/cgroup (several with \`head /proc/*/cgroup\` headers)
   --pods F          kubectl get pods -A -o json
-Every input option may be repeated; F may be - for standard input (once).
+  --probe F         a saved node probe output (kubectl logs of the probe pod, probe.sh run as root on the node, or
+                    the run command output with its pod list); only --pods may go with it, and is then used
+                    instead of the pod list in the output. --json then prints the probe analysis: analysis,
+                    collectors, sections, probe (docs/probe-format.md)
+Every input option but --probe may be repeated; F may be - for standard input (once).
   --private-cidr    destinations that stay private (VNet, peered VNets, pod and service CIDRs); repeatable
   --allocated-ports the node's allocated SNAT ports, to show each culprit's share
   --top N           destinations to list per culprit (default 10)
@@ -32,6 +38,8 @@ Exit codes: 0 done, 2 bad usage or unreadable input.`;
 
 interface AnalyzeRequest {
     inputs: { kind: InputKind; file: string }[];
+    /** A saved probe output: read whole, with the pods of `inputs` if any. */
+    probe?: string;
     privateCidrs: string[];
     allocatedPorts?: number;
     top: number;
@@ -49,6 +57,7 @@ const ANALYZE_OPTIONS = {
     conntrack: { type: 'string', multiple: true },
     cgroup: { type: 'string', multiple: true },
     pods: { type: 'string', multiple: true },
+    probe: { type: 'string' },
     'private-cidr': { type: 'string', multiple: true },
     'allocated-ports': { type: 'string' },
     top: { type: 'string' },
@@ -69,12 +78,17 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeRequest {
     for (const kind of INPUT_KINDS) {
         for (const file of values[kind] ?? []) inputs.push({ kind, file });
     }
-    if (inputs.length === 0) {
+    if (values.probe !== undefined) {
+        const other = inputs.find((input) => input.kind !== 'pods');
+        if (other)
+            throw new UsageError(`--probe reads a whole probe output: give only --pods with it, not --${other.kind}`);
+        if (inputs.length > 1) throw new UsageError('--probe takes one --pods file');
+    } else if (inputs.length === 0) {
         throw new UsageError(
             `analyze needs at least one input file (--tcptracer, --ss, --conntrack, ...)\n\n${ANALYZE_USAGE}`,
         );
     }
-    if (inputs.filter((input) => input.file === '-').length > 1) {
+    if ([...inputs.map((input) => input.file), values.probe].filter((file) => file === '-').length > 1) {
         throw new UsageError('Only one input can be read from standard input (-)');
     }
     const privateCidrs = values['private-cidr'] ?? [];
@@ -84,6 +98,7 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeRequest {
     }
     const request: AnalyzeRequest = {
         inputs,
+        ...(values.probe === undefined ? {} : { probe: values.probe }),
         privateCidrs,
         top: positiveInteger('--top', values.top) ?? 10,
         json: values.json === true,
@@ -107,7 +122,7 @@ function positiveInteger(option: string, text: string | undefined): number | und
 }
 
 /** Checks every named file before reading any, so a typo in the last option fails fast and loses nothing. */
-async function checkReadable(inputs: AnalyzeRequest['inputs'], cwd: string): Promise<void> {
+async function checkReadable(inputs: readonly { kind: string; file: string }[], cwd: string): Promise<void> {
     for (const { kind, file } of inputs) {
         if (file === '-') continue;
         const path = resolve(cwd, file);
@@ -153,8 +168,57 @@ export async function analyzeFiles(request: AnalyzeRequest, io: CliIo): Promise<
     return analyzer.result();
 }
 
+/** Reads a whole file, or standard input for `-`: a probe output is at most about 512 kB. */
+async function readText(file: string, io: CliIo): Promise<string> {
+    if (file !== '-') return readFile(resolve(io.cwd, file), 'utf8');
+    const chunks: Buffer[] = [];
+    for await (const chunk of io.stdin as AsyncIterable<Buffer | string>) {
+        chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `--probe`: the reader the investigation uses (analyzeRunCommandOutput), on a saved output. */
+async function analyzeProbeFile(request: AnalyzeRequest & { probe: string }, io: CliIo): Promise<ProbeAnalysis> {
+    const pods = request.inputs[0];
+    await checkReadable([...(pods ? [pods] : []), { kind: 'probe', file: request.probe }], io.cwd);
+    const read = async (option: string, file: string) => {
+        try {
+            return await readText(file, io);
+        } catch (err) {
+            const reason = err instanceof Error && 'code' in err ? String(err.code) : (err as Error).message;
+            throw new UsageError(`--${option} ${file}: cannot read the input (${reason})`, { cause: err });
+        }
+    };
+    const text = await read('probe', request.probe);
+    const options: AnalyzeProbeOptions = { privateCidrs: request.privateCidrs, topDestinations: request.top };
+    if (pods) options.pods = await read('pods', pods.file);
+    if (request.allocatedPorts !== undefined) options.allocatedPorts = request.allocatedPorts;
+    const result = analyzeRunCommandOutput(text, options);
+    if (result.probe.error !== undefined) {
+        throw new UsageError(`--probe ${request.probe}: no probe output to analyze (${result.probe.error})`);
+    }
+    return result;
+}
+
+function formatCollectors(result: ProbeAnalysis): string {
+    const lines = ['', 'Probe collectors'];
+    for (const c of result.collectors) lines.push(`  ${c.name}: ${c.status}${c.reason ? ` (${c.reason})` : ''}`);
+    if (!result.probe.complete) lines.push('  the probe output was cut short: sections after the cut are missing');
+    return `${lines.join('\n')}\n`;
+}
+
 export async function runAnalyze(argv: string[], io: CliIo): Promise<number> {
     const request = parseAnalyzeArgs(argv);
+    if (request.probe !== undefined) {
+        const result = await analyzeProbeFile({ ...request, probe: request.probe }, io);
+        io.stdout.write(
+            request.json
+                ? `${JSON.stringify(result, null, 2)}\n`
+                : `${formatAnalysis(result.analysis)}${formatCollectors(result)}`,
+        );
+        return EXIT_OK;
+    }
     const analysis = await analyzeFiles(request, io);
     io.stdout.write(request.json ? `${JSON.stringify(analysis, null, 2)}\n` : formatAnalysis(analysis));
     return EXIT_OK;

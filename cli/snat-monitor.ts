@@ -27,7 +27,8 @@ Commands:
                --notify runs one monitor tick: investigate, record, notify
   investigate  run the node probe on one node and show which pods and destinations hold its SNAT ports;
                --notify also records the finding and notifies
-  analyze      attribute SNAT use to pods and destinations from captured node tool output
+  analyze      attribute SNAT use to pods and destinations from captured node tool output or a saved probe output
+  probe        probe manifest --node NAME: print the probe pod manifest and run command wrapper, no Azure call
   demo         the whole monitor against a simulated Azure, no account needed (npm run demo)
   help         show this help, or help for a command: snat-monitor help scan
 
@@ -56,6 +57,10 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<LoadedComman
     analyze: async () => {
         const { runAnalyze, ANALYZE_USAGE } = await import('./analyzeCommand.js');
         return { run: runAnalyze, usage: ANALYZE_USAGE };
+    },
+    probe: async () => {
+        const { runProbeCommand, PROBE_USAGE } = await import('./probeCommand.js');
+        return { run: runProbeCommand, usage: PROBE_USAGE };
     },
     // The demo brings the local Azure, which ships as test infrastructure.
     demo: () =>

@@ -147,6 +147,11 @@ function list(env: Env, name: string): string[] {
         .filter(Boolean);
 }
 
+/** SNATMON_PROBE_WINDOW_SECONDS, default 20: also what `snat-monitor probe manifest` shows the probe would use. */
+export function probeWindowSeconds(env: Env): number {
+    return number(env, 'SNATMON_PROBE_WINDOW_SECONDS', 20, { min: 1, max: 30, integer: true });
+}
+
 function number(
     env: Env,
     name: string,
@@ -576,7 +581,7 @@ export function loadConfig(env: Env = process.env): Config {
         ...(telemetrySettings === undefined ? {} : { telemetry: telemetrySettings }),
         probe: {
             // The probe pod's deadline is the window + 240 s and AKS run command gives up after about 300 s.
-            windowSeconds: number(env, 'SNATMON_PROBE_WINDOW_SECONDS', 20, { min: 1, max: 30, integer: true }),
+            windowSeconds: probeWindowSeconds(env),
             privateCidrs: privateCidrs(env),
         },
         runCommand: {

@@ -93,11 +93,18 @@ interface Identity {
     containers: string[];
 }
 
+/** Which view a count came from, and for which protocol: the socket view of a pod may hold TCP only (ss -tan). */
+type ViewName = 'sockets' | 'conntrack' | 'udpSockets' | 'udpConntrack';
+
 interface CulpritState {
     identity: Identity;
     methods: Set<AttributionMethod>;
     sockets?: ViewCounters;
     conntrack?: ViewCounters;
+    udpSockets?: ViewCounters;
+    udpConntrack?: ViewCounters;
+    /** TCP from one view, UDP from one view, summed once (merged lazily at report time). */
+    merged?: ViewCounters;
     tracer?: TracerCounters;
 }
 
@@ -342,8 +349,9 @@ class Join {
                 if (holds) this.addUnattributed(socket.localAddress, socket.netns, socket.pid, weight, weight);
                 continue;
             }
-            const view = this.viewFor(found.identity, found.method, 'sockets');
-            const state = socket.protocol === 'udp' ? UDP_FLOW : socket.state;
+            const udp = socket.protocol === 'udp';
+            const view = this.viewFor(found.identity, found.method, udp ? 'udpSockets' : 'sockets');
+            const state = udp ? UDP_FLOW : socket.state;
             this.count(view, state, socket.remoteAddress, socket.remotePort, isPublic, weight);
         }
     }
@@ -365,7 +373,11 @@ class Join {
                 this.addUnattributed(src, undefined, undefined, weight, held);
                 continue;
             }
-            const view = this.viewFor(this.identityForPod(pod), 'podIp', 'conntrack');
+            const view = this.viewFor(
+                this.identityForPod(pod),
+                'podIp',
+                state === UDP_FLOW ? 'udpConntrack' : 'conntrack',
+            );
             this.count(view, state, dst, dport ?? 0, isPublic, weight);
         }
     }
@@ -533,7 +545,7 @@ class Join {
         return state.tracer;
     }
 
-    private viewFor(identity: Identity, method: AttributionMethod, view: 'sockets' | 'conntrack'): ViewCounters {
+    private viewFor(identity: Identity, method: AttributionMethod, view: ViewName): ViewCounters {
         const state = this.stateFor(identity, method);
         const counters = (state[view] ??= {
             established: 0,
@@ -610,9 +622,8 @@ class Join {
     }
 
     private toCulprit(state: CulpritState, top: number, allocated: number | undefined): Culprit {
-        const { identity, sockets, conntrack, tracer } = state;
-        // The socket view sees TIME_WAIT and exact states; conntrack is next best; tcptracer only saw the window.
-        const view = sockets ?? conntrack;
+        const { identity, tracer } = state;
+        const view = mergedView(state);
         const held = view ? view.held : (tracer?.publicConnects ?? 0);
         const culprit: Culprit = {
             hostNetwork: identity.hostNetwork,
@@ -643,7 +654,7 @@ class Join {
     }
 
     private chosenDestinations(state: CulpritState): DestinationCounts {
-        const view = state.sockets ?? state.conntrack;
+        const view = mergedView(state);
         if (view) return view.destinations;
         const tracer = state.tracer;
         if (!tracer) return new Map<string, Map<number, number>>();
@@ -748,4 +759,26 @@ function round(value: number): number {
 export function culpritName(culprit: Pick<Culprit, 'namespace' | 'pod' | 'podIp' | 'netns' | 'uid'>): string {
     if (culprit.namespace !== undefined && culprit.pod !== undefined) return `${culprit.namespace}/${culprit.pod}`;
     return culprit.pod ?? culprit.uid ?? culprit.podIp ?? (culprit.netns ? `netns ${culprit.netns}` : 'unknown');
+}
+
+/**
+ * A culprit's counts from its views, each flow counted once: TCP from the socket view (exact states, TIME_WAIT),
+ * else conntrack; UDP from conntrack, which keeps a flow while the load balancer holds its port, else the socket
+ * view (connected UDP sockets only). So UDP flows a TCP-only socket view never saw still count, and nothing twice.
+ * tcptracer only saw the window and is used only without either view.
+ */
+function mergedView(state: CulpritState): ViewCounters | undefined {
+    if (state.merged) return state.merged;
+    const tcp = state.sockets ?? state.conntrack;
+    const udp = state.udpConntrack ?? state.udpSockets;
+    if (!tcp || !udp) return (state.merged = tcp ?? udp);
+    state.merged = {
+        established: tcp.established,
+        establishedPublic: tcp.establishedPublic,
+        timeWait: tcp.timeWait,
+        synSent: tcp.synSent,
+        held: tcp.held + udp.held,
+        destinations: sumDestinations([tcp.destinations, udp.destinations]),
+    };
+    return state.merged;
 }

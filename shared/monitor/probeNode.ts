@@ -10,7 +10,7 @@ import type { ClusterInfo } from '../detect/types.js';
 import { probeFailureReason } from '../errors.js';
 import type { CollectorEvidence } from '../findings/types.js';
 import { analyzeRunCommandOutput, type ProbeAnalysis } from '../probe/analyzeProbe.js';
-import { buildRunCommand } from '../probe/manifest.js';
+import { buildRunCommand, type RunCommandPlan } from '../probe/manifest.js';
 import { admissionRefusalReason, investigationBlock, refusalReason } from './investigable.js';
 
 /** 400 KiB for the probe leaves room for the wrapper's pod list under the run command's 512 kB. */
@@ -56,16 +56,21 @@ export interface NodeProbeFailure {
 
 export type NodeProbeOutcome = NodeProbeSuccess | NodeProbeFailure;
 
+/**
+ * The run command (wrapper and probe pod manifest) an investigation of `node` runs: also what
+ * `snat-monitor probe manifest` prints, so a reviewer reads exactly this.
+ */
+export function probeRunCommand(node: string, windowSeconds: number): RunCommandPlan {
+    return buildRunCommand({ nodeName: node, parameters: { windowSeconds, maxBytes: PROBE_MAX_BYTES } });
+}
+
 export async function probeNode(deps: NodeProbeDeps, target: NodeProbeTarget): Promise<NodeProbeOutcome> {
     const { cluster, node } = target;
     const { config } = deps;
     const blocked = investigationBlock(config.investigation.executor, cluster);
     if (blocked) return { ok: false, reason: blocked.reason };
 
-    const plan = buildRunCommand({
-        nodeName: node,
-        parameters: { windowSeconds: config.probe.windowSeconds, maxBytes: PROBE_MAX_BYTES },
-    });
+    const plan = probeRunCommand(node, config.probe.windowSeconds);
     const request: ProbeRequest = {
         command: plan.command,
         files: Object.entries(plan.files).map(([name, content]) => ({ name, content })),

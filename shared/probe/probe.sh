@@ -15,7 +15,8 @@ set -u
 umask 077
 LC_ALL=C
 export LC_ALL
-# /opt/bin: where AKS node images put crictl and other components since 2026 (docs/platform-facts.md).
+# /opt/bin: where AKS node images put crictl and other components since 2026 (docs/platform-facts.md,
+# aks.crictl-path).
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/bin
 export PATH
 
@@ -78,10 +79,37 @@ MAX_NETNS=${SNATMON_PROBE_MAX_NETNS-300}
 check_uint SNATMON_PROBE_MAX_NETNS "$MAX_NETNS" 1 1000
 MAX_PIDS=${SNATMON_PROBE_MAX_PIDS-2000}
 check_uint SNATMON_PROBE_MAX_PIDS "$MAX_PIDS" 1 20000
-TCPTRACER=${SNATMON_PROBE_TCPTRACER-/usr/share/bcc/tools/tcptracer}
-check_path SNATMON_PROBE_TCPTRACER "$TCPTRACER"
-CRICTL=${SNATMON_PROBE_CRICTL-/opt/bin/crictl}
-check_path SNATMON_PROBE_CRICTL "$CRICTL"
+# Default tool paths are where AKS node images put them (docs/platform-facts.md, aks.bcc-tools and aks.crictl-path);
+# the first that exists is used, and a missing tool says where it was looked for.
+if [ -n "${SNATMON_PROBE_TCPTRACER-}" ]; then
+    TCPTRACER=$SNATMON_PROBE_TCPTRACER
+    check_path SNATMON_PROBE_TCPTRACER "$TCPTRACER"
+    TCPTRACER_LOOKED=$TCPTRACER
+else
+    TCPTRACER_LOOKED='/usr/share/bcc/tools/tcptracer or /usr/local/share/bcc/tools/tcptracer'
+    TCPTRACER=/usr/share/bcc/tools/tcptracer
+    for candidate in /usr/share/bcc/tools/tcptracer /usr/local/share/bcc/tools/tcptracer; do
+        if [ -f "$candidate" ]; then
+            TCPTRACER=$candidate
+            break
+        fi
+    done
+fi
+if [ -n "${SNATMON_PROBE_CRICTL-}" ]; then
+    CRICTL=$SNATMON_PROBE_CRICTL
+    check_path SNATMON_PROBE_CRICTL "$CRICTL"
+    CRICTL_LOOKED=$CRICTL
+else
+    # /opt/bin on images built since early 2026, /usr/local/bin on older ones (clusters run those until upgraded).
+    CRICTL_LOOKED='/opt/bin/crictl, /usr/local/bin/crictl or on PATH'
+    CRICTL=''
+    for candidate in /opt/bin/crictl /usr/local/bin/crictl "$(command -v crictl 2>/dev/null)"; do
+        if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+            CRICTL=$candidate
+            break
+        fi
+    done
+fi
 IG=${SNATMON_PROBE_IG-}
 [ -z "$IG" ] || check_path SNATMON_PROBE_IG "$IG"
 CONNTRACK=${SNATMON_PROBE_CONNTRACK-}
@@ -282,6 +310,8 @@ END {
     if (kind == "ss") ss_end()
     else if (kind == "tcptracer") tt_end()
     if (kind == "ss" || kind == "conntrack" || kind == "tcptracer") {
+        # Made even when empty (a namespace without sockets): its aggregation is then the format line alone.
+        printf "" > (out ".agg1"); printf "" > (out ".agg2")
         for (k in a1) printf "%d %s\n", a1[k], k > (out ".agg1")
         for (k in a2) printf "%d %s\n", a2[k], k > (out ".agg2")
         close(out ".agg1"); close(out ".agg2")
@@ -330,7 +360,7 @@ if enabled tcptracer; then
     TT_ID=$ID
     add_attr command "python3 $TCPTRACER -t4v"
     if [ ! -f "$TCPTRACER" ]; then
-        set_status unavailable "tcptracer not found at $TCPTRACER (BCC tools are not installed on this node image)"
+        set_status unavailable "tcptracer not found at $TCPTRACER_LOOKED (BCC tools are not installed on this node image)"
     elif ! command -v python3 >/dev/null 2>&1; then
         set_status unavailable 'python3 not found: BCC tcptracer cannot run'
     else
@@ -350,21 +380,37 @@ if enabled ig; then
     if [ -z "$IG" ]; then IG=$(command -v ig 2>/dev/null || true); fi
     if [ -z "$IG" ] || [ ! -x "$IG" ]; then
         set_status unavailable 'Inspektor Gadget ig is not installed on this node'
+    elif ! IG_IMAGES=$(timeout 10 "$IG" image list 2>"$S/$ID.images.err"); then
+        set_status unavailable "ig image list failed: $(tail -n 1 "$S/$ID.images.err" | tr -c '[:print:]' '?' | cut -c1-200)"
     else
         IG_VERSION=$(timeout 10 "$IG" version 2>/dev/null | head -n 1 | tr -cd 'v0-9.')
-        case $IG_VERSION in
-        v[0-9]*.[0-9]*.[0-9]*) GADGET=trace_tcp:$IG_VERSION ;;
-        *) GADGET=trace_tcp ;;
+        # A short name such as trace_tcp:<version> means ghcr.io/inspektor-gadget/gadget/trace_tcp to ig, while AKS
+        # node images import their gadgets under mcr.microsoft.com/oss/v2/inspektor-gadget/gadget/ (docs/platform-facts.md,
+        # ig.short-name-resolution, aks.ig-gadget-images): the probe runs the trace_tcp image ig lists, its own
+        # version's first, by the name ig lists it under.
+        GADGET=$(printf '%s\n' "$IG_IMAGES" | awk -v want="$IG_VERSION" '
+            NR > 1 && ($1 == "trace_tcp" || $1 ~ /\/trace_tcp$/) && $2 ~ /^[A-Za-z0-9._-]+$/ {
+                if ($2 == want && exact == "") exact = $1 ":" $2
+                if (any == "") any = $1 ":" $2
+            }
+            END { print (exact != "" ? exact : any) }')
+        case $GADGET in
+        *[!A-Za-z0-9._/:-]*) GADGET='' ;;
         esac
-        # --pull never: the probe never downloads anything; without the gadget image on the node, ig is unavailable.
-        add_attr command "$IG run $GADGET --pull never --host -o json --timeout $WINDOW"
-        start_tracer_reader
-        IG_READER=$READER_PID
-        exec 8>"$S/$ID.fifo"
-        timeout -s INT -k 5 "$((WINDOW + 15))" "$IG" run "$GADGET" --pull never --host -o json --timeout "$WINDOW" \
-            </dev/null >&8 2>"$S/$ID.err" 7>&- &
-        IG_PID=$!
-        BG_PIDS="$BG_PIDS $IG_PID"
+        if [ -z "$GADGET" ]; then
+            set_status unavailable 'no trace_tcp gadget image on the node (ig image list) and the probe never pulls images'
+        else
+            add_attr gadget "$GADGET"
+            # --pull never: the probe never downloads anything.
+            add_attr command "$IG run $GADGET --pull never --host -o json --timeout $WINDOW"
+            start_tracer_reader
+            IG_READER=$READER_PID
+            exec 8>"$S/$ID.fifo"
+            timeout -s INT -k 5 "$((WINDOW + 15))" "$IG" run "$GADGET" --pull never --host -o json --timeout "$WINDOW" \
+                </dev/null >&8 2>"$S/$ID.err" 7>&- &
+            IG_PID=$!
+            BG_PIDS="$BG_PIDS $IG_PID"
+        fi
     fi
 fi
 
@@ -453,12 +499,12 @@ if enabled crictl; then
     for what in ps pods; do
         new_section "crictl/$what" crictl crictl json
         if [ "$what" = ps ]; then
-            add_attr command "$CRICTL ps -a -o json"
+            add_attr command "${CRICTL:-crictl} ps -a -o json"
         else
-            add_attr command "$CRICTL pods -o json"
+            add_attr command "${CRICTL:-crictl} pods -o json"
         fi
-        if [ ! -x "$CRICTL" ]; then
-            set_status unavailable "crictl not found at $CRICTL"
+        if [ -z "$CRICTL" ] || [ ! -x "$CRICTL" ]; then
+            set_status unavailable "crictl not found at $CRICTL_LOOKED"
             continue
         fi
         if [ "$what" = ps ]; then collect 15 -- "$CRICTL" ps -a -o json; else collect 15 -- "$CRICTL" pods -o json; fi
@@ -489,7 +535,7 @@ if [ -n "${IG_PID-}" ]; then
     RC=$(sed -n 's/.* rc=\([^ ]*\).*/\1/p' "$S/$ID.stat" 2>/dev/null)
     if [ "$RC" = 0 ]; then
         set_status ok
-    elif grep -qi 'pull' "$S/$ID.err" 2>/dev/null; then
+    elif grep -qi -e 'pull' -e 'resolving image' "$S/$ID.err" 2>/dev/null; then
         set_status unavailable "gadget image $GADGET is not on the node and the probe never pulls images: $(err_tail)"
     else
         set_status failed "ig exited ${RC:-?}: $(err_tail)"
@@ -531,8 +577,10 @@ function sortby(arr, idx, n,    i, j, t) {
 }
 { n++; id[n] = $1; cls[n] = $2; raw[n] = $3; complete[n] = $4; a1[n] = $5; a2[n] = $6; ov[n] = $7; over += $7 }
 END {
-    target = (tgt < max ? tgt : max) - over - 2048; if (target < 0) target = 0
+    # TARGET_BYTES is for content: on a node with hundreds of namespaces the section lines alone pass it, and
+    # counting them against it would leave no section raw while most of MAX_BYTES went unused.
     rem = max - over - 2048; if (rem < 0) rem = 0
+    target = tgt < rem ? tgt : rem
     for (i = 1; i <= n; i++) { o[i] = i; size[i] = raw[i] }
     sortby(size, o, n)
     left = n; spent = 0; m = 0
@@ -546,7 +594,9 @@ END {
     # The rest, smallest fallback first, share what MAX_BYTES leaves.
     for (k = 1; k <= m; k++) {
         i = big[k]
-        fb[i] = cls[i] == "agg" ? (a1[i] >= 0 ? a1[i] : raw[i]) : (cls[i] == "json" ? a1[i] : raw[i])
+        # A section that never ran its command has no aggregation: it is cut by lines like the others.
+        if (cls[i] == "agg" && a1[i] < 0) cls[i] = "lines"
+        fb[i] = cls[i] == "agg" ? a1[i] : (cls[i] == "json" ? a1[i] : raw[i])
         ob[k] = i
     }
     sortby(fb, ob, m)
@@ -647,8 +697,12 @@ plan_input() {
             sed 's/^[[:space:]]*//' "$S/$ID.raw" >"$S/$ID.compact"
             a1=$(wc -c <"$S/$ID.compact" | tr -cd '0-9')
         fi
-        # Section line, end line and summary line: the attributes thrice plus slack.
-        overhead=$(($(wc -c <"$f") * 3 + 400))
+        # Section line and summary line each carry the attributes, the status, the reason (up to 3 bytes a
+        # character once encoded) and the budget's attributes (mode, bytes, ... up to about 140 bytes); the end line
+        # the name. Measured against the real lines in the node lab: a little over, never under.
+        reason_bytes=0
+        [ -f "$S/$ID.reason" ] && reason_bytes=$(($(head -c 200 "$S/$ID.reason" | wc -c | tr -cd '0-9') * 3))
+        overhead=$(($(wc -c <"$f" | tr -cd '0-9') * 2 + reason_bytes * 2 + 360))
         echo "$ID $class ${raw:-0} ${complete:-0} $a1 $a2 $overhead"
     done
 }

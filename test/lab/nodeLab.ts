@@ -1,8 +1,8 @@
 /**
  * A simulated AKS node (kubenet) made of Linux namespaces, for running the real probe script against:
  *
- *   pod netns (eth0 10.244.0.x) --veth--+
- *   pod netns ...              --veth--+-- cbr0 10.244.0.1/24   node netns: forwarding, nft MASQUERADE of pod
+ *   pod netns (eth0 10.244.x.y) --veth--+
+ *   pod netns ...              --veth--+-- cbr0 10.244.0.1/16   node netns: forwarding, nft MASQUERADE of pod
  *                                       |                        traffic leaving "uplink" except to the VNet
  *                                       uplink 10.224.0.4/24 --veth-- "internet" netns: 10.224.0.1, public
  *                                                                     documentation addresses and a VNet address
@@ -19,7 +19,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 
 import type { V1Pod } from '@kubernetes/client-node';
 
@@ -404,7 +404,7 @@ export class NodeLab {
         for (const name of podNames) this.addNetns(name);
 
         run('ip', ['-n', node, 'link', 'add', 'cbr0', 'type', 'bridge']);
-        run('ip', ['-n', node, 'addr', 'add', '10.244.0.1/24', 'dev', 'cbr0']);
+        run('ip', ['-n', node, 'addr', 'add', '10.244.0.1/16', 'dev', 'cbr0']);
         run('ip', ['-n', node, 'link', 'set', 'cbr0', 'up']);
         run('ip', ['-n', node, 'link', 'add', 'uplink', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', inet]);
         run('ip', ['-n', node, 'addr', 'add', `${LAB_NODE_IP}/24`, 'dev', 'uplink']);
@@ -506,7 +506,7 @@ export class NodeLab {
         if (!cgroupRoot) throw new LabUnavailableError('no cgroup v2 mount');
         for (const [i, spec] of specs.entries()) {
             const netnsName = podNames[i] ?? '';
-            const ip = `10.244.0.${10 + i}`;
+            const ip = labPodIp(i);
             run('ip', [
                 '-n',
                 node,
@@ -522,7 +522,7 @@ export class NodeLab {
                 netnsName,
             ]);
             run('ip', ['-n', node, 'link', 'set', `veth${i + 1}`, 'master', 'cbr0', 'up']);
-            run('ip', ['-n', netnsName, 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+            run('ip', ['-n', netnsName, 'addr', 'add', `${ip}/16`, 'dev', 'eth0']);
             run('ip', ['-n', netnsName, 'link', 'set', 'eth0', 'up']);
             run('ip', ['-n', netnsName, 'route', 'add', 'default', 'via', '10.244.0.1']);
 
@@ -723,9 +723,80 @@ export class NodeLab {
      * Runs the probe script as root directly on the node (`nsenter -t <node init> -m -u -i -n -p -- sh -c SCRIPT`,
      * a root shell on the host), with only the given environment (plus PATH to find nsenter).
      */
-    async runProbe(script: string, env: Readonly<Record<string, string>> = {}, timeoutMs = 120_000): Promise<ProbeRun> {
+    async runProbe(
+        script: string,
+        env: Readonly<Record<string, string>> = {},
+        timeoutMs = 120_000,
+        options: { crictlAt?: string } = {},
+    ): Promise<ProbeRun> {
         const nsenter = ['nsenter', '-t', String(this.initPid), '-m', '-u', '-i', '-n', '-p', '--'];
-        return runTimed([...nsenter, 'sh', '-c', script, 'snatmon-probe'], env, timeoutMs);
+        const probe = ['sh', '-c', script, 'snatmon-probe'];
+        if (options.crictlAt === undefined) return runTimed([...nsenter, ...probe], env, timeoutMs);
+        const stage = this.stageCrictl(options.crictlAt);
+        try {
+            // An overlay for this run only (a private mount namespace): the directory gains crictl, keeps the rest.
+            const setup = [
+                'set -eu',
+                'stage=$1 lower=$2',
+                'shift 2',
+                'mount -t overlay snatmon-lab-crictl -o "lowerdir=$lower,upperdir=$stage/upper,workdir=$stage/work" "$lower"',
+                'exec "$@"',
+            ].join('\n');
+            const overlay = ['unshare', '-m', '--propagation', 'private', '--', 'sh', '-c', setup, 'snatmon-crictl'];
+            return await runTimed([...nsenter, ...overlay, stage.node, stage.lower, ...probe], env, timeoutMs);
+        } finally {
+            rmSync(stage.host, { recursive: true, force: true });
+        }
+    }
+
+    /**
+     * Stages a crictl for `dir` in the node's /tmp: an overlay upper layer holding `<dir>/crictl` relative to the
+     * deepest directory that exists (the node shares this machine's / outside /tmp), and the lab's own containers
+     * and sandboxes as `crictl ps -a -o json` and `crictl pods -o json` print them. It talks to no runtime.
+     */
+    private stageCrictl(dir: string): { node: string; host: string; lower: string } {
+        if (!/^(\/[a-z]+)+$/.test(dir))
+            throw new Error(`node lab: crictl directory ${dir} is not a plain absolute path`);
+        let lower = dir;
+        while (!existsSync(lower)) lower = dirname(lower);
+        const node = `/tmp/snatmon-lab-crictl-${randomBytes(4).toString('hex')}`;
+        const host = `/proc/${this.initPid}/root${node}`;
+        const bin = join(host, 'upper', relative(lower, dir));
+        mkdirSync(bin, { recursive: true });
+        mkdirSync(join(host, 'work'));
+        const labels = (pod: LabPod) => ({
+            'io.kubernetes.pod.name': pod.spec.name,
+            'io.kubernetes.pod.namespace': pod.spec.namespace,
+            'io.kubernetes.pod.uid': pod.uid,
+        });
+        const containers = this.pods.map((pod) => ({
+            id: pod.containerId,
+            podSandboxId: pod.sandboxId,
+            metadata: { name: 'app', attempt: 0 },
+            image: { image: 'mcr.microsoft.com/app:1' },
+            state: 'CONTAINER_RUNNING',
+            labels: { ...labels(pod), 'io.kubernetes.container.name': 'app' },
+        }));
+        const items = this.pods.map((pod) => ({
+            id: pod.sandboxId,
+            metadata: { name: pod.spec.name, uid: pod.uid, namespace: pod.spec.namespace, attempt: 0 },
+            state: 'SANDBOX_READY',
+            labels: labels(pod),
+        }));
+        writeFileSync(join(host, 'ps.json'), JSON.stringify({ containers }, null, 2));
+        writeFileSync(join(host, 'pods.json'), JSON.stringify({ items }, null, 2));
+        const standin = [
+            '#!/bin/sh',
+            "# The node lab's crictl, openly: it prints the lab's own containers and sandboxes; no runtime behind it.",
+            'case "$*" in',
+            `'ps -a -o json') cat ${node}/ps.json ;;`,
+            `'pods -o json') cat ${node}/pods.json ;;`,
+            '*) echo "lab crictl: unexpected arguments: $*" >&2; exit 2 ;;',
+            'esac',
+            '',
+        ].join('\n');
+        writeFileSync(join(bin, 'crictl'), standin, { mode: 0o755 });
+        return { node, host, lower };
     }
 
     /**
@@ -793,6 +864,11 @@ export class NodeLab {
         rmSync(this.stateFile, { force: true });
         await sleep(0);
     }
+}
+
+/** Pod i's IP: 10.244.0.10 onwards, 200 to a /24, so a node of 250 pods (Azure CNI Overlay's limit) fits. */
+export function labPodIp(i: number): string {
+    return `10.244.${Math.floor(i / 200)}.${10 + (i % 200)}`;
 }
 
 function portText(port: LabConnections['port']): string {

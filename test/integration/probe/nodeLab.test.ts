@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import type { Culprit } from '../../../shared/analyze/types.js';
@@ -124,7 +125,12 @@ describe('node probe in the node lab', { skip: unavailable }, () => {
             cgroup: 'ok',
         });
         const tracer = result.collectors.find((c) => c.name === 'tcptracer');
-        assert.match(tracer?.reason ?? '', /tcptracer not found at \/usr\/share\/bcc\/tools\/tcptracer/);
+        // Both places BCC's tools may be (docs/platform-facts.md: unverified which), named when neither has it.
+        const bcc = platformFact('aks.bcc-tools').values;
+        assert.equal(
+            tracer?.reason,
+            `tcptracer not found at ${bcc.join(' or ')} (BCC tools are not installed on this node image)`,
+        );
     });
 
     it("runs from the probe pod's own command in a container holding only the image's applets", async () => {
@@ -216,6 +222,8 @@ describe('node probe in the node lab', { skip: unavailable }, () => {
         assert.equal(culprit.establishedPublic, CULPRIT.heldA + CULPRIT.heldB + CULPRIT.heldC);
         assert.equal(culprit.timeWait, CULPRIT.churnA);
         assert.deepEqual(culprit.attributedBy, ['podIp']);
+        const tool = parseProbeOutput(run.stdout).sections.find((s) => s.name === 'conntrack');
+        assert.equal(tool?.attributes.command, `${platformFact('aks.conntrack').value} -L`);
 
         // Without the conntrack tool the kernel's own table is read, in its own format.
         const proc = await lab.runProbe(script, {
@@ -229,6 +237,33 @@ describe('node probe in the node lab', { skip: unavailable }, () => {
         assert.match(section.attributes.fallback_reason ?? '', /conntrack not installed/);
         const fromProc = analyzeProbeOutput(proc.stdout, { pods: lab.podsJson(), privateCidrs: PRIVATE_CIDRS });
         assert.deepEqual(fromProc.analysis.culprits, result.analysis.culprits);
+    });
+
+    it('finds crictl where AKS node images put it, old and new, and names pods from the node alone', async () => {
+        // /opt/bin on node images built since early 2026, /usr/local/bin before (docs/platform-facts.md).
+        const paths = platformFact('aks.crictl-path').values;
+        assert.deepEqual(paths, ['/opt/bin/crictl', '/usr/local/bin/crictl']);
+        const env = { SNATMON_PROBE_WINDOW_SECONDS: '1', SNATMON_PROBE_COLLECTORS: 'lsns,ss,cgroup,crictl' };
+        for (const path of paths) {
+            const run = await lab.runProbe(script, env, undefined, { crictlAt: dirname(path) });
+            assertProbeRan(run);
+            const sections = parseProbeOutput(run.stdout).sections;
+            for (const what of ['ps -a', 'pods']) {
+                const section = sections.find((s) => s.name === `crictl/${what.split(' ')[0] ?? ''}`);
+                assert.equal(section?.status, 'ok', `${path}: ${section?.reason ?? 'no section'}`);
+                assert.equal(section.attributes.command, `${path} ${what} -o json`);
+            }
+            // No pods document: the names come from the node's container runtime.
+            const result = analyzeProbeOutput(run.stdout, { privateCidrs: PRIVATE_CIDRS });
+            const culprit = result.analysis.culprits[0];
+            assert.equal(culprit?.pod, CULPRIT.name, path);
+            assert.equal(culprit.namespace, CULPRIT.namespace);
+        }
+        const none = await lab.runProbe(script, env);
+        assertProbeRan(none);
+        const ps = parseProbeOutput(none.stdout).sections.find((s) => s.name === 'crictl/ps');
+        assert.equal(ps?.status, 'unavailable');
+        assert.equal(ps.reason, `crictl not found at ${paths.join(', ')} or on PATH`);
     });
 
     it('runs the tcptracer collector against a recorded capture and keeps it byte for byte', async () => {

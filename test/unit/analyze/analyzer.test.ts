@@ -202,6 +202,49 @@ describe('Analyzer', () => {
         assert.deepEqual(result.evidence, ['sockets', 'conntrack']);
     });
 
+    it("adds a pod's UDP flows from conntrack to its TCP-only socket view, counting each flow once", () => {
+        // ss -tan sees TCP only; before, the socket view replaced conntrack and the pod's public UDP flows vanished.
+        const analyzer = new Analyzer();
+        analyzer.addPods([pod('dns-6c7d8e9f0a-qwert', '10.244.0.20')]);
+        const ct = (protocol: string, dst: string, dport: number, state?: string) => ({
+            protocol,
+            ...(state === undefined ? {} : { state }),
+            original: { src: '10.244.0.20', dst, sport: 40000, dport },
+            reply: { src: dst, dst: '10.224.0.4', sport: dport, dport: 40000 },
+            assured: true,
+            unreplied: false,
+        });
+        analyzer.addConntrack([
+            ct('tcp', '203.0.113.30', 443, 'ESTABLISHED'),
+            ct('tcp', '203.0.113.30', 443, 'ESTABLISHED'),
+            ct('udp', '198.51.100.53', 53),
+            ct('udp', '198.51.100.53', 53),
+            ct('udp', '198.51.100.54', 123),
+            ct('udp', '10.224.0.10', 53), // VNet: no SNAT
+        ]);
+        analyzer.addSockets([
+            socket('10.244.0.20', '203.0.113.30', 443, 'ESTABLISHED'),
+            socket('10.244.0.20', '203.0.113.30', 443, 'ESTABLISHED'),
+            socket('10.244.0.20', '203.0.113.30', 443, 'TIME_WAIT'),
+        ]);
+        const [dns] = analyzer.result().culprits;
+        assert.equal(dns?.pod, 'dns-6c7d8e9f0a-qwert');
+        // TCP from the sockets (2 established and the TIME_WAIT conntrack did not show), UDP from conntrack.
+        assert.deepEqual([dns.established, dns.timeWait, dns.snatPortsHeld], [2, 1, 6]);
+        assert.deepEqual(dns.destinations, [
+            { ip: '203.0.113.30', port: 443, connections: 3 },
+            { ip: '198.51.100.53', port: 53, connections: 2 },
+            { ip: '198.51.100.54', port: 123, connections: 1 },
+        ]);
+
+        // A socket view that has the UDP flows too (netstat -an) does not add them a second time.
+        const both = new Analyzer();
+        both.addPods([pod('dns-6c7d8e9f0a-qwert', '10.244.0.20')]);
+        both.addConntrack([ct('udp', '198.51.100.53', 53)]);
+        both.addSockets([socket('10.244.0.20', '198.51.100.53', 53, 'ESTAB', { protocol: 'udp' })]);
+        assert.equal(both.result().culprits[0]?.snatPortsHeld, 1);
+    });
+
     it('treats user-given private CIDRs as not consuming SNAT', () => {
         const analyzer = new Analyzer({ privateCidrs: ['203.0.113.0/24'] });
         analyzer.addPods([pod('web-5c8d9f7b6-abcde', '10.244.0.12')]);

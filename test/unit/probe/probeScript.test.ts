@@ -15,6 +15,7 @@ import { analyzeProbeOutput } from '../../../shared/probe/analyzeProbe.js';
 import { parseProbeOutput } from '../../../shared/probe/probeOutput.js';
 import { writeTcptracerLog } from '../../bench/tcptracerLog.js';
 import { fixturePath } from '../../helpers/paths.js';
+import { platformFact } from '../../helpers/platformFacts.js';
 import {
     markedProcesses,
     REPLAY_TCPTRACER,
@@ -204,7 +205,10 @@ describe('probe.sh ig collector', { skip: hasPython ? false : 'needs python3 for
         ...extra,
     });
 
-    it('runs ig with the gadget of its own version, never pulling, beside tcptracer for the same window', async () => {
+    const AKS_GADGETS = platformFact('aks.ig-gadget-images').value;
+    const igSection = (stdout: string) => parseProbeOutput(stdout).sections.find((s) => s.name === 'ig');
+
+    it('runs the trace_tcp image the node holds, by the name ig lists, never pulling, beside tcptracer', async () => {
         const started = Date.now();
         // Before the tracers' FIFO descriptors were closed in other children, this hung until killed.
         const run = await runProbeScript(both(), undefined, 20_000);
@@ -212,8 +216,12 @@ describe('probe.sh ig collector', { skip: hasPython ? false : 'needs python3 for
         assert.ok(Date.now() - started < 10_000, 'both tracers ran in the same window');
         const output = parseProbeOutput(run.stdout);
         const ig = output.sections.find((s) => s.name === 'ig');
-        assert.equal(ig?.status, 'ok');
-        assert.match(ig.content, /"argv":"run trace_tcp:v0\.55\.0 --pull never --host -o json --timeout 2"/);
+        assert.equal(ig?.status, 'ok', ig?.reason);
+        // AKS imports gadgets under its own registry name; trace_tcp:<version> would mean ghcr.io to ig.
+        assert.equal(ig.attributes.gadget, `${AKS_GADGETS}trace_tcp:v0.55.0`);
+        assert.ok(
+            ig.content.includes(`"argv":"run ${AKS_GADGETS}trace_tcp:v0.55.0 --pull never --host -o json --timeout 2"`),
+        );
         assert.match(ig.content, /tick 2/);
         assert.equal(output.sections.find((s) => s.name === 'tcptracer')?.status, 'ok');
         const result = analyzeProbeOutput(run.stdout);
@@ -222,13 +230,47 @@ describe('probe.sh ig collector', { skip: hasPython ? false : 'needs python3 for
         );
     });
 
-    it('reports ig unavailable when the gadget image is not on the node', async () => {
+    it("prefers the gadget of ig's own version, takes another version over none, and ig's own registry by short name", async () => {
+        const versions = `${AKS_GADGETS}trace_tcp:v0.54.0 ${AKS_GADGETS}trace_tcp:v0.55.0`;
+        const own = await runProbeScript(both({ SNATMON_LAB_IG_IMAGES: versions, SNATMON_PROBE_WINDOW_SECONDS: '1' }));
+        assert.equal(igSection(own.stdout)?.attributes.gadget, `${AKS_GADGETS}trace_tcp:v0.55.0`);
+        const older = await runProbeScript(
+            both({ SNATMON_LAB_IG_IMAGES: `${AKS_GADGETS}trace_tcp:v0.54.0`, SNATMON_PROBE_WINDOW_SECONDS: '1' }),
+        );
+        assert.equal(igSection(older.stdout)?.status, 'ok');
+        assert.equal(igSection(older.stdout)?.attributes.gadget, `${AKS_GADGETS}trace_tcp:v0.54.0`);
+        // ig lists (and resolves) its default registry's images by short name.
+        const upstream = `${platformFact('ig.short-name-resolution').value}trace_tcp:v0.55.0`;
+        const short = await runProbeScript(
+            both({ SNATMON_LAB_IG_IMAGES: upstream, SNATMON_PROBE_WINDOW_SECONDS: '1' }),
+        );
+        assert.equal(igSection(short.stdout)?.status, 'ok');
+        assert.equal(igSection(short.stdout)?.attributes.gadget, 'trace_tcp:v0.55.0');
+    });
+
+    it('reports ig unavailable when the node holds no trace_tcp image, or ig cannot list its images', async () => {
+        const none = await runProbeScript(
+            both({ SNATMON_LAB_IG_IMAGES: `${AKS_GADGETS}trace_exec:v0.55.0`, SNATMON_PROBE_WINDOW_SECONDS: '1' }),
+        );
+        assert.equal(igSection(none.stdout)?.status, 'unavailable');
+        assert.match(igSection(none.stdout)?.reason ?? '', /no trace_tcp gadget image on the node \(ig image list\)/);
+        const failing = await runProbeScript(
+            both({ SNATMON_LAB_IG_LIST_FAIL: 'Error: open /var/lib/ig/oci-store: permission denied' }),
+        );
+        assert.equal(igSection(failing.stdout)?.status, 'unavailable');
+        assert.match(igSection(failing.stdout)?.reason ?? '', /^ig image list failed: Error: open \/var\/lib\/ig/);
+    });
+
+    it('reports ig unavailable when the gadget image cannot be had without pulling', async () => {
         const run = await runProbeScript(
             both({ SNATMON_LAB_IG_FAIL: 'Error: pulling image "trace_tcp:v0.55.0": pulling is disabled' }),
         );
-        const ig = parseProbeOutput(run.stdout).sections.find((s) => s.name === 'ig');
+        const ig = igSection(run.stdout);
         assert.equal(ig?.status, 'unavailable');
-        assert.match(ig.reason ?? '', /gadget image trace_tcp:v0\.55\.0 is not on the node and the probe never pulls/);
+        assert.match(
+            ig.reason ?? '',
+            /gadget image \S+trace_tcp:v0\.55\.0 is not on the node and the probe never pulls/,
+        );
     });
 
     it('reports ig unavailable when it is not installed', async () => {
