@@ -4,8 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 import { type Browser, chromium, type Page } from 'playwright-core';
 
@@ -27,6 +30,7 @@ function chromiumPath(): string | undefined {
 }
 
 const executablePath = chromiumPath();
+const SHOTS = fileURLToPath(new URL('../../../../.bench/browser', import.meta.url));
 const bundle = createRequire(import.meta.url).resolve('adaptivecards/dist/adaptivecards.min.js');
 
 /** Runs in the page (plain JS: this project compiles without DOM types). Clicks every button to collect OpenUrl targets. */
@@ -73,7 +77,7 @@ describe(
             await browser.close();
         });
 
-        async function render(content: NotificationContent): Promise<Rendered> {
+        async function render(content: NotificationContent, screenshot?: string): Promise<Rendered> {
             const page = await browser.newPage();
             const errors: string[] = [];
             page.on('pageerror', (err) => errors.push(err.message));
@@ -85,7 +89,7 @@ describe(
             await page.setContent('<html><body><div id="card"></div></body></html>');
             await page.addScriptTag({ path: bundle });
             const card = formatTeams(content).attachments[0].content;
-            return renderCardIn(page, card, errors);
+            return renderCardIn(page, card, errors, screenshot);
         }
 
         async function renderCard(card: object): Promise<Rendered> {
@@ -97,15 +101,26 @@ describe(
             return renderCardIn(page, card, errors);
         }
 
-        async function renderCardIn(page: Page, card: object, errors: string[]): Promise<Rendered> {
+        async function renderCardIn(
+            page: Page,
+            card: object,
+            errors: string[],
+            screenshot?: string,
+        ): Promise<Rendered> {
             const result = await page.evaluate<Omit<Rendered, 'errors'>>(`(${IN_PAGE})(${JSON.stringify(card)})`);
+            if (screenshot) {
+                // Kept as a test artifact (not committed) so a person can look at the card.
+                mkdirSync(SHOTS, { recursive: true });
+                await page.setViewportSize({ width: 560, height: 900 });
+                await page.locator('#card').screenshot({ path: join(SHOTS, screenshot) });
+            }
             await page.close();
             return { ...result, errors };
         }
 
         it('draws the alert: facts, culprits, destinations, the fix arithmetic and the link', async () => {
             const content = openedContent(manyCulpritsFinding(80));
-            const rendered = await render(content);
+            const rendered = await render(content, 'teams-card.png');
             assert.deepEqual(rendered.errors, []);
             for (const expected of [
                 'SNAT ports exhausted on aks-nodepool1-12345678-vmss000000 (aks-shop)',
