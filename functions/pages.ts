@@ -27,7 +27,7 @@ let keys: KeySource | undefined;
 async function fetchJson(url: string): Promise<unknown> {
     const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
     if (!response.ok) throw new Error(`Entra ID answered HTTP ${response.status} for its signing keys`);
-    return (response.json());
+    return response.json();
 }
 
 function pageKeys(services: MonitorServices): KeySource | undefined {

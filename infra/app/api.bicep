@@ -180,3 +180,4 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(pagesClientId
 
 output name string = site.name
 output uri string = 'https://${site.properties.defaultHostName}'
+output hostName string = site.properties.defaultHostName

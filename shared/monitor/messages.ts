@@ -18,13 +18,16 @@ export interface QueuedObservation {
     natGateway?: NatGatewayRef;
 }
 
+/** What started an investigation: the timer's scan, a person (HTTP API or CLI), or an Azure Monitor alert. */
+export type InvestigationTrigger = 'scan' | 'manual' | 'alert';
+
 export interface InvestigationMessage {
     version: 1;
     investigationId: string;
     clusterId: string;
     node: string;
     backendIp?: string;
-    trigger: 'scan' | 'manual';
+    trigger: InvestigationTrigger;
     requestedAt: string;
     /** The node lease the sender took; released (with cooldown on success) when the investigation ends. */
     lease: { owner: string; claimedAt: string; until: string };
@@ -67,7 +70,9 @@ export function parseInvestigationMessage(value: unknown): InvestigationMessage 
         throw new MessageError('Expected investigation message field "node" to be a Kubernetes node name (RFC 1123)');
     }
     const trigger = text('trigger');
-    if (trigger !== 'scan' && trigger !== 'manual') throw new MessageError('Expected trigger scan or manual');
+    if (trigger !== 'scan' && trigger !== 'manual' && trigger !== 'alert') {
+        throw new MessageError('Expected trigger scan, manual or alert');
+    }
     const lease = m.lease as Record<string, unknown> | undefined;
     if (
         typeof lease !== 'object' ||

@@ -6,6 +6,7 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential } from '@azure/identity';
 
+import { EntraTokenVerifier } from '../alerts/entraToken.js';
 import { type AzureServices, createAzureServices } from '../azure/services.js';
 import { StorageInvestigationQueue } from '../azure/storageQueue.js';
 import type { Config, StorageSettings } from '../config.js';
@@ -23,6 +24,8 @@ export interface MonitorServices {
     store: SnatStore;
     tracker: IncidentTracker;
     queue: InvestigationQueue;
+    /** Checks the tokens of Azure Monitor alerts (POST /api/alerts); absent when SNATMON_ALERT_* are unset. */
+    alertVerifier?: EntraTokenVerifier;
 }
 
 export interface MonitorOptions {
@@ -75,5 +78,12 @@ export function createMonitorServices(config: Config, options: MonitorOptions = 
     );
     // Detection memory lives in the store: instances scale to zero, and a restart must still see an allocated-ports drop.
     const azure = createAzureServices(config, credential, { memory: store.memory });
-    return { config, azure, store, tracker, queue };
+    return {
+        config,
+        azure,
+        store,
+        tracker,
+        queue,
+        ...(config.alertAuth === undefined ? {} : { alertVerifier: new EntraTokenVerifier(config.alertAuth) }),
+    };
 }
