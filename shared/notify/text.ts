@@ -148,11 +148,6 @@ export function fixLines(content: NotificationContent): Line[] {
     return lines;
 }
 
-/** The az command of the fix, if there is one: pages and cards show it on its own, in monospace. */
-export function fixCommand(content: NotificationContent): string | undefined {
-    return content.fix?.ports?.command;
-}
-
 export function repeatOffenderLine(content: NotificationContent): Line | undefined {
     const repeat = content.repeatOffender;
     if (!repeat) return undefined;

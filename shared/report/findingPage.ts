@@ -20,7 +20,7 @@ import {
     severityText,
 } from '../notify/text.js';
 import { whenText } from '../notify/time.js';
-import { escapeHtml, htmlLine, linkList, page } from './html.js';
+import { escapeHtml, fixList, htmlLine, linkList, page } from './html.js';
 import { RUNBOOK, type RunbookEntry, runbookEntry } from './runbook.js';
 
 export interface FindingPageOptions {
@@ -60,7 +60,6 @@ export function renderFindingPage(
     if (incident) facts.push(['Incident', `${incident.id}, opened ${whenText(incident.openedAt, options.now)}`]);
     const ahead = forecastText(content);
     const fixes = fixLines(content);
-    const command = content.fix?.ports?.command;
     const anchor =
         finding.analysis === undefined
             ? 'metrics-only'
@@ -89,9 +88,7 @@ export function renderFindingPage(
         content.unattributedPorts > 0
             ? `<p class="meta">${num(content.unattributedPorts)} SNAT ports held by flows not tied to a pod.</p>`
             : '',
-        fixes.length > 0
-            ? `<h2>Fix</h2><ul class="fix">${fixes.map((line) => `<li>${htmlLine(line.filter((span) => typeof span === 'string' || !('code' in span)))}</li>`).join('')}</ul>${command ? `<pre><code>${escapeHtml(command)}</code></pre>` : ''}`
-            : '',
+        fixes.length > 0 ? `<h2>Fix</h2>${fixList(fixes)}` : '',
         '<h2>Evidence</h2>',
         `<p>${escapeHtml(content.evidence.text)}</p>`,
         `<table><thead><tr><th>Collector</th><th>Status</th><th>Why</th></tr></thead><tbody>${finding.collectors

@@ -26,6 +26,16 @@ export function htmlLine(line: Line): string {
         .join('');
 }
 
+/** The fix as a list: a command goes in a monospace block under the recommendation that says to run it. */
+export function fixList(lines: Line[]): string {
+    const items = lines.map((line) => {
+        const words = line.filter((span) => typeof span === 'string' || !('code' in span));
+        const commands = line.flatMap((span) => (typeof span !== 'string' && 'code' in span ? [span.code] : []));
+        return `<li>${htmlLine(words)}${commands.map((c) => `<pre><code>${escapeHtml(c)}</code></pre>`).join('')}</li>`;
+    });
+    return `<ul class="fix">${items.join('')}</ul>`;
+}
+
 /** Only http(s) links are written; anything else is dropped rather than linked. */
 export function link(url: string | undefined, label: string): string {
     if (!url || !/^https?:\/\/|^file:\/\//.test(url)) return '';

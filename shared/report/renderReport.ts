@@ -12,7 +12,7 @@ import { inert } from '../notify/inert.js';
 import type { PageLinks } from '../notify/links.js';
 import { culpritLine, destinationsLine, fixLines, forecastText, num } from '../notify/text.js';
 import { duration, utcRange, utcTime, whenText, windowMinutes } from '../notify/time.js';
-import { escapeHtml, htmlLine, link, linkList, page } from './html.js';
+import { escapeHtml, fixList, htmlLine, link, linkList, page } from './html.js';
 
 export interface TimelineSample {
     /** ISO 8601 minute the metrics describe. */
@@ -155,7 +155,6 @@ export function incidentCard(incident: Incident, data: ReportData): string {
     const ahead = forecastText(content);
     const culprits = content.culprits.slice(0, 5);
     const fixes = fixLines(content);
-    const command = content.fix?.ports?.command;
     return `<article class="incident ${sev}" id="incident-${escapeHtml(incident.id)}">
 <h3><span class="sev ${sev}">${escapeHtml(content.severity.level)}</span>${escapeHtml(content.title)}</h3>
 <p class="meta">${escapeHtml(content.severity.reason)}. Cluster <span title="${escapeHtml(incident.clusterId)}">${escapeHtml(content.cluster.name)}</span>.</p>
@@ -173,11 +172,7 @@ ${
               )}</ol>${content.culprits.length > culprits.length ? `<p class="meta">…and ${num(content.culprits.length - culprits.length)} more on the finding page.</p>` : ''}`
         : `<p class="empty">No culprits identified yet. ${escapeHtml(content.evidence.text)}</p>`
 }
-${
-    fixes.length > 0
-        ? `<p><strong>Fix</strong></p><ul class="fix">${fixes.map((line) => `<li>${htmlLine(line.filter((span) => typeof span === 'string' || !('code' in span)))}</li>`).join('')}</ul>${command ? `<pre><code>${escapeHtml(command)}</code></pre>` : ''}`
-        : ''
-}
+${fixes.length > 0 ? `<p><strong>Fix</strong></p>${fixList(fixes)}` : ''}
 ${linkList(content)}
 </article>`;
 }

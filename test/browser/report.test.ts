@@ -167,7 +167,10 @@ describe(
             );
             assert.match(culprits[0] ?? '', /203\.0\.113\.10:443 \(740\)/);
             assert.match(culprits[1] ?? '', /: 24 SNAT ports held/);
-            const command = card.locator('pre code');
+            // The command sits under the recommendation that says "Run:", not after the whole list.
+            const command = card
+                .locator('ul.fix > li', { hasText: /^Raise allocatedOutboundPorts/ })
+                .locator('pre code');
             assert.match(
                 await command.innerText(),
                 /^az aks update --resource-group rg-shop --name shop --load-balancer-outbound-ports 3000/,
@@ -203,6 +206,13 @@ describe(
             assert.match(
                 await finding.locator('h1').innerText(),
                 /Sev1\s*SNAT ports exhausted on aks-nodepool1-12345678-vmss000000 \(shop\)/,
+            );
+            assert.match(
+                await finding
+                    .locator('ul.fix > li', { hasText: /^Raise allocatedOutboundPorts/ })
+                    .locator('pre code')
+                    .innerText(),
+                /^az aks update --resource-group rg-shop --name shop /,
             );
             assert.match(await finding.locator('table').innerText(), /tcptracer\s+unavailable\s+tcptracer not found/);
             assert.match(await finding.innerText('body'), /Runbook: what this means, what to do/);

@@ -146,7 +146,8 @@ describe('renderReport', () => {
         const html = renderReport(data());
         assert.match(
             html,
-            /<pre><code>az aks update --resource-group rg --name prod-weu --load-balancer-outbound-ports 3000<\/code><\/pre>/,
+            /<li>Raise allocatedOutboundPorts to 3,000[^<]*Run: <pre><code>az aks update --resource-group rg --name prod-weu --load-balancer-outbound-ports 3000<\/code><\/pre><\/li>/,
+            'the command sits under the recommendation that says to run it',
         );
         assert.match(html, /<dt>Opened<\/dt><dd>2026-11-21 04:58 UTC \(3 min ago\)<\/dd>/);
         assert.doesNotMatch(html, /\d\d:\d\d:\d\d(\.\d+)?Z/, 'no raw ISO times');
