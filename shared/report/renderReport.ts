@@ -207,14 +207,32 @@ function renderTimelines(data: ReportData): string {
     return data.timelines
         .map((timeline) => {
             const title = `${clusterName(timeline.clusterId)} / ${timeline.node}${timeline.backendIp ? ` (${timeline.backendIp})` : ''}`;
+            const series = seriesOf(timeline);
+            // The legend names only what the chart draws: a NAT gateway has no per-node port usage.
+            const items = [
+                series.failed
+                    ? `<span class="item"><span class="key failed"></span>failed SNAT connections per minute, averaged over the ${minutes}-minute window ending at each minute (left axis)</span>`
+                    : '',
+                series.usage
+                    ? `<span class="item"><span class="key usage"></span>used / allocated ports % (right axis)</span> <span class="item"><span class="key threshold"></span>at-risk ${data.atRiskPercent}%</span>`
+                    : '',
+                '<span class="item">times in UTC</span>',
+            ].filter((item) => item !== '');
             return `<figure class="node">
 <figcaption>${escapeHtml(title)}</figcaption>
 ${renderChart(timeline, data.atRiskPercent, minutes)}
-<p class="legend"><span class="item"><span class="key failed"></span>failed SNAT connections per minute, averaged over the ${minutes}-minute window ending at each minute (left axis)</span>
-<span class="item"><span class="key usage"></span>used / allocated ports % (right axis)</span> <span class="item"><span class="key threshold"></span>at-risk ${data.atRiskPercent}%</span> <span class="item">times in UTC</span></p>
+<p class="legend">${items.join('\n')}</p>
 </figure>`;
         })
         .join('\n');
+}
+
+/** Which of the two series a timeline has samples for. */
+function seriesOf(timeline: NodeTimeline): { failed: boolean; usage: boolean } {
+    return {
+        failed: timeline.samples.some((s) => s.failedConnections !== undefined),
+        usage: timeline.samples.some((s) => s.usedPorts !== undefined && Boolean(s.allocatedPorts)),
+    };
 }
 
 /** Bars for failed connections, a line for port usage: the two signals the monitor acts on. */
@@ -259,16 +277,23 @@ export function renderChart(
             return `${fixed(PAD.left + i * slot + slot / 2)},${fixed(yPercent(percent))}`;
         })
         .filter((point): point is string => point !== undefined);
-    if (points.length > 0) parts.push(`<polyline class="line usage" points="${points.join(' ')}"></polyline>`);
-    const threshold = yPercent(atRiskPercent);
-    parts.push(
-        `<line class="threshold" x1="${PAD.left}" x2="${PAD.left + innerWidth}" y1="${fixed(threshold)}" y2="${fixed(threshold)}"></line>`,
-    );
-    // Axis labels: failed count on the left, percent on the right, first and last time below.
-    parts.push(`<text class="axis" x="${PAD.left - 6}" y="${PAD.top + 10}" text-anchor="end">${maxFailed}/min</text>`);
-    parts.push(`<text class="axis" x="${PAD.left - 6}" y="${PAD.top + innerHeight}" text-anchor="end">0</text>`);
-    parts.push(`<text class="axis" x="${PAD.left + innerWidth + 6}" y="${PAD.top + 10}">100%</text>`);
-    parts.push(`<text class="axis" x="${PAD.left + innerWidth + 6}" y="${PAD.top + innerHeight}">0%</text>`);
+    const series = seriesOf(timeline);
+    if (points.length > 0) {
+        parts.push(`<polyline class="line usage" points="${points.join(' ')}"></polyline>`);
+        const threshold = yPercent(atRiskPercent);
+        parts.push(
+            `<line class="threshold" x1="${PAD.left}" x2="${PAD.left + innerWidth}" y1="${fixed(threshold)}" y2="${fixed(threshold)}"></line>`,
+        );
+        parts.push(`<text class="axis" x="${PAD.left + innerWidth + 6}" y="${PAD.top + 10}">100%</text>`);
+        parts.push(`<text class="axis" x="${PAD.left + innerWidth + 6}" y="${PAD.top + innerHeight}">0%</text>`);
+    }
+    // Axis labels: failed a minute on the left, percent on the right (above), first and last time below.
+    if (series.failed) {
+        parts.push(
+            `<text class="axis" x="${PAD.left - 6}" y="${PAD.top + 10}" text-anchor="end">${maxFailed}/min</text>`,
+        );
+        parts.push(`<text class="axis" x="${PAD.left - 6}" y="${PAD.top + innerHeight}" text-anchor="end">0</text>`);
+    }
     const first = samples[0];
     const last = samples[samples.length - 1];
     if (first && last) {
@@ -278,7 +303,10 @@ export function renderChart(
             `<text class="axis" x="${PAD.left + innerWidth}" y="${y}" text-anchor="end">${escapeHtml(shortTime(last.at))}</text>`,
         );
     }
-    const label = `Failed SNAT connections a minute and port usage for ${timeline.node}`;
+    const drawn = [series.failed ? 'Failed SNAT connections a minute' : '', series.usage ? 'port usage' : '']
+        .filter((name) => name !== '')
+        .join(' and ');
+    const label = `${drawn || 'No samples'} for ${timeline.node}`;
     return (
         `<svg class="chart" role="img" aria-label="${escapeHtml(label)}" viewBox="0 0 ${CHART_WIDTH} ${CHART_HEIGHT}" ` +
         `width="${CHART_WIDTH}" height="${CHART_HEIGHT}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>`

@@ -244,6 +244,11 @@ describe(
                 rates.every((r) => r <= 52),
                 JSON.stringify(rates),
             );
+            // The gateway has no per-node port usage: no line, and its legend does not name one.
+            const gateway = page.locator('figure.node', { hasText: 'NAT gateway pay-natgw' });
+            assert.equal(await gateway.locator('polyline, line.threshold').count(), 0);
+            assert.ok((await gateway.locator('rect.bar').count()) > 0);
+            assert.doesNotMatch(await gateway.locator('.legend').innerText(), /ports|at-risk/);
         });
     },
 );

@@ -181,6 +181,27 @@ describe('renderReport', () => {
         );
     });
 
+    it('names in the legend only what the chart draws: a NAT gateway has failed connections and no port usage', () => {
+        const gateway = {
+            clusterId: CLUSTER,
+            node: 'NAT gateway pay-natgw',
+            backendIp: '',
+            samples: [
+                { at: '2026-11-21T04:58:00Z', failedConnections: 0 },
+                { at: '2026-11-21T04:59:00Z', failedConnections: 125 },
+            ],
+        };
+        const html = renderReport({ ...data(), timelines: [gateway] });
+        const figure = /<figure class="node">[\s\S]*?<\/figure>/.exec(html)?.[0] ?? '';
+        assert.match(figure, /failed SNAT connections per minute/);
+        assert.match(figure, />25\/min</);
+        assert.doesNotMatch(figure, /used \/ allocated ports|at-risk 75%|class="threshold"|>100%<|class="line usage"/);
+        assert.match(figure, /aria-label="Failed SNAT connections a minute for NAT gateway pay-natgw"/);
+        const node = /<figure class="node">[\s\S]*?<\/figure>/.exec(renderReport(data()))?.[0] ?? '';
+        assert.match(node, /used \/ allocated ports % \(right axis\)[\s\S]*at-risk 75%/);
+        assert.match(node, /class="threshold"[\s\S]*>100%</);
+    });
+
     it('escapes every value that comes from a cluster, so a hostile name cannot inject markup', () => {
         const hostile = '<img src=x onerror=alert(1)>';
         const base = data();
