@@ -3,7 +3,7 @@
  * CSS, no script, a policy that fetches nothing) laid out to fit a 390 px phone without sideways scrolling.
  */
 import type { NotificationContent } from '../notify/content.js';
-import type { Line } from '../notify/text.js';
+import { type Line, messageLinks } from '../notify/text.js';
 
 export function escapeHtml(text: string): string {
     return text
@@ -43,13 +43,9 @@ export function link(url: string | undefined, label: string): string {
 }
 
 export function linkList(content: NotificationContent): string {
-    const links = content.links;
-    const items = [
-        link(links.finding, 'Finding'),
-        link(links.runbook, 'Runbook'),
-        link(links.cluster, 'Cluster in Azure portal'),
-        link(links.metrics, content.natGateway ? 'NAT gateway SNAT metrics' : 'Load balancer SNAT metrics'),
-    ].filter((item) => item !== '');
+    const items = messageLinks(content)
+        .map(({ title, url }) => link(url, title))
+        .filter((item) => item !== '');
     return items.length > 0 ? `<p class="links">${items.join(' ')}</p>` : '';
 }
 

@@ -160,7 +160,7 @@ describe('renderReport', () => {
         assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
         assert.match(
             html,
-            /<a href="https:\/\/portal\.azure\.com\/#resource\/subscriptions\/0000\/resourceGroups\/rg\/providers\/Microsoft\.ContainerService\/managedClusters\/prod-weu\/overview">Cluster in Azure portal<\/a>/,
+            /<a href="https:\/\/portal\.azure\.com\/#resource\/subscriptions\/0000\/resourceGroups\/rg\/providers\/Microsoft\.ContainerService\/managedClusters\/prod-weu\/overview">Cluster in portal<\/a>/,
         );
     });
 
