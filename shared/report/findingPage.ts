@@ -112,7 +112,7 @@ export function renderRunbookPage(banner?: string): string {
         '<p class="meta">What each kind of finding means and what to do about it. The same text is in docs/runbook.md.</p>',
         ...RUNBOOK.map(
             (entry) =>
-                `<section id="${escapeHtml(entry.anchor)}"><h2>${escapeHtml(entry.title)} (${entry.severity})</h2>${runbookSection(entry)}</section>`,
+                `<section id="${escapeHtml(entry.anchor)}"><h2>${escapeHtml(entry.title)} (${escapeHtml(entry.severity)})</h2>${runbookSection(entry)}</section>`,
         ),
     ].join('\n');
     return page('Runbook: SNAT findings', body);
