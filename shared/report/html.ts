@@ -104,6 +104,9 @@ svg.chart { width: 100%; max-width: 640px; height: auto; background: #fbfcfd; di
 svg .frame { fill: none; stroke: #d0d7de; } svg .bar.failed { fill: #cf222e; }
 svg .line.usage { fill: none; stroke: #0969da; stroke-width: 2; }
 svg .threshold { stroke: #9a6700; stroke-dasharray: 4 3; } svg .axis { font-size: 11px; fill: #57606a; }
+/* The chart shrinks with the screen and its text with it: on narrow screens axis text is drawn larger, to stay 10-13 px. */
+@media (max-width: 660px) { svg .axis { font-size: 14px; } }
+@media (max-width: 480px) { svg .axis { font-size: 18px; } }
 .legend { color: #57606a; font-size: 13px; } .key { display: inline-block; width: 12px; height: 10px; margin: 0 4px 0 0; }
 .legend span.item { display: inline-block; margin-right: 12px; }
 .key.failed { background: #cf222e; } .key.usage { background: #0969da; } .key.threshold { border-top: 2px dashed #9a6700; height: 0; }

@@ -57,7 +57,8 @@ export interface ReportData {
 
 const CHART_WIDTH = 640;
 const CHART_HEIGHT = 170;
-const PAD = { left: 48, right: 48, top: 14, bottom: 26 };
+// The top margin holds the axes' maxima, above the frame, so a long `1,234/min` is never cut at the left edge.
+const PAD = { left: 48, right: 48, top: 24, bottom: 26 };
 const DEFAULT_WINDOW_MINUTES = 5;
 
 export { escapeHtml };
@@ -284,14 +285,12 @@ export function renderChart(
         parts.push(
             `<line class="threshold" x1="${PAD.left}" x2="${PAD.left + innerWidth}" y1="${fixed(threshold)}" y2="${fixed(threshold)}"></line>`,
         );
-        parts.push(`<text class="axis" x="${PAD.left + innerWidth + 6}" y="${PAD.top + 10}">100%</text>`);
+        parts.push(`<text class="axis" x="${PAD.left + innerWidth}" y="${PAD.top - 6}" text-anchor="end">100%</text>`);
         parts.push(`<text class="axis" x="${PAD.left + innerWidth + 6}" y="${PAD.top + innerHeight}">0%</text>`);
     }
-    // Axis labels: failed a minute on the left, percent on the right (above), first and last time below.
+    // Axis labels: maxima above the frame (failed a minute left, percent right), zeros beside it, times below.
     if (series.failed) {
-        parts.push(
-            `<text class="axis" x="${PAD.left - 6}" y="${PAD.top + 10}" text-anchor="end">${maxFailed}/min</text>`,
-        );
+        parts.push(`<text class="axis" x="${PAD.left}" y="${PAD.top - 6}">${maxFailed}/min</text>`);
         parts.push(`<text class="axis" x="${PAD.left - 6}" y="${PAD.top + innerHeight}" text-anchor="end">0</text>`);
     }
     const first = samples[0];

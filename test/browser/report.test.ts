@@ -66,6 +66,12 @@ const CHART_MARKS = `() => {
     }));
 }`;
 
+/** Screen boxes of each chart's axis text and of the chart itself. */
+const AXIS_TEXT = `() => [...document.querySelectorAll('svg.chart')].map((svg) => {
+    const box = (e) => { const r = e.getBoundingClientRect(); return { text: e.textContent, left: r.left, right: r.right, top: r.top, bottom: r.bottom, height: r.height }; };
+    return { chart: box(svg), labels: [...svg.querySelectorAll('text.axis')].map(box) };
+})`;
+
 /** Widest element and the page's own width, to catch anything that makes a phone scroll sideways. */
 const OVERFLOW = `() => {
     const width = document.documentElement.clientWidth;
@@ -143,6 +149,35 @@ describe(
                 assert.equal(overflow.scrollWidth, width, JSON.stringify(overflow));
                 assert.deepEqual(overflow.wide, []);
                 assert.deepEqual(errors, []);
+            });
+        }
+
+        for (const width of [1366, 390]) {
+            it(`draws chart axis text readable at ${width} px: at least 10 px high, inside the chart, not overlapping`, async () => {
+                await page.setViewportSize({ width, height: 900 });
+                type Box = { text: string; left: number; right: number; top: number; bottom: number; height: number };
+                const charts = await page.evaluate<{ chart: Box; labels: Box[] }[]>(`(${AXIS_TEXT})()`);
+                assert.equal(charts.length, 3);
+                for (const { chart, labels } of charts) {
+                    assert.ok(labels.length >= 4, JSON.stringify(labels));
+                    for (const label of labels) {
+                        const where = `'${label.text}' at ${width} px: ${JSON.stringify(label)} in ${JSON.stringify(chart)}`;
+                        assert.ok(label.height >= 10, where);
+                        const inside =
+                            label.left >= chart.left - 0.5 &&
+                            label.right <= chart.right + 0.5 &&
+                            label.top >= chart.top - 0.5 &&
+                            label.bottom <= chart.bottom + 0.5;
+                        assert.ok(inside, where);
+                    }
+                    for (const [i, a] of labels.entries()) {
+                        for (const b of labels.slice(i + 1)) {
+                            const apart =
+                                a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top;
+                            assert.ok(apart, `'${a.text}' overlaps '${b.text}' at ${width} px`);
+                        }
+                    }
+                }
             });
         }
 

@@ -171,9 +171,9 @@ describe('renderReport', () => {
         assert.match(svg, />8\.4\/min</);
         const points = /<polyline class="line usage" points="([^"]+)"/.exec(svg)?.[1]?.split(' ') ?? [];
         assert.equal(points.length, 3);
-        // 100% usage sits on the top edge of the plot area (y = 14), 500/1024 about half way down.
-        assert.equal(points[2]?.split(',')[1], '14.0');
-        assert.ok(Number(points[0]?.split(',')[1]) > 14 + 130 * 0.45);
+        // 100% usage sits on the top edge of the plot area (y = 24, below the axis maxima), 500/1024 about half way down.
+        assert.equal(points[2]?.split(',')[1], '24.0');
+        assert.ok(Number(points[0]?.split(',')[1]) > 24 + 120 * 0.45);
         const html = renderReport({ ...data(), metricsWindowMinutes: 5 });
         assert.match(
             html,
