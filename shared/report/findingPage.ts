@@ -60,13 +60,11 @@ export function renderFindingPage(
     if (incident) facts.push(['Incident', `${incident.id}, opened ${whenText(incident.openedAt, options.now)}`]);
     const ahead = forecastText(content);
     const fixes = fixLines(content);
-    const anchor =
-        finding.analysis === undefined
-            ? 'metrics-only'
-            : runbookAnchor(
-                  content.severity.level === 'Sev1' ? 'exhausted' : 'at-risk',
-                  content.natGateway !== undefined,
-              );
+    const anchor = runbookAnchor(
+        content.severity.level === 'Sev1' ? 'exhausted' : 'at-risk',
+        content.natGateway !== undefined,
+        finding.analysis === undefined,
+    );
     const entry = runbookEntry(anchor);
     const body = [
         options.banner ? `<p class="banner" role="note">${escapeHtml(options.banner)}</p>` : '',
