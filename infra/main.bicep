@@ -361,7 +361,6 @@ var alertSettings = alertsEnabled
   ? {
       SNATMON_ALERT_TENANT_ID: tenant().tenantId
       SNATMON_ALERT_CLIENT_ID: alertAppClientId
-      SNATMON_ENTRA_AUTHORITY: environment().authentication.loginEndpoint
     }
   : {}
 var snatmonSettings = union(
@@ -369,6 +368,8 @@ var snatmonSettings = union(
     // The cloud this is deployed to is the cloud to monitor (public, sovereign).
     SNATMON_ARM_ENDPOINT: environment().resourceManager
     SNATMON_ARM_AUDIENCE: '${environment().resourceManager}.default'
+    // Both sign-ins use it: the action group's tokens and the pages' (EasyAuth signs people in at this cloud's login).
+    SNATMON_ENTRA_AUTHORITY: environment().authentication.loginEndpoint
     SNATMON_SCAN_SCHEDULE: scanSchedule
     // Queue trigger bindings read it as %SNATMON_INVESTIGATION_QUEUE%: the host needs it set to index them.
     SNATMON_INVESTIGATION_QUEUE: 'snatmon-investigations'

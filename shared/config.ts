@@ -369,10 +369,6 @@ function storage(env: Env): StorageSettings | undefined {
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The token scope for Resource Manager: its https audience with /.default (sovereign clouds have their own). */
-/** Public-cloud Entra ID; the pages' sign-in is not set up for sovereign clouds. */
-export const ENTRA_AUTHORITY = 'https://login.microsoftonline.com';
-
 function pagesAuth(env: Env): PagesAuth | undefined {
     const clientId = value(env, 'SNATMON_PAGES_CLIENT_ID');
     const tenantId = value(env, 'SNATMON_PAGES_TENANT_ID');
@@ -392,10 +388,11 @@ function pagesAuth(env: Env): PagesAuth | undefined {
     return {
         clientId: (clientId ?? '').toLowerCase(),
         tenantId: (tenantId ?? '').toLowerCase(),
-        authority: ENTRA_AUTHORITY,
+        authority: entraAuthority(env),
     };
 }
 
+/** The token scope for Resource Manager: its https audience with /.default (sovereign clouds have their own). */
 function armScope(env: Env): string {
     const text = value(env, 'SNATMON_ARM_AUDIENCE') ?? 'https://management.azure.com/.default';
     let url: URL | undefined;
@@ -476,9 +473,8 @@ function telemetry(env: Env): TelemetrySettings | undefined {
 
 const DEFAULT_ENTRA_AUTHORITY = 'https://login.microsoftonline.com';
 
-function alertAuth(env: Env): EntraSettings | undefined {
-    const tenantId = value(env, 'SNATMON_ALERT_TENANT_ID');
-    const clientId = value(env, 'SNATMON_ALERT_CLIENT_ID');
+/** The Entra ID login endpoint both sign-ins use: the action group's tokens and the pages' (sovereign clouds). */
+function entraAuthority(env: Env): string {
     const authorityText = value(env, 'SNATMON_ENTRA_AUTHORITY') ?? DEFAULT_ENTRA_AUTHORITY;
     let authority: URL | undefined;
     try {
@@ -492,6 +488,13 @@ function alertAuth(env: Env): EntraSettings | undefined {
             'SNATMON_ENTRA_AUTHORITY',
         );
     }
+    return authority.toString().replace(/\/+$/, '');
+}
+
+function alertAuth(env: Env): EntraSettings | undefined {
+    const tenantId = value(env, 'SNATMON_ALERT_TENANT_ID');
+    const clientId = value(env, 'SNATMON_ALERT_CLIENT_ID');
+    const authority = entraAuthority(env);
     if (tenantId === undefined && clientId === undefined) return undefined;
     for (const [setting, text, what] of [
         ['SNATMON_ALERT_TENANT_ID', tenantId, 'the Entra ID tenant ID'],
@@ -513,7 +516,7 @@ function alertAuth(env: Env): EntraSettings | undefined {
     return {
         tenantId: (tenantId ?? '').toLowerCase(),
         clientId: (clientId ?? '').toLowerCase(),
-        authority: authority.toString().replace(/\/+$/, ''),
+        authority,
     };
 }
 

@@ -13,7 +13,9 @@ import { culpritWorkload, rankCulprits } from '../../shared/findings/workloads.j
 import type { Incident } from '../../shared/incidents/types.js';
 import { buildReportData } from '../../shared/monitor/reportData.js';
 import type { TickSummary } from '../../shared/monitor/scanTick.js';
+import { buildContent } from '../../shared/notify/content.js';
 import type { PageLinks } from '../../shared/notify/links.js';
+import { failedText, forecastText, type MessageLink, messageLinks, portsText } from '../../shared/notify/text.js';
 import { renderFindingPage, renderRunbookPage } from '../../shared/report/findingPage.js';
 import { clusterName, renderReport } from '../../shared/report/renderReport.js';
 import type { PumpReport } from '../../shared/store/queuePump.js';
@@ -47,6 +49,17 @@ export interface DemoFinding {
     findingId: string;
     cluster: string;
     node: string;
+    /** What its alert says first, as the messages say it. */
+    severity: 'Sev1' | 'Sev2';
+    title: string;
+    /** `230 in the 5 minutes 12:14-12:19 UTC on 2026-12-07`. */
+    failed: string;
+    /** `1,024 of 1,024 used (100%)`; absent for a NAT gateway, which has no per-node ports. */
+    ports?: string;
+    natGateway?: string;
+    forecast?: string;
+    /** The buttons of its messages: the finding page, the runbook, the portal. */
+    links: MessageLink[];
     /** The node's incident: worst state seen and its peak numbers, when the finding belongs to one. */
     incident?: { state: string; peakUsedPorts: number; allocatedPorts: number; peakFailedConnections: number };
     outboundType: string;
@@ -61,6 +74,9 @@ export interface DemoResult {
         teamsCard?: string;
         slackPayload?: string;
         webhook?: string;
+        /** The NAT gateway cluster's alert, which has no per-node metric and names the gateway. */
+        natGatewayTeamsCard?: string;
+        natGatewaySlackPayload?: string;
         report: string;
         runbook: string;
         /** One page per finding: what every message links to. */
@@ -166,6 +182,24 @@ export async function runDemoStory(options: DemoStoryOptions): Promise<DemoResul
             files.webhook = join(options.outputDir, 'webhook-event.json');
             writeJson(files.webhook, JSON.parse(hook.body.toString('utf8')));
         }
+        const gateway = incidents.find((i) => i.natGateway !== undefined);
+        const about = (path: string) =>
+            gateway
+                ? world.receiver.accepted(path).find((r) => r.body.toString('utf8').includes(gateway.id))
+                : undefined;
+        const gatewayTeams = about(paths.teams);
+        if (gatewayTeams) {
+            const message = JSON.parse(gatewayTeams.body.toString('utf8')) as {
+                attachments?: { content?: unknown }[];
+            };
+            files.natGatewayTeamsCard = join(options.outputDir, 'nat-gateway-teams-card.json');
+            writeJson(files.natGatewayTeamsCard, message.attachments?.[0]?.content ?? message);
+        }
+        const gatewaySlack = about(paths.slack);
+        if (gatewaySlack) {
+            files.natGatewaySlackPayload = join(options.outputDir, 'nat-gateway-slack-payload.json');
+            writeJson(files.natGatewaySlackPayload, JSON.parse(gatewaySlack.body.toString('utf8')));
+        }
 
         const notifications: Record<string, number> = {};
         for (const channel of ['teams', 'slack', 'webhook'] as const) {
@@ -184,7 +218,7 @@ export async function runDemoStory(options: DemoStoryOptions): Promise<DemoResul
                 failures: tick.failures,
             },
             queue,
-            findings: findings.map((f) => describeFinding(f, incidents)),
+            findings: findings.map((f) => describeFinding(f, incidents, { now, pages })),
             notifications,
             signaturesVerified: world.receiver.accepted(paths.webhook).filter((r) => r.signatureValid === true).length,
             timings: {
@@ -226,8 +260,24 @@ function culpritName(culprit: Culprit): string {
     return culprit.hostNetwork ? 'node processes (hostNetwork)' : 'an unnamed pod';
 }
 
-function describeFinding(finding: Finding, incidents: readonly Incident[]): DemoFinding {
+function describeFinding(
+    finding: Finding,
+    incidents: readonly Incident[],
+    options: { now: Date; pages: PageLinks },
+): DemoFinding {
     const incident = incidents.find((i) => i.id === finding.incidentId);
+    // The words the alert itself used: the same content the channels are built from, linking the pages written here.
+    const content = incident
+        ? buildContent(
+              { kind: 'opened', key: finding.id, at: options.now.toISOString() },
+              incident,
+              finding,
+              undefined,
+              {
+                  pages: options.pages,
+              },
+          )
+        : undefined;
     const culprits = rankCulprits(finding.analysis?.culprits ?? [])
         .filter((c) => c.snatPortsHeld > 0 || c.publicConnects > 0)
         .slice(0, 3)
@@ -255,10 +305,18 @@ function describeFinding(finding: Finding, incidents: readonly Incident[]): Demo
         ...(plan.ports ? [plan.ports.command] : []),
         plan.natGateway,
     ];
+    const ahead = content ? forecastText(content) : undefined;
     return {
         findingId: finding.id,
         cluster: clusterName(finding.clusterId),
         node: finding.node,
+        severity: content?.severity.level ?? (finding.state === 'exhausted' ? 'Sev1' : 'Sev2'),
+        title: content?.title ?? `Finding on ${finding.node} (${clusterName(finding.clusterId)})`,
+        failed: content ? failedText(content) : String(finding.failedConnections),
+        ...(content && !content.natGateway ? { ports: portsText(content) } : {}),
+        ...(content?.natGateway ? { natGateway: content.natGateway.name } : {}),
+        ...(ahead ? { forecast: ahead } : {}),
+        links: content ? messageLinks(content) : [],
         ...(incident
             ? {
                   incident: {
@@ -286,13 +344,11 @@ export function formatDemo(result: DemoResult): string {
         `Queue worker: ${result.queue.processed} investigations done, ${result.queue.failed} failed`,
     ];
     for (const finding of result.findings) {
-        const state = finding.incident
-            ? `${finding.incident.state}, ${finding.incident.peakUsedPorts}/${finding.incident.allocatedPorts} SNAT ports used` +
-              (finding.incident.peakFailedConnections > 0
-                  ? `, ${finding.incident.peakFailedConnections} failed connections`
-                  : '')
-            : `${finding.outboundType}, no per-node metric`;
-        out.push('', `${finding.node} in ${finding.cluster} (${state})`);
+        out.push('', `[${finding.severity}] ${finding.title}`);
+        out.push(`  Failed SNAT connections: ${finding.failed}`);
+        if (finding.ports !== undefined) out.push(`  SNAT ports: ${finding.ports}`);
+        if (finding.natGateway !== undefined) out.push(`  Node probed: ${finding.node}`);
+        if (finding.forecast !== undefined) out.push(`  ${finding.forecast}`);
         if (finding.culprits.length === 0) out.push('  No pod holds SNAT ports.');
         for (const culprit of finding.culprits) {
             const destinations = culprit.destinations.map((d) => `${d.ip}:${d.port} (${d.connections})`).join(', ');
@@ -301,6 +357,8 @@ export function formatDemo(result: DemoResult): string {
         }
         out.push('  Fix:');
         for (const line of finding.fix) out.push(`    ${line}`);
+        if (finding.links.length > 0) out.push('  Links:');
+        for (const link of finding.links) out.push(`    ${link.title}: ${link.url}`);
     }
     const sent = Object.entries(result.notifications)
         .map(([channel, count]) => `${channel} ${count}`)
@@ -317,6 +375,8 @@ export function formatDemo(result: DemoResult): string {
         result.files.teamsCard,
         result.files.slackPayload,
         result.files.webhook,
+        result.files.natGatewayTeamsCard,
+        result.files.natGatewaySlackPayload,
         result.files.report,
         result.files.runbook,
     ];

@@ -137,8 +137,12 @@ export interface ContentOptions {
     pages?: PageLinks;
 }
 
-/** The runbook entry for a state (runbook.ts and docs/runbook.md use the same anchors). */
-export function runbookAnchor(state: 'exhausted' | 'at-risk', natGateway: boolean): string {
+/**
+ * The runbook entry for an alert (runbook.ts and docs/runbook.md use the same anchors). A metrics-only finding names
+ * no culprit, so its entry is the one that says why and what to do, whatever the state.
+ */
+export function runbookAnchor(state: 'exhausted' | 'at-risk', natGateway: boolean, metricsOnly = false): string {
+    if (metricsOnly) return 'metrics-only';
     return natGateway ? 'nat-gateway-exhausted' : state === 'exhausted' ? 'node-exhausted' : 'node-at-risk';
 }
 
@@ -235,7 +239,10 @@ export function buildContent(
             content.links.finding = pages.finding(linked);
             content.link = content.links.finding;
         }
-        content.links.runbook = pages.runbook(runbookAnchor(incident.worstState, natGateway !== undefined));
+        const metricsOnly = finding !== undefined && finding.analysis === undefined;
+        content.links.runbook = pages.runbook(
+            runbookAnchor(incident.worstState, natGateway !== undefined, metricsOnly),
+        );
     }
     if (repeat) {
         content.repeatOffender = {

@@ -18,6 +18,7 @@ import {
     fixLines,
     forecastText,
     type Line,
+    messageLinks,
     num,
     openedText,
     portsText,
@@ -117,16 +118,11 @@ function culpritText(culprit: CulpritLine, rank: number, allocatedPorts: number)
 
 /** Buttons for every link: Slack allows up to 25 elements in an actions block and 75 characters of button text. */
 function linkButtons(content: NotificationContent): Extract<SlackBlock, { type: 'actions' }>['elements'] {
-    const links = content.links;
-    const list: [string, string | undefined][] = [
-        ['Open finding', links.finding],
-        ['Runbook', links.runbook],
-        ['Cluster in Azure portal', links.cluster],
-        [content.natGateway ? 'NAT gateway SNAT metrics' : 'Load balancer SNAT metrics', links.metrics],
-    ];
-    return list.flatMap(([text, url]) =>
-        url ? [{ type: 'button' as const, text: { type: 'plain_text' as const, text }, url }] : [],
-    );
+    return messageLinks(content).map(({ title, url }) => ({
+        type: 'button' as const,
+        text: { type: 'plain_text' as const, text: title },
+        url,
+    }));
 }
 
 /** A line in mrkdwn: our words escaped, names escaped, defanged and in inline code, commands in inline code. */

@@ -18,6 +18,7 @@ import {
     fixLines,
     forecastText,
     type Line,
+    messageLinks,
     num,
     openedText,
     portsText,
@@ -42,14 +43,20 @@ export type CardElement =
     | { type: 'TextBlock'; text: string; wrap: true; [property: string]: unknown }
     | { type: 'RichTextBlock'; inlines: TextRun[]; [property: string]: unknown }
     | { type: 'FactSet'; facts: { title: string; value: string }[]; [property: string]: unknown }
-    | { type: 'Container'; items: CardElement[]; [property: string]: unknown };
+    | { type: 'Container'; items: CardElement[]; [property: string]: unknown }
+    | { type: 'ActionSet'; actions: OpenUrlAction[]; [property: string]: unknown };
+
+export interface OpenUrlAction {
+    type: 'Action.OpenUrl';
+    title: string;
+    url: string;
+}
 
 export interface AdaptiveCard {
     $schema: string;
     type: 'AdaptiveCard';
     version: string;
     body: CardElement[];
-    actions?: { type: 'Action.OpenUrl'; title: string; url: string }[];
 }
 
 export interface TeamsMessage {
@@ -118,26 +125,27 @@ function card(content: NotificationContent, culpritsShown: number): AdaptiveCard
         });
     }
     body.push(rich([`Evidence: ${content.evidence.text}`], { separator: true }, { isSubtle: true, size: 'Small' }));
-    const result: AdaptiveCard = {
+    body.push(...buttonRows(content));
+    return {
         $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
         type: 'AdaptiveCard',
         version: ADAPTIVE_CARD_VERSION,
         body,
     };
-    const actions = buttons(content);
-    if (actions.length > 0) result.actions = actions;
-    return result;
 }
 
-function buttons(content: NotificationContent): NonNullable<AdaptiveCard['actions']> {
-    const links = content.links;
-    const list: [string, string | undefined][] = [
-        ['Open finding', links.finding],
-        ['Runbook', links.runbook],
-        ['Cluster in Azure portal', links.cluster],
-        [content.natGateway ? 'NAT gateway SNAT metrics' : 'Load balancer SNAT metrics', links.metrics],
-    ];
-    return list.flatMap(([title, url]) => (url ? [{ type: 'Action.OpenUrl' as const, title, url }] : []));
+/**
+ * The links as buttons, one row for our pages and one for the portal: four buttons in one row do not fit a 390 px
+ * phone, and the renderer cuts the last one off rather than wrap it.
+ */
+function buttonRows(content: NotificationContent): CardElement[] {
+    const links = messageLinks(content);
+    return (['page', 'portal'] as const).flatMap((group) => {
+        const actions = links
+            .filter((l) => l.group === group)
+            .map(({ title, url }): OpenUrlAction => ({ type: 'Action.OpenUrl', title, url }));
+        return actions.length > 0 ? [{ type: 'ActionSet' as const, actions }] : [];
+    });
 }
 
 function facts(content: NotificationContent): { title: string; value: string }[] {

@@ -148,9 +148,23 @@ export function fixLines(content: NotificationContent): Line[] {
     return lines;
 }
 
-/** The az command of the fix, if there is one: pages and cards show it on its own, in monospace. */
-export function fixCommand(content: NotificationContent): string | undefined {
-    return content.fix?.ports?.command;
+/** A link of a message with the words on its button; `portal` ones open the Azure portal. */
+export interface MessageLink {
+    title: string;
+    url: string;
+    group: 'page' | 'portal';
+}
+
+/** The links of a message in the order every channel shows them: our pages first, then the portal. */
+export function messageLinks(content: NotificationContent): MessageLink[] {
+    const links = content.links;
+    const list: [string, string | undefined, MessageLink['group']][] = [
+        ['Open finding', links.finding, 'page'],
+        ['Runbook', links.runbook, 'page'],
+        ['Cluster in portal', links.cluster, 'portal'],
+        [content.natGateway ? 'NAT gateway SNAT metrics' : 'Load balancer SNAT metrics', links.metrics, 'portal'],
+    ];
+    return list.flatMap(([title, url, group]) => (url ? [{ title, url, group }] : []));
 }
 
 export function repeatOffenderLine(content: NotificationContent): Line | undefined {

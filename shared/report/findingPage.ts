@@ -20,7 +20,7 @@ import {
     severityText,
 } from '../notify/text.js';
 import { whenText } from '../notify/time.js';
-import { escapeHtml, htmlLine, linkList, page } from './html.js';
+import { escapeHtml, fixList, htmlLine, linkList, page } from './html.js';
 import { RUNBOOK, type RunbookEntry, runbookEntry } from './runbook.js';
 
 export interface FindingPageOptions {
@@ -60,14 +60,11 @@ export function renderFindingPage(
     if (incident) facts.push(['Incident', `${incident.id}, opened ${whenText(incident.openedAt, options.now)}`]);
     const ahead = forecastText(content);
     const fixes = fixLines(content);
-    const command = content.fix?.ports?.command;
-    const anchor =
-        finding.analysis === undefined
-            ? 'metrics-only'
-            : runbookAnchor(
-                  content.severity.level === 'Sev1' ? 'exhausted' : 'at-risk',
-                  content.natGateway !== undefined,
-              );
+    const anchor = runbookAnchor(
+        content.severity.level === 'Sev1' ? 'exhausted' : 'at-risk',
+        content.natGateway !== undefined,
+        finding.analysis === undefined,
+    );
     const entry = runbookEntry(anchor);
     const body = [
         options.banner ? `<p class="banner" role="note">${escapeHtml(options.banner)}</p>` : '',
@@ -89,9 +86,7 @@ export function renderFindingPage(
         content.unattributedPorts > 0
             ? `<p class="meta">${num(content.unattributedPorts)} SNAT ports held by flows not tied to a pod.</p>`
             : '',
-        fixes.length > 0
-            ? `<h2>Fix</h2><ul class="fix">${fixes.map((line) => `<li>${htmlLine(line.filter((span) => typeof span === 'string' || !('code' in span)))}</li>`).join('')}</ul>${command ? `<pre><code>${escapeHtml(command)}</code></pre>` : ''}`
-            : '',
+        fixes.length > 0 ? `<h2>Fix</h2>${fixList(fixes)}` : '',
         '<h2>Evidence</h2>',
         `<p>${escapeHtml(content.evidence.text)}</p>`,
         `<table><thead><tr><th>Collector</th><th>Status</th><th>Why</th></tr></thead><tbody>${finding.collectors
@@ -115,7 +110,7 @@ export function renderRunbookPage(banner?: string): string {
         '<p class="meta">What each kind of finding means and what to do about it. The same text is in docs/runbook.md.</p>',
         ...RUNBOOK.map(
             (entry) =>
-                `<section id="${escapeHtml(entry.anchor)}"><h2>${escapeHtml(entry.title)} (${entry.severity})</h2>${runbookSection(entry)}</section>`,
+                `<section id="${escapeHtml(entry.anchor)}"><h2>${escapeHtml(entry.title)} (${escapeHtml(entry.severity)})</h2>${runbookSection(entry)}</section>`,
         ),
     ].join('\n');
     return page('Runbook: SNAT findings', body);

@@ -3,7 +3,7 @@
  * CSS, no script, a policy that fetches nothing) laid out to fit a 390 px phone without sideways scrolling.
  */
 import type { NotificationContent } from '../notify/content.js';
-import type { Line } from '../notify/text.js';
+import { type Line, messageLinks } from '../notify/text.js';
 
 export function escapeHtml(text: string): string {
     return text
@@ -26,6 +26,16 @@ export function htmlLine(line: Line): string {
         .join('');
 }
 
+/** The fix as a list: a command goes in a monospace block under the recommendation that says to run it. */
+export function fixList(lines: Line[]): string {
+    const items = lines.map((line) => {
+        const words = line.filter((span) => typeof span === 'string' || !('code' in span));
+        const commands = line.flatMap((span) => (typeof span !== 'string' && 'code' in span ? [span.code] : []));
+        return `<li>${htmlLine(words)}${commands.map((c) => `<pre><code>${escapeHtml(c)}</code></pre>`).join('')}</li>`;
+    });
+    return `<ul class="fix">${items.join('')}</ul>`;
+}
+
 /** Only http(s) links are written; anything else is dropped rather than linked. */
 export function link(url: string | undefined, label: string): string {
     if (!url || !/^https?:\/\/|^file:\/\//.test(url)) return '';
@@ -33,13 +43,9 @@ export function link(url: string | undefined, label: string): string {
 }
 
 export function linkList(content: NotificationContent): string {
-    const links = content.links;
-    const items = [
-        link(links.finding, 'Finding'),
-        link(links.runbook, 'Runbook'),
-        link(links.cluster, 'Cluster in Azure portal'),
-        link(links.metrics, content.natGateway ? 'NAT gateway SNAT metrics' : 'Load balancer SNAT metrics'),
-    ].filter((item) => item !== '');
+    const items = messageLinks(content)
+        .map(({ title, url }) => link(url, title))
+        .filter((item) => item !== '');
     return items.length > 0 ? `<p class="links">${items.join(' ')}</p>` : '';
 }
 
@@ -98,6 +104,9 @@ svg.chart { width: 100%; max-width: 640px; height: auto; background: #fbfcfd; di
 svg .frame { fill: none; stroke: #d0d7de; } svg .bar.failed { fill: #cf222e; }
 svg .line.usage { fill: none; stroke: #0969da; stroke-width: 2; }
 svg .threshold { stroke: #9a6700; stroke-dasharray: 4 3; } svg .axis { font-size: 11px; fill: #57606a; }
+/* The chart shrinks with the screen and its text with it: on narrow screens axis text is drawn larger, to stay 10-13 px. */
+@media (max-width: 660px) { svg .axis { font-size: 14px; } }
+@media (max-width: 480px) { svg .axis { font-size: 18px; } }
 .legend { color: #57606a; font-size: 13px; } .key { display: inline-block; width: 12px; height: 10px; margin: 0 4px 0 0; }
 .legend span.item { display: inline-block; margin-right: 12px; }
 .key.failed { background: #cf222e; } .key.usage { background: #0969da; } .key.threshold { border-top: 2px dashed #9a6700; height: 0; }

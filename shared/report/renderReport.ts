@@ -12,7 +12,7 @@ import { inert } from '../notify/inert.js';
 import type { PageLinks } from '../notify/links.js';
 import { culpritLine, destinationsLine, fixLines, forecastText, num } from '../notify/text.js';
 import { duration, utcRange, utcTime, whenText, windowMinutes } from '../notify/time.js';
-import { escapeHtml, htmlLine, link, linkList, page } from './html.js';
+import { escapeHtml, fixList, htmlLine, link, linkList, page } from './html.js';
 
 export interface TimelineSample {
     /** ISO 8601 minute the metrics describe. */
@@ -57,7 +57,8 @@ export interface ReportData {
 
 const CHART_WIDTH = 640;
 const CHART_HEIGHT = 170;
-const PAD = { left: 48, right: 48, top: 14, bottom: 26 };
+// The top margin holds the axes' maxima, above the frame, so a long `1,234/min` is never cut at the left edge.
+const PAD = { left: 48, right: 48, top: 24, bottom: 26 };
 const DEFAULT_WINDOW_MINUTES = 5;
 
 export { escapeHtml };
@@ -155,7 +156,6 @@ export function incidentCard(incident: Incident, data: ReportData): string {
     const ahead = forecastText(content);
     const culprits = content.culprits.slice(0, 5);
     const fixes = fixLines(content);
-    const command = content.fix?.ports?.command;
     return `<article class="incident ${sev}" id="incident-${escapeHtml(incident.id)}">
 <h3><span class="sev ${sev}">${escapeHtml(content.severity.level)}</span>${escapeHtml(content.title)}</h3>
 <p class="meta">${escapeHtml(content.severity.reason)}. Cluster <span title="${escapeHtml(incident.clusterId)}">${escapeHtml(content.cluster.name)}</span>.</p>
@@ -173,11 +173,7 @@ ${
               )}</ol>${content.culprits.length > culprits.length ? `<p class="meta">…and ${num(content.culprits.length - culprits.length)} more on the finding page.</p>` : ''}`
         : `<p class="empty">No culprits identified yet. ${escapeHtml(content.evidence.text)}</p>`
 }
-${
-    fixes.length > 0
-        ? `<p><strong>Fix</strong></p><ul class="fix">${fixes.map((line) => `<li>${htmlLine(line.filter((span) => typeof span === 'string' || !('code' in span)))}</li>`).join('')}</ul>${command ? `<pre><code>${escapeHtml(command)}</code></pre>` : ''}`
-        : ''
-}
+${fixes.length > 0 ? `<p><strong>Fix</strong></p>${fixList(fixes)}` : ''}
 ${linkList(content)}
 </article>`;
 }
@@ -212,14 +208,32 @@ function renderTimelines(data: ReportData): string {
     return data.timelines
         .map((timeline) => {
             const title = `${clusterName(timeline.clusterId)} / ${timeline.node}${timeline.backendIp ? ` (${timeline.backendIp})` : ''}`;
+            const series = seriesOf(timeline);
+            // The legend names only what the chart draws: a NAT gateway has no per-node port usage.
+            const items = [
+                series.failed
+                    ? `<span class="item"><span class="key failed"></span>failed SNAT connections per minute, averaged over the ${minutes}-minute window ending at each minute (left axis)</span>`
+                    : '',
+                series.usage
+                    ? `<span class="item"><span class="key usage"></span>used / allocated ports % (right axis)</span> <span class="item"><span class="key threshold"></span>at-risk ${data.atRiskPercent}%</span>`
+                    : '',
+                '<span class="item">times in UTC</span>',
+            ].filter((item) => item !== '');
             return `<figure class="node">
 <figcaption>${escapeHtml(title)}</figcaption>
 ${renderChart(timeline, data.atRiskPercent, minutes)}
-<p class="legend"><span class="item"><span class="key failed"></span>failed SNAT connections per minute, averaged over the ${minutes}-minute window ending at each minute (left axis)</span>
-<span class="item"><span class="key usage"></span>used / allocated ports % (right axis)</span> <span class="item"><span class="key threshold"></span>at-risk ${data.atRiskPercent}%</span> <span class="item">times in UTC</span></p>
+<p class="legend">${items.join('\n')}</p>
 </figure>`;
         })
         .join('\n');
+}
+
+/** Which of the two series a timeline has samples for. */
+function seriesOf(timeline: NodeTimeline): { failed: boolean; usage: boolean } {
+    return {
+        failed: timeline.samples.some((s) => s.failedConnections !== undefined),
+        usage: timeline.samples.some((s) => s.usedPorts !== undefined && Boolean(s.allocatedPorts)),
+    };
 }
 
 /** Bars for failed connections, a line for port usage: the two signals the monitor acts on. */
@@ -264,16 +278,21 @@ export function renderChart(
             return `${fixed(PAD.left + i * slot + slot / 2)},${fixed(yPercent(percent))}`;
         })
         .filter((point): point is string => point !== undefined);
-    if (points.length > 0) parts.push(`<polyline class="line usage" points="${points.join(' ')}"></polyline>`);
-    const threshold = yPercent(atRiskPercent);
-    parts.push(
-        `<line class="threshold" x1="${PAD.left}" x2="${PAD.left + innerWidth}" y1="${fixed(threshold)}" y2="${fixed(threshold)}"></line>`,
-    );
-    // Axis labels: failed count on the left, percent on the right, first and last time below.
-    parts.push(`<text class="axis" x="${PAD.left - 6}" y="${PAD.top + 10}" text-anchor="end">${maxFailed}/min</text>`);
-    parts.push(`<text class="axis" x="${PAD.left - 6}" y="${PAD.top + innerHeight}" text-anchor="end">0</text>`);
-    parts.push(`<text class="axis" x="${PAD.left + innerWidth + 6}" y="${PAD.top + 10}">100%</text>`);
-    parts.push(`<text class="axis" x="${PAD.left + innerWidth + 6}" y="${PAD.top + innerHeight}">0%</text>`);
+    const series = seriesOf(timeline);
+    if (points.length > 0) {
+        parts.push(`<polyline class="line usage" points="${points.join(' ')}"></polyline>`);
+        const threshold = yPercent(atRiskPercent);
+        parts.push(
+            `<line class="threshold" x1="${PAD.left}" x2="${PAD.left + innerWidth}" y1="${fixed(threshold)}" y2="${fixed(threshold)}"></line>`,
+        );
+        parts.push(`<text class="axis" x="${PAD.left + innerWidth}" y="${PAD.top - 6}" text-anchor="end">100%</text>`);
+        parts.push(`<text class="axis" x="${PAD.left + innerWidth + 6}" y="${PAD.top + innerHeight}">0%</text>`);
+    }
+    // Axis labels: maxima above the frame (failed a minute left, percent right), zeros beside it, times below.
+    if (series.failed) {
+        parts.push(`<text class="axis" x="${PAD.left}" y="${PAD.top - 6}">${maxFailed}/min</text>`);
+        parts.push(`<text class="axis" x="${PAD.left - 6}" y="${PAD.top + innerHeight}" text-anchor="end">0</text>`);
+    }
     const first = samples[0];
     const last = samples[samples.length - 1];
     if (first && last) {
@@ -283,7 +302,10 @@ export function renderChart(
             `<text class="axis" x="${PAD.left + innerWidth}" y="${y}" text-anchor="end">${escapeHtml(shortTime(last.at))}</text>`,
         );
     }
-    const label = `Failed SNAT connections a minute and port usage for ${timeline.node}`;
+    const drawn = [series.failed ? 'Failed SNAT connections a minute' : '', series.usage ? 'port usage' : '']
+        .filter((name) => name !== '')
+        .join(' and ');
+    const label = `${drawn || 'No samples'} for ${timeline.node}`;
     return (
         `<svg class="chart" role="img" aria-label="${escapeHtml(label)}" viewBox="0 0 ${CHART_WIDTH} ${CHART_HEIGHT}" ` +
         `width="${CHART_WIDTH}" height="${CHART_HEIGHT}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>`

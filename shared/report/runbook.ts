@@ -6,7 +6,8 @@ export interface RunbookEntry {
     /** The anchor messages link to (content.ts runbookAnchor). */
     anchor: string;
     title: string;
-    severity: 'Sev1' | 'Sev2';
+    /** `Sev1`, `Sev2`, or which one when the entry covers both (a metrics-only finding keeps the node's severity). */
+    severity: string;
     means: string;
     steps: string[];
 }
@@ -50,7 +51,7 @@ export const RUNBOOK: readonly RunbookEntry[] = [
     {
         anchor: 'metrics-only',
         title: 'A finding with metrics only',
-        severity: 'Sev2',
+        severity: 'Sev1 if connections fail, else Sev2',
         means: 'No investigation finished in time, or none could run (run command disabled, permission refused, the node gone). The alert says what the metrics show and why no culprit is named.',
         steps: [
             'Read the reason on the finding: it names the setting or permission that stopped the probe.',

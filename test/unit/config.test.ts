@@ -215,4 +215,18 @@ describe('loadConfig: the app settings of the Functions app', () => {
             /when SNATMON_ALERT_CLIENT_ID is set/,
         );
     });
+
+    it("signs people in to the pages at the same Entra ID authority as the alerts' tokens", () => {
+        const pages = {
+            SNATMON_PAGES_CLIENT_ID: '11111111-2222-3333-4444-555555555555',
+            SNATMON_PAGES_TENANT_ID: '72F988BF-86F1-41AF-91AB-2D7CD011DB47',
+        };
+        assert.deepEqual(loadConfig(pages).pages, {
+            clientId: '11111111-2222-3333-4444-555555555555',
+            tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+            authority: 'https://login.microsoftonline.com',
+        });
+        const sovereign = loadConfig({ ...pages, SNATMON_ENTRA_AUTHORITY: 'https://login.microsoftonline.us/' });
+        assert.equal(sovereign.pages?.authority, 'https://login.microsoftonline.us');
+    });
 });

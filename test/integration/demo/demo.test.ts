@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import type { DemoResult } from '../../../cli/demo/run.js';
 import {
@@ -181,6 +181,37 @@ describe('snat-monitor demo', () => {
         assert.match(JSON.stringify(card), new RegExp(HOT));
     });
 
+    it("writes the NAT gateway cluster's alert too: a valid card and a Slack payload naming the gateway", () => {
+        assert.equal(result.files.natGatewayTeamsCard, join(out, 'nat-gateway-teams-card.json'));
+        const card = JSON.parse(readFileSync(join(out, 'nat-gateway-teams-card.json'), 'utf8')) as Record<
+            string,
+            unknown
+        >;
+        const check = checkCard(card, '1.4');
+        assert.deepEqual(check.parseEvents, []);
+        assert.deepEqual(check.validationEvents, []);
+        assert.match(JSON.stringify(card), /\[Sev1\] SNAT ports exhausted on NAT gateway pay-natgw \(pay\)/);
+        assert.match(JSON.stringify(card), /"title":"NAT gateway SNAT metrics"/);
+        const message = JSON.parse(readFileSync(join(out, 'nat-gateway-slack-payload.json'), 'utf8')) as SlackMessage;
+        slackWithinLimits(message);
+        assert.match(message.text, /exhausted on NAT gateway pay-natgw \(pay\)/);
+    });
+
+    it('sends a link a person can open in every message: the finding page and the portal, no function key', () => {
+        const lines = readFileSync(join(work, 'capture-json', 'webhook-requests.jsonl'), 'utf8')
+            .trim()
+            .split('\n');
+        assert.equal(lines.length, 9);
+        const findingPage = new RegExp(`${pathToFileURL(out).href}/findings/[\\w.-]+\\.html`);
+        for (const line of lines) {
+            const { body } = JSON.parse(line) as { body: string };
+            const about = /exhausted on [^"\\]+/.exec(body)?.[0] ?? body.slice(0, 80);
+            assert.match(body, findingPage, about);
+            assert.match(body, /https:\/\/portal\.azure\.com\/#resource\/subscriptions\//, about);
+            assert.doesNotMatch(body, /[?&]code=/, about);
+        }
+    });
+
     it('writes a Slack payload within Block Kit limits, about the exhausted node', () => {
         const message = JSON.parse(readFileSync(join(out, 'slack-payload.json'), 'utf8')) as SlackMessage;
         slackWithinLimits(message);
@@ -204,7 +235,42 @@ describe('snat-monitor demo', () => {
         assert.equal(text.code, 0, text.stderr);
         assert.match(text.stderr, /all data is simulated/);
         assert.match(text.stdout, /^SIMULATED DATA: no Azure account is used/);
-        assert.match(text.stdout, new RegExp(`^${HOT} in shop \\(exhausted, 1024/1024 SNAT ports used`, 'm'));
+        assert.match(text.stdout, new RegExp(`^\\[Sev1\\] SNAT ports exhausted on ${HOT} \\(shop\\)$`, 'm'));
+        // Every count says what time it covers; the NAT gateway names its gateway and the node it probed.
+        const window = String.raw`in the 5 minutes \d\d:\d\d-\d\d:\d\d UTC on \d{4}-\d\d-\d\d`;
+        assert.match(
+            text.stdout,
+            new RegExp(
+                `^\\[Sev1\\] SNAT ports exhausted on ${HOT} \\(shop\\)\\n  Failed SNAT connections: 230 ${window}\\n  SNAT ports: 1,024 of 1,024 used \\(100%\\)$`,
+                'm',
+            ),
+        );
+        assert.match(
+            text.stdout,
+            new RegExp(
+                `^\\[Sev1\\] SNAT ports exhausted on NAT gateway pay-natgw \\(pay\\)\\n  Failed SNAT connections: 125 ${window}\\n  Node probed: `,
+                'm',
+            ),
+        );
+        assert.match(
+            text.stdout,
+            /^\[Sev2\] SNAT ports nearly exhausted on aks-apps-12345678-vmss000000 \(checkout\)$/m,
+        );
+        assert.match(
+            text.stdout,
+            /^ {2}At this rate \(\+20 ports a minute over the window\), exhausted in about \d+ min\.$/m,
+        );
+        assert.doesNotMatch(text.stdout, /0\/0 SNAT ports|0 of 0/);
+        // A link to open under every finding: its page, the runbook and the portal.
+        assert.equal(text.stdout.match(/^ {4}Open finding: file:\/\/\S+\/findings\/\S+\.html$/gm)?.length, 3);
+        assert.equal(
+            text.stdout.match(/^ {4}Cluster in portal: https:\/\/portal\.azure\.com\/#resource\//gm)?.length,
+            3,
+        );
+        assert.match(
+            text.stdout,
+            /^ {4}NAT gateway SNAT metrics: https:\/\/portal\.azure\.com\/#resource\/.*\/natGateways\/pay-natgw\/metrics$/m,
+        );
         assert.match(text.stdout, /^ {4}to 203\.0\.113\.10:443 \(740\), 198\.51\.100\.20:443 \(200\)$/m);
         assert.match(text.stdout, /^ {2}Fix:$/m);
         assert.match(text.stdout, new RegExp(`^Files in ${join(work, 'snatmon-demo-output')}:$`, 'm'));

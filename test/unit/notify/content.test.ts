@@ -46,6 +46,9 @@ describe('buildContent', () => {
         assert.equal(content.evidence.strength, 'none');
         assert.equal(content.evidence.text, 'Metrics only: no investigation result (lease held).');
         assert.deepEqual(content.culprits, []);
+        // Its runbook entry says why no culprit is named; the exhausted-node entry starts from the culprit.
+        assert.match(content.links.runbook ?? '', /#metrics-only$/);
+        assert.equal(content.severity.level, 'Sev1', 'metrics only, the node is still exhausted');
     });
 
     it('links a resolution to the incident latest finding and carries no fix', () => {

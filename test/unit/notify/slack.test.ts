@@ -76,7 +76,7 @@ describe('formatSlack', () => {
             'Evidence: Strong: a live view of the sockets of each pod (ss)',
             '"text":"Open finding"',
             '"text":"Runbook"',
-            '"text":"Cluster in Azure portal"',
+            '"text":"Cluster in portal"',
             '"text":"Load balancer SNAT metrics"',
             '`az aks update --resource-group rg-shop --name aks-shop --load-balancer-outbound-ports 3000 --load-balancer-managed-outbound-ip-count 2`',
         ]) {

@@ -98,7 +98,7 @@ describe('formatTeams', () => {
             'Evidence: Strong: a live view of the sockets of each pod (ss)',
             `[Open finding] ${BASE_URL}/api/pages/findings/`,
             `[Runbook] ${BASE_URL}/api/pages/runbook#node-exhausted`,
-            '[Cluster in Azure portal] https://portal.azure.com/#resource/subscriptions/',
+            '[Cluster in portal] https://portal.azure.com/#resource/subscriptions/',
             '[Load balancer SNAT metrics] https://portal.azure.com/#resource/',
         ]) {
             assert.ok(text.includes(expected), `missing: ${expected}`);

@@ -4,8 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 import { type Browser, chromium, type Page } from 'playwright-core';
 
@@ -27,6 +30,9 @@ function chromiumPath(): string | undefined {
 }
 
 const executablePath = chromiumPath();
+/** About as wide as a card in a Teams channel on a laptop; phones get 390. */
+const CARD_WIDTH = 560;
+const SHOTS = fileURLToPath(new URL('../../../../.bench/browser', import.meta.url));
 const bundle = createRequire(import.meta.url).resolve('adaptivecards/dist/adaptivecards.min.js');
 
 /** Runs in the page (plain JS: this project compiles without DOM types). Clicks every button to collect OpenUrl targets. */
@@ -48,8 +54,14 @@ const IN_PAGE = `(json) => {
     if (!element) return { text: '', links };
     document.getElementById('card').appendChild(element);
     const anchors = element.querySelectorAll('a').length;
-    for (const button of element.querySelectorAll('button')) button.click();
-    return { text: element.innerText, links, anchors };
+    const right = document.documentElement.clientWidth;
+    const buttons = [...element.querySelectorAll('button')];
+    // Buttons past the page's right edge, or with their title clipped, are cut off: a person cannot read them.
+    const cutOff = buttons
+        .filter((b) => b.getBoundingClientRect().right > right + 1 || b.scrollWidth > b.clientWidth + 1)
+        .map((b) => b.innerText);
+    for (const button of buttons) button.click();
+    return { text: element.innerText, links, anchors, cutOff };
 }`;
 
 interface Rendered {
@@ -57,6 +69,8 @@ interface Rendered {
     links: string[];
     /** Links drawn inside the card body (the buttons are not anchors). */
     anchors: number;
+    /** Titles of buttons drawn past the card's right edge. */
+    cutOff: string[];
     errors: string[];
 }
 
@@ -73,7 +87,11 @@ describe(
             await browser.close();
         });
 
-        async function render(content: NotificationContent): Promise<Rendered> {
+        async function render(
+            content: NotificationContent,
+            screenshot?: string,
+            width = CARD_WIDTH,
+        ): Promise<Rendered> {
             const page = await browser.newPage();
             const errors: string[] = [];
             page.on('pageerror', (err) => errors.push(err.message));
@@ -85,7 +103,7 @@ describe(
             await page.setContent('<html><body><div id="card"></div></body></html>');
             await page.addScriptTag({ path: bundle });
             const card = formatTeams(content).attachments[0].content;
-            return renderCardIn(page, card, errors);
+            return renderCardIn(page, card, errors, screenshot, width);
         }
 
         async function renderCard(card: object): Promise<Rendered> {
@@ -97,15 +115,27 @@ describe(
             return renderCardIn(page, card, errors);
         }
 
-        async function renderCardIn(page: Page, card: object, errors: string[]): Promise<Rendered> {
+        async function renderCardIn(
+            page: Page,
+            card: object,
+            errors: string[],
+            screenshot?: string,
+            width = CARD_WIDTH,
+        ): Promise<Rendered> {
+            await page.setViewportSize({ width, height: 900 });
             const result = await page.evaluate<Omit<Rendered, 'errors'>>(`(${IN_PAGE})(${JSON.stringify(card)})`);
+            if (screenshot) {
+                // Kept as a test artifact (not committed) so a person can look at the card.
+                mkdirSync(SHOTS, { recursive: true });
+                await page.locator('#card').screenshot({ path: join(SHOTS, screenshot) });
+            }
             await page.close();
             return { ...result, errors };
         }
 
         it('draws the alert: facts, culprits, destinations, the fix arithmetic and the link', async () => {
             const content = openedContent(manyCulpritsFinding(80));
-            const rendered = await render(content);
+            const rendered = await render(content, 'teams-card.png');
             assert.deepEqual(rendered.errors, []);
             for (const expected of [
                 'SNAT ports exhausted on aks-nodepool1-12345678-vmss000000 (aks-shop)',
@@ -130,6 +160,14 @@ describe(
                 content.links.cluster,
                 content.links.metrics,
             ]);
+            assert.deepEqual(rendered.cutOff, [], 'every button fits the card');
+        });
+
+        it('fits a 390 px phone: every button readable, nothing cut at the right edge', async () => {
+            const rendered = await render(openedContent(manyCulpritsFinding(3)), 'teams-card-390.png', 390);
+            assert.deepEqual(rendered.errors, []);
+            assert.equal(rendered.links.length, 4);
+            assert.deepEqual(rendered.cutOff, []);
         });
 
         it('draws a markdown link in a pod-controlled name as plain characters, not a link', async () => {

@@ -146,7 +146,8 @@ describe('renderReport', () => {
         const html = renderReport(data());
         assert.match(
             html,
-            /<pre><code>az aks update --resource-group rg --name prod-weu --load-balancer-outbound-ports 3000<\/code><\/pre>/,
+            /<li>Raise allocatedOutboundPorts to 3,000[^<]*Run: <pre><code>az aks update --resource-group rg --name prod-weu --load-balancer-outbound-ports 3000<\/code><\/pre><\/li>/,
+            'the command sits under the recommendation that says to run it',
         );
         assert.match(html, /<dt>Opened<\/dt><dd>2026-11-21 04:58 UTC \(3 min ago\)<\/dd>/);
         assert.doesNotMatch(html, /\d\d:\d\d:\d\d(\.\d+)?Z/, 'no raw ISO times');
@@ -159,7 +160,7 @@ describe('renderReport', () => {
         assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
         assert.match(
             html,
-            /<a href="https:\/\/portal\.azure\.com\/#resource\/subscriptions\/0000\/resourceGroups\/rg\/providers\/Microsoft\.ContainerService\/managedClusters\/prod-weu\/overview">Cluster in Azure portal<\/a>/,
+            /<a href="https:\/\/portal\.azure\.com\/#resource\/subscriptions\/0000\/resourceGroups\/rg\/providers\/Microsoft\.ContainerService\/managedClusters\/prod-weu\/overview">Cluster in portal<\/a>/,
         );
     });
 
@@ -170,14 +171,35 @@ describe('renderReport', () => {
         assert.match(svg, />8\.4\/min</);
         const points = /<polyline class="line usage" points="([^"]+)"/.exec(svg)?.[1]?.split(' ') ?? [];
         assert.equal(points.length, 3);
-        // 100% usage sits on the top edge of the plot area (y = 14), 500/1024 about half way down.
-        assert.equal(points[2]?.split(',')[1], '14.0');
-        assert.ok(Number(points[0]?.split(',')[1]) > 14 + 130 * 0.45);
+        // 100% usage sits on the top edge of the plot area (y = 24, below the axis maxima), 500/1024 about half way down.
+        assert.equal(points[2]?.split(',')[1], '24.0');
+        assert.ok(Number(points[0]?.split(',')[1]) > 24 + 120 * 0.45);
         const html = renderReport({ ...data(), metricsWindowMinutes: 5 });
         assert.match(
             html,
             /failed SNAT connections per minute, averaged over the 5-minute window ending at each minute/,
         );
+    });
+
+    it('names in the legend only what the chart draws: a NAT gateway has failed connections and no port usage', () => {
+        const gateway = {
+            clusterId: CLUSTER,
+            node: 'NAT gateway pay-natgw',
+            backendIp: '',
+            samples: [
+                { at: '2026-11-21T04:58:00Z', failedConnections: 0 },
+                { at: '2026-11-21T04:59:00Z', failedConnections: 125 },
+            ],
+        };
+        const html = renderReport({ ...data(), timelines: [gateway] });
+        const figure = /<figure class="node">[\s\S]*?<\/figure>/.exec(html)?.[0] ?? '';
+        assert.match(figure, /failed SNAT connections per minute/);
+        assert.match(figure, />25\/min</);
+        assert.doesNotMatch(figure, /used \/ allocated ports|at-risk 75%|class="threshold"|>100%<|class="line usage"/);
+        assert.match(figure, /aria-label="Failed SNAT connections a minute for NAT gateway pay-natgw"/);
+        const node = /<figure class="node">[\s\S]*?<\/figure>/.exec(renderReport(data()))?.[0] ?? '';
+        assert.match(node, /used \/ allocated ports % \(right axis\)[\s\S]*at-risk 75%/);
+        assert.match(node, /class="threshold"[\s\S]*>100%</);
     });
 
     it('escapes every value that comes from a cluster, so a hostile name cannot inject markup', () => {
