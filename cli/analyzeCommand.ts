@@ -61,18 +61,15 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeRequest {
     try {
         values = parseArgs({ args: argv, strict: true, allowPositionals: false, options: ANALYZE_OPTIONS }).values;
     } catch (err) {
-        throw new UsageError(`${(err as Error).message}\n\n${ANALYZE_USAGE}`);
+        throw new UsageError((err as Error).message);
     }
-    if (values.help) throw new UsageError(ANALYZE_USAGE);
 
     const inputs: AnalyzeRequest['inputs'] = [];
     for (const kind of INPUT_KINDS) {
         for (const file of values[kind] ?? []) inputs.push({ kind, file });
     }
     if (inputs.length === 0) {
-        throw new UsageError(
-            `analyze needs at least one input file (--tcptracer, --ss, --conntrack, ...)\n\n${ANALYZE_USAGE}`,
-        );
+        throw new UsageError('analyze needs at least one input file (--tcptracer, --ss, --conntrack, ...)');
     }
     if (inputs.filter((input) => input.file === '-').length > 1) {
         throw new UsageError('Only one input can be read from standard input (-)');
@@ -137,6 +134,12 @@ export async function analyzeFiles(request: AnalyzeRequest, io: CliIo): Promise<
         topDestinations: request.top,
     });
     for (const { kind, file } of request.inputs) {
+        if (file === '-' && io.stdin.isTTY === true) {
+            // On a terminal, a read of standard input looks like a hang unless it says what it waits for.
+            io.stderr.write(
+                `snat-monitor analyze: reading --${kind} from standard input; paste it, then press Ctrl-D\n`,
+            );
+        }
         if (kind === 'tcptracer') {
             if (file === '-') await addTcptracerStream(analyzer, io.stdin as AsyncIterable<Uint8Array>, file);
             else await addTcptracerFile(analyzer, resolve(io.cwd, file), file);
@@ -150,6 +153,10 @@ export async function analyzeFiles(request: AnalyzeRequest, io: CliIo): Promise<
 }
 
 export async function runAnalyze(argv: string[], io: CliIo): Promise<number> {
+    if (argv.includes('--help') || argv.includes('-h')) {
+        io.stdout.write(`${ANALYZE_USAGE}\n`);
+        return EXIT_OK;
+    }
     const request = parseAnalyzeArgs(argv);
     const analysis = await analyzeFiles(request, io);
     io.stdout.write(request.json ? `${JSON.stringify(analysis, null, 2)}\n` : formatAnalysis(analysis));
