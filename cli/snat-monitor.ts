@@ -2,13 +2,16 @@
 /**
  * snat-monitor: the same code the Functions app runs, from a laptop or a node shell.
  * Each subcommand lives in its own module; this file only dispatches, holds the conventions every command shares
- * (help, --version, --verbose, escaped output, one-line errors) and maps errors to exit codes.
+ * (help, --version, --verbose, escaped output, one-line errors) and maps errors to exit codes. Run as a program, it
+ * first makes sure a Node new enough for the commands runs it (./launcher.ts); keep its static imports to our own
+ * dependency-free modules, so an old Node gets that far.
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { redactSecrets } from '../shared/errors.js';
 import { CliError, type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, processIo, UsageError } from './io.js';
+import { launch } from './launcher.js';
 import { escapingStream } from './terminalText.js';
 
 const DEMO_USAGE = `Usage: snat-monitor demo [--out DIR] [--json]
@@ -197,4 +200,6 @@ function isMain(): boolean {
 }
 
 // Run only when executed, not when imported by tests.
-if (isMain()) process.exitCode = await main(process.argv.slice(2), processIo());
+if (isMain()) {
+    await launch(fileURLToPath(import.meta.url), process.argv.slice(2), (args) => main(args, processIo()));
+}
