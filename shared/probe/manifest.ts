@@ -50,6 +50,8 @@ export const PROBE_ENTRY = ['chroot', HOST_ROOT_MOUNT, 'sh', '-c'] as const;
  * place the monitor's identity may create pods.
  */
 export const DEFAULT_PROBE_NAMESPACE = 'snatmon-probe';
+/** CPU and memory requests of exactly 0 pass the kubelet's fit check on a fully requested node (fit.go). */
+export const PROBE_REQUESTS = { cpu: '0', memory: '0' } as const;
 export const PROBE_COLLECTORS = ['ig', 'tcptracer', 'conntrack', 'lsns', 'ss', 'cgroup', 'crictl'] as const;
 export type ProbeCollector = (typeof PROBE_COLLECTORS)[number];
 
@@ -195,8 +197,10 @@ export function buildProbePod(options: ProbePodOptions): ProbePod {
         volumeMounts: [model(V1VolumeMount, { name: 'host-root', mountPath: HOST_ROOT_MOUNT })],
         // BCC compiles tcptracer's BPF program with LLVM when it starts: a few hundred MB for a moment. The
         // limits bound what the probe can take from the node, since chroot keeps it in this pod's cgroup.
+        // Requests of 0 are written out: left out, they would default to the limits, and the kubelet refuses a
+        // nodeName pod whose requests do not fit (OutOfcpu, OutOfmemory) on exactly the busy nodes we probe.
         resources: model(V1ResourceRequirements, {
-            requests: { cpu: '100m', memory: '128Mi' },
+            requests: { ...PROBE_REQUESTS },
             limits: { cpu: '1', memory: '512Mi' },
         }),
     });
@@ -273,13 +277,17 @@ export function loadRunCommandWrapper(): string {
     return loadShippedFile(PROBE_WRAPPER_FILE);
 }
 
-function loadShippedFile(file: string): string {
-    const here = dirname(fileURLToPath(import.meta.url));
-    // tsc does not copy .sh files: from dist/shared/probe, the sources are three levels up.
-    const candidates = [join(here, file), join(here, '..', '..', '..', 'shared', 'probe', file)];
-    const found = candidates.find((path) => existsSync(path));
-    if (!found) throw new ProbeManifestError(`${file} not found next to ${here} (is shared/probe/ deployed?)`);
-    return readFileSync(found, 'utf8');
+/** The scripts the app ships, copied next to this module by `npm run build` (build:assets): dist/ is the package. */
+export const SHIPPED_SCRIPTS = ['probe.sh', PROBE_WRAPPER_FILE] as const;
+
+function loadShippedFile(file: (typeof SHIPPED_SCRIPTS)[number]): string {
+    const path = join(dirname(fileURLToPath(import.meta.url)), file);
+    if (!existsSync(path)) {
+        throw new ProbeManifestError(
+            `${file} not found at ${path}: build with npm run build, which copies it into dist/`,
+        );
+    }
+    return readFileSync(path, 'utf8');
 }
 
 function sha256(text: string): string {

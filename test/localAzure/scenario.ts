@@ -4,6 +4,8 @@
  * (ok -> at risk -> exhausted -> recovered) and move the clock through it.
  */
 
+import type { NetworkPlugin, NodeCapacity } from './admission.js';
+import type { LocalAdmissionPolicy } from './admissionPolicy.js';
 import type { PodScript } from './kubernetes.js';
 
 /** A metric value for the one-minute bucket starting at `minute`; undefined = nothing emitted that minute. */
@@ -24,11 +26,15 @@ export interface ScenarioNode {
     /** More addresses on the machine (MachineList.json shows two IPv4 addresses). */
     extraIps?: string[];
     zone?: string;
+    /** Max pods, allocatable and what its pods request, for kubelet admission (admission.ts has the defaults). */
+    capacity?: Partial<NodeCapacity>;
 }
 
 export interface ScenarioPool {
     name: string;
     mode?: 'System' | 'User';
+    /** Default Linux. */
+    osType?: 'Linux' | 'Windows';
     osSku?: string;
     nodes: ScenarioNode[];
 }
@@ -72,6 +78,8 @@ export interface ScenarioCluster {
     };
     natGateway?: { id: string; idleTimeoutInMinutes?: number; managedOutboundIps?: number };
     aadManaged?: boolean;
+    /** Decides the default max pods per node (admission.ts); default overlay, as the cluster body says. */
+    networkPlugin?: NetworkPlugin;
     privateCluster?: boolean;
     disableRunCommand?: boolean;
     powerState?: 'Running' | 'Stopped';
@@ -83,6 +91,8 @@ export interface ScenarioCluster {
     runCommand?: RunCommandScript;
     /** What pods created through the cluster's Kubernetes API do. */
     kubernetesPods?: PodScript;
+    /** An admission policy refusing privileged pods, through the Kubernetes API and inside run command alike. */
+    admissionPolicy?: LocalAdmissionPolicy;
 }
 
 export interface Scenario {
