@@ -4,11 +4,13 @@
  * cannot act on a terminal, and a word when it waits for standard input on one.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
 
 import { NO_CREDENTIALS, SIGN_IN_FAILED } from '../../../cli/azureSignIn.js';
 import { runInvestigate } from '../../../cli/investigateCommand.js';
@@ -17,6 +19,7 @@ import { runScan } from '../../../cli/scanCommand.js';
 import { describeError, main } from '../../../cli/snat-monitor.js';
 import type { Analysis } from '../../../shared/analyze/types.js';
 import { captureIo } from '../../helpers/cliIo.js';
+import { npmCli } from '../../helpers/npm.js';
 import { repoRoot } from '../../helpers/paths.js';
 
 const COMMANDS = ['scan', 'investigate', 'analyze', 'demo'];
@@ -169,6 +172,22 @@ describe('snat-monitor conventions', () => {
         assert.equal(analysis.sources[0]?.comms[0], HOSTILE_COMM);
         assert.equal(analysis.skipped.examples[0]?.text, HOSTILE_LINE);
     });
+
+    it(
+        'npm run --silent demo -- --json prints only the JSON, as docs/demo.md says',
+        { skip: npmCli() === undefined ? 'npm not found' : false },
+        async () => {
+            const out = mkdtempSync(join(tmpdir(), 'snatmon-demo-json-'));
+            const { stdout } = await promisify(execFile)(
+                process.execPath,
+                [npmCli() ?? '', 'run', '--silent', 'demo', '--', '--json', '--out', out],
+                { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 },
+            );
+            const summary = JSON.parse(stdout) as { simulated: boolean };
+            assert.equal(summary.simulated, true);
+            assert.match(readFileSync(join(repoRoot, 'docs', 'demo.md'), 'utf8'), /^npm run --silent demo -- --json /m);
+        },
+    );
 
     it('says it is waiting when it reads standard input from a terminal, and nothing when it reads a pipe', async () => {
         const terminal = captureIo(TRACE);
