@@ -70,9 +70,8 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeRequest {
     try {
         values = parseArgs({ args: argv, strict: true, allowPositionals: false, options: ANALYZE_OPTIONS }).values;
     } catch (err) {
-        throw new UsageError(`${(err as Error).message}\n\n${ANALYZE_USAGE}`);
+        throw new UsageError((err as Error).message);
     }
-    if (values.help) throw new UsageError(ANALYZE_USAGE);
 
     const inputs: AnalyzeRequest['inputs'] = [];
     for (const kind of INPUT_KINDS) {
@@ -84,9 +83,7 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeRequest {
             throw new UsageError(`--probe reads a whole probe output: give only --pods with it, not --${other.kind}`);
         if (inputs.length > 1) throw new UsageError('--probe takes one --pods file');
     } else if (inputs.length === 0) {
-        throw new UsageError(
-            `analyze needs at least one input file (--tcptracer, --ss, --conntrack, ...)\n\n${ANALYZE_USAGE}`,
-        );
+        throw new UsageError('analyze needs at least one input file (--tcptracer, --ss, --conntrack, ...), or --probe');
     }
     if ([...inputs.map((input) => input.file), values.probe].filter((file) => file === '-').length > 1) {
         throw new UsageError('Only one input can be read from standard input (-)');
@@ -145,6 +142,12 @@ export async function analyzeFiles(request: AnalyzeRequest, io: CliIo): Promise<
         topDestinations: request.top,
     });
     for (const { kind, file } of request.inputs) {
+        if (file === '-' && io.stdin.isTTY === true) {
+            // On a terminal, a read of standard input looks like a hang unless it says what it waits for.
+            io.stderr.write(
+                `snat-monitor analyze: reading --${kind} from standard input; paste it, then press Ctrl-D\n`,
+            );
+        }
         try {
             if (file === '-') {
                 await addInputSource(analyzer, kind, streamSource(io.stdin as AsyncIterable<Uint8Array>), file);
@@ -209,6 +212,10 @@ function formatCollectors(result: ProbeAnalysis): string {
 }
 
 export async function runAnalyze(argv: string[], io: CliIo): Promise<number> {
+    if (argv.includes('--help') || argv.includes('-h')) {
+        io.stdout.write(`${ANALYZE_USAGE}\n`);
+        return EXIT_OK;
+    }
     const request = parseAnalyzeArgs(argv);
     if (request.probe !== undefined) {
         const result = await analyzeProbeFile({ ...request, probe: request.probe }, io);

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 
 import type { TokenCredential } from '@azure/core-auth';
-import { DefaultAzureCredential } from '@azure/identity';
 
+import { parseIpv4, parseIpv6 } from '../shared/analyze/addressClass.js';
 import { formatAnalysis } from '../shared/analyze/formatText.js';
 import type { Analysis } from '../shared/analyze/types.js';
 import { describeAzureError } from '../shared/azure/errors.js';
@@ -12,12 +12,14 @@ import type { CommandResult, NodeInfo } from '../shared/detect/ports.js';
 import type { ClusterInfo, NodeReport } from '../shared/detect/types.js';
 import { planFix } from '../shared/findings/fix.js';
 import type { CollectorEvidence, Finding } from '../shared/findings/types.js';
+import { NODE_NAME } from '../shared/http/parameters.js';
 import type { QueuedObservation } from '../shared/monitor/messages.js';
 import { probeNode } from '../shared/monitor/probeNode.js';
 import { queueInvestigation } from '../shared/monitor/queueInvestigation.js';
 import { scanOnce } from '../shared/monitor/scanOnce.js';
 import type { ProbeAnalysis } from '../shared/probe/analyzeProbe.js';
 import { parseClusterId } from '../shared/resourceId.js';
+import { signIn } from './azureSignIn.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
 import { configuredChannels, describeDrain, finalDrain, openCliMonitor, runQueued } from './monitor.js';
 import { createProgress, type Progress } from './progress.js';
@@ -37,7 +39,8 @@ SNATMON_EXECUTOR=kubernetes.
                      the history lives in a local store under $XDG_DATA_HOME/snat-monitor (~/.local/share/snat-monitor).
   --json             the analyze JSON (docs/analyze-json.md) plus cluster, node and command
                      (with --notify: plus investigation, finding and notifications)
-Exit codes: 0 analyzed (or skipped by the cooldown with --notify), 1 the command or a lookup failed, 2 bad usage.`;
+Exit codes: 0 analyzed (or skipped by the cooldown with --notify), 1 no Azure sign-in, a lookup failed, or the
+probe did not run or printed nothing usable, 2 bad usage (checked before any Azure call).`;
 
 const OPTIONS = {
     cluster: { type: 'string' },
@@ -62,6 +65,15 @@ function parse(argv: string[]) {
     if (!cluster) throw new UsageError(`--cluster expects an AKS resource id, got '${values.cluster}'`);
     if ((values.node === undefined) === (values.ip === undefined))
         throw new UsageError('give exactly one of --node or --ip');
+    // Checked here, so a typo costs no sign-in and no Azure call. Node names are matched ignoring case.
+    if (values.node !== undefined && !NODE_NAME.test(values.node.toLowerCase())) {
+        throw new UsageError(
+            `--node expects a Kubernetes node name (letters, digits, "-" and ".", RFC 1123, at most 253 characters), got '${values.node}'`,
+        );
+    }
+    if (values.ip !== undefined && parseIpv4(values.ip) === undefined && parseIpv6(values.ip) === undefined) {
+        throw new UsageError(`--ip expects the node's IPv4 or IPv6 address, got '${values.ip}'`);
+    }
     let timeoutMs: number | undefined;
     if (values.timeout !== undefined) {
         const seconds = Number(values.timeout);
@@ -156,9 +168,10 @@ export async function runInvestigate(
         io.stderr.write(`${message}\n`);
         return EXIT_FAILURE;
     };
-    if (request.notify) return investigateAndNotify(config, request, io, progress, deps.credential, fail);
+    const credential = await signIn(config, progress, deps.credential);
+    if (request.notify) return investigateAndNotify(config, request, io, progress, credential, fail);
 
-    const services = createAzureServices(config, deps.credential ?? new DefaultAzureCredential(), {
+    const services = createAzureServices(config, credential, {
         targets: { clusters: [request.cluster], subscriptions: [] },
     });
     const located = await progress.step(`Finding ${request.node ?? request.ip ?? ''}`, () => locate(services, request));
@@ -237,7 +250,7 @@ async function investigateAndNotify(
     request: Request,
     io: Pick<CliIo, 'stdout' | 'stderr' | 'env'>,
     progress: Progress,
-    credential: TokenCredential | undefined,
+    credential: TokenCredential,
     fail: (message: string) => number,
 ): Promise<number> {
     if (configuredChannels(config).length === 0) {
@@ -246,7 +259,7 @@ async function investigateAndNotify(
                 'SNATMON_WEBHOOK_URL); the finding is recorded only\n',
         );
     }
-    const monitor = await openCliMonitor(config, io, { progress, ...(credential ? { credential } : {}) });
+    const monitor = await openCliMonitor(config, io, { progress, credential });
     try {
         const { services } = monitor;
         const located = await progress.step(`Finding ${request.node ?? request.ip ?? ''}`, () =>

@@ -3,11 +3,10 @@
  * time on a terminal, rewritten in place, and a final line with the total. When the stream is not a terminal
  * (a pipe, CI, a file) it prints nothing, so machine-read output stays clean.
  */
+import type { OutputStream } from './io.js';
+import { escapeTerminalText } from './terminalText.js';
 
-export interface ProgressStream {
-    write(text: string): unknown;
-    isTTY?: boolean;
-}
+export type ProgressStream = OutputStream;
 
 export interface Progress {
     /** Runs `work`, showing `label` with the elapsed time until it settles. */
@@ -37,17 +36,20 @@ export function formatElapsed(ms: number): string {
 export function createProgress(stream: ProgressStream, options: ProgressOptions = {}): Progress {
     // TERM=dumb terminals cannot move the cursor back; treat them like a pipe.
     const enabled = stream.isTTY === true && options.env?.TERM !== 'dumb';
+    // The spinner's own escapes go to the terminal as they are; the label may name things Azure or a workload chose.
+    const out = stream.raw ?? stream;
     const now = options.now ?? (() => performance.now());
     const intervalMs = options.intervalMs ?? 100;
     return {
         enabled,
-        async step<T>(label: string, work: () => Promise<T>): Promise<T> {
+        async step<T>(text: string, work: () => Promise<T>): Promise<T> {
             if (!enabled) return work();
+            const label = escapeTerminalText(text);
             const started = now();
             let frame = 0;
             const draw = () => {
                 const spinner = FRAMES[frame++ % FRAMES.length] ?? '-';
-                stream.write(`${CLEAR_LINE}${spinner} ${label} ${formatElapsed(now() - started)}`);
+                out.write(`${CLEAR_LINE}${spinner} ${label} ${formatElapsed(now() - started)}`);
             };
             draw();
             const timer = setInterval(draw, intervalMs);
@@ -55,10 +57,10 @@ export function createProgress(stream: ProgressStream, options: ProgressOptions 
             timer.unref();
             try {
                 const result = await work();
-                stream.write(`${CLEAR_LINE}✓ ${label} (${formatElapsed(now() - started)})\n`);
+                out.write(`${CLEAR_LINE}✓ ${label} (${formatElapsed(now() - started)})\n`);
                 return result;
             } catch (err) {
-                stream.write(`${CLEAR_LINE}✗ ${label} failed (${formatElapsed(now() - started)})\n`);
+                out.write(`${CLEAR_LINE}✗ ${label} failed (${formatElapsed(now() - started)})\n`);
                 throw err;
             } finally {
                 clearInterval(timer);

@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 
 import type { TokenCredential } from '@azure/core-auth';
-import { DefaultAzureCredential } from '@azure/identity';
 
 import { formatTable } from '../shared/analyze/formatText.js';
 import { createAzureServices } from '../shared/azure/services.js';
@@ -13,7 +12,8 @@ import { runScanTick, type TickSummary } from '../shared/monitor/scanTick.js';
 import type { DrainReport } from '../shared/notify/send.js';
 import { clusterName } from '../shared/report/renderReport.js';
 import { isSubscriptionId, parseClusterId } from '../shared/resourceId.js';
-import { type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
+import { signIn } from './azureSignIn.js';
+import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, UsageError } from './io.js';
 import {
     abandonQueued,
     configuredChannels,
@@ -40,7 +40,8 @@ every node as exhausted (failed SNAT connections), at-risk (used/allocated ports
   --no-investigate    with --notify: record and notify, but run no probe (the nodes stay eligible for the next run)
   --json              machine-readable output (docs/scan-json.md; with --notify: the tick summary)
 Signs in with DefaultAzureCredential (az login, managed identity, environment); SNATMON_* settings apply.
-Exit codes: 0 scanned, 1 no cluster (or subscription) could be read or a setting is invalid, 2 bad usage.`;
+Exit codes: 0 every cluster was read, 1 none could be read (or no Azure sign-in, or a setting is invalid), 2 bad
+usage, 3 some clusters or subscriptions could not be read (the output names them).`;
 
 const SCAN_OPTIONS = {
     cluster: { type: 'string', multiple: true },
@@ -170,13 +171,27 @@ export async function runScan(
         return runTick(monitorConfig, options.investigate, options.json === true, io, progress, deps.credential);
     }
 
-    const services = createAzureServices(config, deps.credential ?? new DefaultAzureCredential(), { targets });
+    const credential = await signIn(config, progress, deps.credential);
+    const services = createAzureServices(config, credential, { targets });
     const report = await progress.step('Scanning', () => scanOnce(services));
     io.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatScan(report));
-    // An empty subscription is not a failure; clusters or subscriptions that all failed are.
-    const readable = report.clusters.filter((c) => c.error === undefined).length;
-    const failed = report.clusters.length > 0 ? readable === 0 : report.errors.length > 0;
-    return failed ? EXIT_FAILURE : EXIT_OK;
+    const unread = report.clusters.filter((c) => c.error !== undefined).length;
+    return scanExit(io, report.clusters.length, unread, report.errors.length);
+}
+
+/**
+ * 0 when everything was read, 1 when nothing could be, 3 when some clusters or subscriptions could not be; the
+ * output names them, stderr says how many. An empty subscription is not a failure.
+ */
+function scanExit(io: Pick<CliIo, 'stderr'>, clusters: number, unreadClusters: number, unreadSubscriptions: number) {
+    if (unreadClusters === 0 && unreadSubscriptions === 0) return EXIT_OK;
+    const parts = [
+        ...(unreadClusters > 0 ? [`${unreadClusters} of ${clusters} cluster(s)`] : []),
+        ...(unreadSubscriptions > 0 ? [`${unreadSubscriptions} subscription(s)`] : []),
+    ];
+    io.stderr.write(`snat-monitor scan: ${parts.join(' and ')} could not be read; the output says why\n`);
+    const nothingRead = clusters > 0 ? unreadClusters === clusters : true;
+    return nothingRead ? EXIT_FAILURE : EXIT_PARTIAL;
 }
 
 /** `scan --notify --json`: the tick as the timer function reports it, what the investigations found, what is left to send. */
@@ -206,7 +221,8 @@ async function runTick(
                 'SNATMON_WEBHOOK_URL); incidents and findings are recorded only\n',
         );
     }
-    const monitor = await openCliMonitor(config, io, { progress, ...(credential ? { credential } : {}) });
+    const signedIn = await signIn(config, progress, credential);
+    const monitor = await openCliMonitor(config, io, { progress, credential: signedIn });
     try {
         const tick = await progress.step('Scanning', () => runScanTick(monitor.services, new Date(), stderrLog(io)));
         const investigations = investigate ? await runQueued(monitor, io, progress) : [];
@@ -221,8 +237,7 @@ async function runTick(
             ...(monitor.storage.localDir === undefined ? {} : { localStore: monitor.storage.localDir }),
         };
         io.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : formatTick(result));
-        const failed = tick.clusters > 0 ? tick.clusterErrors.length >= tick.clusters : tick.clusterErrors.length > 0;
-        return failed ? EXIT_FAILURE : EXIT_OK;
+        return scanExit(io, tick.clusters, tick.clusterErrors.length, 0);
     } finally {
         await monitor.close();
     }

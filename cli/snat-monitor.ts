@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 /**
  * snat-monitor: the same code the Functions app runs, from a laptop or a node shell.
- * Each subcommand lives in its own module; this file only dispatches and maps errors to exit codes.
+ * Each subcommand lives in its own module; this file only dispatches, holds the conventions every command shares
+ * (help, --version, --verbose, escaped output, one-line errors) and maps errors to exit codes. Run as a program, it
+ * first makes sure a Node new enough for the commands runs it (./launcher.ts); keep its static imports to our own
+ * dependency-free modules, so an old Node gets that far.
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { redactSecrets } from '../shared/errors.js';
-import { type CliIo, EXIT_FAILURE, EXIT_USAGE, processIo, UsageError } from './io.js';
+import { CliError, type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, processIo, UsageError } from './io.js';
+import { launch } from './launcher.js';
+import { escapingStream } from './terminalText.js';
 
 const DEMO_USAGE = `Usage: snat-monitor demo [--out DIR] [--json]
 
@@ -32,7 +37,13 @@ Commands:
   demo         the whole monitor against a simulated Azure, no account needed (npm run demo)
   help         show this help, or help for a command: snat-monitor help scan
 
-Run "snat-monitor <command> --help" for a command's options.`;
+Options for every command:
+  --help, -h   the command's options
+  --verbose    with an error, also what Azure or the SDK said
+  --version    the version of snat-monitor
+
+Run "snat-monitor <command> --help" for a command's options.
+Exit codes: 0 done, 1 failed (the message says what to do), 2 bad usage, 3 scan read only some clusters.`;
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
@@ -70,29 +81,104 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<LoadedComman
         }),
 };
 
-export async function main(argv: string[], io: CliIo): Promise<number> {
-    const [name, ...rest] = argv;
-    if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-        const load = rest[0] === undefined ? undefined : COMMANDS[rest[0]];
-        io.stdout.write(`${load ? (await load([])).usage : USAGE}\n`);
-        return name === undefined ? EXIT_USAGE : 0;
-    }
-    const load = COMMANDS[name];
-    if (!load) {
-        io.stderr.write(`snat-monitor: unknown command "${name}"\n\n${USAGE}\n`);
+const HELP = new Set(['--help', '-h']);
+
+/** The global --verbose, wherever it stands before a `--`; the rest of the arguments go to the command. */
+function takeVerbose(argv: readonly string[]): { verbose: boolean; args: string[] } {
+    const end = argv.indexOf('--');
+    const options = end === -1 ? argv : argv.slice(0, end);
+    const args = options.filter((arg) => arg !== '--verbose');
+    return { verbose: args.length < options.length, args: [...args, ...(end === -1 ? [] : argv.slice(end))] };
+}
+
+function version(): string {
+    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+        version: string;
+    };
+    return manifest.version;
+}
+
+export async function main(argv: string[], processStreams: CliIo): Promise<number> {
+    // Everything a command prints can carry text workloads and tools control; none of it may act on a terminal.
+    const io: CliIo = {
+        ...processStreams,
+        stdout: escapingStream(processStreams.stdout),
+        stderr: escapingStream(processStreams.stderr),
+    };
+    const { verbose, args } = takeVerbose(argv);
+    const [name, ...rest] = args;
+    if (name === undefined) {
+        io.stderr.write(`${USAGE}\n`);
         return EXIT_USAGE;
     }
+    if (name === '--version') {
+        io.stdout.write(`snat-monitor ${version()}\n`);
+        return EXIT_OK;
+    }
+    if (name === 'help' || HELP.has(name)) {
+        const topic = rest[0];
+        if (topic === undefined) {
+            io.stdout.write(`${USAGE}\n`);
+            return EXIT_OK;
+        }
+        return showUsage(topic, io);
+    }
+    const load = COMMANDS[name];
+    if (!load) return unknownCommand(name, io);
+    const end = rest.indexOf('--');
+    if ((end === -1 ? rest : rest.slice(0, end)).some((arg) => HELP.has(arg))) return showUsage(name, io);
     try {
         return await (await load(rest)).run(rest, io);
     } catch (err) {
         if (err instanceof UsageError) {
-            io.stderr.write(`snat-monitor ${name}: ${err.message}\n`);
+            io.stderr.write(`snat-monitor ${name}: ${err.message} (snat-monitor ${name} --help lists the options)\n`);
             return EXIT_USAGE;
         }
-        // Errors can quote a service's answer; a credential echoed in it stays off the terminal and CI logs.
-        io.stderr.write(`snat-monitor ${name}: ${redactSecrets(err instanceof Error ? err.message : String(err))}\n`);
+        io.stderr.write(`snat-monitor ${name}: ${describeError(err, verbose)}\n`);
         return EXIT_FAILURE;
     }
+}
+
+async function showUsage(name: string, io: CliIo): Promise<number> {
+    const load = COMMANDS[name];
+    if (!load) return unknownCommand(name, io);
+    io.stdout.write(`${(await load([])).usage}\n`);
+    return EXIT_OK;
+}
+
+function unknownCommand(name: string, io: CliIo): number {
+    const known = Object.keys(COMMANDS).join(', ');
+    io.stderr.write(`snat-monitor: unknown command "${name}"; the commands are ${known} (snat-monitor help)\n`);
+    return EXIT_USAGE;
+}
+
+/**
+ * One line for an error: ours (CliError) says what to do; anything else gives its first line. With --verbose, the
+ * lines after it say what the SDK or the service answered, through every cause. Errors can quote a service's answer,
+ * so a credential echoed in it stays off the terminal and CI logs.
+ */
+export function describeError(err: unknown, verbose: boolean): string {
+    const message = err instanceof Error ? err.message : typeof err === 'string' ? err : 'unknown error';
+    const [first = '', ...more] = redactSecrets(message).split('\n');
+    const detail = verbose ? errorDetail(err instanceof CliError ? err.cause : err) : [];
+    const hidden = more.length > 0 || (err instanceof Error && err.cause !== undefined);
+    if (!verbose) return hidden ? `${first} (--verbose for details)` : first;
+    return [first, ...detail.map((line) => `  ${line}`)].join('\n');
+}
+
+function errorDetail(err: unknown, depth = 0): string[] {
+    if (err === undefined || depth > 5) return [];
+    if (!(err instanceof Error)) return [redactSecrets(typeof err === 'string' ? err : JSON.stringify(err))];
+    const errors = (err as { errors?: unknown }).errors;
+    const inner: unknown[] = Array.isArray(errors) ? errors : [];
+    const lines = redactSecrets(`${err.name}: ${err.message}`).split('\n');
+    // An aggregate's message already lists its errors; they follow one by one instead.
+    if (inner.length > 0) lines.splice(1);
+    return [
+        ...lines,
+        ...inner.flatMap((e) => errorDetail(e, depth + 1).map((line) => `  ${line}`)),
+        ...errorDetail(err.cause, depth + 1),
+    ];
 }
 
 /** Whether this module is the program: `node dist/cli/snat-monitor.js`, or the npm bin link to it (npx). */
@@ -107,4 +193,6 @@ function isMain(): boolean {
 }
 
 // Run only when executed, not when imported by tests.
-if (isMain()) process.exitCode = await main(process.argv.slice(2), processIo());
+if (isMain()) {
+    await launch(fileURLToPath(import.meta.url), process.argv.slice(2), (args) => main(args, processIo()));
+}

