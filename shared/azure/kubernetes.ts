@@ -18,9 +18,10 @@ import {
 import type { CommandResult, NodeInfo, NodeResolver, ProbeExecutor, ProbeRequest } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
 import { redactSecrets } from '../errors.js';
-import { type AzureClients, DEFAULT_REQUEST_TIMEOUT_MS, RequestTimeoutError } from './clients.js';
+import { type AzureClients, DEFAULT_REQUEST_TIMEOUT_MS } from './clients.js';
 import { commandResultBuilder, refusedFor } from './commandResult.js';
 import { upstream, UpstreamError } from './errors.js';
+import { RequestTimeoutError } from './pipelinePolicies.js';
 import { resourceKey } from './resourceId.js';
 import { AKS_AAD_SERVER_SCOPE } from './runCommand.js';
 

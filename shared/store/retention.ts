@@ -209,7 +209,7 @@ class PruneRun {
                 } catch (err) {
                     counts.failed++;
                     counts.error ??= describeStoreFailure(err);
-                    // isUnreachable holds only for the SDK's RestError, an Error.
+                    // Every error isUnreachable accepts is an Error (a RestError or one of ours).
                     if (isUnreachable(err) && err instanceof Error) unreachable ??= err;
                 }
             }
