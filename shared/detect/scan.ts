@@ -5,6 +5,7 @@
  * (`readLoadBalancers`) is asked for every load balancer of the pass first, then each cluster takes its own outcome.
  */
 import { outboundLoadBalancerId, resourceKey } from '../azure/resourceId.js';
+import { clusterMaxNodes } from '../findings/capacity.js';
 import { classifyBackend, compareIps, compareStates, type Thresholds } from './classify.js';
 import { mapWithConcurrency } from './concurrency.js';
 import { metricsWindow } from './metricsQuery.js';
@@ -52,6 +53,7 @@ const NAT_GATEWAY_TYPES = new Set(['managednatgateway', 'userassignednatgateway'
 
 function emptyReport(cluster: DiscoveredCluster): ClusterReport {
     const info = cluster.cluster;
+    const most = info ? clusterMaxNodes(info.agentPools) : undefined;
     return {
         id: cluster.ref.id,
         name: cluster.ref.name,
@@ -63,6 +65,8 @@ function emptyReport(cluster: DiscoveredCluster): ClusterReport {
         privateCluster: info?.privateCluster ?? null,
         aadManaged: info?.aadManaged ?? null,
         powerState: info?.powerState ?? null,
+        maxNodeCount: most?.count ?? null,
+        ...(most ? { maxNodeCountBasis: most.basis } : {}),
         nodes: [],
         notes: [],
     };
@@ -120,6 +124,8 @@ async function scanLoadBalancer(
             usedPorts: samples.usedPorts ?? null,
             allocatedPorts: samples.allocatedPorts ?? null,
             usedPercent: usedPercent === null ? null : Math.round(usedPercent * 10) / 10,
+            usedPortsPerMinute:
+                samples.usedPortsPerMinute === undefined ? null : Math.round(samples.usedPortsPerMinute * 10) / 10,
         };
         if (samples.allocatedPorts !== undefined) {
             const previous = deps.memory.lastAllocatedPorts(cluster.id, ip);

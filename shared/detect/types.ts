@@ -25,7 +25,20 @@ export interface ClusterInfo extends ClusterRef {
     runCommandDisabled: boolean;
     /** Running or Stopped. */
     powerState?: string;
-    agentPools: { name: string; count?: number; mode?: string; osType?: string; osSku?: string }[];
+    agentPools: AgentPoolInfo[];
+}
+
+export interface AgentPoolInfo {
+    name: string;
+    count?: number;
+    mode?: string;
+    osType?: string;
+    osSku?: string;
+    enableAutoScaling?: boolean;
+    /** The cluster autoscaler's maximum for the pool. */
+    maxCount?: number;
+    /** `upgradeSettings.maxSurge`: a node count (`5`) or a percentage of the pool (`33%`). */
+    maxSurge?: string;
 }
 
 /** A configured or listed cluster, read or not. */
@@ -54,6 +67,8 @@ export interface BackendSamples {
     failedConnections?: number;
     usedPorts?: number;
     allocatedPorts?: number;
+    /** Least-squares trend of the per-minute used-port averages in the window; absent with fewer than two. */
+    usedPortsPerMinute?: number;
 }
 
 export interface NodeReport {
@@ -66,6 +81,8 @@ export interface NodeReport {
     usedPorts: number | null;
     allocatedPorts: number | null;
     usedPercent: number | null;
+    /** Trend of used ports over the window, ports a minute (rounded to 0.1); null with fewer than two minutes. */
+    usedPortsPerMinute?: number | null;
     /** Allocated ports went down against the last value seen for this node (reset on scale or reconcile). */
     allocatedPortsDrop?: { previous: number; current: number };
 }
@@ -85,6 +102,10 @@ export interface ClusterReport {
     privateCluster: boolean | null;
     aadManaged: boolean | null;
     powerState: string | null;
+    /** The most nodes the cluster may run: autoscaler maxima (else pool sizes) plus upgrade surge; null if unknown. */
+    maxNodeCount?: number | null;
+    /** How maxNodeCount was reached, in words. */
+    maxNodeCountBasis?: string;
     loadBalancer?: {
         id: string;
         allocatedOutboundPorts: number | null;

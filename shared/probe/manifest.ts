@@ -50,6 +50,8 @@ export const PROBE_ENTRY = ['chroot', HOST_ROOT_MOUNT, 'sh', '-c'] as const;
  * place the monitor's identity may create pods.
  */
 export const DEFAULT_PROBE_NAMESPACE = 'snatmon-probe';
+/** CPU and memory requests of exactly 0 pass the kubelet's fit check on a fully requested node (fit.go). */
+export const PROBE_REQUESTS = { cpu: '0', memory: '0' } as const;
 export const PROBE_COLLECTORS = ['ig', 'tcptracer', 'conntrack', 'lsns', 'ss', 'cgroup', 'crictl'] as const;
 export type ProbeCollector = (typeof PROBE_COLLECTORS)[number];
 
@@ -195,8 +197,10 @@ export function buildProbePod(options: ProbePodOptions): ProbePod {
         volumeMounts: [model(V1VolumeMount, { name: 'host-root', mountPath: HOST_ROOT_MOUNT })],
         // BCC compiles tcptracer's BPF program with LLVM when it starts: a few hundred MB for a moment. The
         // limits bound what the probe can take from the node, since chroot keeps it in this pod's cgroup.
+        // Requests of 0 are written out: left out, they would default to the limits, and the kubelet refuses a
+        // nodeName pod whose requests do not fit (OutOfcpu, OutOfmemory) on exactly the busy nodes we probe.
         resources: model(V1ResourceRequirements, {
-            requests: { cpu: '100m', memory: '128Mi' },
+            requests: { ...PROBE_REQUESTS },
             limits: { cpu: '1', memory: '512Mi' },
         }),
     });

@@ -55,6 +55,7 @@ describe('snat-monitor scan', () => {
             usedPorts: 1024,
             allocatedPorts: 1024,
             usedPercent: 100,
+            usedPortsPerMinute: 0,
         });
         assert.equal(vault.observable, false);
         assert.deepEqual(vault.nodes, []);

@@ -10,6 +10,7 @@ import {
     loadProbeScript,
     loadRunCommandWrapper,
     PROBE_IMAGE,
+    PROBE_REQUESTS,
     probeEnvironment,
     ProbeManifestError,
     validateNamespace,
@@ -69,11 +70,32 @@ describe('buildProbePod', () => {
         assert.equal(spec.automountServiceAccountToken, false);
         assert.equal(spec.activeDeadlineSeconds, 15 + 240);
         assert.deepEqual(plain(container.resources), {
-            requests: { cpu: '100m', memory: '128Mi' },
+            requests: { cpu: '0', memory: '0' },
             limits: { cpu: '1', memory: '512Mi' },
         });
         assert.equal(container.image, PROBE_IMAGE);
         assert.match(PROBE_IMAGE, /^mcr\.microsoft\.com\//);
+    });
+
+    it('writes out requests of exactly 0 for CPU and memory, so no default from the limits applies', () => {
+        const zero = platformFact('kubernetes.requests-default-to-limits').value;
+        assert.deepEqual(PROBE_REQUESTS, { cpu: zero, memory: zero });
+        const resources = plain(container?.resources);
+        assert.equal(resources?.requests?.cpu, zero);
+        assert.equal(resources.requests.memory, zero);
+        // Limits stay: they bound what the probe can take from a busy node.
+        assert.ok(resources.limits?.cpu && resources.limits.memory);
+        // Through the YAML the run command carries, too: a request left out would become the limit.
+        const back = plain(loadYaml<V1Pod>(yaml));
+        assert.deepEqual(back.spec?.containers[0]?.resources?.requests, { cpu: zero, memory: zero });
+    });
+
+    it('asks for no priority: a critical pod would be admitted only by evicting workloads', () => {
+        const [nodeNameField, priorityField] = platformFact('kubernetes.no-way-around-admission').values;
+        assert.equal((spec as unknown as Record<string, unknown>)[nodeNameField ?? ''], NODE);
+        assert.equal((spec as unknown as Record<string, unknown>)[priorityField ?? ''], undefined);
+        assert.equal(spec?.priority, undefined);
+        assert.doesNotMatch(yaml, /priority/i);
     });
 
     it('runs the static script chrooted into the node, with its parameters as environment variables', () => {
