@@ -4,6 +4,12 @@ import { QueueClient, type StoragePipelineOptions } from '@azure/storage-queue';
 import type { InvestigationMessage, InvestigationQueue } from '../monitor/messages.js';
 import { RequestTimeoutError } from './pipelinePolicies.js';
 
+/**
+ * An investigation message older than a day is worth nothing (the node's state has moved on) and expires unread. It
+ * also bounds how long an unfinished investigation record can still have a message: retention prunes older ones.
+ */
+export const INVESTIGATION_MESSAGE_TTL_SECONDS = 86_400;
+
 export type QueueConnection = { connectionString: string } | { serviceUri: string; credential: TokenCredential };
 
 /**
@@ -41,7 +47,12 @@ export class StorageInvestigationQueue implements InvestigationQueue {
             },
         );
         await this.ready;
-        await this.bounded((abortSignal) => this.client.sendMessage(encodeQueueMessage(message), { abortSignal }));
+        await this.bounded((abortSignal) =>
+            this.client.sendMessage(encodeQueueMessage(message), {
+                abortSignal,
+                messageTimeToLive: INVESTIGATION_MESSAGE_TTL_SECONDS,
+            }),
+        );
     }
 
     /** The queue SDK's own timeout only asks the service to give up; this one stops waiting for an answer. */
