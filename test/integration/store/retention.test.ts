@@ -284,7 +284,7 @@ describe('retention on Azurite', () => {
         const second = await pruneTables(store.tables, { now: NOW, retentionDays: RETENTION });
         assert.deepEqual(counts(second), {
             outbox: '0 deleted, 1 kept, 0 failed',
-            investigations: '0 deleted, 2 kept, 0 failed',
+            investigations: '0 deleted, 0 kept, 0 failed',
             incidents: '0 deleted, 1 kept, 0 failed',
             offenders: '0 deleted, 0 kept, 0 failed',
             findings: '0 deleted, 2 kept, 0 failed',
