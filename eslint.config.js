@@ -7,7 +7,11 @@ export default tseslint.config(
     ...tseslint.configs.strictTypeChecked,
     {
         languageOptions: {
-            parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+            // scripts/*.mjs are plain build steps outside the TypeScript project.
+            parserOptions: {
+                projectService: { allowDefaultProject: ['scripts/*.mjs'] },
+                tsconfigRootDir: import.meta.dirname,
+            },
         },
         plugins: { 'simple-import-sort': simpleImportSort },
         rules: {

@@ -2,7 +2,7 @@
  * `snat-monitor demo`: the monitor end to end on one machine with no Azure account.
  *
  * Node reads NODE_EXTRA_CA_CERTS only at start and the local Azure's CA is made now, so the command makes the
- * certificates, runs itself again in a child started with NODE_EXTRA_CA_CERTS (the way test/localAzure/trust.ts does
+ * certificates, runs itself again in a child started with NODE_EXTRA_CA_CERTS (the way cli/localAzure/trust.ts does
  * for tests) and removes them when the child exits. The product code in the child trusts the local Azure the way a
  * deployment trusts a private CA: no TLS options in code. Everything the child starts (the local Azure, Azurite, the
  * webhook receiver) lives in the child and stops with it.
@@ -14,9 +14,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { createTestCertificates } from '../test/localAzure/certs.js';
 import { DEFAULT_DEMO_WEBHOOKS, type DemoWebhooks } from './demo/webhooks.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
+import { createTestCertificates } from './localAzure/certs.js';
 
 const TLS_DIR = 'SNATMON_DEMO_TLS_DIR';
 const OUTPUT_DIR = 'SNATMON_DEMO_OUTPUT_DIR';

@@ -1,12 +1,13 @@
 /**
  * The demo's simulated Azure: three AKS clusters with a scripted incident, and the node probe output their run
- * commands answer with. The local Azure and its scenario helpers ship as test infrastructure (test/localAzure, built
+ * commands answer with. The local Azure and its scenario helpers ship as test infrastructure (cli/localAzure, built
  * into dist/test); the demo uses them as they are.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { runCommandOutputFor } from '../../shared/probe/runCommandOutput.js';
 import {
     clusterIdOf,
     constant,
@@ -17,26 +18,15 @@ import {
     type ScenarioNode,
     timeline,
     vmssNodes,
-} from '../../test/localAzure/scenario.js';
+} from '../localAzure/scenario.js';
 
 export const DEMO_SUBSCRIPTION = '5e1d7a3c-9b2f-4d6e-8a1c-0f3e2d4c6b8a';
 
-/** Which recorded probe output a node answers with (test/integration/demo/fixtures/<name>.probe.txt). */
+/** Which recorded probe output a node answers with (cli/demo/recordings/<name>.probe.txt). */
 export type ProbeRecording = 'shop' | 'checkout' | 'pay';
 
-/** The repository root, from dist/cli/demo or cli/demo. */
-function repoRoot(): string {
-    let dir = dirname(fileURLToPath(import.meta.url));
-    for (let i = 0; i < 6; i++) {
-        try {
-            readFileSync(join(dir, 'package.json'));
-            return dir;
-        } catch {
-            dir = dirname(dir);
-        }
-    }
-    throw new Error('The demo needs the repository checkout (package.json not found above it)');
-}
+/** npm run build copies the recordings next to this module (scripts/build-assets.mjs). */
+const recordingsDir = fileURLToPath(new URL('./recordings/', import.meta.url));
 
 const recordings = new Map<ProbeRecording, string>();
 
@@ -44,11 +34,9 @@ const recordings = new Map<ProbeRecording, string>();
 export function probeRecording(name: ProbeRecording): string {
     let text = recordings.get(name);
     if (text === undefined) {
-        const dir = join(repoRoot(), 'test', 'integration', 'demo', 'fixtures');
-        const probe = readFileSync(join(dir, `${name}.probe.txt`), 'utf8');
-        // run-probe.sh prints the node's pods after the probe output, between these markers.
-        const pods = JSON.stringify(JSON.parse(readFileSync(join(dir, `${name}.pods.json`), 'utf8')));
-        text = `${probe.endsWith('\n') ? probe : `${probe}\n`}#snatmon-pods begin\n${pods}\n#snatmon-pods end\n`;
+        const probe = readFileSync(join(recordingsDir, `${name}.probe.txt`), 'utf8');
+        // What run-probe.sh prints: the node's pods and the probe's output, framed by its boundary.
+        text = runCommandOutputFor(probe, readFileSync(join(recordingsDir, `${name}.pods.json`), 'utf8'));
         recordings.set(name, text);
     }
     return text;

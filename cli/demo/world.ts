@@ -1,6 +1,6 @@
 /**
  * Everything the demo (and the tick benchmark) runs the monitor against, on 127.0.0.1 only: the local Azure (HTTPS
- * Resource Manager + managed identity endpoint, from test/localAzure, which ships as test infrastructure), Azurite
+ * Resource Manager + managed identity endpoint, from cli/localAzure, the simulated Azure the tests use too), Azurite
  * in this process, and a webhook receiver standing in for Teams, Slack and a JSON webhook. The monitor itself is
  * the Functions app's code, unmodified: the timer handler, the queue handler behind the local queue host, the
  * store, the incident tracker and the outbox.
@@ -20,11 +20,11 @@ import { toObservation } from '../../shared/monitor/observations.js';
 import type { TickSummary } from '../../shared/monitor/scanTick.js';
 import { createMonitorServices, type MonitorServices } from '../../shared/monitor/services.js';
 import type { PageLinks } from '../../shared/notify/links.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../test/helpers/webhookReceiver.js';
-import { testCertificatesIn } from '../../test/localAzure/certs.js';
-import type { Scenario } from '../../test/localAzure/scenario.js';
-import { LocalAzure } from '../../test/localAzure/server.js';
 import { type LocalAzurite, startLocalAzurite } from '../azurite.js';
+import { testCertificatesIn } from '../localAzure/certs.js';
+import type { Scenario } from '../localAzure/scenario.js';
+import { LocalAzure } from '../localAzure/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../localAzure/webhookReceiver.js';
 import { DEFAULT_DEMO_WEBHOOKS, type DemoWebhooks } from './webhooks.js';
 
 export const TIMER: Timer = {

@@ -20,9 +20,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { createTestCertificates, testCertificatesIn } from '../localAzure/certs.js';
-import type { ScaleOptions } from '../localAzure/scaleScenario.js';
-import type { RouteName } from '../localAzure/server.js';
+import { createTestCertificates, testCertificatesIn } from '../../cli/localAzure/certs.js';
+import type { ScaleOptions } from '../../cli/localAzure/scaleScenario.js';
+import type { RouteName } from '../../cli/localAzure/server.js';
 import type { Bench, BenchCheck, BenchOptions, BenchResult } from './bench.js';
 import { median } from './bench.js';
 
@@ -73,9 +73,9 @@ function memoryTicks(ticks: number): number[] {
 async function measure(spec: Spec): Promise<RunResult> {
     const gc = (globalThis as { gc?: () => void }).gc;
     if (!gc) throw new Error('the measuring process needs --expose-gc');
-    const { startLocalAzureChild } = await import('../localAzure/child.js');
+    const { startLocalAzureChild } = await import('../../cli/localAzure/child.js');
     const { startAzurite } = await import('../helpers/azurite.js');
-    const { scaleSubscriptions } = await import('../localAzure/scaleScenario.js');
+    const { scaleSubscriptions } = await import('../../cli/localAzure/scaleScenario.js');
     const { loadConfig } = await import('../../shared/config.js');
     const { createMonitorServices } = await import('../../shared/monitor/services.js');
     const { runScanTick } = await import('../../shared/monitor/scanTick.js');

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { createTestCertificates } from '../localAzure/certs.js';
+import { createTestCertificates } from '../../cli/localAzure/certs.js';
 import type { Bench, BenchOptions, BenchResult } from './bench.js';
 
 const CHILD_FLAG = '--tick-bench-child';
@@ -45,8 +45,8 @@ async function measure(certificatesDir: string, runs: number): Promise<Record<st
     const { withoutHostWarnings } = await import('../../cli/demo.js');
     const { startDemoWorld } = await withoutHostWarnings(() => import('../../cli/demo/world.js'));
     const { demoSettings, hotFleetScenario } = await import('../../cli/demo/scenario.js');
-    const { LocalAzure } = await import('../localAzure/server.js');
-    const { testCertificatesIn } = await import('../localAzure/certs.js');
+    const { LocalAzure } = await import('../../cli/localAzure/server.js');
+    const { testCertificatesIn } = await import('../../cli/localAzure/certs.js');
     // One local Azure for every run: the managed identity tokens the process caches were issued by it.
     const azure = await LocalAzure.start({
         scenario: { clusters: [] },

@@ -28,7 +28,8 @@ export interface Azurite {
     comeBack(): Promise<void>;
 }
 
-const START_TIMEOUT_MS = 20_000;
+// Generous: on a loaded 2-core machine (load 18, eight builds at once) Azurite took over 20 s to print its start line.
+const START_TIMEOUT_MS = 45_000;
 const ATTEMPTS = 3;
 
 export interface AzuriteOptions {

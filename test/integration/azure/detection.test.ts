@@ -1,4 +1,4 @@
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -6,10 +6,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { MonitorClient } from '@azure/arm-monitor';
 import { DefaultAzureCredential } from '@azure/identity';
 
-import { scanOnce } from '../../../shared/azure/services.js';
-import type { ClusterReport, NodeReport } from '../../../shared/detect/types.js';
-import { productServices, startLocalAzure } from '../../localAzure/harness.js';
-import { loadBalancerIdOf, type Scenario } from '../../localAzure/scenario.js';
+import { productServices, startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { loadBalancerIdOf, type Scenario } from '../../../cli/localAzure/scenario.js';
 import {
     entraCluster,
     fleetCluster,
@@ -20,8 +18,10 @@ import {
     natGatewayCluster,
     shopCluster,
     SUBSCRIPTION,
-} from '../../localAzure/scenarios.js';
-import type { LocalAzure } from '../../localAzure/server.js';
+} from '../../../cli/localAzure/scenarios.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import { scanOnce } from '../../../shared/azure/services.js';
+import type { ClusterReport, NodeReport } from '../../../shared/detect/types.js';
 
 let now = minutes(0);
 let azure: LocalAzure;

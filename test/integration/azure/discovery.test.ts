@@ -1,14 +1,10 @@
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 
-import { discoverClusters } from '../../../shared/azure/discovery.js';
-import { MachinesNodeResolver } from '../../../shared/azure/nodeMap.js';
-import { parseClusterId } from '../../../shared/azure/resourceId.js';
-import type { ClusterInfo, Discovery } from '../../../shared/detect/types.js';
-import { productServices, startLocalAzure } from '../../localAzure/harness.js';
-import { vmssNodes } from '../../localAzure/scenario.js';
+import { productServices, startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { vmssNodes } from '../../../cli/localAzure/scenario.js';
 import {
     entraCluster,
     fleetScenario,
@@ -17,8 +13,12 @@ import {
     OTHER_SUBSCRIPTION,
     shopCluster,
     SUBSCRIPTION,
-} from '../../localAzure/scenarios.js';
-import type { LocalAzure } from '../../localAzure/server.js';
+} from '../../../cli/localAzure/scenarios.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import { discoverClusters } from '../../../shared/azure/discovery.js';
+import { MachinesNodeResolver } from '../../../shared/azure/nodeMap.js';
+import { parseClusterId } from '../../../shared/azure/resourceId.js';
+import type { ClusterInfo, Discovery } from '../../../shared/detect/types.js';
 
 let azure: LocalAzure;
 

@@ -1,15 +1,15 @@
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { probeRecording } from '../../../cli/demo/scenario.js';
 import { runInvestigate } from '../../../cli/investigateCommand.js';
+import { localAzureEnv, startLocalAzure } from '../../../cli/localAzure/harness.js';
+import type { ScenarioCluster } from '../../../cli/localAzure/scenario.js';
+import { fleetCluster, idOf, lockedDownCluster } from '../../../cli/localAzure/scenarios.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import { captureIo } from '../../helpers/cliIo.js';
-import { localAzureEnv, startLocalAzure } from '../../localAzure/harness.js';
-import type { ScenarioCluster } from '../../localAzure/scenario.js';
-import { fleetCluster, idOf, lockedDownCluster } from '../../localAzure/scenarios.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 
 let azure: LocalAzure;
 

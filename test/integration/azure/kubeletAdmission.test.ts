@@ -1,8 +1,13 @@
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 
+import { admit, defaultMaxPods, type NodeCapacity, podRequests } from '../../../cli/localAzure/admission.js';
+import { productServices, startLocalAzure } from '../../../cli/localAzure/harness.js';
+import type { ScenarioCluster } from '../../../cli/localAzure/scenario.js';
+import { idOf, shopCluster } from '../../../cli/localAzure/scenarios.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import { discoverClusters } from '../../../shared/azure/discovery.js';
 import { parseClusterId } from '../../../shared/azure/resourceId.js';
 import type { AzureServices } from '../../../shared/azure/services.js';
@@ -10,11 +15,6 @@ import type { ClusterInfo } from '../../../shared/detect/types.js';
 import { buildRunCommand } from '../../../shared/probe/manifest.js';
 import { fallbackCause, KUBELET_REFUSAL_REASONS, refusalFrom } from '../../../shared/probe/podRefusal.js';
 import { platformFact } from '../../helpers/platformFacts.js';
-import { admit, defaultMaxPods, type NodeCapacity, podRequests } from '../../localAzure/admission.js';
-import { productServices, startLocalAzure } from '../../localAzure/harness.js';
-import type { ScenarioCluster } from '../../localAzure/scenario.js';
-import { idOf, shopCluster } from '../../localAzure/scenarios.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 
 const MIB = 1024 * 1024;
 const FULL_NODE: Partial<NodeCapacity> = {

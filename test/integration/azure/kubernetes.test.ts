@@ -1,17 +1,17 @@
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 
+import { productServices, startLocalAzure } from '../../../cli/localAzure/harness.js';
+import type { PodOutcome } from '../../../cli/localAzure/kubernetes.js';
+import type { ScenarioCluster } from '../../../cli/localAzure/scenario.js';
+import { entraCluster, idOf, shopCluster } from '../../../cli/localAzure/scenarios.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import { discoverClusters } from '../../../shared/azure/discovery.js';
 import { parseClusterId } from '../../../shared/azure/resourceId.js';
 import type { AzureServices } from '../../../shared/azure/services.js';
 import type { ClusterInfo } from '../../../shared/detect/types.js';
-import { productServices, startLocalAzure } from '../../localAzure/harness.js';
-import type { PodOutcome } from '../../localAzure/kubernetes.js';
-import type { ScenarioCluster } from '../../localAzure/scenario.js';
-import { entraCluster, idOf, shopCluster } from '../../localAzure/scenarios.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 
 let azure: LocalAzure;
 let outcome: PodOutcome;

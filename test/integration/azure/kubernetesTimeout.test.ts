@@ -4,19 +4,19 @@
  * probe pod whose create or status read hangs fails the run instead of holding the investigation. The local Azure's
  * delay fault holds the Kubernetes request; a control with a longer timeout shows the delay is real.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 
+import { productServices, startLocalAzure } from '../../../cli/localAzure/harness.js';
+import type { KubernetesRoute } from '../../../cli/localAzure/kubernetes.js';
+import { idOf, shopCluster } from '../../../cli/localAzure/scenarios.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import { discoverClusters } from '../../../shared/azure/discovery.js';
 import { parseClusterId } from '../../../shared/azure/resourceId.js';
 import type { AzureServices } from '../../../shared/azure/services.js';
 import type { ClusterInfo } from '../../../shared/detect/types.js';
-import { productServices, startLocalAzure } from '../../localAzure/harness.js';
-import type { KubernetesRoute } from '../../localAzure/kubernetes.js';
-import { idOf, shopCluster } from '../../localAzure/scenarios.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 
 const TIMEOUT_MS = 500;
 const POD = {

@@ -1,4 +1,4 @@
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
@@ -9,10 +9,10 @@ import { ContainerServiceClient } from '@azure/arm-containerservice';
 import { MonitorClient } from '@azure/arm-monitor';
 import { DefaultAzureCredential } from '@azure/identity';
 
-import { startLocalAzure } from '../../localAzure/harness.js';
-import { constant, loadBalancerIdOf, loadBalancerSeriesFor, timeline } from '../../localAzure/scenario.js';
-import { minutes, shopCluster, SUBSCRIPTION, T0 } from '../../localAzure/scenarios.js';
-import type { LocalAzure } from '../../localAzure/server.js';
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { constant, loadBalancerIdOf, loadBalancerSeriesFor, timeline } from '../../../cli/localAzure/scenario.js';
+import { minutes, shopCluster, SUBSCRIPTION, T0 } from '../../../cli/localAzure/scenarios.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
 
 let azure: LocalAzure;
 let now = minutes(30);

@@ -7,20 +7,20 @@
  * and every captured log line must hold none of the credentials in any encoding, while the rest of the service's
  * text (a marker, the URL without its query) is still there.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf, type ScenarioCluster } from '../../../cli/localAzure/scenario.js';
+import type { Fault, LocalAzure } from '../../../cli/localAzure/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 import { investigate } from '../../../functions/investigate.js';
 import { scan } from '../../../functions/scan.js';
 import type { TickSummary } from '../../../shared/monitor/scanTick.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
-import { startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf, type ScenarioCluster } from '../../localAzure/scenario.js';
-import type { Fault, LocalAzure } from '../../localAzure/server.js';
 import { buildMonitor, context, hotCluster, requestsOf } from '../reliability/world.js';
 import { describeLeaks, searchSecrets, type Secret } from '../security/secretSearch.js';
 

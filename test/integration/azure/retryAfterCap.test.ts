@@ -4,16 +4,16 @@
  * the scan would wait 120 s per retry; with it gamma is reported in milliseconds and alpha and beta are read as
  * usual. A Retry-After under the cap keeps the SDK's retries.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 
+import { productServices, startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf, type ScenarioCluster } from '../../../cli/localAzure/scenario.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import { type AzureServicesOptions, scanOnce } from '../../../shared/azure/services.js';
 import type { ScanReport } from '../../../shared/detect/types.js';
-import { productServices, startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf, type ScenarioCluster } from '../../localAzure/scenario.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 import { hotCluster } from '../reliability/world.js';
 
 /** gamma sits in a subscription of its own, so a batch metrics call (one per subscription and region) is its alone. */

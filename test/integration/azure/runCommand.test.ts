@@ -1,16 +1,16 @@
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 
+import { productServices, startLocalAzure } from '../../../cli/localAzure/harness.js';
+import type { RunCommandOutcome, ScenarioCluster } from '../../../cli/localAzure/scenario.js';
+import { entraCluster, idOf, lockedDownCluster, shopCluster } from '../../../cli/localAzure/scenarios.js';
+import { AKS_AAD_SERVER_APP, type LocalAzure, RUN_COMMAND_OUTPUT_LIMIT } from '../../../cli/localAzure/server.js';
 import { discoverClusters } from '../../../shared/azure/discovery.js';
 import { parseClusterId } from '../../../shared/azure/resourceId.js';
 import type { AzureServices } from '../../../shared/azure/services.js';
 import type { ClusterInfo } from '../../../shared/detect/types.js';
-import { productServices, startLocalAzure } from '../../localAzure/harness.js';
-import type { RunCommandOutcome, ScenarioCluster } from '../../localAzure/scenario.js';
-import { entraCluster, idOf, lockedDownCluster, shopCluster } from '../../localAzure/scenarios.js';
-import { AKS_AAD_SERVER_APP, type LocalAzure, RUN_COMMAND_OUTPUT_LIMIT } from '../../localAzure/server.js';
 
 let azure: LocalAzure;
 let outcome: RunCommandOutcome;

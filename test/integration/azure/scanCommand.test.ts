@@ -1,12 +1,9 @@
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { runScan } from '../../../cli/scanCommand.js';
-import type { ScanReport } from '../../../shared/detect/types.js';
-import { captureIo } from '../../helpers/cliIo.js';
-import { localAzureEnv, startLocalAzure } from '../../localAzure/harness.js';
+import { localAzureEnv, startLocalAzure } from '../../../cli/localAzure/harness.js';
 import {
     fleetCluster,
     fleetScenario,
@@ -15,8 +12,11 @@ import {
     natGatewayCluster,
     shopCluster,
     SUBSCRIPTION,
-} from '../../localAzure/scenarios.js';
-import type { LocalAzure } from '../../localAzure/server.js';
+} from '../../../cli/localAzure/scenarios.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import { runScan } from '../../../cli/scanCommand.js';
+import type { ScanReport } from '../../../shared/detect/types.js';
+import { captureIo } from '../../helpers/cliIo.js';
 
 let azure: LocalAzure;
 
@@ -50,6 +50,7 @@ describe('snat-monitor scan', () => {
             backendIp: '10.224.0.9',
             node: 'aks-nodepool1-12345678-vmss000005',
             agentPool: 'nodepool1',
+            osType: 'Linux',
             state: 'exhausted',
             failedConnections: 25,
             usedPorts: 1024,

@@ -3,7 +3,7 @@
  * answers with probe output recorded in the node lab; with `--notify`, the monitor's own investigation path over
  * the local store or a configured storage account.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -13,15 +13,15 @@ import { after, before, describe, it } from 'node:test';
 
 import { shopCluster } from '../../../cli/demo/scenario.js';
 import { runInvestigate } from '../../../cli/investigateCommand.js';
+import { localAzureEnv, startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf } from '../../../cli/localAzure/scenario.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 import { openRunStorage } from '../../../cli/localStore.js';
 import { loadConfig } from '../../../shared/config.js';
 import { createSnatStore } from '../../../shared/store/snatStore.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { captureIo } from '../../helpers/cliIo.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
-import { localAzureEnv, startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf } from '../../localAzure/scenario.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 
 const start = new Date(Math.floor(Date.now() / 60_000) * 60_000);
 const shop = shopCluster(start);

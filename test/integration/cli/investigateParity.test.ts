@@ -3,7 +3,7 @@
  * (shared/monitor/probeNode.ts). Fed the same run command output, they must name the same culprits, pods and
  * workloads: before they shared it, the CLI dropped the wrapper's pod list and lost every workload name.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,24 +14,25 @@ import { after, before, describe, it } from 'node:test';
 import { QueueClient } from '@azure/storage-queue';
 
 import { runInvestigate } from '../../../cli/investigateCommand.js';
+import { localAzureEnv, startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf } from '../../../cli/localAzure/scenario.js';
+import { shopCluster } from '../../../cli/localAzure/scenarios.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import { investigate } from '../../../functions/investigate.js';
 import type { Analysis } from '../../../shared/analyze/types.js';
 import { LocalQueueHost } from '../../../shared/azure/queuePump.js';
 import { loadConfig } from '../../../shared/config.js';
 import { queueInvestigation } from '../../../shared/monitor/queueInvestigation.js';
 import { createMonitorServices } from '../../../shared/monitor/services.js';
+import { runCommandOutputFor } from '../../../shared/probe/runCommandOutput.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { captureIo } from '../../helpers/cliIo.js';
 import { InvocationContext } from '../../helpers/functionsRuntime.js';
 import { readFixture } from '../../helpers/paths.js';
-import { localAzureEnv, startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf } from '../../localAzure/scenario.js';
-import { shopCluster } from '../../localAzure/scenarios.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 
 // What run-probe.sh prints: the probe's output recorded in the node lab, then the node's pods between markers.
 const PODS = JSON.stringify(JSON.parse(readFixture('probe', 'pods.json')));
-const OUTPUT = `${readFixture('probe', 'probe-raw.txt')}#snatmon-pods begin\n${PODS}\n#snatmon-pods end\n`;
+const OUTPUT = runCommandOutputFor(readFixture('probe', 'probe-raw.txt'), PODS);
 const NODE = 'aks-nodepool1-12345678-vmss000000';
 
 /** What the two paths must agree on, culprit by culprit. */

@@ -3,7 +3,7 @@
  * XDG_DATA_HOME (no storage account), run command answering with probe output recorded in the node lab, and a
  * local webhook receiver for Teams, Slack and the JSON webhook.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,16 +13,16 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { checkoutCluster, shopCluster } from '../../../cli/demo/scenario.js';
+import { localAzureEnv, startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf } from '../../../cli/localAzure/scenario.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 import { openRunStorage } from '../../../cli/localStore.js';
 import { runScan, type TickJson } from '../../../cli/scanCommand.js';
 import { loadConfig } from '../../../shared/config.js';
 import { createSnatStore } from '../../../shared/store/snatStore.js';
 import { DEV_ACCOUNT, DEV_KEY } from '../../helpers/azurite.js';
 import { captureIo } from '../../helpers/cliIo.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
-import { localAzureEnv, startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf } from '../../localAzure/scenario.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 
 const SECRET = 'cli-test-signing-key-0123456789';
 const start = new Date(Math.floor(Date.now() / 60_000) * 60_000);

@@ -1,6 +1,6 @@
 /**
  * Records the node probe output the demo's simulated clusters return from AKS run command: the real probe.sh run in
- * the node lab (test/lab/nodeLab.ts), one lab per demo node, written to test/integration/demo/fixtures/.
+ * the node lab (test/lab/nodeLab.ts), one lab per demo node, written to cli/demo/recordings/.
  * As root: `npx tsc && npx node dist/test/integration/demo/recordDemoProbes.js`.
  *
  * The lab has no container runtime, so `SNATMON_PROBE_CRICTL` points at a stand-in that prints `crictl ps -a -o json`
@@ -15,7 +15,7 @@ import { loadProbeScript } from '../../../shared/probe/manifest.js';
 import { repoRoot } from '../../helpers/paths.js';
 import { type LabPod, type LabPodSpec, NodeLab } from '../../lab/nodeLab.js';
 
-export const DEMO_FIXTURES = join(repoRoot, 'test', 'integration', 'demo', 'fixtures');
+export const DEMO_FIXTURES = join(repoRoot, 'cli', 'demo', 'recordings');
 
 /** One lab per demo node: the pods on it and the connections they hold (ESTABLISHED) or churn (TIME_WAIT). */
 export const DEMO_NODES: Record<'shop' | 'checkout' | 'pay', LabPodSpec[]> = {

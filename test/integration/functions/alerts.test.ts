@@ -3,7 +3,7 @@
  * shaped like the documented examples (test/fixtures/alerts), tokens signed by the local Azure's Entra tenant, the
  * local Azure's Resource Manager and metrics, and Azurite's queue and tables.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
@@ -11,23 +11,24 @@ import { after, before, describe, it } from 'node:test';
 
 import { QueueClient } from '@azure/storage-queue';
 
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf, loadBalancerIdOf, type ScenarioCluster } from '../../../cli/localAzure/scenario.js';
+import { fleetCluster, shopCluster } from '../../../cli/localAzure/scenarios.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import { receiveAlert } from '../../../functions/alerts.js';
 import { investigate } from '../../../functions/investigate.js';
 import { LocalQueueHost } from '../../../shared/azure/queuePump.js';
 import { loadConfig } from '../../../shared/config.js';
 import { parseInvestigationMessage } from '../../../shared/monitor/messages.js';
 import { createMonitorServices, type MonitorServices } from '../../../shared/monitor/services.js';
+import { runCommandOutputFor } from '../../../shared/probe/runCommandOutput.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { HttpRequest, InvocationContext } from '../../helpers/functionsRuntime.js';
 import { readFixture } from '../../helpers/paths.js';
 import { platformFact } from '../../helpers/platformFacts.js';
-import { startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf, loadBalancerIdOf, type ScenarioCluster } from '../../localAzure/scenario.js';
-import { fleetCluster, shopCluster } from '../../localAzure/scenarios.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 
 const PODS = JSON.stringify(JSON.parse(readFixture('probe', 'pods.json')));
-const PROBE_OUTPUT = `${readFixture('probe', 'probe-raw.txt')}#snatmon-pods begin\n${PODS}\n#snatmon-pods end\n`;
+const PROBE_OUTPUT = runCommandOutputFor(readFixture('probe', 'probe-raw.txt'), PODS);
 
 function unsigned(header: Record<string, string>): string {
     return Buffer.from(JSON.stringify(header)).toString('base64url');

@@ -3,7 +3,7 @@
  * objects: timer tick -> Storage queue (Azurite) -> investigate (run command on the local Azure, answering with probe
  * output recorded in the node lab) -> finding in Table Storage -> Teams, Slack and webhook deliveries.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -11,6 +11,11 @@ import { after, before, describe, it } from 'node:test';
 import type { InvocationContext as Context, Timer } from '@azure/functions';
 import { QueueClient } from '@azure/storage-queue';
 
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf, type ScenarioCluster } from '../../../cli/localAzure/scenario.js';
+import { shopCluster } from '../../../cli/localAzure/scenarios.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 import { getFinding, listFindings } from '../../../functions/findings.js';
 import { investigate } from '../../../functions/investigate.js';
 import { investigatePoison } from '../../../functions/investigatePoison.js';
@@ -21,19 +26,15 @@ import { LocalQueueHost } from '../../../shared/azure/queuePump.js';
 import { loadConfig } from '../../../shared/config.js';
 import { clusterPartition as clusterPartitionOf } from '../../../shared/findings/ids.js';
 import { createMonitorServices, type MonitorServices } from '../../../shared/monitor/services.js';
+import { runCommandOutputFor } from '../../../shared/probe/runCommandOutput.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { HttpRequest, InvocationContext } from '../../helpers/functionsRuntime.js';
 import { readFixture } from '../../helpers/paths.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
-import { startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf, type ScenarioCluster } from '../../localAzure/scenario.js';
-import { shopCluster } from '../../localAzure/scenarios.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 
 const SECRET = 'e2e-hmac-secret-0123456789abcdef';
 // What run-probe.sh prints: the probe's output (recorded in the node lab), then the node's pods between markers.
 const PODS = JSON.stringify(JSON.parse(readFixture('probe', 'pods.json')));
-const PROBE_OUTPUT = `${readFixture('probe', 'probe-raw.txt')}#snatmon-pods begin\n${PODS}\n#snatmon-pods end\n`;
+const PROBE_OUTPUT = runCommandOutputFor(readFixture('probe', 'probe-raw.txt'), PODS);
 
 const timer: Timer = {
     isPastDue: false,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 import { newFindingId } from '../../../shared/findings/ids.js';
 import { incidentPolicy } from '../../../shared/incidents/lifecycle.js';
 import { IncidentTracker } from '../../../shared/incidents/tracker.js';
@@ -9,7 +10,6 @@ import type { ChannelTargets, Log } from '../../../shared/notify/types.js';
 import { unpackDocument } from '../../../shared/store/document.js';
 import { createSnatStore, type SnatStore } from '../../../shared/store/snatStore.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
 import { CLUSTER_ID, sampleFinding } from '../../unit/findings/sample.js';
 
 // Stand-ins for the secret parts of real webhook URLs (Workflows `sig=`, Slack's token path) and the HMAC key.

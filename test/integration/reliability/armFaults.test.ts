@@ -3,19 +3,19 @@
  * fault. The other two are classified and their hot nodes queued in the same tick; gamma is reported in the
  * summary and the log in our words; the tick after the fault clears picks gamma up; every hot node alerts once.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf } from '../../../cli/localAzure/scenario.js';
+import type { Fault, LocalAzure } from '../../../cli/localAzure/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 import { investigate } from '../../../functions/investigate.js';
 import { scan } from '../../../functions/scan.js';
 import type { TickSummary } from '../../../shared/monitor/scanTick.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
-import { startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf } from '../../localAzure/scenario.js';
-import type { Fault, LocalAzure } from '../../localAzure/server.js';
 import { buildMonitor, CHANNEL_PATHS, context, delivered, hotCluster, timer } from './world.js';
 
 const alpha = hotCluster('alpha', '10.231.0');

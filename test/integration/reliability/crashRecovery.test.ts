@@ -6,13 +6,17 @@
  * "queued" record stayed queued forever. Now B takes over a lease left unconfirmed past the grace, marks A's record
  * failed, and the node is probed once: a message A did send finds the node taken (or cooled down) and probes nothing.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { QueueClient } from '@azure/storage-queue';
 
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf, type ScenarioCluster } from '../../../cli/localAzure/scenario.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 import { investigate } from '../../../functions/investigate.js';
 import { INVESTIGATION_MESSAGE_TTL_SECONDS } from '../../../shared/azure/storageQueue.js';
 import { leaseForMessage } from '../../../shared/monitor/messages.js';
@@ -20,10 +24,6 @@ import { runScanTick } from '../../../shared/monitor/scanTick.js';
 import { newInvestigationId } from '../../../shared/store/investigationStore.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { platformFact } from '../../helpers/platformFacts.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
-import { startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf, type ScenarioCluster } from '../../localAzure/scenario.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 import { buildMonitor, context, hotCluster, logTo, type Monitor, SECRET } from './world.js';
 
 /** The default schedule's next tick. */

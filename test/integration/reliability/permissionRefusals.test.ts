@@ -6,23 +6,24 @@
  * metrics-only alert say which permission is missing and where it is documented, in our words, and once the cooldown
  * is over it is tried again (so a fixed role works without anyone touching the monitor).
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { TableClient } from '@azure/data-tables';
 
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf } from '../../../cli/localAzure/scenario.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 import { investigate } from '../../../functions/investigate.js';
 import { startInvestigation } from '../../../functions/investigations.js';
 import { scan } from '../../../functions/scan.js';
 import { runScanTick } from '../../../shared/monitor/scanTick.js';
+import { wrapperErrorOutput } from '../../../shared/probe/runCommandOutput.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { HttpRequest } from '../../helpers/functionsRuntime.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
-import { startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf } from '../../localAzure/scenario.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 import { buildMonitor, CHANNEL_PATHS, context, hotCluster, logTo, type Monitor, SECRET, timer } from './world.js';
 
 const COOLDOWN_MINUTES = 5;
@@ -40,7 +41,7 @@ const entraDenied: typeof runCommandDenied = {
     aadManaged: true,
     runCommand: {
         polls: 1,
-        outcome: () => ({ kind: 'succeeded', exitCode: 6, logs: '#snatmon-wrapper error=forbidden\n' }),
+        outcome: () => ({ kind: 'succeeded', exitCode: 6, logs: wrapperErrorOutput('error=forbidden') }),
     },
 };
 

@@ -6,11 +6,15 @@
  * skipped, and not resend a call that got no answer. Each test's own timeout is the schedule interval: a tick that
  * waits for storage (as it did before the storage clients had a timeout) fails it instead of hanging the run.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf } from '../../../cli/localAzure/scenario.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 import { scan, TickFailedError } from '../../../functions/scan.js';
 import { QUEUE_CALL_TIMEOUT_MS } from '../../../shared/azure/storageQueue.js';
 import { runScanTick } from '../../../shared/monitor/scanTick.js';
@@ -19,10 +23,6 @@ import { STORAGE_MAX_RETRY_AFTER_MS, STORAGE_REQUEST_TIMEOUT_MS } from '../../..
 import { type Azurite, DEV_ACCOUNT, DEV_KEY, startAzurite } from '../../helpers/azurite.js';
 import { platformFact } from '../../helpers/platformFacts.js';
 import { startStorageProxy, type StorageFault, type StorageProxy } from '../../helpers/storageProxy.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
-import { startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf } from '../../localAzure/scenario.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 import { buildMonitor, context, hotCluster, logTo, type Monitor, timer } from './world.js';
 
 /** The default SNATMON_SCAN_SCHEDULE fires every minute. */

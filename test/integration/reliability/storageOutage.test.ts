@@ -5,19 +5,19 @@
  * that is not run yet; storage goes down; tick 2 still detects, reports the outage and does not crash; storage and
  * webhooks come back; the queued investigation runs and every alert is delivered exactly once.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf } from '../../../cli/localAzure/scenario.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 import { investigate } from '../../../functions/investigate.js';
 import { scan, TickFailedError } from '../../../functions/scan.js';
 import { runScanTick, type TickSummary } from '../../../shared/monitor/scanTick.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
-import { startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf } from '../../localAzure/scenario.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 import { buildMonitor, CHANNEL_PATHS, context, delivered, hotCluster, logTo, type Monitor, timer } from './world.js';
 
 let offsetMs = 0;

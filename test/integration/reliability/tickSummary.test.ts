@@ -3,17 +3,17 @@
  * after it (ticks at 0.5, 15 and 30 minutes): its incident resolves as clean once the node has stayed ok for SNATMON_RESOLVE_AFTER_MINUTES, and that
  * tick's `incidentsResolved` says 1. Before, only incidents of nodes that stopped being reported were counted.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf } from '../../../cli/localAzure/scenario.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 import { runScanTick } from '../../../shared/monitor/scanTick.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
-import { startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf } from '../../localAzure/scenario.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 import { buildMonitor, hotCluster, SECRET } from './world.js';
 
 const MINUTE = 60_000;

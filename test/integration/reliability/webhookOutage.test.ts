@@ -5,17 +5,17 @@
  * tries at most the oldest due message per channel, and only once the channel's backoff (kept for the whole channel,
  * whichever message failed) has run out.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 import { runScanTick } from '../../../shared/monitor/scanTick.js';
 import type { ChannelState, OutboxEntry } from '../../../shared/store/outboxStore.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
-import { startLocalAzure } from '../../localAzure/harness.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 import { buildMonitor, CHANNEL_PATHS, delivered, hotCluster, logTo, type Monitor, SECRET } from './world.js';
 
 const T0 = Date.parse('2026-03-02T10:00:00Z');

@@ -8,15 +8,7 @@ import type { InvocationContext as Context, Timer } from '@azure/functions';
 import { DefaultAzureCredential } from '@azure/identity';
 import { QueueClient } from '@azure/storage-queue';
 
-import { LocalQueueHost } from '../../../shared/azure/queuePump.js';
-import { createAzureServices } from '../../../shared/azure/services.js';
-import { type Config, loadConfig } from '../../../shared/config.js';
-import { createMonitorServices, type MonitorServices } from '../../../shared/monitor/services.js';
-import type { Log } from '../../../shared/notify/types.js';
-import { InvocationContext } from '../../helpers/functionsRuntime.js';
-import { readFixture } from '../../helpers/paths.js';
-import type { WebhookReceiver } from '../../helpers/webhookReceiver.js';
-import { FAST_RETRIES } from '../../localAzure/harness.js';
+import { FAST_RETRIES } from '../../../cli/localAzure/harness.js';
 import {
     clusterIdOf,
     constant,
@@ -24,16 +16,25 @@ import {
     type RunCommandScript,
     type ScenarioCluster,
     vmssNodes,
-} from '../../localAzure/scenario.js';
-import type { LocalAzure } from '../../localAzure/server.js';
+} from '../../../cli/localAzure/scenario.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import type { WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
+import { LocalQueueHost } from '../../../shared/azure/queuePump.js';
+import { createAzureServices } from '../../../shared/azure/services.js';
+import { type Config, loadConfig } from '../../../shared/config.js';
+import { createMonitorServices, type MonitorServices } from '../../../shared/monitor/services.js';
+import type { Log } from '../../../shared/notify/types.js';
+import { runCommandOutputFor } from '../../../shared/probe/runCommandOutput.js';
+import { InvocationContext } from '../../helpers/functionsRuntime.js';
+import { readFixture } from '../../helpers/paths.js';
 
 export const SECRET = 'reliability-hmac-secret-0123456789';
 export const CHANNEL_PATHS = ['/teams', '/slack', '/hook'] as const;
 
-// What run-probe.sh prints: the probe's output (recorded in the node lab), then the node's pods between markers.
+// What run-probe.sh prints: the node's pods and the probe's output (recorded in the node lab), framed.
 export const PODS = JSON.stringify(JSON.parse(readFixture('probe', 'pods.json')));
 export const PROBE_RAW = readFixture('probe', 'probe-raw.txt');
-export const PROBE_OUTPUT = `${PROBE_RAW}#snatmon-pods begin\n${PODS}\n#snatmon-pods end\n`;
+export const PROBE_OUTPUT = runCommandOutputFor(PROBE_RAW, PODS);
 
 export const timer: Timer = {
     isPastDue: false,

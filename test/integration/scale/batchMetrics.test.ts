@@ -3,7 +3,7 @@
  * two requests per 50 load balancers of one subscription and region, a refused (401/403) group read per resource and
  * noted, a failing group confined to its own clusters.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -11,11 +11,9 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { DefaultAzureCredential } from '@azure/identity';
 import { MetricsClient } from '@azure/monitor-query-metrics';
 
-import { scanOnce } from '../../../shared/azure/services.js';
-import type { ClusterReport, ScanReport } from '../../../shared/detect/types.js';
-import { productServices, startLocalAzure } from '../../localAzure/harness.js';
-import { scaleScenario } from '../../localAzure/scaleScenario.js';
-import { loadBalancerIdOf, type Scenario } from '../../localAzure/scenario.js';
+import { productServices, startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { scaleScenario } from '../../../cli/localAzure/scaleScenario.js';
+import { loadBalancerIdOf, type Scenario } from '../../../cli/localAzure/scenario.js';
 import {
     entraCluster,
     fleetCluster,
@@ -26,8 +24,10 @@ import {
     OTHER_SUBSCRIPTION,
     shopCluster,
     SUBSCRIPTION,
-} from '../../localAzure/scenarios.js';
-import { type LocalAzure, METRICS_AUDIENCE } from '../../localAzure/server.js';
+} from '../../../cli/localAzure/scenarios.js';
+import { type LocalAzure, METRICS_AUDIENCE } from '../../../cli/localAzure/server.js';
+import { scanOnce } from '../../../shared/azure/services.js';
+import type { ClusterReport, ScanReport } from '../../../shared/detect/types.js';
 
 let now = minutes(0);
 let azure: LocalAzure;

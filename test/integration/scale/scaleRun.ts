@@ -7,18 +7,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { scanOnce } from '../../../shared/azure/services.js';
-import type { ScanReport } from '../../../shared/detect/types.js';
-import { productServices, startLocalAzure } from '../../localAzure/harness.js';
+import { productServices, startLocalAzure } from '../../../cli/localAzure/harness.js';
 import {
     expectedState,
     scaleNode,
     type ScaleOptions,
     scaleScenario,
     scaleSubscriptions,
-} from '../../localAzure/scaleScenario.js';
-import { loadBalancerIdOf } from '../../localAzure/scenario.js';
-import type { LocalAzure, RouteName } from '../../localAzure/server.js';
+} from '../../../cli/localAzure/scaleScenario.js';
+import { loadBalancerIdOf } from '../../../cli/localAzure/scenario.js';
+import type { LocalAzure, RouteName } from '../../../cli/localAzure/server.js';
+import { scanOnce } from '../../../shared/azure/services.js';
+import type { ScanReport } from '../../../shared/detect/types.js';
 
 const FLEET: ScaleOptions = { clusters: 40, nodesPerCluster: 50, subscriptions: 2, regions: ['eastus', 'westeurope'] };
 const TICKS = 10;

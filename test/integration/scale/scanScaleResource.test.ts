@@ -1,4 +1,4 @@
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import { describeScaleRun } from './scaleRun.js';
 

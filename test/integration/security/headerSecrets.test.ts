@@ -8,7 +8,7 @@
  * body is searched for the header values in any encoding. Controls: the SDK clients the monitor uses do hand those
  * headers to the caller (RestError.response.headers), and the product's requests did get the header-bearing answers.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -19,6 +19,10 @@ import { isRestError } from '@azure/arm-monitor';
 import type { InvocationContext as Context } from '@azure/functions';
 
 import { dumpQueues, dumpTables } from '../../../cli/demo/capture.js';
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf, loadBalancerIdOf, type ScenarioCluster } from '../../../cli/localAzure/scenario.js';
+import type { Fault, LocalAzure } from '../../../cli/localAzure/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 import { investigate } from '../../../functions/investigate.js';
 import { getInvestigation, startInvestigation } from '../../../functions/investigations.js';
 import { scan } from '../../../functions/scan.js';
@@ -26,10 +30,6 @@ import { redactSecrets } from '../../../shared/errors.js';
 import type { TickSummary } from '../../../shared/monitor/scanTick.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { HttpRequest, InvocationContext } from '../../helpers/functionsRuntime.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
-import { startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf, loadBalancerIdOf, type ScenarioCluster } from '../../localAzure/scenario.js';
-import type { Fault, LocalAzure } from '../../localAzure/server.js';
 import { buildMonitor, hotCluster, type Monitor, requestsOf, timer } from '../reliability/world.js';
 import { answerRecorder, chatSources, describeLeaks, searchSecrets, type Secret, type Source } from './secretSearch.js';
 

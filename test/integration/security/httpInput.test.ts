@@ -6,7 +6,7 @@
  * services start cold (no cached cluster list), so a refusal that asked Azure first would show. Parser-level cases
  * are in test/unit/http; this checks what reaches the handler's dependencies.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +14,10 @@ import { after, before, describe, it } from 'node:test';
 import type { HttpResponseInit, InvocationContext as Context } from '@azure/functions';
 
 import { dumpQueues, dumpTables } from '../../../cli/demo/capture.js';
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf } from '../../../cli/localAzure/scenario.js';
+import { shopCluster, SUBSCRIPTION } from '../../../cli/localAzure/scenarios.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import { getFinding, listFindings } from '../../../functions/findings.js';
 import { getInvestigation, startInvestigation } from '../../../functions/investigations.js';
 import { report } from '../../../functions/report.js';
@@ -21,10 +25,6 @@ import { type Config, loadConfig } from '../../../shared/config.js';
 import { createMonitorServices, type MonitorServices } from '../../../shared/monitor/services.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { HttpRequest, InvocationContext } from '../../helpers/functionsRuntime.js';
-import { startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf } from '../../localAzure/scenario.js';
-import { shopCluster, SUBSCRIPTION } from '../../localAzure/scenarios.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 
 const SHOP = clusterIdOf(shopCluster());
 const NODE = 'aks-nodepool1-12345678-vmss000000';

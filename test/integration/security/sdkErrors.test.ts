@@ -6,7 +6,7 @@
  * webhook receiver's bodies, every HTTP answer and every table entity must carry our sentence (what failed, what to
  * do) and none of that text in any encoding.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -15,21 +15,22 @@ import type { InvocationContext as Context, Timer } from '@azure/functions';
 import { QueueClient } from '@azure/storage-queue';
 
 import { dumpTables } from '../../../cli/demo/capture.js';
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import type { RunCommandOutcome, ScenarioCluster } from '../../../cli/localAzure/scenario.js';
+import { clusterIdOf } from '../../../cli/localAzure/scenario.js';
+import { shopCluster } from '../../../cli/localAzure/scenarios.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 import { investigate } from '../../../functions/investigate.js';
 import { getInvestigation, startInvestigation } from '../../../functions/investigations.js';
 import { scan } from '../../../functions/scan.js';
 import { LocalQueueHost } from '../../../shared/azure/queuePump.js';
 import { loadConfig } from '../../../shared/config.js';
 import { createMonitorServices, type MonitorServices } from '../../../shared/monitor/services.js';
+import { runCommandOutputFor } from '../../../shared/probe/runCommandOutput.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { HttpRequest, InvocationContext } from '../../helpers/functionsRuntime.js';
 import { readFixture } from '../../helpers/paths.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
-import { startLocalAzure } from '../../localAzure/harness.js';
-import type { RunCommandOutcome, ScenarioCluster } from '../../localAzure/scenario.js';
-import { clusterIdOf } from '../../localAzure/scenario.js';
-import { shopCluster } from '../../localAzure/scenarios.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 import { answerRecorder, chatSources, describeLeaks, searchSecrets, type Secret, type Source } from './secretSearch.js';
 
 const SAS_SIG = 'Q3J5cHRpY1NpZ25hdHVyZUJhc2U2NEFCQ0RFRkdISUpL%3D';
@@ -57,7 +58,7 @@ const RAW: Secret[] = [
 
 // What run-probe.sh prints: the probe's output (recorded in the node lab), then the node's pods between markers.
 const PODS = JSON.stringify(JSON.parse(readFixture('probe', 'pods.json')));
-const PROBE_OUTPUT = `${readFixture('probe', 'probe-raw.txt')}#snatmon-pods begin\n${PODS}\n#snatmon-pods end\n`;
+const PROBE_OUTPUT = runCommandOutputFor(readFixture('probe', 'probe-raw.txt'), PODS);
 
 const timer: Timer = {
     isPastDue: false,

@@ -5,7 +5,7 @@
  * Azure services exist. Control: an SDK client built outside the monitor, with the SDK's logging left as it is,
  * does log the token.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -16,9 +16,9 @@ import { isRestError, MonitorClient } from '@azure/arm-monitor';
 import { DefaultAzureCredential } from '@azure/identity';
 import { AzureLogger, setLogLevel } from '@azure/logger';
 
-import { productServices, startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf, loadBalancerIdOf } from '../../localAzure/scenario.js';
-import type { LocalAzure } from '../../localAzure/server.js';
+import { productServices, startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf, loadBalancerIdOf } from '../../../cli/localAzure/scenario.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import { hotCluster } from '../reliability/world.js';
 import { describeLeaks, searchSecrets } from './secretSearch.js';
 

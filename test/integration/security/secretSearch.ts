@@ -1,6 +1,6 @@
 import type { HttpResponseInit } from '@azure/functions';
 
-import type { WebhookReceiver } from '../../helpers/webhookReceiver.js';
+import type { WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 
 /**
  * Looks for secrets in captured text, in the forms a leak would take: as is, URL-encoded (percent and form style),

@@ -2,22 +2,22 @@
  * Detection memory kept in Table Storage (Azurite): an allocated-ports drop and the NAT gateway rotation survive a
  * restart of the Functions instance, an unchanged tick writes nothing, and a storage outage leaves detection running.
  */
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { TableClient } from '@azure/data-tables';
 
+import { localAzureEnv, startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf } from '../../../cli/localAzure/scenario.js';
+import { minutes, NAT_GATEWAY_ID, natGatewayCluster, shopCluster } from '../../../cli/localAzure/scenarios.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import { scanOnce } from '../../../shared/azure/services.js';
 import { loadConfig } from '../../../shared/config.js';
 import { runScanTick, type TickSummary } from '../../../shared/monitor/scanTick.js';
 import { createMonitorServices, type MonitorServices } from '../../../shared/monitor/services.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
-import { localAzureEnv, startLocalAzure } from '../../localAzure/harness.js';
-import { clusterIdOf } from '../../localAzure/scenario.js';
-import { minutes, NAT_GATEWAY_ID, natGatewayCluster, shopCluster } from '../../localAzure/scenarios.js';
-import type { LocalAzure } from '../../localAzure/server.js';
 
 const SHOP = clusterIdOf(shopCluster());
 const PAY = clusterIdOf(natGatewayCluster());

@@ -1,14 +1,14 @@
 // Re-runs this file in a child that trusts a throwaway CA (NODE_EXTRA_CA_CERTS), so Azurite can serve HTTPS.
-import '../../localAzure/trust.js';
+import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
 
+import { trustedCertificates } from '../../../cli/localAzure/trust.js';
 import { createSnatStore } from '../../../shared/store/snatStore.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
-import { trustedCertificates } from '../../localAzure/trust.js';
 import { sampleFinding } from '../../unit/findings/sample.js';
 
 /**

@@ -7,8 +7,8 @@ import { describe, it } from 'node:test';
 
 import fc from 'fast-check';
 
+import { readZip } from '../../../cli/localAzure/zip.js';
 import { createZip } from '../../../shared/azure/zip.js';
-import { readZip } from '../../localAzure/zip.js';
 
 describe('createZip', () => {
     it('writes an archive Info-ZIP lists, tests and extracts, with modes', () => {

@@ -1,6 +1,6 @@
 /**
  * Runs the local Azure on its own for a demo or a manual try:
- *   npm run build && npx node dist/test/localAzure/start.js [--port-file F]
+ *   npm run build && npx node dist/cli/localAzure/start.js [--port-file F]
  * prints the environment that points the product at it, then serves until interrupted. The `shop` timeline began
  * eight minutes before start: ok until minute 10, then at risk, exhausted from minute 20, recovered from minute 30.
  */
