@@ -296,7 +296,7 @@ async function investigateAndNotify(
         }
         const observation = observationOf(located, now);
         const id = await queueInvestigation(
-            { store: services.store, queue: monitor.queue },
+            { store: services.store, queue: monitor.queue, tracker: services.tracker },
             {
                 clusterId: cluster.id,
                 node: node.name,

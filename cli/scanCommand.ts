@@ -12,6 +12,7 @@ import { runScanTick, type TickSummary } from '../shared/monitor/scanTick.js';
 import type { DrainReport } from '../shared/notify/send.js';
 import { clusterName } from '../shared/report/renderReport.js';
 import { isSubscriptionId, parseClusterId } from '../shared/resourceId.js';
+import { describeStoreFailure, isUnreachable } from '../shared/store/errors.js';
 import { signIn } from './azureSignIn.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, UsageError } from './io.js';
 import {
@@ -226,8 +227,13 @@ async function runTick(
     try {
         const tick = await progress.step('Scanning', () => runScanTick(monitor.services, new Date(), stderrLog(io)));
         const investigations = investigate ? await runQueued(monitor, io, progress) : [];
-        const notInvestigated = investigate ? 0 : await abandonQueued(monitor, 'not run: scan --no-investigate');
-        const notifications = await finalDrain(monitor, io);
+        const notInvestigated = investigate
+            ? 0
+            : ((await afterTick(tick, io, 'giving back the leases of nodes not investigated', () =>
+                  abandonQueued(monitor, 'not run: scan --no-investigate'),
+              )) ?? 0);
+        const notifications =
+            (await afterTick(tick, io, 'delivering notifications (final pass)', () => finalDrain(monitor, io))) ?? {};
         const result: TickJson = {
             version: 1,
             tick,
@@ -240,6 +246,31 @@ async function runTick(
         return scanExit(io, tick.clusters, tick.clusterErrors.length, 0);
     } finally {
         await monitor.close();
+    }
+}
+
+/**
+ * A storage step after the tick, kept to the tick's rule: skipped once storage is known to be unreachable, and a
+ * failure is listed in the summary's failures, so the run still prints its summary (and its JSON).
+ */
+async function afterTick<T>(
+    tick: TickSummary,
+    io: Pick<CliIo, 'stderr'>,
+    step: string,
+    action: () => Promise<T>,
+): Promise<T | undefined> {
+    if (tick.storageUnreachable !== undefined) {
+        tick.failures.push(`skipped while storage was unreachable: ${step}`);
+        return undefined;
+    }
+    try {
+        return await action();
+    } catch (err) {
+        const reason = describeStoreFailure(err);
+        if (isUnreachable(err)) tick.storageUnreachable = `${step}: ${reason}`;
+        tick.failures.push(`${step}: ${reason}`);
+        io.stderr.write(`error: failed ${step}: ${reason}\n`);
+        return undefined;
     }
 }
 
@@ -274,7 +305,8 @@ export function formatTick(result: TickJson): string {
             const culprits = outcome.culprits.slice(0, 3).join(', ') || 'no pod holds SNAT ports';
             lines.push(`  investigated ${where}: ${culprits}`);
         } else {
-            lines.push(`  investigation of ${where} failed: ${outcome.reason ?? 'unknown reason'}`);
+            const verb = outcome.status === 'skipped' ? 'skipped' : 'failed';
+            lines.push(`  investigation of ${where} ${verb}: ${outcome.reason ?? 'unknown reason'}`);
         }
     }
     if (tick.incidentsResolved > 0) lines.push(`  ${tick.incidentsResolved} incident(s) resolved`);

@@ -28,7 +28,7 @@ export async function investigate(
     context.info(
         outcome.status === 'done'
             ? `Investigated ${message.node}: finding ${outcome.findingId ?? ''}, culprits ${outcome.culprits.slice(0, 3).join(', ') || 'none'}`
-            : `Investigation of ${message.node} failed: ${outcome.reason ?? ''}`,
+            : `Investigation of ${message.node} ${outcome.status}: ${outcome.reason ?? ''}`,
     );
     return outcome;
 }

@@ -11,6 +11,7 @@ import type { PageLinks } from '../notify/links.js';
 import { render } from '../notify/render.js';
 import { type ChannelName, type Log, silentLog } from '../notify/types.js';
 import { StoreError } from '../store/errors.js';
+import { newInvestigationId } from '../store/investigationStore.js';
 import type { ClaimResult, NodeLease, NodeRecord } from '../store/nodeStateStore.js';
 import type { SnatStore } from '../store/snatStore.js';
 import {
@@ -165,9 +166,36 @@ export class IncidentTracker {
         return queued;
     }
 
-    /** Takes the node for an investigation unless another run holds it or it investigated within the cooldown. */
+    /**
+     * Takes the node for an investigation unless another run holds it or it investigated within the cooldown. The
+     * lease's owner is the new investigation's ID, so a claim that takes over an abandoned lease knows whose record
+     * was left behind.
+     */
     claimInvestigation(clusterId: string, node: string, now: Date): Promise<ClaimResult> {
-        return this.store.nodes.claim(clusterId, node, now, this.options.leaseMs ?? DEFAULT_LEASE_MS);
+        return this.store.nodes.claim(clusterId, node, now, this.leaseMs, newInvestigationId(now));
+    }
+
+    /** The investigation's queue message is sent: its lease is no longer taken over (false if it already was). */
+    confirmInvestigation(lease: NodeLease, now: Date): Promise<boolean> {
+        return this.store.nodes.confirm(lease, now);
+    }
+
+    /**
+     * A worker starting on `lease`'s message: goes on with the lease it still holds, or claims the node again (the
+     * lease was released after a failed attempt, or expired) and confirms it at once. Another holder, or a
+     * cooldown, means this message is stale: another investigation took the node.
+     */
+    async resumeInvestigation(lease: NodeLease, now: Date): Promise<ClaimResult> {
+        const current = (await this.store.nodes.get(lease.clusterId, lease.node))?.lease;
+        if (current?.owner === lease.owner) {
+            if (current.confirmedAt === undefined) await this.store.nodes.confirm(lease, now);
+            return { claimed: true, lease: { ...lease, until: current.until } };
+        }
+        return this.store.nodes.claim(lease.clusterId, lease.node, now, this.leaseMs, lease.owner, { confirmed: true });
+    }
+
+    private get leaseMs(): number {
+        return this.options.leaseMs ?? DEFAULT_LEASE_MS;
     }
 
     /**

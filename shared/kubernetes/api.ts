@@ -15,9 +15,10 @@ import {
     type V1Pod,
 } from '@kubernetes/client-node';
 
-import { type AzureClients, DEFAULT_REQUEST_TIMEOUT_MS, RequestTimeoutError } from '../azure/clients.js';
+import { type AzureClients, DEFAULT_REQUEST_TIMEOUT_MS } from '../azure/clients.js';
 import { admissionRefusal, commandResultBuilder, refusedFor } from '../azure/commandResult.js';
 import { upstream, UpstreamError } from '../azure/errors.js';
+import { RequestTimeoutError } from '../azure/pipelinePolicies.js';
 import { AKS_AAD_SERVER_SCOPE } from '../azure/runCommand.js';
 import type { CommandResult, NodeInfo, NodeResolver, ProbeExecutor, ProbeRequest } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';

@@ -15,13 +15,17 @@ import { incidentNodeOf } from '../incidents/subject.js';
 import { drainOutbox } from '../notify/send.js';
 import { type Log, silentLog } from '../notify/types.js';
 import { outboundLoadBalancerId, resourceKey } from '../resourceId.js';
+import { isNotFound } from '../store/errors.js';
+import type { ClaimResult } from '../store/nodeStateStore.js';
 import { type InvestigationMessage, leaseOf } from './messages.js';
 import { probeNode } from './probeNode.js';
+import { failSuperseded } from './queueInvestigation.js';
 import type { MonitorServices } from './services.js';
 
 export interface InvestigationOutcome {
     investigationId: string;
-    status: 'done' | 'failed';
+    /** skipped: the message was stale (another investigation holds the node, or it is cooling down): no probe. */
+    status: 'done' | 'failed' | 'skipped';
     findingId?: string;
     reason?: string;
     /** Culprits found, most SNAT ports first (namespace/pod). */
@@ -37,7 +41,20 @@ export async function runInvestigation(
     log: Log = silentLog,
 ): Promise<InvestigationOutcome> {
     const { store, tracker } = services;
-    await store.investigations.update(message.investigationId, { status: 'running' }, now);
+    const resumed = await tracker.resumeInvestigation(leaseOf(message), now);
+    if (!resumed.claimed) return skipStale(services, message, resumed, now, log);
+    await failSuperseded(store, resumed.lease, message.investigationId, now);
+    await store.investigations.start(
+        {
+            id: message.investigationId,
+            clusterId: message.clusterId,
+            node: message.node,
+            ...(message.backendIp === undefined ? {} : { backendIp: message.backendIp }),
+            trigger: message.trigger,
+            requestedAt: message.requestedAt,
+        },
+        now,
+    );
     let outcome: InvestigationOutcome;
     try {
         outcome = await investigate(services, message, now, log);
@@ -81,6 +98,31 @@ export async function runInvestigation(
     );
     await drainOutbox(store.outbox, services.config.notify.channels, { log });
     return outcome;
+}
+
+/**
+ * A message whose node another investigation holds, or that cooled down after this one already finished (a retry of
+ * a message whose completion was lost): probing again would put a second privileged pod on the node.
+ */
+async function skipStale(
+    services: MonitorServices,
+    message: InvestigationMessage,
+    claim: Extract<ClaimResult, { claimed: false }>,
+    now: Date,
+    log: Log,
+): Promise<InvestigationOutcome> {
+    const reason =
+        claim.reason === 'held'
+            ? `not run: investigation ${claim.heldBy} holds node ${message.node}`
+            : `not run: node ${message.node} was investigated and cools down until ${claim.until.toISOString()}`;
+    log.info(`Investigation ${message.investigationId}: ${reason}`);
+    // A record left "queued" or "running" would say the probe is still coming; a missing one stays missing.
+    await services.store.investigations
+        .update(message.investigationId, { status: 'skipped', reason }, now)
+        .catch((err: unknown) => {
+            if (!isNotFound(err)) throw err;
+        });
+    return { investigationId: message.investigationId, status: 'skipped', reason, culprits: [] };
 }
 
 async function investigate(

@@ -28,6 +28,7 @@ export interface TickSummary {
      */
     enqueued: { investigationId: string; clusterId: string; node: string }[];
     skipped: { clusterId: string; node: string; reason: 'held' | 'cooldown' | InvestigationBlock['code'] }[];
+    /** Incidents resolved this tick: nodes clean long enough, and nodes no longer reported. */
     incidentsResolved: number;
     notifications: DrainReport;
     /** Steps that failed for one node or cluster, in our words; the tick went on. */
@@ -79,7 +80,7 @@ export async function runScanTick(services: MonitorServices, now: Date, log: Log
     );
 
     await storage.run('resolving incidents of nodes no longer reported', async () => {
-        summary.incidentsResolved = (await services.tracker.resolveUnreported(now)).filter(
+        summary.incidentsResolved += (await services.tracker.resolveUnreported(now)).filter(
             (r) => r.change === 'resolved',
         ).length;
     });
@@ -257,7 +258,11 @@ async function trackNodes(services: MonitorServices, report: ScanReport, summary
     await mapWithConcurrency(gateways, STORE_CONCURRENCY, async ({ observation, blocked }) => {
         if (observation.state === 'ok' && !open.has(`${observation.clusterId}|${observation.node}`)) return;
         await storage.run(`recording the state of ${observation.node}`, async () => {
-            await services.tracker.observe(observation, blocked ? { investigationBlocked: blocked.reason } : {});
+            const tracked = await services.tracker.observe(
+                observation,
+                blocked ? { investigationBlocked: blocked.reason } : {},
+            );
+            if (tracked.change === 'resolved') summary.incidentsResolved++;
             await services.store.samples.add({
                 clusterId: observation.clusterId,
                 node: observation.node,
@@ -274,7 +279,11 @@ async function trackNodes(services: MonitorServices, report: ScanReport, summary
         // Healthy nodes without an open incident need no write: at fleet scale that is almost every node.
         if (observation.state === 'ok' && !open.has(key)) return;
         await storage.run(`recording the state of ${observation.node}`, async () => {
-            await services.tracker.observe(observation, blocked ? { investigationBlocked: blocked.reason } : {});
+            const tracked = await services.tracker.observe(
+                observation,
+                blocked ? { investigationBlocked: blocked.reason } : {},
+            );
+            if (tracked.change === 'resolved') summary.incidentsResolved++;
             await services.store.samples.add({
                 clusterId: observation.clusterId,
                 node: observation.node,

@@ -1,5 +1,6 @@
 import { isRestError } from '@azure/core-rest-pipeline';
 
+import { RequestTimeoutError, ThrottledError } from '../azure/pipelinePolicies.js';
 import { redactSecrets } from '../errors.js';
 
 /** A Table Storage operation failed for a reason callers cannot fix by retrying the same call. */
@@ -26,12 +27,19 @@ export function isPreconditionFailed(err: unknown): boolean {
 }
 
 /**
- * No HTTP answer at all (connection refused or reset, DNS, timeout): the storage account cannot be reached, as
- * opposed to answering with an error. The SDK has already retried by the time this reaches the caller.
+ * Storage cannot do anything for this tick: no HTTP answer at all (connection refused or reset, DNS), no answer in
+ * time, or busy after the SDK's retries (Azure Storage answers 503 Server Busy or 500 Operation Timeout when a
+ * partition is at its limit; 429 from anything in front of it), or with a longer Retry-After than a call may wait.
+ * Each later call would wait the same way, so callers stop calling storage until the next tick.
  */
 export function isUnreachable(err: unknown): boolean {
-    return isRestError(err) && err.statusCode === undefined;
+    if (err instanceof RequestTimeoutError || err instanceof ThrottledError) return true;
+    if (!isRestError(err)) return false;
+    return err.statusCode === undefined || STORAGE_BUSY_STATUSES.includes(err.statusCode);
 }
+
+/** HTTP statuses that mean storage is busy, not that this one call was wrong. */
+export const STORAGE_BUSY_STATUSES: readonly number[] = [503, 500, 429];
 
 /** Our words for a storage failure: the status or network error code, never a URL, header or body. */
 export function describeStoreFailure(err: unknown): string {
@@ -40,7 +48,9 @@ export function describeStoreFailure(err: unknown): string {
         const code = err.code && /^[A-Z_]+$/.test(err.code) ? err.code : undefined;
         return `no answer from storage${code ? ` (${code})` : ''}`;
     }
-    if (err instanceof StoreError) return err.message;
+    // Both carry our own words, with no service text.
+    if (err instanceof StoreError || err instanceof ThrottledError) return err.message;
+    if (err instanceof RequestTimeoutError) return err.message.replace(/^no response/, 'no answer from storage');
     if (!(err instanceof Error)) return 'unknown error';
     // Redacted before the cut, so a credential split by it cannot leave half behind.
     return `${err.name}: ${redactSecrets(err.message.split('\n')[0] ?? '').slice(0, 200)}`;

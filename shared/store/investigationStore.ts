@@ -57,6 +57,16 @@ export class InvestigationStore {
         }
     }
 
+    /**
+     * A worker starting on `record`'s message: marks it running, and writes it whole if it is missing (retention
+     * pruned it, or the run that queued it stopped before writing it), so the outcome has a record to land on.
+     */
+    async start(record: Omit<InvestigationRecord, 'updatedAt' | 'attempts' | 'status'>, now: Date): Promise<void> {
+        await this.tables.ensure();
+        const running = { ...record, status: 'running' as const, updatedAt: now.toISOString() };
+        await this.client().upsertEntity({ partitionKey: record.id, rowKey: '', ...toEntity(running) }, 'Merge');
+    }
+
     /** Moves an investigation on; last writer wins, which is right: one worker handles one message at a time. */
     async update(
         id: string,

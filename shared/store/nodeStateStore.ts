@@ -15,6 +15,8 @@ export interface NodeLease {
     owner: string;
     claimedAt: Date;
     until: Date;
+    /** The owner of the lease this claim took over: one whose work never started (see QUEUEING_GRACE_MS). */
+    supersedes?: string;
 }
 
 export type ClaimResult =
@@ -29,7 +31,7 @@ export interface NodeRecord {
     etag: string;
     lastState?: NodeState;
     lastObservedAt?: Date;
-    lease?: { owner: string; claimedAt: Date; until: Date };
+    lease?: { owner: string; claimedAt: Date; until: Date; confirmedAt?: Date };
     cooldownUntil?: Date;
     lastInvestigatedAt?: Date;
     /** JSON written by the incident tracker ('' or absent when none). */
@@ -47,6 +49,13 @@ export interface NodeChanges {
 }
 
 const EPOCH = new Date(0);
+/**
+ * A claim is confirmed once its work is under way (its queue message sent, or a worker holding it). One still
+ * unconfirmed this long after the claim belongs to a run that stopped in between, a crash or a lost instance: the
+ * next claim takes it over instead of waiting out the lease. Two storage calls and a queue send, each bounded to
+ * 10 s, fit in it, and the next one-minute tick is past it.
+ */
+export const QUEUEING_GRACE_MS = 40_000;
 const MAX_CLAIM_ATTEMPTS = 20;
 /** Incident JSON is small; this cap only guards the 32K-character string property limit. */
 const MAX_JSON_CHARS = 30_000;
@@ -70,7 +79,9 @@ export class NodeStateStore {
 
     /**
      * Takes the node's investigation lease unless another owner holds an unexpired one or the node is cooling down.
-     * Exactly one of any number of concurrent callers gets `claimed: true`.
+     * Exactly one of any number of concurrent callers gets `claimed: true`. A lease left unconfirmed past
+     * QUEUEING_GRACE_MS is taken over (`supersedes` names its owner). With `confirmed`, the new lease is confirmed in
+     * the same write (a worker that holds the work already).
      */
     async claim(
         clusterId: string,
@@ -78,26 +89,49 @@ export class NodeStateStore {
         now: Date,
         leaseMs: number,
         owner: string = randomUUID(),
+        options: { confirmed?: boolean } = {},
     ): Promise<ClaimResult> {
         const lease: NodeLease = { clusterId, node, owner, claimedAt: now, until: new Date(now.getTime() + leaseMs) };
-        const leaseProps = { leaseOwner: owner, leaseClaimedAt: lease.claimedAt, leaseUntil: lease.until };
+        const leaseProps = {
+            leaseOwner: owner,
+            leaseClaimedAt: lease.claimedAt,
+            leaseUntil: lease.until,
+            leaseConfirmedAt: options.confirmed ? now : EPOCH,
+        };
         for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
             const current = await this.get(clusterId, node);
             if (!current) {
                 if (await this.create(clusterId, node, leaseProps)) return { claimed: true, lease };
                 continue;
             }
-            if (current.lease && current.lease.until > now && current.lease.owner !== owner) {
-                return { claimed: false, reason: 'held', heldBy: current.lease.owner, until: current.lease.until };
+            const held =
+                current.lease && current.lease.until > now && current.lease.owner !== owner ? current.lease : undefined;
+            if (held && !isAbandoned(held, now)) {
+                return { claimed: false, reason: 'held', heldBy: held.owner, until: held.until };
             }
             if (current.cooldownUntil && current.cooldownUntil > now) {
                 return { claimed: false, reason: 'cooldown', until: current.cooldownUntil };
             }
-            if (await this.write(current, leaseProps)) return { claimed: true, lease };
+            if (await this.write(current, leaseProps)) {
+                return { claimed: true, lease: held ? { ...lease, supersedes: held.owner } : lease };
+            }
         }
         throw new StoreError(
             `Could not claim node ${node}: the row kept changing under ${MAX_CLAIM_ATTEMPTS} attempts`,
         );
+    }
+
+    /**
+     * Marks the lease's work as under way, so no later claim takes it over. Returns false when the lease had already
+     * passed to someone else (or was released).
+     */
+    async confirm(lease: NodeLease, now: Date): Promise<boolean> {
+        for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
+            const current = await this.get(lease.clusterId, lease.node);
+            if (current?.lease?.owner !== lease.owner) return false;
+            if (await this.write(current, { leaseConfirmedAt: now })) return true;
+        }
+        throw new StoreError(`Could not confirm the lease of node ${lease.node}: the row kept changing`);
     }
 
     /**
@@ -108,7 +142,12 @@ export class NodeStateStore {
         for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {
             const current = await this.get(lease.clusterId, lease.node);
             if (current?.lease?.owner !== lease.owner) return false;
-            const changes: EntityProperties = { leaseOwner: '', leaseUntil: EPOCH, leaseClaimedAt: EPOCH };
+            const changes: EntityProperties = {
+                leaseOwner: '',
+                leaseUntil: EPOCH,
+                leaseClaimedAt: EPOCH,
+                leaseConfirmedAt: EPOCH,
+            };
             if (options.cooldownMs !== undefined) {
                 changes.cooldownUntil = new Date(lease.claimedAt.getTime() + options.cooldownMs);
                 changes.lastInvestigatedAt = lease.claimedAt;
@@ -232,7 +271,9 @@ function toRecord(entity: TableEntityResult<Record<string, unknown>>): NodeRecor
     const owner = text('leaseOwner');
     const claimedAt = date('leaseClaimedAt');
     const until = date('leaseUntil');
-    if (owner && claimedAt && until) record.lease = { owner, claimedAt, until };
+    const confirmedAt = date('leaseConfirmedAt');
+    if (owner && claimedAt && until)
+        record.lease = { owner, claimedAt, until, ...(confirmedAt ? { confirmedAt } : {}) };
     const cooldownUntil = date('cooldownUntil');
     if (cooldownUntil) record.cooldownUntil = cooldownUntil;
     const lastInvestigatedAt = date('lastInvestigatedAt');
@@ -242,4 +283,9 @@ function toRecord(entity: TableEntityResult<Record<string, unknown>>): NodeRecor
     const pending = text('pending');
     if (pending) record.pending = pending;
     return record;
+}
+
+/** Claimed, never confirmed, and past the grace: the run that claimed it stopped before its work started. */
+function isAbandoned(lease: NonNullable<NodeRecord['lease']>, now: Date): boolean {
+    return lease.confirmedAt === undefined && now.getTime() - lease.claimedAt.getTime() >= QUEUEING_GRACE_MS;
 }

@@ -1,7 +1,7 @@
 /**
  * Retention: deletes the rows that have outlived SNATMON_RETENTION_DAYS from every table the app writes, so storage
  * and the queries behind GET /api/findings and the report stay bounded. What is still in use stays whatever its age:
- * undelivered notifications, unfinished investigations, open incidents and the findings they point at, and the rows
+ * undelivered notifications, open incidents and the findings they point at, and the rows
  * of nodes that hold a lease, a cooldown, an open incident or undelivered decisions.
  *
  * The queries keep to what Azure and Azurite answer alike (azure-facts.md §8): key ranges, `eq` on strings and
@@ -35,8 +35,7 @@ export interface TablePruneCounts {
     /** Rows deleted by this run (a row already gone when its delete arrived counts too). */
     deleted: number;
     /**
-     * Rows past the retention that stay on purpose: undelivered notifications, unfinished investigations, open
-     * incidents and the findings they point at, nodes still in use, and rows that changed after they were read.
+     * Rows past the retention that stay on purpose: undelivered notifications, open incidents and the findings they point at, nodes still in use, and rows that changed after they were read.
      */
     kept: number;
     /** Rows whose delete failed; the next run tries them again. */
@@ -73,8 +72,6 @@ export const DEFAULT_PRUNE_CONCURRENCY = 16;
 export const DEFAULT_PRUNE_BUDGET_MS = 7 * 60_000;
 const DAY_MS = 86_400_000;
 const KEYS = ['PartitionKey', 'RowKey'];
-/** Investigation states nothing will move on from. */
-const FINISHED = new Set(['done', 'failed', 'skipped']);
 
 type Entity = TableEntityResult<Record<string, unknown>>;
 type Verdict = 'delete' | 'keep' | 'ignore';
@@ -209,7 +206,7 @@ class PruneRun {
                 } catch (err) {
                     counts.failed++;
                     counts.error ??= describeStoreFailure(err);
-                    // isUnreachable holds only for the SDK's RestError, an Error.
+                    // Every error isUnreachable accepts is an Error (a RestError or one of ours).
                     if (isUnreachable(err) && err instanceof Error) unreachable ??= err;
                 }
             }
@@ -287,17 +284,19 @@ async function pruneOutbox(tables: Tables, run: PruneRun, cutoff: number, counts
     );
 }
 
-/** Investigations done, failed or skipped longer ago than the cutoff; queued or running ones are kept. */
+/**
+ * Investigations not moved on for longer than the cutoff, whatever their status. A queued or running one that old is
+ * an orphan: its message expired long before (INVESTIGATION_MESSAGE_TTL_SECONDS, a day, is under the shortest
+ * retention), so nothing will finish it. A run that stopped between writing the record and sending the message
+ * leaves one.
+ */
 async function pruneInvestigations(tables: Tables, run: PruneRun, cutoff: number, counts: TablePruneCounts) {
     // updatedAt is ISO text of one fixed width (toISOString), so string order is time order, on Azure and Azurite.
     return run.sweep(
         tables.client('investigations'),
         odata`updatedAt lt ${new Date(cutoff).toISOString()}`,
-        [...KEYS, 'status', 'updatedAt'],
-        (entity) => {
-            if (!(timeOf(entity.updatedAt) < cutoff)) return 'ignore';
-            return typeof entity.status === 'string' && FINISHED.has(entity.status) ? 'delete' : 'keep';
-        },
+        [...KEYS, 'updatedAt'],
+        (entity) => (timeOf(entity.updatedAt) < cutoff ? 'delete' : 'ignore'),
         counts,
     );
 }

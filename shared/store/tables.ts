@@ -1,6 +1,8 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { TableClient, type TableServiceClientOptions } from '@azure/data-tables';
 
+import { requestTimeoutPolicy, retryAfterCapPolicy } from '../azure/pipelinePolicies.js';
+
 /** A connection string (Azurite, or a storage account key) or an endpoint with an Entra ID credential. */
 export type TableConnection = { connectionString: string } | { endpoint: string; credential: TokenCredential };
 
@@ -8,7 +10,21 @@ export interface TableStoreOptions {
     connection: TableConnection;
     /** Prefix of every table name (letters and digits), so several deployments can share an account. */
     tablePrefix?: string;
+    /** Give up on one request attempt after this long (default 10 s); the SDK itself never times out. */
+    requestTimeoutMs?: number;
+    /** Fail a throttled call at once when storage asks to wait longer than this (default 5 s). */
+    maxRetryAfterMs?: number;
 }
+
+/**
+ * A table call answers in milliseconds. One that hangs (storage accepting connections and never answering) must
+ * not hold a timer tick until the function times out: give up on the attempt, and do not resend it.
+ */
+export const STORAGE_REQUEST_TIMEOUT_MS = 10_000;
+/** Longer waits than this (a 503 or 429 with a long Retry-After) are better left to the next tick. */
+export const STORAGE_MAX_RETRY_AFTER_MS = 5_000;
+/** The SDK's three retries, with no single wait over 4 s (its default allows 64 s). */
+const STORAGE_RETRIES = { maxRetries: 3, maxRetryDelayInMs: 4_000 };
 
 const SUFFIXES = {
     findings: 'Findings',
@@ -48,7 +64,7 @@ export class Tables {
     client(role: TableRole): TableClient {
         let client = this.clients.get(role);
         if (!client) {
-            client = createClient(this.options.connection, this.tableName(role));
+            client = createClient(this.options.connection, this.tableName(role), pipelineOptions(this.options));
             this.clients.set(role, client);
         }
         return client;
@@ -69,16 +85,37 @@ export class Tables {
     }
 }
 
-function createClient(connection: TableConnection, tableName: string): TableClient {
+/** The same bounds as the Resource Manager clients: a timeout per attempt and a cap on Retry-After waits. */
+function pipelineOptions(options: TableStoreOptions): TableServiceClientOptions {
+    return {
+        retryOptions: STORAGE_RETRIES,
+        additionalPolicies: [
+            {
+                policy: requestTimeoutPolicy(options.requestTimeoutMs ?? STORAGE_REQUEST_TIMEOUT_MS),
+                position: 'perRetry',
+            },
+            {
+                policy: retryAfterCapPolicy(options.maxRetryAfterMs ?? STORAGE_MAX_RETRY_AFTER_MS, 'Table Storage'),
+                position: 'perRetry',
+            },
+        ],
+    };
+}
+
+function createClient(
+    connection: TableConnection,
+    tableName: string,
+    pipeline: TableServiceClientOptions,
+): TableClient {
     if ('connectionString' in connection) {
         const endpoint = connectionStringValue(connection.connectionString, 'TableEndpoint');
         const options: TableServiceClientOptions =
-            endpoint && isLoopbackHttp(endpoint) ? { allowInsecureConnection: true } : {};
+            endpoint && isLoopbackHttp(endpoint) ? { ...pipeline, allowInsecureConnection: true } : pipeline;
         return TableClient.fromConnectionString(connection.connectionString, tableName, options);
     }
     const options: TableServiceClientOptions = isLoopbackHttp(connection.endpoint)
-        ? { allowInsecureConnection: true }
-        : {};
+        ? { ...pipeline, allowInsecureConnection: true }
+        : pipeline;
     return new TableClient(connection.endpoint, tableName, connection.credential, options);
 }
 

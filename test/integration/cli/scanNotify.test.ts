@@ -7,6 +7,7 @@ import '../../../cli/localAzure/trust.js';
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,6 +21,7 @@ import { openRunStorage } from '../../../cli/localStore.js';
 import { runScan, type TickJson } from '../../../cli/scanCommand.js';
 import { loadConfig } from '../../../shared/config.js';
 import { createSnatStore } from '../../../shared/store/snatStore.js';
+import { DEV_ACCOUNT, DEV_KEY } from '../../helpers/azurite.js';
 import { captureIo } from '../../helpers/cliIo.js';
 
 const SECRET = 'cli-test-signing-key-0123456789';
@@ -186,6 +188,34 @@ describe('snat-monitor scan --notify', () => {
         assert.match(io.out(), /^Notifications: no channel configured$/m);
     });
 
+    it('with storage down, still prints the JSON summary, listing the steps it skipped', async () => {
+        const port = await closedPort();
+        const endpoint = `http://127.0.0.1:${port}/${DEV_ACCOUNT}`;
+        const down = `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_KEY};TableEndpoint=${endpoint};QueueEndpoint=${endpoint}`;
+        const io = captureIo('', env(newHome(), { AzureWebJobsStorage: down }));
+        // Before, the final outbox drain threw a raw ECONNREFUSED and nothing reached stdout.
+        await runScan(['--notify', '--json'], io);
+        const result = JSON.parse(io.out()) as TickJson;
+        assert.deepEqual(result.tick.nodes, { exhausted: 1, atRisk: 1, ok: 5, unknown: 0, unmapped: 0 });
+        assert.match(result.tick.storageUnreachable ?? '', /no answer from storage \(ECONNREFUSED\)/);
+        assert.deepEqual(result.tick.enqueued, []);
+        assert.deepEqual(result.investigations, []);
+        assert.deepEqual(result.notifications, {});
+        assert.ok(
+            result.tick.failures.includes(
+                'skipped while storage was unreachable: delivering notifications (final pass)',
+            ),
+            result.tick.failures.join('\n'),
+        );
+        assert.ok(
+            result.tick.failures.some((f) =>
+                /^skipped while storage was unreachable: .*queueing an investigation/.test(f),
+            ),
+            result.tick.failures.join('\n'),
+        );
+        assert.doesNotMatch(io.out() + io.err(), new RegExp(DEV_KEY.slice(0, 16)));
+    });
+
     it('refuses --no-investigate without --notify', async () => {
         await assert.rejects(runScan(['--no-investigate'], captureIo('', env(newHome()))), {
             name: 'UsageError',
@@ -193,3 +223,18 @@ describe('snat-monitor scan --notify', () => {
         });
     });
 });
+
+/** A loopback port nothing listens on: storage that refuses every connection. */
+function closedPort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = createServer();
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+            const address = server.address();
+            const port = typeof address === 'object' && address ? address.port : 0;
+            server.close(() => {
+                resolve(port);
+            });
+        });
+    });
+}

@@ -64,6 +64,8 @@ describe('NodeStateStore on Azurite', () => {
         const t0 = new Date('2026-08-21T11:00:00Z');
         const a = await store.claim(CLUSTER_ID, 'node-expiry', t0, LEASE_MS, 'a');
         assert.ok(a.claimed);
+        // Its message was sent: confirmed, the lease is not taken over before it expires.
+        assert.equal(await store.confirm(a.lease, t0), true);
         const early = await store.claim(
             CLUSTER_ID,
             'node-expiry',

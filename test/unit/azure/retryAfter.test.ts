@@ -13,7 +13,7 @@ import {
     type RawHttpHeadersInput,
 } from '@azure/core-rest-pipeline';
 
-import { retryAfterCapPolicy, retryAfterMs, ThrottledError } from '../../../shared/azure/clients.js';
+import { retryAfterCapPolicy, retryAfterMs, ThrottledError } from '../../../shared/azure/pipelinePolicies.js';
 
 const request = createPipelineRequest({ url: 'https://management.azure.com/subscriptions' });
 
