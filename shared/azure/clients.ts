@@ -1,3 +1,4 @@
+import { ComputeManagementClient } from '@azure/arm-compute';
 import { ContainerServiceClient } from '@azure/arm-containerservice';
 import { MonitorClient } from '@azure/arm-monitor';
 import type { PipelinePolicy, PipelineResponse } from '@azure/core-rest-pipeline';
@@ -131,6 +132,7 @@ export function retryAfterCapPolicy(maxWaitMs: number, service: string): Pipelin
 /** One client per subscription and service, built on first use with the same credential and endpoint. */
 export class AzureClients {
     private readonly containerServiceClients = new Map<string, ContainerServiceClient>();
+    private readonly computeClients = new Map<string, ComputeManagementClient>();
     private readonly monitorClients = new Map<string, MonitorClient>();
     private readonly metricsClients = new Map<string, MetricsClient>();
 
@@ -163,6 +165,17 @@ export class AzureClients {
         if (!client) {
             client = new ContainerServiceClient(this.credential, subscriptionId, this.options());
             this.containerServiceClients.set(key, client);
+        }
+        return client;
+    }
+
+    /** Virtual Machine Scale Set VM run command, on the nodes' VMs in the node resource groups. */
+    compute(subscriptionId: string): ComputeManagementClient {
+        const key = subscriptionId.toLowerCase();
+        let client = this.computeClients.get(key);
+        if (!client) {
+            client = new ComputeManagementClient(this.credential, subscriptionId, this.options());
+            this.computeClients.set(key, client);
         }
         return client;
     }
