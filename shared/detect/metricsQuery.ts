@@ -162,6 +162,28 @@ export function latestAverage(points: readonly MetricPoint[]): number | undefine
     return latest?.average;
 }
 
+/** Least-squares slope of the averages, per minute; undefined with fewer than two distinct minutes. */
+export function trendPerMinute(points: readonly MetricPoint[]): number | undefined {
+    const xs: number[] = [];
+    const ys: number[] = [];
+    for (const p of points) {
+        if (p.average === undefined) continue;
+        xs.push(p.timeStamp / 60_000);
+        ys.push(p.average);
+    }
+    if (new Set(xs).size < 2) return undefined;
+    const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+    const mx = mean(xs);
+    const my = mean(ys);
+    let num = 0;
+    let den = 0;
+    xs.forEach((x, i) => {
+        num += (x - mx) * ((ys[i] ?? 0) - my);
+        den += (x - mx) ** 2;
+    });
+    return num / den;
+}
+
 /** Folds the two load balancer responses into samples per backend IP. */
 export function loadBalancerSamples(
     failedResponse: MetricsResponseLike,
@@ -187,6 +209,8 @@ export function loadBalancerSamples(
         const used = latestAverage(points);
         const samples = entry(ip);
         if (used !== undefined) samples.usedPorts = used;
+        const trend = trendPerMinute(points);
+        if (trend !== undefined) samples.usedPortsPerMinute = trend;
     }
     for (const [ip, points] of seriesByDimension(portsResponse, 'AllocatedSnatPorts', 'BackendIPAddress', notes)) {
         const allocated = latestAverage(points);

@@ -5,6 +5,7 @@
  * (`readLoadBalancers`) is asked for every load balancer of the pass first, then each cluster takes its own outcome.
  */
 import { outboundLoadBalancerId, resourceKey } from '../azure/resourceId.js';
+import { clusterMaxNodes } from '../findings/capacity.js';
 import { classifyBackend, compareIps, compareStates, type Thresholds } from './classify.js';
 import { mapWithConcurrency } from './concurrency.js';
 import { metricsWindow } from './metricsQuery.js';
@@ -23,6 +24,7 @@ import {
     type ClusterReport,
     type DiscoveredCluster,
     type Discovery,
+    isWindowsPool,
     type NodeReport,
     SCAN_VERSION,
     type ScanError,
@@ -52,6 +54,7 @@ const NAT_GATEWAY_TYPES = new Set(['managednatgateway', 'userassignednatgateway'
 
 function emptyReport(cluster: DiscoveredCluster): ClusterReport {
     const info = cluster.cluster;
+    const most = info ? clusterMaxNodes(info.agentPools) : undefined;
     return {
         id: cluster.ref.id,
         name: cluster.ref.name,
@@ -63,6 +66,8 @@ function emptyReport(cluster: DiscoveredCluster): ClusterReport {
         privateCluster: info?.privateCluster ?? null,
         aadManaged: info?.aadManaged ?? null,
         powerState: info?.powerState ?? null,
+        maxNodeCount: most?.count ?? null,
+        ...(most ? { maxNodeCountBasis: most.basis } : {}),
         nodes: [],
         notes: [],
     };
@@ -115,11 +120,14 @@ async function scanLoadBalancer(
             backendIp: ip,
             node: node?.name ?? null,
             agentPool: node?.agentPool ?? null,
+            osType: cluster.agentPools.find((p) => p.name === node?.agentPool)?.osType ?? null,
             state,
             failedConnections: samples.failedConnections ?? null,
             usedPorts: samples.usedPorts ?? null,
             allocatedPorts: samples.allocatedPorts ?? null,
             usedPercent: usedPercent === null ? null : Math.round(usedPercent * 10) / 10,
+            usedPortsPerMinute:
+                samples.usedPortsPerMinute === undefined ? null : Math.round(samples.usedPortsPerMinute * 10) / 10,
         };
         if (samples.allocatedPorts !== undefined) {
             const previous = deps.memory.lastAllocatedPorts(cluster.id, ip);
@@ -160,7 +168,11 @@ async function scanNatGateway(
     report.notes.push('NAT gateway metrics cannot say which node failed; probes on the listed nodes rank them');
     if (failed === undefined || failed < settings.thresholds.failedConnections) return;
 
-    const nodes = [...(await deps.nodes.nodesFor(cluster, []))].sort((a, b) => a.name.localeCompare(b.name));
+    // Windows nodes cannot be probed: the nodes to probe are the Linux ones.
+    const windowsPools = new Set(cluster.agentPools.filter(isWindowsPool).map((p) => p.name));
+    const nodes = [...(await deps.nodes.nodesFor(cluster, []))]
+        .filter((n) => !windowsPools.has(n.agentPool))
+        .sort((a, b) => a.name.localeCompare(b.name));
     if (nodes.length === 0) return;
     // Rotate through the nodes across passes so a cap smaller than the pool still reaches every node in time.
     const start = deps.memory.natGatewayCursor(cluster.id) % nodes.length;

@@ -25,7 +25,20 @@ export interface ClusterInfo extends ClusterRef {
     runCommandDisabled: boolean;
     /** Running or Stopped. */
     powerState?: string;
-    agentPools: { name: string; count?: number; mode?: string; osType?: string; osSku?: string }[];
+    agentPools: AgentPoolInfo[];
+}
+
+export interface AgentPoolInfo {
+    name: string;
+    count?: number;
+    mode?: string;
+    osType?: string;
+    osSku?: string;
+    enableAutoScaling?: boolean;
+    /** The cluster autoscaler's maximum for the pool. */
+    maxCount?: number;
+    /** `upgradeSettings.maxSurge`: a node count (`5`) or a percentage of the pool (`33%`). */
+    maxSurge?: string;
 }
 
 /** A configured or listed cluster, read or not. */
@@ -54,6 +67,8 @@ export interface BackendSamples {
     failedConnections?: number;
     usedPorts?: number;
     allocatedPorts?: number;
+    /** Least-squares trend of the per-minute used-port averages in the window; absent with fewer than two. */
+    usedPortsPerMinute?: number;
 }
 
 export interface NodeReport {
@@ -61,11 +76,15 @@ export interface NodeReport {
     /** Kubernetes node name, null when no machine has this IP. */
     node: string | null;
     agentPool: string | null;
+    /** The pool's `osType` (`Linux`, `Windows`), null when the pool or the cluster is unknown. */
+    osType?: string | null;
     state: NodeState;
     failedConnections: number | null;
     usedPorts: number | null;
     allocatedPorts: number | null;
     usedPercent: number | null;
+    /** Trend of used ports over the window, ports a minute (rounded to 0.1); null with fewer than two minutes. */
+    usedPortsPerMinute?: number | null;
     /** Allocated ports went down against the last value seen for this node (reset on scale or reconcile). */
     allocatedPortsDrop?: { previous: number; current: number };
 }
@@ -85,6 +104,10 @@ export interface ClusterReport {
     privateCluster: boolean | null;
     aadManaged: boolean | null;
     powerState: string | null;
+    /** The most nodes the cluster may run: autoscaler maxima (else pool sizes) plus upgrade surge; null if unknown. */
+    maxNodeCount?: number | null;
+    /** How maxNodeCount was reached, in words. */
+    maxNodeCountBasis?: string;
     loadBalancer?: {
         id: string;
         allocatedOutboundPorts: number | null;
@@ -102,6 +125,14 @@ export interface ClusterReport {
 }
 
 export const SCAN_VERSION = 1;
+
+/** `agentPools[].osType` of Windows node pools (docs/platform-facts.md, aks.agentpool.os-type). */
+export const WINDOWS_OS_TYPE = 'Windows';
+
+/** A Windows node pool: the probe (a Linux container running a shell script) cannot run on its nodes. */
+export function isWindowsPool(pool: { osType?: string | null }): boolean {
+    return pool.osType?.toLowerCase() === WINDOWS_OS_TYPE.toLowerCase();
+}
 
 /** `snat-monitor scan --json` (docs/scan-json.md); fields are only ever added. */
 export interface ScanReport {

@@ -2,7 +2,7 @@
  * The queue message that fans one node's investigation out to a Functions instance. Validated on the way in: a
  * message is data from storage, and the node name ends up in a pod manifest.
  */
-import type { NodeState } from '../findings/types.js';
+import type { NatGatewayRef, NodeState, ReadingWindow } from '../findings/types.js';
 import type { NodeLease } from '../store/nodeStateStore.js';
 
 /** What the metrics said when the investigation was queued; absent for manual requests. */
@@ -12,7 +12,14 @@ export interface QueuedObservation {
     usedPorts: number;
     allocatedPorts: number;
     observedAt: string;
+    window?: ReadingWindow;
+    usedPortsPerMinute?: number;
+    /** The reading was a NAT gateway's: the finding goes to the gateway's incident. */
+    natGateway?: NatGatewayRef;
 }
+
+/** What started an investigation: the timer's scan, a person (HTTP API or CLI), or an Azure Monitor alert. */
+export type InvestigationTrigger = 'scan' | 'manual' | 'alert';
 
 export interface InvestigationMessage {
     version: 1;
@@ -20,7 +27,7 @@ export interface InvestigationMessage {
     clusterId: string;
     node: string;
     backendIp?: string;
-    trigger: 'scan' | 'manual';
+    trigger: InvestigationTrigger;
     requestedAt: string;
     /** The node lease the sender took; released (with cooldown on success) when the investigation ends. */
     lease: { owner: string; claimedAt: string; until: string };
@@ -63,7 +70,9 @@ export function parseInvestigationMessage(value: unknown): InvestigationMessage 
         throw new MessageError('Expected investigation message field "node" to be a Kubernetes node name (RFC 1123)');
     }
     const trigger = text('trigger');
-    if (trigger !== 'scan' && trigger !== 'manual') throw new MessageError('Expected trigger scan or manual');
+    if (trigger !== 'scan' && trigger !== 'manual' && trigger !== 'alert') {
+        throw new MessageError('Expected trigger scan, manual or alert');
+    }
     const lease = m.lease as Record<string, unknown> | undefined;
     if (
         typeof lease !== 'object' ||
@@ -94,6 +103,26 @@ export function parseInvestigationMessage(value: unknown): InvestigationMessage 
             typeof observedAt === 'string'
         ) {
             message.observation = { state, failedConnections, usedPorts, allocatedPorts, observedAt };
+            const { window, usedPortsPerMinute, natGateway } = observation as {
+                window?: Record<string, unknown>;
+                usedPortsPerMinute?: unknown;
+                natGateway?: Record<string, unknown>;
+            };
+            if (window !== undefined) {
+                if (typeof window.start !== 'string' || typeof window.end !== 'string')
+                    throw new MessageError('Expected observation field "window" with start and end times');
+                message.observation.window = { start: window.start, end: window.end };
+            }
+            if (usedPortsPerMinute !== undefined) {
+                if (typeof usedPortsPerMinute !== 'number' || !Number.isFinite(usedPortsPerMinute))
+                    throw new MessageError('Expected observation field "usedPortsPerMinute" to be a number');
+                message.observation.usedPortsPerMinute = usedPortsPerMinute;
+            }
+            if (natGateway !== undefined) {
+                if (typeof natGateway.id !== 'string' || typeof natGateway.name !== 'string')
+                    throw new MessageError('Expected observation field "natGateway" with id and name');
+                message.observation.natGateway = { id: natGateway.id, name: natGateway.name };
+            }
         } else {
             throw new MessageError('Expected investigation message field "observation" with state and port counts');
         }

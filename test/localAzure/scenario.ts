@@ -5,6 +5,7 @@
  */
 
 import type { NetworkPlugin, NodeCapacity } from './admission.js';
+import type { LocalAdmissionPolicy } from './admissionPolicy.js';
 import type { PodScript } from './kubernetes.js';
 import type { VmRunCommandScript } from './vmRunCommand.js';
 
@@ -33,6 +34,8 @@ export interface ScenarioNode {
 export interface ScenarioPool {
     name: string;
     mode?: 'System' | 'User';
+    /** Default Linux. */
+    osType?: 'Linux' | 'Windows';
     osSku?: string;
     nodes: ScenarioNode[];
 }
@@ -91,6 +94,8 @@ export interface ScenarioCluster {
     vmRunCommand?: VmRunCommandScript;
     /** What pods created through the cluster's Kubernetes API do. */
     kubernetesPods?: PodScript;
+    /** An admission policy refusing privileged pods, through the Kubernetes API and inside run command alike. */
+    admissionPolicy?: LocalAdmissionPolicy;
 }
 
 export interface Scenario {

@@ -2,8 +2,8 @@
  * The local Azure: an HTTPS Resource Manager on 127.0.0.1 serving the operations the product uses, the regional
  * Azure Monitor metrics data plane (metrics:getBatch) under /metrics/<region>, and an App Service managed-identity
  * endpoint (plain HTTP, like the real one inside the sandbox) that DefaultAzureCredential uses when IDENTITY_ENDPOINT
- * and IDENTITY_HEADER are set. Requests are counted per route; faults can be injected per route; `latencyMs` delays
- * every answer.
+ * and IDENTITY_HEADER are set, and Entra ID's signing keys for action group tokens under /entra (entra.ts). Requests
+ * are counted per route; faults can be injected per route; `latencyMs` delays every answer.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -19,8 +19,10 @@ import { loadYaml } from '@kubernetes/client-node';
 
 import { repoRoot } from '../helpers/paths.js';
 import { type Admission, admit, capacityOf, COMMAND_POD_REQUESTS, placeCommandPod, podRequests } from './admission.js';
+import { admissionDenial } from './admissionPolicy.js';
 import { agentPoolBodies, machineBodies, managedClusterBody, staticKubernetesToken, userKubeconfig } from './arm.js';
 import type { TestCertificates } from './certs.js';
+import { LocalEntra } from './entra.js';
 import { KubernetesApi, type KubernetesRoute, kubernetesRouteOf } from './kubernetes.js';
 import { MetricsRequestError, type MetricsResource, queryMetrics, queryMetricsBatch } from './metrics.js';
 import {
@@ -49,6 +51,7 @@ export type RouteName =
     | 'metrics.getBatch'
     | 'vmssVms.runCommand'
     | 'computeOperations.get'
+    | 'entra.keys'
     | KubernetesRoute
     | 'unknown';
 
@@ -207,6 +210,8 @@ export class LocalAzure {
     readonly kubernetes = new KubernetesApi();
     /** Scale set VM run commands: what arrived, one running script per VM. */
     readonly vmRunCommands = new VmRunCommands();
+    /** The tenant that signs action group tokens, at ${armEndpoint}/entra. */
+    readonly entra = new LocalEntra(() => this.armEndpoint);
     readonly identityHeader = randomBytes(16).toString('hex');
     armEndpoint = '';
     identityEndpoint = '';
@@ -345,6 +350,10 @@ export class LocalAzure {
         const path = questionMark < 0 ? rawUrl : rawUrl.slice(0, questionMark);
         const query = new URLSearchParams(questionMark < 0 ? '' : rawUrl.slice(questionMark + 1));
         const method = request.method ?? 'GET';
+        if (path.startsWith('/entra/')) {
+            await this.handleEntra(method, path, query, response);
+            return;
+        }
         if (path.startsWith('/kubernetes/')) {
             if (this.latencyMs > 0) await sleep(this.latencyMs);
             await this.handleKubernetes(request, method, path, query, response);
@@ -416,6 +425,24 @@ export class LocalAzure {
         } finally {
             this.inFlight.set(route, (this.inFlight.get(route) ?? 1) - 1);
         }
+    }
+
+    private async handleEntra(
+        method: string,
+        path: string,
+        query: URLSearchParams,
+        response: ServerResponse,
+    ): Promise<void> {
+        const record: RecordedRequest = { route: 'entra.keys', method, path, query, status: 0, at: Date.now() };
+        this.requests.push(record);
+        response.on('finish', () => {
+            record.status = response.statusCode;
+        });
+        if (this.latencyMs > 0) await sleep(this.latencyMs);
+        if (await this.applyFault('entra.keys', path, query, response)) return;
+        const answer = this.entra.answer(method, path);
+        if (!answer) json(response, 404, { error: 'not_found' });
+        else json(response, answer.status, answer.body);
     }
 
     private async handleKubernetes(
@@ -761,6 +788,13 @@ export class LocalAzure {
         const manifest = received.files.get('probe-pod.yaml');
         if (!manifest) return undefined;
         const pod = loadYaml<{ spec?: { nodeName?: string } }>(manifest.toString('utf8'));
+        // The API server's admission runs before any kubelet sees the pod.
+        const denied = admissionDenial(cluster.admissionPolicy, pod as Parameters<typeof admissionDenial>[1]);
+        if (denied !== undefined) {
+            // kubectl's words for a refused create: "Error from server (<reason>): error when creating ...".
+            const createError = `Error from server (Forbidden): error when creating "./probe-pod.yaml": ${denied}`;
+            return runWrapperWith(received.files, pod, {}, createError);
+        }
         const node = cluster.pools.flatMap((p) => p.nodes).find((n) => n.name === pod.spec?.nodeName);
         if (!node) return undefined;
         const capacity = capacityOf(cluster, node);
@@ -774,7 +808,12 @@ export class LocalAzure {
         }
         const admission = admit(podRequests(pod as Parameters<typeof podRequests>[0]), capacity);
         this.admissions.push({ node: node.name, admission });
-        return admission.admitted ? undefined : runWrapperForRefusedPod(received.files, pod, admission);
+        if (admission.admitted) return undefined;
+        return runWrapperWith(received.files, pod, {
+            phase: 'Failed',
+            reason: admission.reason,
+            message: admission.message,
+        });
     }
 
     private commandResult(cluster: ScenarioCluster, commandId: string, response: ServerResponse): void {
@@ -828,17 +867,20 @@ export class LocalAzure {
     }
 }
 
-/** run-probe.sh, exactly as shipped in the command's context, with kubectl answering as for a pod the kubelet refused. */
-function runWrapperForRefusedPod(
+/**
+ * run-probe.sh, exactly as shipped in the command's context, with kubectl answering for a pod that never ran: one the
+ * kubelet refused (its status), or one the API server refused to create (kubectl's error on stderr).
+ */
+function runWrapperWith(
     files: Map<string, Buffer>,
     pod: unknown,
-    refusal: Extract<Admission, { admitted: false }>,
+    status: Record<string, unknown>,
+    createError?: string,
 ): RunCommandOutcome {
     const dir = mkdtempSync(join(tmpdir(), 'snatmon-runcommand-'));
     try {
         for (const [name, content] of files) writeFileSync(join(dir, name), content);
         symlinkSync(join(repoRoot, 'test', 'localAzure', 'kubectl-standin.sh'), join(dir, 'kubectl'));
-        const status = { phase: 'Failed', reason: refusal.reason, message: refusal.message };
         writeFileSync(join(dir, 'pod.json'), JSON.stringify({ ...(pod as object), status }));
         writeFileSync(join(dir, 'node-pods.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [] }));
         const run = spawnSync('sh', ['./run-probe.sh'], {
@@ -849,6 +891,7 @@ function runWrapperForRefusedPod(
                 PATH: `${dir}:/usr/local/bin:/usr/bin:/bin`,
                 SNATMON_STANDIN_POD: join(dir, 'pod.json'),
                 SNATMON_STANDIN_NODE_PODS: join(dir, 'node-pods.json'),
+                ...(createError === undefined ? {} : { SNATMON_STANDIN_CREATE_ERROR: createError }),
             },
         });
         return { kind: 'succeeded', exitCode: run.status ?? 1, logs: run.stdout };

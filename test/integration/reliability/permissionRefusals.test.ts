@@ -17,6 +17,7 @@ import { investigate } from '../../../functions/investigate.js';
 import { startInvestigation } from '../../../functions/investigations.js';
 import { scan } from '../../../functions/scan.js';
 import { runScanTick } from '../../../shared/monitor/scanTick.js';
+import { wrapperErrorOutput } from '../../../shared/probe/runCommandOutput.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { HttpRequest } from '../../helpers/functionsRuntime.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
@@ -40,7 +41,7 @@ const entraDenied: typeof runCommandDenied = {
     aadManaged: true,
     runCommand: {
         polls: 1,
-        outcome: () => ({ kind: 'succeeded', exitCode: 6, logs: '#snatmon-wrapper error=forbidden\n' }),
+        outcome: () => ({ kind: 'succeeded', exitCode: 6, logs: wrapperErrorOutput('error=forbidden') }),
     },
 };
 
@@ -153,7 +154,7 @@ describe('investigations refused for lack of permission', () => {
         assert.equal(alert.evidence.strength, 'none');
         assert.match(
             alert.evidence.text,
-            /^Metrics only: no investigation result\. missing investigation unavailable \(Azure refused run command on cluster permrc for lack of permission \(AuthorizationFailed\): .*README "Permissions it needs"/,
+            /^Metrics only: no investigation result \(Azure refused run command on cluster permrc for lack of permission \(AuthorizationFailed\): .*README "Permissions it needs".*5-minute cooldown/,
         );
         const sent = chat('permrc');
         assert.equal(sent.length, CHANNEL_PATHS.length);
@@ -249,7 +250,10 @@ describe('investigations refused for lack of permission', () => {
         const [alert, ...more] = hookBodies('permk8s');
         assert.equal(more.length, 0);
         assert.equal(alert?.kind, 'opened');
-        assert.match(alert.evidence.text, /missing investigation unavailable \(cluster permk8s refused the probe pod/);
+        assert.match(
+            alert.evidence.text,
+            /^Metrics only: no investigation result \(cluster permk8s refused the probe pod.*snatmon-probe\.yaml/,
+        );
         for (const body of chat('permk8s')) {
             assert.match(body, /snatmon-probe\.yaml/);
             assert.doesNotMatch(body, new RegExp(`${SERVICE_TEXT}|pods is forbidden`));

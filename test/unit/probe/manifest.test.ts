@@ -25,6 +25,36 @@ function plain<T>(value: T): T {
     return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
 }
 
+describe('the probe pod against the platform record', () => {
+    const { pod } = buildProbePod({ nodeName: NODE, suffix: 'abc123' });
+    const container = pod.spec?.containers[0];
+    const command = container?.command ?? [];
+
+    it('runs an image on record, with an entry command that image has', () => {
+        assert.equal(container?.image, platformFact('probe.image').value);
+        const applets = platformFact('probe.image.applets').values;
+        const missing = platformFact('probe.image.missing-applets').values;
+        const executable = command[0] ?? '';
+        assert.ok(applets.includes(executable), `${executable} is not an applet of ${PROBE_IMAGE} on record`);
+        assert.ok(!missing.includes(executable), `${executable} is not in ${PROBE_IMAGE}`);
+        // chroot runs `sh` from the node's root, every other command comes from the node.
+        assert.equal(command[0], 'chroot');
+        assert.ok(applets.includes('chroot'));
+    });
+
+    it("chroots into a hostPath of the node's /, keeping the node's PID and network namespaces", () => {
+        const [mountPath, hostPath] = platformFact('node-access.host-root').values;
+        assert.equal(command[1], mountPath);
+        const mount = container?.volumeMounts?.find((m) => m.mountPath === command[1]);
+        assert.ok(mount, `nothing is mounted at the chroot target ${command[1] ?? ''}`);
+        const volume = pod.spec?.volumes?.find((v) => v.name === mount.name);
+        assert.equal(volume?.hostPath?.path, hostPath);
+        assert.equal(mount.readOnly ?? false, false, "the probe writes its scratch directory under the node's /tmp");
+        assert.equal(pod.spec?.hostPID, true);
+        assert.equal(pod.spec.hostNetwork, true);
+    });
+});
+
 describe('buildProbePod', () => {
     const { pod, name, namespace, yaml } = buildProbePod({ nodeName: NODE, suffix: 'abc123' });
     const spec = pod.spec;
@@ -68,11 +98,11 @@ describe('buildProbePod', () => {
         assert.doesNotMatch(yaml, /priority/i);
     });
 
-    it('runs the static script through nsenter into the host, with its parameters as environment variables', () => {
+    it('runs the static script chrooted into the node, with its parameters as environment variables', () => {
         const command = container?.command ?? [];
-        assert.deepEqual(command.slice(0, 11), ['nsenter', '-t', '1', '-m', '-u', '-i', '-n', '-p', '--', 'sh', '-c']);
-        assert.equal(command[11], loadProbeScript());
-        assert.equal(command[12], 'snatmon-probe');
+        assert.deepEqual(command.slice(0, 4), ['chroot', '/host', 'sh', '-c']);
+        assert.equal(command[4], loadProbeScript());
+        assert.equal(command[5], 'snatmon-probe');
         assert.equal(container?.args, undefined);
         assert.deepEqual(plain(container?.env), [
             { name: 'SNATMON_PROBE_WINDOW_SECONDS', value: '15' },
@@ -102,7 +132,7 @@ describe('buildProbePod', () => {
         const back = loadYaml<V1Pod>(yaml);
         // loadYaml gives client-node model instances; compare their JSON with the plain object we built.
         assert.deepEqual(plain(back), plain(pod));
-        assert.equal(back.spec?.containers[0]?.command?.[11], loadProbeScript());
+        assert.equal(back.spec?.containers[0]?.command?.[4], loadProbeScript());
         assert.match(yaml, /^apiVersion: v1\nkind: Pod\n/);
     });
 
