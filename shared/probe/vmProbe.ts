@@ -3,11 +3,13 @@
  * The service returns only the last 4,096 bytes, so the script ends with a compact probe-format output (conntrack
  * flows aggregated, the pods they come from) that always fits; the full output before it is kept when nothing cut it.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-import { loadProbeScript, probeEnvironment, ProbeManifestError, type ProbeParameters } from './manifest.js';
+import {
+    loadProbeScript,
+    loadVmProbeWrapper,
+    probeEnvironment,
+    ProbeManifestError,
+    type ProbeParameters,
+} from './manifest.js';
 import { parseProbeOutput } from './probeOutput.js';
 
 /** "Output is limited to the last 4,096 bytes" (run-command.md); the managed form's instance view keeps 4 KB too. */
@@ -42,20 +44,8 @@ export function buildVmProbeScript(parameters: ProbeParameters = {}, script: str
         script.replace(/\n$/, ''),
         PROBE_HEREDOC,
         '}',
-        loadVmWrapper(),
+        loadVmProbeWrapper(),
     ].join('\n');
-}
-
-function loadVmWrapper(): string {
-    const here = dirname(fileURLToPath(import.meta.url));
-    for (const path of [join(here, 'vm-probe.sh'), join(here, '..', '..', '..', 'shared', 'probe', 'vm-probe.sh')]) {
-        try {
-            return readFileSync(path, 'utf8');
-        } catch {
-            // Next candidate: tsc does not copy .sh files into dist/.
-        }
-    }
-    throw new ProbeManifestError(`vm-probe.sh not found next to ${here} (is shared/probe/ deployed?)`);
 }
 
 export interface VmProbeOutput {
