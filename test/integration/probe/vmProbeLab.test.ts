@@ -4,25 +4,16 @@
  * 4,096 bytes. crictl is a stand-in serving `crictl inspectp` shapes for the lab's pods (there is no CRI here).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { analyzeProbeOutput } from '../../../shared/probe/analyzeProbe.js';
 import { parseProbeOutput } from '../../../shared/probe/probeOutput.js';
-import {
-    buildVmProbeScript,
-    readVmProbeOutput,
-    VM_COMPACT_MAX_BYTES,
-    VM_OUTPUT_TAIL_BYTES,
-} from '../../../shared/probe/vmProbe.js';
-import { repoRoot } from '../../helpers/paths.js';
+import { readVmProbeOutput, VM_COMPACT_MAX_BYTES, VM_OUTPUT_TAIL_BYTES } from '../../../shared/probe/vmProbe.js';
 import { platformFact } from '../../helpers/platformFacts.js';
 import { LAB_POD_CIDR, LAB_VNET_CIDR, labUnavailableReason, NodeLab, type ProbeRun } from '../../lab/nodeLab.js';
-import { shopScenario } from '../../lab/shopScenario.js';
+import { runVmProbeOnLab, vmProbeScenario } from '../../lab/vmProbeHost.js';
 
 const CULPRIT = 'egress-api-7c9f8d6b5-x2x9q';
-const STANDIN_CRICTL = join(repoRoot, 'test', 'lab', 'standin-crictl-host.sh');
 const unavailable = labUnavailableReason();
 
 /** The last `bytes` bytes, as VM run command returns them (a cut inside a character becomes U+FFFD). */
@@ -36,36 +27,8 @@ describe('VM probe on the lab node, as the host runs it', { skip: unavailable },
     let run: ProbeRun;
 
     before(async () => {
-        lab = await NodeLab.start(
-            shopScenario({
-                culpritA: 150,
-                culpritB: 100,
-                culpritC: 50,
-                churnA: 60,
-                webPublic: 5,
-                webVnet: 15,
-                dbVnet: 25,
-            }),
-        );
-        // What `crictl inspectp` would say of each pod sandbox, labels as the kubelet copies them from the pod.
-        const dir = join(lab.sharedDir, 'inspectp');
-        mkdirSync(dir, { recursive: true });
-        for (const pod of lab.pods) {
-            const hash = pod.spec.workload.kind === 'Deployment' ? pod.spec.name.split('-').at(-2) : undefined;
-            const status = {
-                id: pod.sandboxId,
-                metadata: { name: pod.spec.name, namespace: pod.spec.namespace, uid: pod.uid, attempt: 0 },
-                state: 'SANDBOX_READY',
-                network: { additionalIps: [], ip: pod.ip },
-                labels: { 'io.kubernetes.pod.name': pod.spec.name, ...(hash ? { 'pod-template-hash': hash } : {}) },
-            };
-            writeFileSync(join(dir, `${pod.sandboxId}.json`), JSON.stringify({ status }));
-        }
-        run = await lab.runAsHost(buildVmProbeScript({ windowSeconds: 1 }), {
-            SNATMON_PROBE_CRICTL: STANDIN_CRICTL,
-            SNATMON_LAB_CRICTL_INSPECT_DIR: dir,
-            SNATMON_LAB_CRICTL_JSON: join(dir, `${lab.pods[0]?.sandboxId ?? ''}.json`),
-        });
+        lab = await NodeLab.start(vmProbeScenario());
+        run = await runVmProbeOnLab(lab);
     });
     after(async () => {
         await lab.stop();
