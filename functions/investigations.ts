@@ -48,7 +48,9 @@ export async function getInvestigation(
         const record = await services.store.investigations.get(id);
         if (!record) throw new HttpError(404, 'NotFound', `No investigation ${id}`);
         const finding = record.findingId ? await services.store.findings.get(record.findingId) : undefined;
-        return json(200, { ...record, ...(finding ? { finding } : {}) });
+        // The run command's state names Azure operations: it stays in storage.
+        const { command: _command, ...shown } = record;
+        return json(200, { ...shown, ...(finding ? { finding } : {}) });
     });
 }
 

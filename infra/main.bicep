@@ -55,6 +55,9 @@ param natGateways string = ''
 @description('Optional. Investigate through the Kubernetes API directly (needs network line of sight, see vnetEnabled) instead of AKS run command. Also grants listClusterUserCredential.')
 param directKubernetesExecutor bool = false
 
+@description('Optional. Grant VM run command on the node resource groups (a custom role with Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action), so a node that refuses the probe pod is probed on its VM. With monitored subscriptions the grant is subscription-wide. false also sets SNATMON_EXECUTOR_FALLBACK to none.')
+param grantVmRunCommand bool = true
+
 @description('Optional. Integrate the Function App with a virtual network (for the direct executor into private clusters).')
 param vnetEnabled bool = false
 
@@ -155,6 +158,27 @@ resource clusterInvestigatorRole 'Microsoft.Authorization/roleDefinitions@2022-0
   }
 }
 
+// The only action the VM run command fallback needs; the scale set VMs live in each cluster's node resource group.
+resource vmProberRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(subscription().id, environmentName, 'snatmon-vm-prober')
+  properties: {
+    roleName: 'SNAT monitor VM prober (${environmentName}, ${resourceToken})'
+    description: 'Run the read-only SNAT probe on AKS node VMs through Virtual Machine Scale Set run command, for nodes that cannot admit the probe pod.'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: [
+          'Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action'
+        ]
+        notActions: []
+        dataActions: []
+        notDataActions: []
+      }
+    ]
+    assignableScopes: map(union([subscription().subscriptionId], clusterSubscriptionIds, monitoredSubscriptionIds), s => '/subscriptions/${s}')
+  }
+}
+
 // Every grant the Function's identity receives, in one list. Each scope kind goes to one module, which loops over it.
 var roleAssignments = [
   {
@@ -193,6 +217,11 @@ var roleAssignments = [
     reason: 'Load balancer and NAT gateway SNAT metrics of a monitored cluster'
   }
   {
+    scope: 'nodeResourceGroupVm'
+    roleDefinitionId: vmProberRole.name
+    reason: 'VM run command on the nodes of a monitored cluster (granted when grantVmRunCommand)'
+  }
+  {
     scope: 'natGateway'
     roleDefinitionId: monitoringReaderRoleId
     reason: 'SNAT metrics of a user-assigned NAT gateway of a monitored cluster'
@@ -201,6 +230,12 @@ var roleAssignments = [
     scope: 'subscription'
     roleDefinitionId: clusterInvestigatorRole.name
     reason: 'Discovery, machines and run command on every cluster of a monitored subscription'
+  }
+  {
+    // Node resource groups of clusters discovered later are unknown now: subscription-wide, as for metrics.
+    scope: 'subscriptionVm'
+    roleDefinitionId: vmProberRole.name
+    reason: 'VM run command on the nodes of every cluster of a monitored subscription (granted when grantVmRunCommand)'
   }
   {
     // Node resource groups of clusters discovered later are unknown now, so metrics read is subscription-wide.
@@ -316,7 +351,10 @@ module nodeResourceGroupAccess 'app/node-resource-group-access.bicep' = [
     params: {
       nodeResourceGroupName: clusterAccess[i].outputs.nodeResourceGroup
       principalId: identity.outputs.principalId
-      assignments: filter(roleAssignments, r => r.scope == 'nodeResourceGroup')
+      assignments: filter(
+        roleAssignments,
+        r => r.scope == 'nodeResourceGroup' || (grantVmRunCommand && r.scope == 'nodeResourceGroupVm')
+      )
     }
   }
 ]
@@ -339,10 +377,14 @@ module subscriptionAccess 'core/security/subscription-roles.bicep' = [
     scope: subscription(subscriptionId)
     params: {
       principalId: identity.outputs.principalId
-      assignments: filter(roleAssignments, r => r.scope == 'subscription')
+      assignments: filter(
+        roleAssignments,
+        r => r.scope == 'subscription' || (grantVmRunCommand && r.scope == 'subscriptionVm')
+      )
     }
     dependsOn: [
       clusterInvestigatorRole
+      vmProberRole
     ]
   }
 ]
@@ -379,6 +421,7 @@ var snatmonSettings = union(
     SNATMON_NATGW_NODE_CAP: string(natGatewayNodeCap)
     SNATMON_RETENTION_DAYS: string(retentionDays)
     SNATMON_EXECUTOR: directKubernetesExecutor ? 'kubernetes' : 'runCommand'
+    SNATMON_EXECUTOR_FALLBACK: grantVmRunCommand ? 'vmRunCommand' : 'none'
     // Per-resource metrics reads fit the role assignments above (node resource groups); `batch` needs Monitoring
     // Reader on each cluster's subscription (docs/deploy.md).
     SNATMON_METRICS_API: 'resource'

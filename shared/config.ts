@@ -61,8 +61,16 @@ export interface Config {
         batchEndpoint: string;
     };
     investigation: {
-        /** SNATMON_EXECUTOR: runCommand (AKS run command, default) or kubernetes (direct API, needs line of sight). */
-        executor: 'runCommand' | 'kubernetes';
+        /**
+         * SNATMON_EXECUTOR: runCommand (AKS run command, default), kubernetes (direct API, needs line of sight) or
+         * vmRunCommand (the node's VM through Virtual Machine Scale Set run command: no pod at all).
+         */
+        executor: ExecutorName;
+        /**
+         * SNATMON_EXECUTOR_FALLBACK: vmRunCommand (default) or none. Where the probe goes when the pod executor cannot
+         * start it: the kubelet refused the probe pod, run command is disabled, or run command's own pod never started.
+         */
+        fallback: 'vmRunCommand' | 'none';
     };
     /**
      * Where findings, incidents and the outbox live: AzureWebJobsStorage (connection string) or the identity-based
@@ -126,6 +134,8 @@ export interface TelemetrySettings {
     /** Client ID of the user-assigned identity that authenticates to Application Insights; absent: system identity. */
     clientId?: string;
 }
+
+export type ExecutorName = 'runCommand' | 'kubernetes' | 'vmRunCommand';
 
 export const DEFAULT_METRICS_BATCH_ENDPOINT = 'https://{region}.metrics.monitor.azure.com';
 
@@ -222,12 +232,22 @@ function armEndpoint(env: Env): string | undefined {
     return url.toString().replace(/\/+$/, '');
 }
 
-function executor(env: Env): 'runCommand' | 'kubernetes' {
+function executor(env: Env): ExecutorName {
     const text = value(env, 'SNATMON_EXECUTOR') ?? 'runCommand';
-    if (text === 'runCommand' || text === 'kubernetes') return text;
+    if (text === 'runCommand' || text === 'kubernetes' || text === 'vmRunCommand') return text;
     throw new ConfigError(
-        `Expected app setting \`SNATMON_EXECUTOR\` to be runCommand or kubernetes, got '${text}'`,
+        `Expected app setting \`SNATMON_EXECUTOR\` to be runCommand, kubernetes or vmRunCommand, got '${text}'`,
         'SNATMON_EXECUTOR',
+    );
+}
+
+function executorFallback(env: Env): 'vmRunCommand' | 'none' {
+    const text = value(env, 'SNATMON_EXECUTOR_FALLBACK') ?? 'vmRunCommand';
+    if (text === 'vmRunCommand' || text === 'none') return text;
+    throw new ConfigError(
+        'Expected app setting `SNATMON_EXECUTOR_FALLBACK` to be vmRunCommand (probe the VM when the probe pod cannot ' +
+            `start) or none, got '${text}'`,
+        'SNATMON_EXECUTOR_FALLBACK',
     );
 }
 
@@ -550,7 +570,7 @@ export function loadConfig(env: Env = process.env): Config {
             refreshMinutes: number(env, 'SNATMON_DISCOVERY_REFRESH_MINUTES', 15, { min: 1, max: 1440, integer: true }),
         },
         metrics: { api: metricsApi(env), batchEndpoint: metricsBatchEndpoint(env) },
-        investigation: { executor: executor(env) },
+        investigation: { executor: executor(env), fallback: executorFallback(env) },
         ...(storageSettings === undefined ? {} : { storage: storageSettings }),
         scanSchedule: schedule(env),
         investigationQueue: name(

@@ -53,3 +53,21 @@ const NAT_GATEWAY_ID =
 export function isNatGatewayId(text: string): boolean {
     return NAT_GATEWAY_ID.test(text.trim());
 }
+
+/** A scale set VM, as the Machines API names a node's VM in `properties.resourceId` (MachineGet.json). */
+export interface VmssVmRef {
+    subscriptionId: string;
+    resourceGroup: string;
+    scaleSet: string;
+    instanceId: string;
+}
+
+const VMSS_VM_ID =
+    /^\/?subscriptions\/([^/\s]+)\/resourceGroups\/([^/\s]+)\/providers\/Microsoft\.Compute\/virtualMachineScaleSets\/([A-Za-z0-9._-]{1,80})\/virtualMachines\/(\d{1,10})\/?$/i;
+
+export function parseVmssVmId(text: string): VmssVmRef | undefined {
+    const match = VMSS_VM_ID.exec(text.trim());
+    if (!match) return undefined;
+    const [, subscriptionId = '', resourceGroup = '', scaleSet = '', instanceId = ''] = match;
+    return { subscriptionId, resourceGroup, scaleSet, instanceId };
+}

@@ -7,6 +7,7 @@
 import type { NetworkPlugin, NodeCapacity } from './admission.js';
 import type { LocalAdmissionPolicy } from './admissionPolicy.js';
 import type { PodScript } from './kubernetes.js';
+import type { VmRunCommandScript } from './vmRunCommand.js';
 
 /** A metric value for the one-minute bucket starting at `minute`; undefined = nothing emitted that minute. */
 export type MetricValue = (minute: Date) => number | undefined;
@@ -89,6 +90,8 @@ export interface ScenarioCluster {
     /** Series of the NAT gateway `natGateway.id`. */
     natGatewaySeries?: ScenarioSeries[];
     runCommand?: RunCommandScript;
+    /** What the nodes' VMs do with a Virtual Machine Scale Set run command (vmRunCommand.ts). */
+    vmRunCommand?: VmRunCommandScript;
     /** What pods created through the cluster's Kubernetes API do. */
     kubernetesPods?: PodScript;
     /** An admission policy refusing privileged pods, through the Kubernetes API and inside run command alike. */

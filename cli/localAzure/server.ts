@@ -28,11 +28,13 @@ import { MetricsRequestError, type MetricsResource, queryMetrics, queryMetricsBa
 import {
     clusterIdOf,
     loadBalancerIdOf,
+    nodeResourceGroupOf,
     type ReceivedRunCommand,
     type RunCommandOutcome,
     type Scenario,
     type ScenarioCluster,
 } from './scenario.js';
+import { VmRunCommandError, VmRunCommands } from './vmRunCommand.js';
 import { readZip } from './zip.js';
 
 export type RouteName =
@@ -47,6 +49,8 @@ export type RouteName =
     | 'machines.list'
     | 'metrics.list'
     | 'metrics.getBatch'
+    | 'vmssVms.runCommand'
+    | 'computeOperations.get'
     | 'entra.keys'
     | KubernetesRoute
     | 'unknown';
@@ -132,6 +136,17 @@ const ROUTES: { method: string; pattern: RegExp; route: RouteName }[] = [
         route: 'managedClusters.listClusterUserCredentials',
     },
     { method: 'GET', pattern: /^\/(.+)\/providers\/microsoft\.insights\/metrics$/i, route: 'metrics.list' },
+    {
+        method: 'POST',
+        pattern:
+            /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.compute\/virtualmachinescalesets\/([^/]+)\/virtualmachines\/([^/]+)\/runcommand$/i,
+        route: 'vmssVms.runCommand',
+    },
+    {
+        method: 'GET',
+        pattern: /^\/subscriptions\/([^/]+)\/providers\/microsoft\.compute\/locations\/([^/]+)\/operations\/([^/]+)$/i,
+        route: 'computeOperations.get',
+    },
 ];
 
 class HttpError extends Error {
@@ -193,6 +208,8 @@ export class LocalAzure {
     readonly admissions: { node: string; admission: Admission }[] = [];
     /** The clusters' Kubernetes API, at ${armEndpoint}/kubernetes/<cluster name>. */
     readonly kubernetes = new KubernetesApi();
+    /** Scale set VM run commands: what arrived, one running script per VM. */
+    readonly vmRunCommands = new VmRunCommands();
     /** The tenant that signs action group tokens, at ${armEndpoint}/entra. */
     readonly entra = new LocalEntra(() => this.armEndpoint);
     readonly identityHeader = randomBytes(16).toString('hex');
@@ -256,6 +273,7 @@ export class LocalAzure {
         this.faults = [];
         this.commands.clear();
         this.kubernetes.reset();
+        this.vmRunCommands.reset();
         this.peakInFlight.clear();
     }
 
@@ -395,7 +413,11 @@ export class LocalAzure {
             const groups = match.slice(1).map((g) => decodeURIComponent(g));
             this.dispatch(route, groups, path, query, body, response);
         } catch (error) {
-            if (error instanceof HttpError || error instanceof MetricsRequestError) {
+            if (
+                error instanceof HttpError ||
+                error instanceof MetricsRequestError ||
+                error instanceof VmRunCommandError
+            ) {
                 armError(response, error.status, error.code, error.message);
             } else {
                 armError(response, 500, 'InternalServerError', (error as Error).message);
@@ -622,6 +644,29 @@ export class LocalAzure {
                         ingestionDelayMinutes: this.scenario.ingestionDelayMinutes ?? 2,
                     }),
                 );
+                return;
+            }
+            case 'vmssVms.runCommand': {
+                const [, , scaleSet = '', instanceId = ''] = groups;
+                const operationId = this.vmRunCommands.start(
+                    this.scenario.clusters,
+                    { subscription, group, scaleSet, instanceId },
+                    body,
+                    clusterIdOf,
+                    nodeResourceGroupOf,
+                );
+                const cluster = this.scenario.clusters.find((c) => c.subscriptionId === subscription);
+                const location = `${this.armEndpoint}/subscriptions/${subscription}/providers/Microsoft.Compute/locations/${cluster?.location ?? 'eastus'}/operations/${operationId}?monitor=true&api-version=${query.get('api-version') ?? ''}`;
+                response.writeHead(202, { location, 'content-length': '0' });
+                response.end();
+                return;
+            }
+            case 'computeOperations.get': {
+                const answer = this.vmRunCommands.poll(groups[2] ?? '');
+                if (answer.status === 202) {
+                    response.writeHead(202, { 'content-length': '0' });
+                    response.end();
+                } else json(response, 200, answer.body);
                 return;
             }
             case 'identity.token':

@@ -1,3 +1,4 @@
+import { ComputeManagementClient } from '@azure/arm-compute';
 import { ContainerServiceClient } from '@azure/arm-containerservice';
 import { MonitorClient } from '@azure/arm-monitor';
 import type { TokenCredential } from '@azure/identity';
@@ -32,6 +33,7 @@ export const DEFAULT_MAX_RETRY_AFTER_MS = 15_000;
 /** One client per subscription and service, built on first use with the same credential and endpoint. */
 export class AzureClients {
     private readonly containerServiceClients = new Map<string, ContainerServiceClient>();
+    private readonly computeClients = new Map<string, ComputeManagementClient>();
     private readonly monitorClients = new Map<string, MonitorClient>();
     private readonly metricsClients = new Map<string, MetricsClient>();
 
@@ -64,6 +66,17 @@ export class AzureClients {
         if (!client) {
             client = new ContainerServiceClient(this.credential, subscriptionId, this.options());
             this.containerServiceClients.set(key, client);
+        }
+        return client;
+    }
+
+    /** Virtual Machine Scale Set VM run command, on the nodes' VMs in the node resource groups. */
+    compute(subscriptionId: string): ComputeManagementClient {
+        const key = subscriptionId.toLowerCase();
+        let client = this.computeClients.get(key);
+        if (!client) {
+            client = new ComputeManagementClient(this.credential, subscriptionId, this.options());
+            this.computeClients.set(key, client);
         }
         return client;
     }

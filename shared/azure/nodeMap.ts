@@ -43,6 +43,17 @@ export class MachinesNodeResolver implements NodeResolver {
         return nodes;
     }
 
+    /** The node's scale set VM, from the cached list (refreshed once when the node is not in it). */
+    async vmOf(cluster: ClusterInfo, node: string): Promise<string | undefined> {
+        const find = (nodes: NodeInfo[]) => nodes.find((n) => n.name === node)?.vmResourceId;
+        const cached = this.cache.get(resourceKey(cluster.id));
+        const known = cached ? find(cached.nodes) : undefined;
+        if (known) return known;
+        const nodes = await this.list(cluster);
+        this.cache.set(resourceKey(cluster.id), { at: (this.settings.now ?? Date.now)(), nodes });
+        return find(nodes);
+    }
+
     private async list(cluster: ClusterInfo): Promise<NodeInfo[]> {
         const client = this.clients.containerService(cluster.subscriptionId);
         try {
@@ -52,7 +63,10 @@ export class MachinesNodeResolver implements NodeResolver {
                 const nodes: NodeInfo[] = [];
                 for await (const machine of client.machines.list(cluster.resourceGroup, cluster.name, pool)) {
                     const ips = (machine.properties?.network?.ipAddresses ?? []).flatMap((a) => (a.ip ? [a.ip] : []));
-                    if (machine.name) nodes.push({ name: machine.name, agentPool: pool, ips });
+                    const vm = machine.properties?.resourceId;
+                    if (machine.name) {
+                        nodes.push({ name: machine.name, agentPool: pool, ips, ...(vm ? { vmResourceId: vm } : {}) });
+                    }
                 }
                 return nodes;
             });

@@ -17,6 +17,7 @@ import { AzureMetricsReader } from './metrics.js';
 import { MachinesNodeResolver } from './nodeMap.js';
 import { AksRunCommandExecutor } from './runCommand.js';
 import { redactAzureSdkLogs } from './sdkLogging.js';
+import { VmRunCommandExecutor } from './vmRunCommand.js';
 
 /** Everything detection and run-command investigation need, built from the config around one credential. */
 export interface AzureServices {
@@ -29,6 +30,8 @@ export interface AzureServices {
     memory: DetectionMemory;
     runCommand: AksRunCommandExecutor;
     kubernetes: KubernetesPodExecutor;
+    /** Scale set VM run command on the node's VM: SNATMON_EXECUTOR=vmRunCommand, or the fallback. */
+    vmRunCommand: VmRunCommandExecutor;
     /** The executor SNATMON_EXECUTOR picked. */
     executor: ProbeExecutor;
     settings: ScanSettings;
@@ -72,6 +75,9 @@ export function createAzureServices(
     const runCommand = new AksRunCommandExecutor(clients, timing);
     const perResource = new AzureMetricsReader(clients);
     const kubernetes = new KubernetesPodExecutor(kubernetesAccess, timing);
+    const machines = new MachinesNodeResolver(clients, { refreshMs, concurrency: config.detection.clusterConcurrency });
+    const vmRunCommand = new VmRunCommandExecutor(clients, (cluster, node) => machines.vmOf(cluster, node), timing);
+    const executors = { runCommand, kubernetes, vmRunCommand };
     return {
         clients,
         catalog: new ClusterCatalog(
@@ -86,14 +92,12 @@ export function createAzureServices(
                       refusedForMs: refreshMs,
                   })
                 : perResource,
-        nodes: new FallbackNodeResolver(
-            new MachinesNodeResolver(clients, { refreshMs, concurrency: config.detection.clusterConcurrency }),
-            new KubernetesNodeResolver(kubernetesAccess),
-        ),
+        nodes: new FallbackNodeResolver(machines, new KubernetesNodeResolver(kubernetesAccess)),
         memory: options.memory ?? new InMemoryDetectionMemory(),
         runCommand,
         kubernetes,
-        executor: config.investigation.executor === 'kubernetes' ? kubernetes : runCommand,
+        vmRunCommand,
+        executor: executors[config.investigation.executor],
         settings: scanSettingsFrom(config.detection),
     };
 }

@@ -50,6 +50,8 @@ export interface NodeInfo {
     agentPool: string;
     /** Every IP of the machine; the load balancer's BackendIPAddress is one of them. */
     ips: string[];
+    /** The node's scale set VM (Machines API `properties.resourceId`), when known: where VM run command goes. */
+    vmResourceId?: string;
 }
 
 /** Maps backend IPs to nodes. */
@@ -70,7 +72,7 @@ export interface DetectionMemory {
 /** The result of running a command somewhere, shaped like execa's: it is returned for failures too, never thrown. */
 export interface CommandResult {
     command: string;
-    /** Which executor ran it: aksRunCommand or kubernetes. */
+    /** Which executor ran it: aksRunCommand, kubernetes or vmRunCommand. */
     executor: string;
     output: string;
     /** undefined when the command never ran (see `reason`). */
@@ -115,6 +117,17 @@ export interface ProbeFile {
 export interface ProbeRequest {
     /** Shell command run with the files in its working directory. */
     command: string;
+    /** The node probed; the VM executor finds the node's VM from it. */
+    node?: string;
+    /** The script the VM executor runs as root on the node's VM (RunShellScript); pod executors ignore it. */
+    hostScript?: string;
+    /**
+     * A command this investigation started before (the executor's serialized state): poll it to its end instead of
+     * starting another, since run commands cannot be cancelled and a VM runs one at a time.
+     */
+    resume?: string;
+    /** Called once the service accepted the command, with what `resume` takes, before any poll. */
+    onStarted?: (resume: string) => Promise<void>;
     files?: ProbeFile[];
     /** Overall time limit; the executor's default when absent. */
     timeoutMs?: number;

@@ -34,11 +34,13 @@ export function nodePoolBlock(pool: { name: string; osType?: string } | undefine
     };
 }
 
+/** Run command disabled blocks AKS run command, unless the probe can go to the node's VM instead (the fallback). */
 export function investigationBlock(
-    executor: Config['investigation']['executor'],
+    investigation: Config['investigation'],
     cluster: ProbeTarget,
 ): InvestigationBlock | undefined {
-    if (executor !== 'runCommand' || !cluster.runCommandDisabled) return undefined;
+    if (investigation.executor !== 'runCommand' || !cluster.runCommandDisabled) return undefined;
+    if (investigation.fallback === 'vmRunCommand') return undefined;
     return {
         code: 'runCommandDisabled',
         reason:
@@ -46,7 +48,7 @@ export function investigationBlock(
             `app cannot start its probe there: enable it (az aks update -g ${cluster.resourceGroup} -n ` +
             `${cluster.name} --enable-run-command; az aks command invoke needs it too), or set ` +
             'SNATMON_EXECUTOR=kubernetes and apply infra/kubernetes/snatmon-probe.yaml to the cluster if the app ' +
-            "can reach the cluster's API server",
+            "can reach the cluster's API server, or SNATMON_EXECUTOR_FALLBACK=vmRunCommand to probe the node's VM",
     };
 }
 

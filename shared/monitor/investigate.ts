@@ -18,7 +18,7 @@ import { outboundLoadBalancerId, resourceKey } from '../resourceId.js';
 import { isNotFound } from '../store/errors.js';
 import type { ClaimResult } from '../store/nodeStateStore.js';
 import { type InvestigationMessage, leaseOf } from './messages.js';
-import { probeNode } from './probeNode.js';
+import { probeNode, type StartedVmCommand, type VmCommandMemory } from './probeNode.js';
 import { failSuperseded } from './queueInvestigation.js';
 import type { MonitorServices } from './services.js';
 
@@ -32,6 +32,8 @@ export interface InvestigationOutcome {
     culprits: string[];
     /** The probe was refused for lack of permission: the node cools down instead of being retried every tick. */
     refused?: Refusal;
+    /** A VM run command gave no result and may still run on the node: the node cools down too. */
+    leftRunning?: true;
 }
 
 export async function runInvestigation(
@@ -86,7 +88,8 @@ export async function runInvestigation(
                 );
             });
     }
-    await tracker.finishInvestigation(leaseOf(message), outcome.status === 'done' || outcome.refused !== undefined);
+    const coolDown = outcome.status === 'done' || outcome.refused !== undefined || outcome.leftRunning === true;
+    await tracker.finishInvestigation(leaseOf(message), coolDown);
     await store.investigations.update(
         message.investigationId,
         {
@@ -145,8 +148,14 @@ async function investigate(
     }
     const cluster = entry.cluster;
     const observation = message.observation;
+    const vmCommand = await vmCommandMemory(services, message.investigationId);
     const probed = await probeNode(
-        { executor: services.azure.executor, config: services.config },
+        {
+            executor: services.azure.executor,
+            vmExecutor: services.azure.vmRunCommand,
+            config: services.config,
+            vmCommand,
+        },
         {
             cluster,
             node: message.node,
@@ -154,7 +163,11 @@ async function investigate(
         },
     );
     if (!probed.ok) {
-        return { ...failed(probed.reason, probed.detail), ...(probed.refused ? { refused: probed.refused } : {}) };
+        return {
+            ...failed(probed.reason, probed.detail),
+            ...(probed.refused ? { refused: probed.refused } : {}),
+            ...(probed.leftRunning ? { leftRunning: probed.leftRunning } : {}),
+        };
     }
     const { probe } = probed;
     const detectedAt = observation?.observedAt ?? now.toISOString();
@@ -176,6 +189,7 @@ async function investigate(
         ...(observation?.natGateway ? { natGateway: observation.natGateway } : {}),
         analysis: probe.analysis,
         collectors: probed.collectors,
+        ...(probed.via.executor === 'vmRunCommand' ? { probedVia: probed.via } : {}),
     };
     await services.store.findings.put(finding);
     await services.tracker.recordFinding(finding);
@@ -186,6 +200,33 @@ async function investigate(
         findingId: finding.id,
         culprits: probe.analysis.culprits.map((c) => `${c.namespace ?? ''}/${c.pod ?? c.podIp ?? '?'}`),
     };
+}
+
+/** The VM run command an earlier attempt of this investigation started, and how a new one is kept on the record. */
+async function vmCommandMemory(services: MonitorServices, investigationId: string): Promise<VmCommandMemory> {
+    const record = await services.store.investigations.get(investigationId);
+    const started = parseStartedCommand(record?.command);
+    return {
+        ...(started ? { started } : {}),
+        onStarted: (command) =>
+            services.store.investigations.update(investigationId, { command: JSON.stringify(command) }, new Date()),
+    };
+}
+
+function parseStartedCommand(text: string | undefined): StartedVmCommand | undefined {
+    if (text === undefined) return undefined;
+    try {
+        const value = JSON.parse(text) as Partial<StartedVmCommand>;
+        if (typeof value.state !== 'string') return undefined;
+        const instead = value.instead;
+        const valid = instead && typeof instead.executor === 'string' && typeof instead.cause === 'string';
+        return {
+            state: value.state,
+            ...(valid ? { instead: { executor: instead.executor, cause: instead.cause } } : {}),
+        };
+    } catch {
+        return undefined;
+    }
 }
 
 function natGatewayOf(message: InvestigationMessage): { natGateway?: NatGatewayRef } {

@@ -49,7 +49,7 @@ export async function requestInvestigation(
     // 409, not 422: the request is valid and would be accepted were the cluster set up otherwise; the conflict is
     // with the cluster's state, which the caller can change (the message says how) and then ask again. No
     // Retry-After: waiting does not help, unlike the lease and cooldown 409s below.
-    const blocked = investigationBlock(services.config.investigation.executor, cluster);
+    const blocked = investigationBlock(services.config.investigation, cluster);
     if (blocked) {
         const reason = blocked.reason.charAt(0).toUpperCase() + blocked.reason.slice(1);
         throw new HttpError(409, 'RunCommandDisabled', reason);

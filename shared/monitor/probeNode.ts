@@ -3,14 +3,20 @@
  * what came back (the probe's sections, the wrapper's lines and the node's pod list) and analyze it. The queue
  * handler (investigate.ts) stores the result as a finding; `snat-monitor investigate` prints it. One function, so the
  * two cannot drift apart.
+ *
+ * When the pod executor cannot start the probe (the kubelet refused the probe pod, run command is disabled, or run
+ * command's own pod could not be placed), the probe goes to the node's VM through VM run command instead
+ * (SNATMON_EXECUTOR_FALLBACK), and the outcome says why (`via`).
  */
 import type { Config } from '../config.js';
 import type { CommandResult, ProbeExecutor, ProbeRequest, Refusal } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
 import { probeFailureReason } from '../errors.js';
 import type { CollectorEvidence } from '../findings/types.js';
-import { analyzeRunCommandOutput, type ProbeAnalysis } from '../probe/analyzeProbe.js';
+import { analyzeProbeOutput, analyzeRunCommandOutput, type ProbeAnalysis } from '../probe/analyzeProbe.js';
 import { buildRunCommand, type RunCommandPlan } from '../probe/manifest.js';
+import { fallbackCause, runCommandDisabledCause, vmRunCommandRefusal } from '../probe/podRefusal.js';
+import { buildVmProbeScript, readVmProbeOutput } from '../probe/vmProbe.js';
 import { admissionRefusalReason, investigationBlock, refusalReason } from './investigable.js';
 
 /** 400 KiB for the probe leaves room for the wrapper's pod list under the run command's 512 kB. */
@@ -27,7 +33,30 @@ export interface NodeProbeTarget {
 
 export interface NodeProbeDeps {
     executor: ProbeExecutor;
+    /** VM run command: the executor when SNATMON_EXECUTOR=vmRunCommand, else the fallback (SNATMON_EXECUTOR_FALLBACK). */
+    vmExecutor?: ProbeExecutor;
     config: Pick<Config, 'probe' | 'investigation' | 'incidents'>;
+    /** One VM run command per investigation (issue 16.1): the one started before, and where to keep a new one. */
+    vmCommand?: VmCommandMemory;
+}
+
+/** A VM run command as the investigation record keeps it: the executor's state and why the probe went there. */
+export interface StartedVmCommand {
+    state: string;
+    instead?: ProbeRoute['instead'];
+}
+
+export interface VmCommandMemory {
+    /** Started by an earlier attempt: poll it to its end instead of starting anything. */
+    started?: StartedVmCommand;
+    /** Called once the service accepted a new command, before any poll. */
+    onStarted: (command: StartedVmCommand) => Promise<void>;
+}
+
+/** Which executor ran the probe, and when it is not the configured one, which was tried first and why it could not. */
+export interface ProbeRoute {
+    executor: string;
+    instead?: { executor: string; cause: string };
 }
 
 /** The probe ran and printed something an analysis could be made of. */
@@ -37,6 +66,7 @@ export interface NodeProbeSuccess {
     probe: ProbeAnalysis;
     /** Every collector's status, plus `output` when the executor cut the output short. */
     collectors: CollectorEvidence[];
+    via: ProbeRoute;
 }
 
 /** No analysis: the probe could not run, was refused, or printed nothing usable. */
@@ -48,10 +78,13 @@ export interface NodeProbeFailure {
     detail?: string;
     /** The service refused for lack of permission: retrying before the cooldown only repeats the refusal. */
     refused?: Refusal;
+    /** A VM run command gave no result and may still run (it cannot be cancelled): the node cools down. */
+    leftRunning?: true;
     /** Absent when the probe was never started (the executor cannot reach the cluster's nodes). */
     result?: CommandResult;
     /** What could be read of an unusable output, for callers that show it anyway. */
     probe?: ProbeAnalysis;
+    via?: ProbeRoute;
 }
 
 export type NodeProbeOutcome = NodeProbeSuccess | NodeProbeFailure;
@@ -67,7 +100,22 @@ export function probeRunCommand(node: string, windowSeconds: number): RunCommand
 export async function probeNode(deps: NodeProbeDeps, target: NodeProbeTarget): Promise<NodeProbeOutcome> {
     const { cluster, node } = target;
     const { config } = deps;
-    const blocked = investigationBlock(config.investigation.executor, cluster);
+    const fallback = config.investigation.fallback === 'vmRunCommand' ? deps.vmExecutor : undefined;
+    const started = deps.vmCommand?.started;
+    // An earlier attempt got as far as the VM: its command may still run there, so it is polled, nothing started.
+    if (started && deps.vmExecutor) return probeVm(deps, deps.vmExecutor, target, started.instead);
+    if (config.investigation.executor === 'vmRunCommand') {
+        if (!deps.vmExecutor)
+            return { ok: false, reason: 'SNATMON_EXECUTOR is vmRunCommand but no VM executor was given' };
+        return probeVm(deps, deps.vmExecutor, target);
+    }
+    if (config.investigation.executor === 'runCommand' && cluster.runCommandDisabled && fallback) {
+        return probeVm(deps, fallback, target, {
+            executor: deps.executor.name,
+            cause: runCommandDisabledCause(cluster).text,
+        });
+    }
+    const blocked = investigationBlock(config.investigation, cluster);
     if (blocked) return { ok: false, reason: blocked.reason };
 
     const plan = probeRunCommand(node, config.probe.windowSeconds);
@@ -80,13 +128,23 @@ export async function probeNode(deps: NodeProbeDeps, target: NodeProbeTarget): P
     if (target.timeoutMs !== undefined) request.timeoutMs = target.timeoutMs;
     const result = await deps.executor.run(cluster, request);
 
+    const via: ProbeRoute = { executor: result.executor };
     const failure = (reason: string, extra: Partial<NodeProbeFailure> = {}): NodeProbeFailure => ({
         ok: false,
         reason,
         result,
+        via,
         ...(result.reason === undefined ? {} : { detail: result.reason }),
         ...extra,
     });
+    const cause = fallbackCause(result);
+    if (cause && fallback) return probeVm(deps, fallback, target, { executor: result.executor, cause: cause.text });
+    if (cause) {
+        return failure(
+            `${cause.text}; SNATMON_EXECUTOR_FALLBACK is none, so no other executor is tried (docs/deploy.md ` +
+                '"The two executors")',
+        );
+    }
     if (result.refused) {
         const cooldown = config.incidents.cooldownMinutes;
         const reason =
@@ -99,12 +157,7 @@ export async function probeNode(deps: NodeProbeDeps, target: NodeProbeTarget): P
         return failure(probeFailureReason(result, cluster));
     }
 
-    const probe = analyzeRunCommandOutput(result.output, {
-        privateCidrs: config.probe.privateCidrs,
-        ...(target.allocatedPorts !== undefined && target.allocatedPorts > 0
-            ? { allocatedPorts: target.allocatedPorts }
-            : {}),
-    });
+    const probe = analyzeRunCommandOutput(result.output, analysisOptions(deps, target));
     if (probe.probe.error !== undefined && probe.analysis.evidence.length === 0) {
         // The exit code says which step of the wrapper gave up (run-probe.sh: 3 create, 4 timeout, 5 pod failed).
         const exit = result.exitCode === 0 ? '' : `; exit code ${result.exitCode}`;
@@ -118,5 +171,89 @@ export async function probeNode(deps: NodeProbeDeps, target: NodeProbeTarget): P
     if (result.truncated) {
         collectors.push({ name: 'output', status: 'failed', reason: 'the probe output was cut short' });
     }
-    return { ok: true, result, probe, collectors };
+    return { ok: true, result, probe, collectors, via };
+}
+
+function analysisOptions(deps: NodeProbeDeps, target: NodeProbeTarget) {
+    return {
+        privateCidrs: deps.config.probe.privateCidrs,
+        ...(target.allocatedPorts !== undefined && target.allocatedPorts > 0
+            ? { allocatedPorts: target.allocatedPorts }
+            : {}),
+    };
+}
+
+/** The probe on the node's VM (vm-probe.sh through VM run command): no pod, so no kubelet to refuse it. */
+async function probeVm(
+    deps: NodeProbeDeps,
+    vm: ProbeExecutor,
+    target: NodeProbeTarget,
+    instead?: ProbeRoute['instead'],
+): Promise<NodeProbeOutcome> {
+    const { cluster, node } = target;
+    const request: ProbeRequest = {
+        command: 'vm-probe.sh',
+        node,
+        hostScript: buildVmProbeScript({ windowSeconds: deps.config.probe.windowSeconds, maxBytes: PROBE_MAX_BYTES }),
+    };
+    const memory = deps.vmCommand;
+    if (memory?.started) request.resume = memory.started.state;
+    else if (memory) request.onStarted = (state) => memory.onStarted({ state, ...(instead ? { instead } : {}) });
+    if (target.timeoutMs !== undefined) request.timeoutMs = target.timeoutMs;
+    const result = await vm.run(cluster, request);
+    const via: ProbeRoute = { executor: result.executor, ...(instead ? { instead } : {}) };
+    // Said first, so a VM failure still tells why the pod executor was not enough.
+    const first = instead ? `${instead.cause}, so the probe went to the node's VM through VM run command: ` : '';
+    const failure = (reason: string, extra: Partial<NodeProbeFailure> = {}): NodeProbeFailure => ({
+        ok: false,
+        reason: `${first}${reason}`,
+        result,
+        via,
+        ...(result.reason === undefined ? {} : { detail: result.reason }),
+        ...extra,
+    });
+    if (result.refused) {
+        const reason = vmRunCommandRefusal(
+            cluster,
+            result.refusedCode,
+            result.reason,
+            deps.config.incidents.cooldownMinutes,
+        );
+        return failure(reason, { refused: result.refused });
+    }
+    // The executor's own words when nothing came back (VM_NO_RESULT_REASON); a service error only by its code.
+    if (result.timedOut) {
+        return failure(result.reason ?? 'VM run command gave no result in time', { leftRunning: true });
+    }
+    if (result.exitCode === undefined) return failure(probeFailureReason(result, cluster));
+    const read = readVmProbeOutput(result.output);
+    if (read.source === 'none') {
+        return failure(
+            `the VM probe printed no usable output (${read.notes.join('; ')}; exit code ${result.exitCode})`,
+        );
+    }
+    const probe = analyzeProbeOutput(read.probeOutput, {
+        ...analysisOptions(deps, target),
+        ...(read.podMap === undefined ? {} : { pods: read.podMap }),
+    });
+    probe.analysis.notes.push(...read.notes);
+    if (read.inferredWorkloads > 0) {
+        probe.analysis.notes.push(
+            `No Kubernetes API on the node: the workloads of ${read.inferredWorkloads} pods are inferred from their ` +
+                'pod-template-hash and Job name labels (crictl), not read from their owners',
+        );
+    }
+    const collectors: CollectorEvidence[] = probe.collectors.map((c) => ({
+        name: c.name,
+        status: c.status,
+        ...(c.reason === undefined ? {} : { reason: c.reason }),
+    }));
+    if (read.cutAtFront) {
+        collectors.push({
+            name: 'output',
+            status: 'failed',
+            reason: 'VM run command returned only the last 4,096 bytes: the compact summary was analyzed',
+        });
+    }
+    return { ok: true, result, probe, collectors, via };
 }

@@ -207,7 +207,7 @@ async function trackNodes(services: MonitorServices, report: ScanReport, summary
     const gateways: { cluster: ClusterReport; observation: NodeObservation; blocked?: InvestigationBlock }[] = [];
     for (const cluster of report.clusters) {
         // runCommandAllowed is null when the cluster could not be read: then only trying tells.
-        const blocked = investigationBlock(services.config.investigation.executor, {
+        const blocked = investigationBlock(services.config.investigation, {
             name: cluster.name,
             resourceGroup: cluster.resourceGroup,
             runCommandDisabled: cluster.runCommandAllowed === false,

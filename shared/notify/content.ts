@@ -304,6 +304,13 @@ const VIEW_WORDS: Record<string, string> = {
     ig: 'traced connects (Inspektor Gadget)',
 };
 
+/** Why the probe ran on the node's VM, when it did: the pod executor's refusal, with its numbers. */
+function probedViaLine(via: Finding['probedVia']): string {
+    if (via?.executor !== 'vmRunCommand') return '';
+    if (!via.instead) return "Probed on the node's VM (VM run command, SNATMON_EXECUTOR)";
+    return `Probed on the node's VM (VM run command) because ${inert(via.instead.cause, REASON_MAX_CHARS)}`;
+}
+
 /** How sure the finding is, in words a person reads in a message; the collectors' own reasons stay on the page. */
 function evidence(finding: Finding | undefined): EvidenceSummary {
     const collectors = finding?.collectors ?? [];
@@ -321,6 +328,7 @@ function evidence(finding: Finding | undefined): EvidenceSummary {
                 ? 'Weak: the investigation found no flows'
                 : `Metrics only: no investigation result${investigation?.reason ? ` (${inert(investigation.reason, REASON_MAX_CHARS)})` : ''}`,
         missing.length > 0 ? `Not available on this node: ${missing.join(', ')}; the finding page says why` : '',
+        probedViaLine(finding?.probedVia),
     ].filter((p) => p !== '');
     return { strength, views, collectors, text: `${parts.join('. ')}.` };
 }

@@ -277,8 +277,13 @@ export function loadRunCommandWrapper(): string {
     return loadShippedFile(PROBE_WRAPPER_FILE);
 }
 
+/** shared/probe/vm-probe.sh: what VM run command runs around probe.sh (vmProbe.ts). */
+export function loadVmProbeWrapper(): string {
+    return loadShippedFile('vm-probe.sh');
+}
+
 /** The scripts the app ships, copied next to this module by `npm run build` (build:assets): dist/ is the package. */
-export const SHIPPED_SCRIPTS = ['probe.sh', PROBE_WRAPPER_FILE] as const;
+export const SHIPPED_SCRIPTS = ['probe.sh', PROBE_WRAPPER_FILE, 'vm-probe.sh'] as const;
 
 function loadShippedFile(file: (typeof SHIPPED_SCRIPTS)[number]): string {
     const path = join(dirname(fileURLToPath(import.meta.url)), file);

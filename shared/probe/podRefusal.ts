@@ -128,7 +128,8 @@ export function vmRunCommandRefusal(
     serviceMessage: string | undefined,
     cooldownMinutes: number,
 ): string {
-    const shown = serviceCode(code);
+    // CommandResult.refusedCode is vetted already (`HTTP 403` or a code); anything else is vetted here.
+    const shown = code !== undefined && /^HTTP [1-5]\d\d$/.test(code) ? code : serviceCode(code);
     const answered = shown === undefined ? '' : ` (${shown})`;
     const group = cluster.nodeResourceGroup ?? 'the node resource group';
     const retry = `it is tried again after the ${cooldownMinutes}-minute cooldown (SNATMON_COOLDOWN_MINUTES)`;

@@ -22,6 +22,12 @@ export interface InvestigationRecord {
     /** Why it failed or was skipped; our words, never a raw SDK message. */
     reason?: string;
     attempts: number;
+    /**
+     * The VM run command this investigation started (issue 16.1), as JSON: the executor's state (its operation, to
+     * poll again) and why the probe went to the VM. A retry of the investigation resumes it instead of starting
+     * another, since run commands cannot be cancelled and a VM runs one at a time. Kept off the HTTP answer.
+     */
+    command?: string;
 }
 
 const ID_PATTERN = /^inv-[0-9a-z]{8,40}$/;
@@ -70,7 +76,9 @@ export class InvestigationStore {
     /** Moves an investigation on; last writer wins, which is right: one worker handles one message at a time. */
     async update(
         id: string,
-        changes: Partial<Pick<InvestigationRecord, 'status' | 'findingId' | 'reason' | 'node' | 'attempts'>>,
+        changes: Partial<
+            Pick<InvestigationRecord, 'status' | 'findingId' | 'reason' | 'node' | 'attempts' | 'command'>
+        >,
         now: Date,
     ): Promise<void> {
         await this.tables.ensure();
@@ -105,7 +113,7 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): Investi
         updatedAt: text('updatedAt') ?? '',
         attempts: typeof entity.attempts === 'number' ? entity.attempts : 0,
     };
-    for (const key of ['node', 'backendIp', 'findingId', 'reason'] as const) {
+    for (const key of ['node', 'backendIp', 'findingId', 'reason', 'command'] as const) {
         const value = text(key);
         if (value !== undefined) record[key] = value;
     }

@@ -800,6 +800,30 @@ export class NodeLab {
     }
 
     /**
+     * Runs a script as VM run command runs one on a node: root, no container, from a file (the VM agent writes the
+     * script's lines to disk and runs it), in the node's own namespaces, with only the given environment.
+     */
+    async runAsHost(
+        script: string,
+        env: Readonly<Record<string, string>> = {},
+        timeoutMs = 120_000,
+    ): Promise<ProbeRun> {
+        const file = join(this.state.workDir, `host-script-${randomBytes(4).toString('hex')}.sh`);
+        writeFileSync(file, script, { mode: 0o700 });
+        try {
+            const nsenter = ['nsenter', '-t', String(this.initPid), '-m', '-u', '-i', '-n', '-p', '--'];
+            return await runTimed([...nsenter, 'sh', file], env, timeoutMs);
+        } finally {
+            rmSync(file, { force: true });
+        }
+    }
+
+    /** A directory the node sees at the same path (not under /tmp: the node has its own). */
+    get sharedDir(): string {
+        return this.state.workDir;
+    }
+
+    /**
      * Runs a probe pod's container as a container runtime would, on this node: a fresh mount namespace whose root
      * holds only busybox linked as `applets` (Debian's static busybox standing in for the image's, so an applet the
      * image lacks is "not found" here too), the node's / rbind-mounted where the pod's hostPath volume says, and the

@@ -29,7 +29,20 @@ describe('loadConfig', () => {
         });
         assert.equal(config.discovery.refreshMinutes, 15);
         assert.deepEqual(config.runCommand, { timeoutSeconds: 300, pollSeconds: 5 });
-        assert.equal(config.investigation.executor, 'runCommand');
+        assert.deepEqual(config.investigation, { executor: 'runCommand', fallback: 'vmRunCommand' });
+    });
+
+    it('takes the VM run command as executor, and as fallback or none', () => {
+        assert.deepEqual(loadConfig({ SNATMON_EXECUTOR: 'vmRunCommand' }).investigation, {
+            executor: 'vmRunCommand',
+            fallback: 'vmRunCommand',
+        });
+        assert.equal(loadConfig({ SNATMON_EXECUTOR_FALLBACK: 'none' }).investigation.fallback, 'none');
+        configError(
+            { SNATMON_EXECUTOR_FALLBACK: 'kubernetes' },
+            'SNATMON_EXECUTOR_FALLBACK',
+            /vmRunCommand \(probe the VM when the probe pod cannot start\) or none, got 'kubernetes'/,
+        );
     });
 
     it('parses clusters and subscriptions, in any id casing and separator', () => {
@@ -77,7 +90,11 @@ describe('loadConfig', () => {
         configError({ SNATMON_FAILED_THRESHOLD: '2.5' }, 'SNATMON_FAILED_THRESHOLD', /an integer/);
         configError({ SNATMON_AT_RISK_PERCENT: '150' }, 'SNATMON_AT_RISK_PERCENT', /a number from 1 to 100, got '150'/);
         configError({ SNATMON_METRICS_TOP: '5' }, 'SNATMON_METRICS_TOP', /from 10 to/);
-        configError({ SNATMON_EXECUTOR: 'ssh' }, 'SNATMON_EXECUTOR', /runCommand or kubernetes, got 'ssh'/);
+        configError(
+            { SNATMON_EXECUTOR: 'ssh' },
+            'SNATMON_EXECUTOR',
+            /runCommand, kubernetes or vmRunCommand, got 'ssh'/,
+        );
         configError({ SNATMON_NAT_GATEWAYS: CLUSTER }, 'SNATMON_NAT_GATEWAYS', /<AKS cluster id>=<NAT gateway id>/);
         configError({ SNATMON_NAT_GATEWAYS: `${CLUSTER}=${CLUSTER}` }, 'SNATMON_NAT_GATEWAYS', /natGateways/);
     });

@@ -87,7 +87,8 @@ describe('snat-monitor investigate', () => {
         );
 
         const before = azure.count('managedClusters.runCommand');
-        const vault = captureIo('', localAzureEnv(azure));
+        // Without the VM fallback: with it, the probe would go to the node's VM (executorFallback.test.ts).
+        const vault = captureIo('', localAzureEnv(azure, { SNATMON_EXECUTOR_FALLBACK: 'none' }));
         assert.equal(
             await runInvestigate(
                 ['--cluster', idOf(lockedDownCluster()), '--node', 'aks-system-12345678-vmss000000', '--json'],

@@ -58,7 +58,9 @@ describe('the documented manual deploy zip', { skip: zipAvailable ? false : 'zip
             const plan = buildRunCommand({ nodeName: 'aks-nodepool1-12345678-vmss000000' });
             const { tracerCoreModule } = await import('./dist/shared/analyze/tracerTally.js');
             tracerCoreModule();
-            console.log(JSON.stringify({ files: Object.keys(plan.files), probe: loadProbeScript().length }));
+            const { buildVmProbeScript } = await import('./dist/shared/probe/vmProbe.js');
+            const vm = buildVmProbeScript().includes('#snatmon-vm exit=');
+            console.log(JSON.stringify({ files: Object.keys(plan.files), probe: loadProbeScript().length, vm }));
         `;
         const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
             cwd: app,
@@ -66,8 +68,13 @@ describe('the documented manual deploy zip', { skip: zipAvailable ? false : 'zip
             env: { PATH: process.env.PATH ?? '' },
         });
         assert.equal(run.status, 0, run.stderr);
-        const result = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as { files: string[]; probe: number };
+        const result = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as {
+            files: string[];
+            probe: number;
+            vm: boolean;
+        };
         assert.deepEqual(result.files.sort(), ['probe-pod.yaml', 'run-probe.sh']);
         assert.ok(result.probe > 1000);
+        assert.equal(result.vm, true, 'the VM probe is built from the shipped vm-probe.sh');
     });
 });

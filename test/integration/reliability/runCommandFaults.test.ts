@@ -171,6 +171,8 @@ describe('run command faults through the investigate handler', () => {
             const monitor = buildMonitor(azure, azurite.connectionString, receiver, {
                 clusters: [cluster],
                 name: `rc${index}`,
+                // The pod executor's own failures; where the VM run command answers them: executorFallback.test.ts.
+                settings: { SNATMON_EXECUTOR_FALLBACK: 'none' },
             });
             const logs: string[] = [];
             offsetMs = 0;
@@ -260,10 +262,12 @@ describe('run command faults through the investigate handler', () => {
         });
     }
 
-    it('run command disabled on the cluster: no investigation is queued, each tick says why once, the alert names the fix at once', async () => {
+    it('run command disabled on the cluster, no VM fallback: no investigation is queued, each tick says why once, the alert names the fix at once', async () => {
         const monitor = buildMonitor(azure, azurite.connectionString, receiver, {
             clusters: [disabled],
             name: 'rcoff',
+            // With the default fallback the probe goes to the node's VM instead (executorFallback.test.ts).
+            settings: { SNATMON_EXECUTOR_FALLBACK: 'none' },
         });
         const clusterId = clusterIdOf(disabled);
         const runCommandsBefore = azure.count('managedClusters.runCommand');
@@ -331,6 +335,7 @@ describe('run command faults through the investigate handler', () => {
         const monitor = buildMonitor(azure, azurite.connectionString, receiver, {
             clusters: [disabled],
             name: 'rcoffmanual',
+            settings: { SNATMON_EXECUTOR_FALLBACK: 'none' },
         });
         // Discovery has read the cluster already (every tick does; its result is reused for minutes).
         await monitor.services.azure.catalog.get();

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 
 import type { Node } from 'web-tree-sitter';
 
+import { platformFact } from '../../helpers/platformFacts.js';
 import {
     arrayElements,
     at,
@@ -39,7 +40,8 @@ const builtInRoles: ReadonlyMap<string, string> = new Map([
     ['4633458b-17de-408a-b874-0445c86b69e6', 'Key Vault Secrets User'],
 ]);
 
-const CUSTOM = 'custom cluster investigator role';
+const CUSTOM = 'custom role clusterInvestigatorRole';
+const VM_PROBER = 'custom role vmProberRole';
 
 /** Every grant, as scope kind and role: the least privilege the issue asks for, and nothing more. */
 const expectedGrants = [
@@ -50,8 +52,10 @@ const expectedGrants = [
     'appInsights: Monitoring Metrics Publisher',
     `cluster: ${CUSTOM}`,
     'nodeResourceGroup: Monitoring Reader',
+    `nodeResourceGroupVm: ${VM_PROBER}`,
     'natGateway: Monitoring Reader',
     `subscription: ${CUSTOM}`,
+    `subscriptionVm: ${VM_PROBER}`,
     'subscription: Monitoring Reader',
 ];
 
@@ -81,7 +85,7 @@ function roleName(file: BicepFile, node: Node): string {
     if (node.type === 'member_expression' && node.childForFieldName('property')?.text === 'name') {
         const symbol = node.childForFieldName('object')?.text ?? '';
         const resource = declaration(file, 'resource', symbol);
-        if (resource.target?.startsWith('Microsoft.Authorization/roleDefinitions@')) return CUSTOM;
+        if (resource.target?.startsWith('Microsoft.Authorization/roleDefinitions@')) return `custom role ${symbol}`;
     }
     throw new Error(`${where(file, node)}: unexpected role reference ${node.text}`);
 }
@@ -226,4 +230,37 @@ describe('custom cluster investigator role', () => {
             );
         });
     }
+});
+
+describe('custom VM prober role (the VM run command fallback)', () => {
+    it('has exactly the VM run command action of the record, nothing else', async () => {
+        const main = await infraFile('main.bicep');
+        const properties = at(main, body(main, declaration(main, 'resource', 'vmProberRole')), 'properties');
+        assert.equal(evaluate(main, at(main, properties, 'type')), 'CustomRole');
+        const [permissions] = arrayElements(at(main, properties, 'permissions'));
+        assert.ok(permissions);
+        const action = platformFact('vmss-vm-run-command.role-action').value;
+        assert.deepEqual(evaluate(main, at(main, permissions, 'actions')), [action]);
+        for (const key of ['notActions', 'dataActions', 'notDataActions']) {
+            assert.deepEqual(evaluate(main, at(main, permissions, key)), [], key);
+        }
+    });
+
+    it('is granted on the node resource groups (subscriptions when monitoring them) unless grantVmRunCommand is false', async () => {
+        const main = await infraFile('main.bicep');
+        const param = declaration(main, 'param', 'grantVmRunCommand');
+        assert.equal(parts(param.node).find((c) => c.type === 'type')?.text, 'bool');
+        assert.equal(param.value?.text, 'true', 'granted by default');
+        for (const [module, scope] of [
+            ['nodeResourceGroupAccess', 'nodeResourceGroupVm'],
+            ['subscriptionAccess', 'subscriptionVm'],
+        ] as const) {
+            const decl = declarations(main, 'module').find((m) => m.name === module);
+            assert.ok(decl, module);
+            const assignments = property(main, property(main, body(main, decl), 'params')!, 'assignments');
+            assert.ok(assignments?.text.includes(`grantVmRunCommand && r.scope == '${scope}'`), assignments?.text);
+        }
+        const settings = declaration(main, 'var', 'snatmonSettings').value?.text ?? '';
+        assert.match(settings, /SNATMON_EXECUTOR_FALLBACK: grantVmRunCommand \? 'vmRunCommand' : 'none'/);
+    });
 });

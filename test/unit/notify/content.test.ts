@@ -5,6 +5,8 @@ import { attachFinding } from '../../../shared/incidents/lifecycle.js';
 import { natGatewayIncidentNode, natGatewayRef } from '../../../shared/incidents/subject.js';
 import { buildContent, forecast } from '../../../shared/notify/content.js';
 import { appPageLinks } from '../../../shared/notify/links.js';
+import { formatSlack } from '../../../shared/notify/slack.js';
+import { formatTeams } from '../../../shared/notify/teams.js';
 import { failedText, forecastText, openedText, plain, resolutionText } from '../../../shared/notify/text.js';
 import { sampleAnalysis, sampleFinding } from '../findings/sample.js';
 import { BASE_URL, openedContent, resolvedContent } from './sampleContent.js';
@@ -49,6 +51,21 @@ describe('buildContent', () => {
         // Its runbook entry says why no culprit is named; the exhausted-node entry starts from the culprit.
         assert.match(content.links.runbook ?? '', /#metrics-only$/);
         assert.equal(content.severity.level, 'Sev1', 'metrics only, the node is still exhausted');
+    });
+
+    it("says why the probe ran on the node's VM, with the refusal's numbers, in the card and the Slack message", () => {
+        const cause = 'node at its max pods, 30 of 30: the probe pod was refused (OutOfpods)';
+        const finding = sampleFinding({
+            probedVia: { executor: 'vmRunCommand', instead: { executor: 'aksRunCommand', cause } },
+        });
+        const content = openedContent(finding);
+        assert.ok(
+            content.evidence.text.endsWith(`. Probed on the node's VM (VM run command) because ${cause}.`),
+            content.evidence.text,
+        );
+        assert.ok(JSON.stringify(formatTeams(content)).includes(cause));
+        assert.ok(JSON.stringify(formatSlack(content)).includes(cause));
+        assert.doesNotMatch(openedContent().evidence.text, /VM run command/, 'only when it did');
     });
 
     it('links a resolution to the incident latest finding and carries no fix', () => {

@@ -2,8 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import type { CommandResult } from '../../../shared/detect/ports.js';
-import { fallbackCause, kubeletRefusal, refusalFrom } from '../../../shared/probe/podRefusal.js';
+import {
+    fallbackCause,
+    kubeletRefusal,
+    refusalFrom,
+    VM_RUN_COMMAND_ACTION,
+    vmRunCommandRefusal,
+} from '../../../shared/probe/podRefusal.js';
 import { randomBoundary, wrapperErrorOutput } from '../../../shared/probe/runCommandOutput.js';
+import { platformFact } from '../../helpers/platformFacts.js';
 
 const REJECTED = "Pod was rejected: Node didn't have enough resource:";
 
@@ -90,5 +97,33 @@ describe('the kubelet refusing the probe pod, in plain words', () => {
             undefined,
             'a missing permission is not answered by another executor',
         );
+    });
+
+    it('names the missing role action on a 403, or node resource group lockdown when the service says deny assignment', () => {
+        assert.equal(VM_RUN_COMMAND_ACTION, platformFact('vmss-vm-run-command.role-action').value);
+        const cluster = { name: 'shop', nodeResourceGroup: 'MC_rg-shop_shop_eastus' };
+        const missing = vmRunCommandRefusal(
+            cluster,
+            'AuthorizationFailed',
+            'The client ... does not have authorization',
+            15,
+        );
+        assert.match(
+            missing,
+            /^Azure refused VM run command on cluster shop for lack of permission \(AuthorizationFailed\)/,
+        );
+        assert.ok(missing.includes(`needs ${VM_RUN_COMMAND_ACTION} on MC_rg-shop_shop_eastus`), missing);
+        assert.doesNotMatch(missing, /does not have authorization/, 'no service text');
+        const denied = platformFact('aks.node-resource-group-lockdown').value;
+        const locked = vmRunCommandRefusal(
+            cluster,
+            'AuthorizationFailed',
+            `... because of a ${denied} with name 'x' ...`,
+            15,
+        );
+        assert.match(locked, /node resource group lockdown \(a deny assignment on MC_rg-shop_shop_eastus\)/);
+        assert.doesNotMatch(locked, /with name 'x'/);
+        assert.match(vmRunCommandRefusal(cluster, 'HTTP 403', undefined, 15), /\(HTTP 403\)/);
+        assert.doesNotMatch(vmRunCommandRefusal(cluster, 'not a <code>', undefined, 15), /<code>/);
     });
 });

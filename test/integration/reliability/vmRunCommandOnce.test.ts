@@ -1,0 +1,129 @@
+/**
+ * One VM run command per investigation (issue 16.1), through the handlers against the local Azure: a node at its
+ * max pods refuses the probe pod, the probe goes to the node's VM, and the VM never reports back (its outbound may
+ * be what is exhausted). The investigation gives up with that reason, keeps the command on its record and cools the
+ * node down; a redelivered message polls that command to its end instead of starting another.
+ */
+import '../../../cli/localAzure/trust.js';
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { investigate } from '../../../functions/investigate.js';
+import { getInvestigation } from '../../../functions/investigations.js';
+import { scan } from '../../../functions/scan.js';
+import { VM_NO_RESULT_REASON } from '../../../shared/azure/vmRunCommand.js';
+import { type Azurite, startAzurite } from '../../helpers/azurite.js';
+import { HttpRequest } from '../../helpers/functionsRuntime.js';
+import { repoRoot } from '../../helpers/paths.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf, type ScenarioCluster } from '../../../cli/localAzure/scenario.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import { buildMonitor, context, hotCluster, SECRET, timer } from './world.js';
+
+const MIB = 1024 * 1024;
+const VM_TAIL = readFileSync(join(repoRoot, 'test', 'fixtures', 'vm-probe', 'shop-tail.txt'), 'utf8');
+
+/** The hot node (node 0) at its max pods, 30 of 30; its VM never reports back. */
+function fullNodeCluster(): ScenarioCluster {
+    const base = hotCluster('vmonce', '10.237.1');
+    const [pool] = base.pools;
+    assert.ok(pool);
+    const full = { requested: { pods: 30, cpuMillis: 900, memoryBytes: 2_000 * MIB } };
+    return {
+        ...base,
+        networkPlugin: 'azureLegacy',
+        pools: [{ ...pool, nodes: pool.nodes.map((n, i) => (i === 0 ? { ...n, capacity: full } : n)) }],
+        vmRunCommand: { polls: 1, outcome: () => ({ kind: 'running' }) },
+    };
+}
+
+describe('one VM run command per investigation', () => {
+    let azure: LocalAzure;
+    let azurite: Azurite;
+    let receiver: WebhookReceiver;
+    const cluster = fullNodeCluster();
+
+    before(async () => {
+        [azure, azurite, receiver] = await Promise.all([
+            startLocalAzure({ clusters: [cluster] }),
+            startAzurite({ services: ['table', 'queue'] }),
+            startWebhookReceiver({ secret: SECRET }),
+        ]);
+    });
+    after(() => Promise.all([azure.close(), azurite.stop(), receiver.close()]));
+
+    it('gives up on a command that never reports back, cools the node down, and a redelivery resumes it', async () => {
+        const monitor = buildMonitor(azure, azurite.connectionString, receiver, {
+            clusters: [cluster],
+            name: 'vmonce',
+            settings: { SNATMON_RUN_COMMAND_TIMEOUT_SECONDS: '10', SNATMON_COOLDOWN_MINUTES: '5' },
+        });
+        const logs: string[] = [];
+        const tick = await scan(timer, context('scan', logs), monitor.services);
+        assert.equal(tick.enqueued.length, 1);
+        const { investigationId, node } = tick.enqueued[0]!;
+        let message: unknown;
+        const pumped = await monitor
+            .pump((item) => {
+                message = item;
+                return investigate(item, context('investigate', logs), monitor.services);
+            })
+            .drain();
+        assert.deepEqual(pumped, { processed: 1, failed: 0, poisoned: 0 });
+        assert.equal(azure.count('vmssVms.runCommand'), 1, 'one VM run command');
+
+        const record = await monitor.services.store.investigations.get(investigationId);
+        assert.equal(record?.status, 'failed');
+        assert.ok(
+            record.reason?.startsWith(
+                'node at its max pods, 30 of 30: the probe pod was refused (OutOfpods), so the probe went to the ' +
+                    `node's VM through VM run command: ${VM_NO_RESULT_REASON}`,
+            ),
+            record.reason,
+        );
+        const kept = JSON.parse(record.command ?? '{}') as { state?: string; instead?: { cause?: string } };
+        assert.equal(typeof kept.state, 'string', 'the command is kept on the record');
+        assert.match(kept.instead?.cause ?? '', /OutOfpods/);
+        const row = await monitor.services.store.nodes.get(clusterIdOf(cluster), node);
+        assert.ok(row?.cooldownUntil, 'the node cools down: the command cannot be cancelled');
+
+        // The next tick leaves the node alone: no second command while the first may still run.
+        const again = await scan(timer, context('scan', logs), monitor.services);
+        assert.deepEqual(
+            again.skipped.map((s) => s.reason),
+            ['cooldown'],
+        );
+        assert.equal(azure.count('vmssVms.runCommand'), 1);
+
+        // The served record leaves the command's state (Azure operation URLs) out.
+        const served = await getInvestigation(
+            new HttpRequest({
+                method: 'GET',
+                url: `http://localhost/api/investigations/${investigationId}`,
+                params: { id: investigationId },
+            }),
+            context('getInvestigation', logs),
+            monitor.services,
+        );
+        assert.equal(served.status, 200);
+        assert.equal((served.jsonBody as Record<string, unknown>).command, undefined);
+
+        // A redelivered message (a crashed worker) polls the same command to its end; nothing new starts.
+        const operation = azure.vmRunCommands.received[0]?.operationId ?? '';
+        azure.vmRunCommands.settle(operation, { kind: 'completed', stdout: VM_TAIL });
+        const runCommandsBefore = azure.count('managedClusters.runCommand');
+        await investigate(message, context('investigate', logs), monitor.services);
+        const resumed = await monitor.services.store.investigations.get(investigationId);
+        assert.equal(resumed?.status, 'done', resumed?.reason);
+        assert.equal(azure.count('vmssVms.runCommand'), 1, 'still one VM run command');
+        assert.equal(azure.count('managedClusters.runCommand'), runCommandsBefore, 'and no new AKS run command');
+        const finding = await monitor.services.store.findings.get(resumed.findingId ?? '');
+        assert.equal(finding?.probedVia?.executor, 'vmRunCommand');
+        assert.match(finding.probedVia.instead?.cause ?? '', /^node at its max pods, 30 of 30/);
+        assert.equal(finding.analysis?.culprits[0]?.pod, 'egress-api-7c9f8d6b5-x2x9q');
+    });
+});
