@@ -101,7 +101,7 @@ function describeCluster(cluster: ClusterReport): string[] {
     }
     if (cluster.nodes.length > 0) {
         const table = formatTable(
-            ['STATE', 'NODE', 'BACKEND IP', 'FAILED', 'USED', 'ALLOCATED', 'USED %'],
+            ['STATE', 'NODE', 'BACKEND IP', 'FAILED', 'USED', 'ALLOCATED', 'USED %', 'PROTOCOL'],
             cluster.nodes.map((n) => [
                 n.state,
                 n.node ?? '?',
@@ -110,6 +110,8 @@ function describeCluster(cluster: ClusterReport): string[] {
                 count(n.usedPorts),
                 count(n.allocatedPorts),
                 n.usedPercent === null ? '-' : n.usedPercent.toFixed(1),
+                // The busiest protocol: the one the ports and the percentage are of.
+                n.protocol ?? '-',
             ]),
             new Set([3, 4, 5, 6]),
         );

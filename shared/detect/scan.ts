@@ -5,7 +5,7 @@
  * (`readLoadBalancers`) is asked for every load balancer of the pass first, then each cluster takes its own outcome.
  */
 import { outboundLoadBalancerId, resourceKey } from '../azure/resourceId.js';
-import { classifyBackend, compareIps, compareStates, type Thresholds } from './classify.js';
+import { classifyBackend, compareIps, compareStates, type Thresholds, usedPercentOf } from './classify.js';
 import { mapWithConcurrency } from './concurrency.js';
 import { metricsWindow } from './metricsQuery.js';
 import type {
@@ -119,18 +119,30 @@ async function scanLoadBalancer(
             failedConnections: samples.failedConnections ?? null,
             usedPorts: samples.usedPorts ?? null,
             allocatedPorts: samples.allocatedPorts ?? null,
-            usedPercent: usedPercent === null ? null : Math.round(usedPercent * 10) / 10,
+            usedPercent: roundPercent(usedPercent),
+            protocol: samples.protocol ?? null,
         };
-        if (samples.allocatedPorts !== undefined) {
+        if (samples.protocols) {
+            entry.protocols = Object.entries(samples.protocols).map(([protocol, ports]) => ({
+                protocol,
+                usedPorts: ports.usedPorts ?? null,
+                allocatedPorts: ports.allocatedPorts ?? null,
+                usedPercent: roundPercent(usedPercentOf(ports)),
+            }));
+        }
+        // The smallest allocation of any protocol: a reset shows in whichever protocol it hits.
+        const allocations = Object.values(samples.protocols ?? { all: samples }).flatMap((p) => p.allocatedPorts ?? []);
+        const allocated = allocations.length > 0 ? Math.min(...allocations) : undefined;
+        if (allocated !== undefined) {
             const previous = deps.memory.lastAllocatedPorts(cluster.id, ip);
-            if (previous !== undefined && samples.allocatedPorts < previous) {
-                entry.allocatedPortsDrop = { previous, current: samples.allocatedPorts };
+            if (previous !== undefined && allocated < previous) {
+                entry.allocatedPortsDrop = { previous, current: allocated };
                 report.notes.push(
-                    `Allocated SNAT ports of ${node?.name ?? ip} dropped from ${previous} to ${samples.allocatedPorts}` +
+                    `Allocated SNAT ports of ${node?.name ?? ip} dropped from ${previous} to ${allocated}` +
                         ' (scale-out or a reconcile can reset allocatedOutboundPorts)',
                 );
             }
-            deps.memory.rememberAllocatedPorts(cluster.id, ip, samples.allocatedPorts);
+            deps.memory.rememberAllocatedPorts(cluster.id, ip, allocated);
         }
         if (!node && metrics.backends.has(ip)) report.notes.push(`No node has backend IP ${ip}`);
         report.nodes.push(entry);
@@ -170,6 +182,10 @@ async function scanNatGateway(
         if (node) report.natGateway.investigate.push({ node: node.name, backendIp: node.ips[0] ?? '' });
     }
     deps.memory.setNatGatewayCursor(cluster.id, (start + count) % nodes.length);
+}
+
+function roundPercent(percent: number | null): number | null {
+    return percent === null ? null : Math.round(percent * 10) / 10;
 }
 
 /** The load balancer of a cluster whose egress its metrics describe, if it has one to read. */

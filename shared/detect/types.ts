@@ -49,11 +49,31 @@ export interface ScanError {
 
 export type NodeState = 'exhausted' | 'at-risk' | 'ok' | 'unknown';
 
-/** Per backend IP over the metrics window; undefined = no data arrived (not zero). */
-export interface BackendSamples {
-    failedConnections?: number;
+/** Used and allocated SNAT ports of one protocol over the metrics window; undefined = no data arrived (not zero). */
+export interface PortSamples {
     usedPorts?: number;
     allocatedPorts?: number;
+}
+
+/**
+ * Per backend IP over the metrics window; undefined = no data arrived (not zero). The port counts are those of the
+ * busiest protocol (`protocol`): the service averages over TCP and UDP unless asked to split, which hides a protocol
+ * close to exhaustion.
+ */
+export interface BackendSamples extends PortSamples {
+    failedConnections?: number;
+    /** `TCP` or `UDP`: the ProtocolType the port counts are of; absent when the answer was not split by protocol. */
+    protocol?: string;
+    /** Every protocol's ports, by ProtocolType in upper case. */
+    protocols?: Record<string, PortSamples>;
+}
+
+/** One protocol's ports on a node, as the scan reports them. */
+export interface ProtocolPortsReport {
+    protocol: string;
+    usedPorts: number | null;
+    allocatedPorts: number | null;
+    usedPercent: number | null;
 }
 
 export interface NodeReport {
@@ -66,6 +86,10 @@ export interface NodeReport {
     usedPorts: number | null;
     allocatedPorts: number | null;
     usedPercent: number | null;
+    /** The protocol (`TCP`, `UDP`) usedPorts, allocatedPorts and usedPercent are of: the busiest; null if unsplit. */
+    protocol?: string | null;
+    /** Every protocol's ports; the at-risk rule applies to each. */
+    protocols?: ProtocolPortsReport[];
     /** Allocated ports went down against the last value seen for this node (reset on scale or reconcile). */
     allocatedPortsDrop?: { previous: number; current: number };
 }

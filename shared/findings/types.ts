@@ -35,6 +35,8 @@ export interface NodeObservation {
     failedConnections: number;
     usedPorts: number;
     allocatedPorts: number;
+    /** `TCP` or `UDP`: the protocol the port counts are of (the busiest); absent when the metrics were not split. */
+    protocol?: string;
     outbound: OutboundConfig;
 }
 

@@ -119,6 +119,7 @@ async function investigate(
         failedConnections: observation?.failedConnections ?? 0,
         usedPorts: observation?.usedPorts ?? 0,
         allocatedPorts: observation?.allocatedPorts ?? 0,
+        ...(observation?.protocol === undefined ? {} : { protocol: observation.protocol }),
         outbound: outbound(cluster),
         analysis: probe.analysis,
         collectors: probed.collectors,

@@ -30,6 +30,7 @@ export function toObservation(cluster: ClusterReport, node: NodeReport, at: stri
         failedConnections: node.failedConnections ?? 0,
         usedPorts: node.usedPorts ?? 0,
         allocatedPorts: node.allocatedPorts ?? 0,
+        ...(node.protocol ? { protocol: node.protocol } : {}),
         outbound: outboundConfig(cluster),
     };
 }

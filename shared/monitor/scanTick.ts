@@ -239,14 +239,21 @@ async function trackNodes(services: MonitorServices, report: ScanReport, summary
             });
         });
         if (observation.state !== 'ok') {
-            const { state, failedConnections, usedPorts, allocatedPorts, observedAt } = observation;
+            const { state, failedConnections, usedPorts, allocatedPorts, protocol, observedAt } = observation;
             candidates.push({
                 clusterId: observation.clusterId,
                 clusterName: cluster.name,
                 ...(blocked ? { blocked } : {}),
                 node: observation.node,
                 backendIp: observation.backendIp,
-                observation: { state, failedConnections, usedPorts, allocatedPorts, observedAt },
+                observation: {
+                    state,
+                    failedConnections,
+                    usedPorts,
+                    allocatedPorts,
+                    ...(protocol === undefined ? {} : { protocol }),
+                    observedAt,
+                },
             });
         }
     });

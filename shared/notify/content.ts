@@ -47,6 +47,8 @@ export interface NotificationContent {
     failedConnections: number;
     usedPorts: number;
     allocatedPorts: number;
+    /** `TCP` or `UDP`: the protocol the port counts are of, when the metrics were split by protocol. */
+    portsProtocol?: string;
     incident: {
         id: string;
         openedAt: string;
@@ -132,6 +134,7 @@ export function buildContent(
             ...(finding?.truncated?.notes.map((n) => `stored finding: ${n}`) ?? []),
         ],
     };
+    if (finding?.protocol !== undefined) content.portsProtocol = finding.protocol;
     if (finding) {
         content.findingId = finding.id;
         content.detectedAt = finding.detectedAt;

@@ -11,7 +11,8 @@ export function percent(part: number, whole: number): string {
 }
 
 export function portsText(content: NotificationContent): string {
-    return `${num(content.usedPorts)} of ${num(content.allocatedPorts)} used (${percent(content.usedPorts, content.allocatedPorts)})`;
+    const protocol = content.portsProtocol === undefined ? '' : ` for ${content.portsProtocol}`;
+    return `${num(content.usedPorts)} of ${num(content.allocatedPorts)} used (${percent(content.usedPorts, content.allocatedPorts)})${protocol}`;
 }
 
 export function culpritName(culprit: CulpritLine): string {

@@ -72,6 +72,36 @@ describe('detection against the local Azure', () => {
         assert.deepEqual(states, ['ok', 'at-risk', 'exhausted', 'ok']);
     });
 
+    it('applies the at-risk rule per protocol: a node close to TCP exhaustion is not averaged away by UDP', async () => {
+        now = minutes(18);
+        // What an unsplit read of the same load balancer says: the average over TCP (850) and UDP (0).
+        const monitor = new MonitorClient(new DefaultAzureCredential(), SUBSCRIPTION, { endpoint: azure.armEndpoint });
+        const unsplit = await monitor.metrics.list(loadBalancerIdOf(shopCluster()).slice(1), {
+            metricnames: 'UsedSnatPorts,AllocatedSnatPorts',
+            aggregation: 'Average',
+            timespan: `${minutes(13).toISOString()}/${minutes(15).toISOString()}`,
+            filter: "BackendIPAddress eq '10.224.0.5'",
+        });
+        const [used, allocated] = unsplit.value.map((m) => m.timeseries[0]?.data?.at(-1)?.average ?? 0);
+        assert.ok(((used ?? 0) / (allocated ?? 1)) * 100 < 75, `unsplit: ${used ?? '?'} of ${allocated ?? '?'}`);
+
+        azure.reset();
+        const hot = node(
+            cluster(await scanOnce(productServices(azure, clusters(idOf(shopCluster()))), now), 'shop'),
+            '10.224.0.5',
+        );
+        assert.equal(hot.state, 'at-risk');
+        assert.equal(hot.protocol, 'TCP');
+        assert.deepEqual([hot.usedPorts, hot.allocatedPorts, hot.usedPercent], [850, 1024, 83]);
+        assert.deepEqual(hot.protocols, [
+            { protocol: 'TCP', usedPorts: 850, allocatedPorts: 1024, usedPercent: 83 },
+            { protocol: 'UDP', usedPorts: 0, allocatedPorts: 1024, usedPercent: 0 },
+        ]);
+        const ports = azure.requests.find((r) => r.query.get('metricnames') === 'UsedSnatPorts,AllocatedSnatPorts');
+        assert.equal(ports?.query.get('$filter'), "BackendIPAddress eq '*' and ProtocolType eq '*'");
+        assert.equal(azure.count('metrics.list'), 2, 'still two metrics requests for the cluster');
+    });
+
     it('reports a drop in allocated ports against the last value it saw', async () => {
         const services = productServices(azure, clusters(idOf(shopCluster())));
         now = minutes(18);
@@ -148,7 +178,9 @@ describe('detection against the local Azure', () => {
             ['10.224.0.9', '10.224.0.8'],
         );
         for (const request of azure.requests.filter((r) => r.route === 'metrics.list')) {
-            assert.equal(request.query.get('top'), '1000');
+            // The ports request has two series per backend IP (TCP, UDP), so it asks for twice as many.
+            const ports = request.query.get('metricnames') === 'UsedSnatPorts,AllocatedSnatPorts';
+            assert.equal(request.query.get('top'), ports ? '2000' : '1000');
             assert.ok(request.path.startsWith('/subscriptions/'), `no double slash: ${request.path}`);
         }
     });

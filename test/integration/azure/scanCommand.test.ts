@@ -55,6 +55,11 @@ describe('snat-monitor scan', () => {
             usedPorts: 1024,
             allocatedPorts: 1024,
             usedPercent: 100,
+            protocol: 'TCP',
+            protocols: [
+                { protocol: 'TCP', usedPorts: 1024, allocatedPorts: 1024, usedPercent: 100 },
+                { protocol: 'UDP', usedPorts: 0, allocatedPorts: 1024, usedPercent: 0 },
+            ],
         });
         assert.equal(vault.observable, false);
         assert.deepEqual(vault.nodes, []);
@@ -68,9 +73,12 @@ describe('snat-monitor scan', () => {
         assert.equal(await runScan([], io), 0, io.err());
         const out = io.out();
         assert.match(out, /^fleet {2}\(rg-fleet, loadBalancer\)$/m);
-        assert.match(out, /^ {2}STATE +NODE +BACKEND IP +FAILED +USED +ALLOCATED +USED %$/m);
-        assert.match(out, /^ {2}exhausted +aks-nodepool1-12345678-vmss000005 +10\.224\.0\.9 +25 +1024 +1024 +100\.0$/m);
-        assert.match(out, /^ {2}at-risk +aks-nodepool1-12345678-vmss000004 +10\.224\.0\.8 +0 +200 +256 +78\.1$/m);
+        assert.match(out, /^ {2}STATE +NODE +BACKEND IP +FAILED +USED +ALLOCATED +USED % +PROTOCOL$/m);
+        assert.match(
+            out,
+            /^ {2}exhausted +aks-nodepool1-12345678-vmss000005 +10\.224\.0\.9 +25 +1024 +1024 +100\.0 +TCP$/m,
+        );
+        assert.match(out, /^ {2}at-risk +aks-nodepool1-12345678-vmss000004 +10\.224\.0\.8 +0 +200 +256 +78\.1 +TCP$/m);
         assert.match(out, /^pay {2}\(rg-pay, managedNATGateway\)\n {2}not observable: .*SNATMON_NAT_GATEWAYS/m);
     });
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { findingLink } from '../../../shared/notify/content.js';
+import { portsText } from '../../../shared/notify/text.js';
 import { sampleAnalysis, sampleFinding } from '../findings/sample.js';
 import { BASE_URL, openedContent, resolvedContent } from './sampleContent.js';
 
@@ -40,6 +41,16 @@ describe('buildContent', () => {
         assert.equal(content.fix, undefined);
         assert.equal(content.incident.durationMinutes, 35);
         assert.match(content.link ?? '', /^https:\/\/snatmon\.example\.net\/api\/findings\/aks-shop-/);
+    });
+
+    it('says which protocol the port counts are of', () => {
+        const content = openedContent(
+            sampleFinding({ state: 'at-risk', usedPorts: 850, allocatedPorts: 1024, protocol: 'TCP' }),
+        );
+        assert.equal(content.portsProtocol, 'TCP');
+        assert.equal(portsText(content), '850 of 1,024 used (83%) for TCP');
+        const unsplit = openedContent(sampleFinding({ usedPorts: 850, allocatedPorts: 1024 }));
+        assert.equal(portsText(unsplit), '850 of 1,024 used (83%)');
     });
 
     it('escapes the finding ID in links', () => {
