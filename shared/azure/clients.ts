@@ -1,6 +1,6 @@
 import { ContainerServiceClient } from '@azure/arm-containerservice';
 import { MonitorClient } from '@azure/arm-monitor';
-import type { PipelinePolicy, PipelineResponse } from '@azure/core-rest-pipeline';
+import type { HttpClient, PipelinePolicy, PipelineResponse } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import { MetricsClient } from '@azure/monitor-query-metrics';
 
@@ -17,6 +17,8 @@ export interface ArmClientSettings {
     requestTimeoutMs?: number;
     /** Fail a throttled call at once when the service asks to wait longer than this (default 15 s). */
     maxRetryAfterMs?: number;
+    /** The HTTP client under every SDK pipeline; Node's default when absent (tests answer from documented examples). */
+    transport?: HttpClient;
 }
 
 /**
@@ -144,6 +146,7 @@ export class AzureClients {
             ...(this.settings.endpoint === undefined ? {} : { endpoint: this.settings.endpoint }),
             credentials: { scopes: [this.settings.scope] },
             ...(this.settings.retryOptions === undefined ? {} : { retryOptions: this.settings.retryOptions }),
+            ...(this.settings.transport === undefined ? {} : { httpClient: this.settings.transport }),
             additionalPolicies: [
                 {
                     policy: requestTimeoutPolicy(this.settings.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
@@ -185,7 +188,8 @@ export class AzureClients {
             const template = this.settings.metricsBatchEndpoint;
             if (template === undefined) throw new Error('No metrics batch endpoint configured');
             // The same pipeline options as the Resource Manager clients (retries, ...), but its own host and audience:
-            // MetricsClient asks for https://management.azure.com/.default unless told otherwise.
+            // MetricsClient asks for https://management.azure.com/.default unless told otherwise. `audience` is used
+            // as the scope as given (no /.default is added), so it is the full scope.
             const {
                 endpoint: _endpoint,
                 credentials: _credentials,
