@@ -6,7 +6,12 @@ import {
     type InvocationContext,
 } from '@azure/functions';
 
-import { MAX_BODY_BYTES, parseInvestigationRequest } from '../shared/http/investigationRequest.js';
+import { readBodyCapped } from '../shared/http/body.js';
+import {
+    INVESTIGATION_REQUEST_EXAMPLE,
+    MAX_BODY_BYTES,
+    parseInvestigationRequest,
+} from '../shared/http/investigationRequest.js';
 import { HttpError, json, respond } from '../shared/http/responses.js';
 import { getAppServices } from '../shared/monitor/appServices.js';
 import { requestInvestigation } from '../shared/monitor/manual.js';
@@ -20,11 +25,8 @@ export async function startInvestigation(
     services: MonitorServices = getAppServices(),
 ): Promise<HttpResponseInit> {
     return respond(context, 'POST /api/investigations', async () => {
-        const length = Number(request.headers.get('content-length') ?? '0');
-        if (length > MAX_BODY_BYTES) {
-            throw new HttpError(413, 'PayloadTooLarge', `Request body over ${MAX_BODY_BYTES} bytes`);
-        }
-        const body = parseInvestigationRequest(await request.text());
+        const text = await readBodyCapped(request, MAX_BODY_BYTES, INVESTIGATION_REQUEST_EXAMPLE);
+        const body = parseInvestigationRequest(text);
         const accepted = await requestInvestigation(services, body, new Date());
         const location = `/api/investigations/${accepted.id}`;
         context.info(`Queued manual investigation ${accepted.id} of ${accepted.node}`);

@@ -24,6 +24,10 @@ export function checkSettingsAtStart(
     }
 }
 
+// Request bodies arrive as streams, so a handler can stop reading at its cap (shared/http/body.ts) instead of the
+// worker holding the whole body (up to the host's 100 MB limit) before the handler sees it.
+app.setup({ enableHttpStream: true });
+
 app.hook.appStart(() => {
     checkSettingsAtStart();
 });

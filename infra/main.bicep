@@ -88,6 +88,21 @@ param webhookUrl string = ''
 @secure()
 param webhookSecret string = ''
 
+@description('Optional. Client ID of the Entra ID app registration people sign in to the pages with (App Service Authentication); empty leaves the pages off.')
+param pagesClientId string = ''
+
+@description('Optional. Opt-in: an action group and a failed-SNAT metric alert per cluster in clusterResourceIds call the app at once (docs/alerts.md). Needs the alertApp* params, and the app code deployed first: run azd provision again after the first azd up.')
+param alertsEnabled bool = false
+
+@description('Optional. Client ID of the Entra ID app registration the action group\'s secure webhook gets tokens for (with alertsEnabled).')
+param alertAppClientId string = ''
+
+@description('Optional. Object ID of that app registration (with alertsEnabled).')
+param alertAppObjectId string = ''
+
+@description('Optional. Application ID URI of that app registration, api://... (with alertsEnabled).')
+param alertAppIdentifierUri string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
   'azd-env-name': environmentName
@@ -338,6 +353,14 @@ var webhookSecretSetting = empty(webhookSecret) ? {} : { SNATMON_WEBHOOK_SECRET:
 var clustersSetting = empty(clusterIds) ? {} : { SNATMON_CLUSTERS: join(clusterIds, ',') }
 var subscriptionsSetting = empty(monitoredSubscriptionIds) ? {} : { SNATMON_SUBSCRIPTIONS: join(monitoredSubscriptionIds, ',') }
 var natGatewaysSetting = empty(natGatewayPairs) ? {} : { SNATMON_NAT_GATEWAYS: join(natGatewayPairs, ',') }
+// Who may call POST /api/alerts: action group tokens from this tenant for the app registration.
+var alertSettings = alertsEnabled
+  ? {
+      SNATMON_ALERT_TENANT_ID: tenant().tenantId
+      SNATMON_ALERT_CLIENT_ID: alertAppClientId
+      SNATMON_ENTRA_AUTHORITY: environment().authentication.loginEndpoint
+    }
+  : {}
 var snatmonSettings = union(
   {
     // The cloud this is deployed to is the cloud to monitor (public, sovereign).
@@ -363,7 +386,8 @@ var snatmonSettings = union(
   teamsSetting,
   slackSetting,
   webhookSetting,
-  webhookSecretSetting
+  webhookSecretSetting,
+  alertSettings
 )
 
 module api 'app/api.bicep' = {
@@ -380,6 +404,7 @@ module api 'app/api.bicep' = {
     deploymentContainerName: deploymentContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     appSettings: snatmonSettings
+    pagesClientId: pagesClientId
     subnetId: vnetEnabled ? (empty(existingAppSubnetId) ? vnet!.outputs.appSubnetId : existingAppSubnetId) : ''
     maximumInstanceCount: maximumInstanceCount
   }
@@ -387,6 +412,22 @@ module api 'app/api.bicep' = {
   dependsOn: [
     appRbac
   ]
+}
+
+module alerts 'app/alerts.bicep' = if (alertsEnabled && !empty(clusterIds)) {
+  name: 'alerts'
+  scope: rg
+  params: {
+    functionAppName: api.outputs.name
+    functionAppHostName: api.outputs.hostName
+    loadBalancerIds: [
+      for (id, i) in clusterIds: '/subscriptions/${split(id, '/')[2]}/resourceGroups/${clusterAccess[i].outputs.nodeResourceGroup}/providers/Microsoft.Network/loadBalancers/kubernetes'
+    ]
+    appObjectId: alertAppObjectId
+    appIdentifierUri: alertAppIdentifierUri
+    failedConnectionsThreshold: failedConnectionsThreshold
+    tags: tags
+  }
 }
 
 output AZURE_LOCATION string = location

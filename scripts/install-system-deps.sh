@@ -6,6 +6,7 @@ need=()
 command -v nft >/dev/null || need+=(nftables)
 command -v conntrack >/dev/null || need+=(conntrack)
 command -v ip >/dev/null || need+=(iproute2)
+command -v busybox >/dev/null || need+=(busybox-static) # the node lab's stand-in for the probe image's busybox
 command -v chromium >/dev/null || need+=(chromium)
 command -v openssl >/dev/null || need+=(openssl)
 [ -x /usr/bin/time ] || need+=(time) # GNU time: npm run bench measures peak RSS with it

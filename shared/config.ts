@@ -1,6 +1,9 @@
+import type { EntraSettings } from './alerts/entraToken.js';
 import { cidrProblem } from './analyze/addressClass.js';
 import { type ClusterRef, isNatGatewayId, isSubscriptionId, parseClusterId, resourceKey } from './azure/resourceId.js';
+import type { PagesAuth } from './http/signIn.js';
 import type { ChannelTargets } from './notify/types.js';
+import { webhookUrlProblem } from './notify/webhookUrl.js';
 import { ncrontabProblem } from './schedule/ncrontab.js';
 
 /** A setting is missing or malformed; the message names the setting, what was expected and what arrived. */
@@ -87,6 +90,15 @@ export interface Config {
         /** SNATMON_REPORT_BASE_URL: public base URL of the app, for links to findings in messages. */
         reportBaseUrl?: string;
     };
+    /** SNATMON_PAGES_CLIENT_ID + SNATMON_PAGES_TENANT_ID: Entra sign-in for the pages; without them pages refuse. */
+    pages?: PagesAuth;
+
+    /**
+     * Who may call POST /api/alerts: Azure Monitor action groups' secure webhook, with Entra ID v2.0 tokens for this
+     * app registration. SNATMON_ALERT_TENANT_ID, SNATMON_ALERT_CLIENT_ID, SNATMON_ENTRA_AUTHORITY; undefined when
+     * unset (the endpoint then refuses every call).
+     */
+    alertAuth?: EntraSettings;
     probe: {
         /** SNATMON_PROBE_WINDOW_SECONDS: how long tracers capture on the node. */
         windowSeconds: number;
@@ -265,11 +277,20 @@ function httpsUrl(env: Env, name: string, what: string): string | undefined {
     return text;
 }
 
+/** A webhook URL that can be sent to and must be (notify/webhookUrl.ts); the value is a secret, never echoed. */
+function webhookUrl(env: Env, name: string, what: string): string | undefined {
+    const text = value(env, name);
+    if (text === undefined) return undefined;
+    const problem = webhookUrlProblem(text, what);
+    if (problem) throw new ConfigError(`Expected app setting \`${name}\` ${problem} (value not shown)`, name);
+    return text;
+}
+
 function channels(env: Env): ChannelTargets {
     const targets: ChannelTargets = {};
-    const teams = httpsUrl(env, 'SNATMON_TEAMS_WEBHOOK_URL', 'a Teams Workflows webhook');
-    const slack = httpsUrl(env, 'SNATMON_SLACK_WEBHOOK_URL', 'a Slack incoming webhook');
-    const webhook = httpsUrl(env, 'SNATMON_WEBHOOK_URL', 'a JSON webhook receiver');
+    const teams = webhookUrl(env, 'SNATMON_TEAMS_WEBHOOK_URL', 'a Teams Workflows webhook');
+    const slack = webhookUrl(env, 'SNATMON_SLACK_WEBHOOK_URL', 'a Slack incoming webhook');
+    const webhook = webhookUrl(env, 'SNATMON_WEBHOOK_URL', 'a JSON webhook receiver');
     const secret = value(env, 'SNATMON_WEBHOOK_SECRET');
     if (teams) targets.teams = { url: teams };
     if (slack) targets.slack = { url: slack };
@@ -332,6 +353,32 @@ function storage(env: Env): StorageSettings | undefined {
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The token scope for Resource Manager: its https audience with /.default (sovereign clouds have their own). */
+/** Public-cloud Entra ID; the pages' sign-in is not set up for sovereign clouds. */
+export const ENTRA_AUTHORITY = 'https://login.microsoftonline.com';
+
+function pagesAuth(env: Env): PagesAuth | undefined {
+    const clientId = value(env, 'SNATMON_PAGES_CLIENT_ID');
+    const tenantId = value(env, 'SNATMON_PAGES_TENANT_ID');
+    if (clientId === undefined && tenantId === undefined) return undefined;
+    for (const [setting, text] of [
+        ['SNATMON_PAGES_CLIENT_ID', clientId],
+        ['SNATMON_PAGES_TENANT_ID', tenantId],
+    ] as const) {
+        if (text === undefined || !GUID.test(text)) {
+            throw new ConfigError(
+                `Expected app setting \`${setting}\` to be a GUID (the pages' Entra app registration and its tenant ` +
+                    `are set together), got '${text ?? ''}'`,
+                setting,
+            );
+        }
+    }
+    return {
+        clientId: (clientId ?? '').toLowerCase(),
+        tenantId: (tenantId ?? '').toLowerCase(),
+        authority: ENTRA_AUTHORITY,
+    };
+}
+
 function armScope(env: Env): string {
     const text = value(env, 'SNATMON_ARM_AUDIENCE') ?? 'https://management.azure.com/.default';
     let url: URL | undefined;
@@ -380,12 +427,58 @@ function privateCidrs(env: Env): string[] {
     });
 }
 
+const DEFAULT_ENTRA_AUTHORITY = 'https://login.microsoftonline.com';
+
+function alertAuth(env: Env): EntraSettings | undefined {
+    const tenantId = value(env, 'SNATMON_ALERT_TENANT_ID');
+    const clientId = value(env, 'SNATMON_ALERT_CLIENT_ID');
+    const authorityText = value(env, 'SNATMON_ENTRA_AUTHORITY') ?? DEFAULT_ENTRA_AUTHORITY;
+    let authority: URL | undefined;
+    try {
+        authority = new URL(authorityText);
+    } catch {
+        authority = undefined;
+    }
+    if (authority?.protocol !== 'https:' || authority.search || authority.hash) {
+        throw new ConfigError(
+            `Expected app setting \`SNATMON_ENTRA_AUTHORITY\` to be an https URL like ${DEFAULT_ENTRA_AUTHORITY}, got '${authorityText}'`,
+            'SNATMON_ENTRA_AUTHORITY',
+        );
+    }
+    if (tenantId === undefined && clientId === undefined) return undefined;
+    for (const [setting, text, what] of [
+        ['SNATMON_ALERT_TENANT_ID', tenantId, 'the Entra ID tenant ID'],
+        [
+            'SNATMON_ALERT_CLIENT_ID',
+            clientId,
+            "the client ID of the app registration the action group's secure webhook uses",
+        ],
+    ] as const) {
+        if (text === undefined || !GUID.test(text)) {
+            const other = setting === 'SNATMON_ALERT_TENANT_ID' ? 'SNATMON_ALERT_CLIENT_ID' : 'SNATMON_ALERT_TENANT_ID';
+            throw new ConfigError(
+                `Expected app setting \`${setting}\` to be ${what} (a GUID)` +
+                    (text === undefined ? ` when ${other} is set` : `, got '${text}'`),
+                setting,
+            );
+        }
+    }
+    return {
+        tenantId: (tenantId ?? '').toLowerCase(),
+        clientId: (clientId ?? '').toLowerCase(),
+        authority: authority.toString().replace(/\/+$/, ''),
+    };
+}
+
 /** Reads and checks every SNATMON_* setting once. The only place that reads the environment. */
 export function loadConfig(env: Env = process.env): Config {
     const endpoint = armEndpoint(env);
     const storageSettings = storage(env);
     const reportBaseUrl = httpsUrl(env, 'SNATMON_REPORT_BASE_URL', "the app's public base URL");
+    const pages = pagesAuth(env);
+    const alertSettings = alertAuth(env);
     return {
+        ...(pages === undefined ? {} : { pages }),
         clusters: clusters(env),
         subscriptions: subscriptions(env),
         arm: {
@@ -436,6 +529,7 @@ export function loadConfig(env: Env = process.env): Config {
             channels: channels(env),
             ...(reportBaseUrl === undefined ? {} : { reportBaseUrl: reportBaseUrl.replace(/\/+$/, '') }),
         },
+        ...(alertSettings === undefined ? {} : { alertAuth: alertSettings }),
         probe: {
             // The probe pod's deadline is the window + 240 s and AKS run command gives up after about 300 s.
             windowSeconds: number(env, 'SNATMON_PROBE_WINDOW_SECONDS', 20, { min: 1, max: 30, integer: true }),

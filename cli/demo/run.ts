@@ -3,7 +3,8 @@
  * the queue worker, findings, notifications, the report; then what it found, and the files it wrote.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import type { Culprit } from '../../shared/analyze/types.js';
 import type { PumpReport } from '../../shared/azure/queuePump.js';
@@ -13,6 +14,8 @@ import { culpritWorkload, rankCulprits } from '../../shared/findings/workloads.j
 import type { Incident } from '../../shared/incidents/types.js';
 import { buildReportData } from '../../shared/monitor/reportData.js';
 import type { TickSummary } from '../../shared/monitor/scanTick.js';
+import type { PageLinks } from '../../shared/notify/links.js';
+import { renderFindingPage, renderRunbookPage } from '../../shared/report/findingPage.js';
 import { clusterName, renderReport } from '../../shared/report/renderReport.js';
 import type { ReceivedRequest } from '../../test/helpers/webhookReceiver.js';
 import { clusterIdOf } from '../../test/localAzure/scenario.js';
@@ -54,7 +57,15 @@ export interface DemoFinding {
 export interface DemoResult {
     simulated: true;
     outputDir: string;
-    files: { teamsCard?: string; slackPayload?: string; webhook?: string; report: string };
+    files: {
+        teamsCard?: string;
+        slackPayload?: string;
+        webhook?: string;
+        report: string;
+        runbook: string;
+        /** One page per finding: what every message links to. */
+        findingPages: string[];
+    };
     tick: Pick<TickSummary, 'clusters' | 'nodes' | 'enqueued' | 'clusterErrors' | 'failures'>;
     queue: PumpReport;
     findings: DemoFinding[];
@@ -76,10 +87,12 @@ export async function runDemoStory(options: DemoStoryOptions): Promise<DemoResul
     const started = performance.now();
     const start = new Date(Math.floor(Date.now() / 60_000) * 60_000);
     const scenario = demoScenario(start);
+    const pages = demoPageLinks(options.outputDir);
     const world = await startDemoWorld({
         scenario,
         settings: demoSettings(scenario),
         certificatesDir: options.certificatesDir,
+        pages,
         ...(options.webhooks ? { webhooks: options.webhooks } : {}),
     });
     try {
@@ -112,11 +125,29 @@ export async function runDemoStory(options: DemoStoryOptions): Promise<DemoResul
             atRiskPercent: world.config.detection.atRiskPercent,
             banner: SIMULATED_BANNER,
         });
+        data.metricsWindowMinutes = world.config.detection.windowMinutes;
+        data.pages = pages;
 
-        mkdirSync(options.outputDir, { recursive: true });
-        const files: DemoResult['files'] = { report: join(options.outputDir, 'report.html') };
+        mkdirSync(join(options.outputDir, 'findings'), { recursive: true });
+        const files: DemoResult['files'] = {
+            report: join(options.outputDir, 'report.html'),
+            runbook: join(options.outputDir, 'runbook.html'),
+            findingPages: [],
+        };
         writeFileSync(files.report, renderReport(data));
-        const exhausted = incidents.find((i) => i.worstState === 'exhausted');
+        writeFileSync(files.runbook, renderRunbookPage(SIMULATED_BANNER));
+        const allIncidents = [
+            ...incidents,
+            ...(await Promise.all(clusterIds.map((id) => store.incidents.list(id, 'resolved')))).flat(),
+        ];
+        for (const finding of findings) {
+            const path = fileURLToPath(pages.finding(finding.id));
+            const incident = allIncidents.find((i) => i.id === finding.incidentId);
+            writeFileSync(path, renderFindingPage(finding, incident, { now, pages, banner: SIMULATED_BANNER }));
+            files.findingPages.push(path);
+        }
+        // The node that ran out of ports tells the story best; the NAT gateway's alert is delivered alongside.
+        const exhausted = incidents.find((i) => i.worstState === 'exhausted' && !i.natGateway);
         const paths = world.webhooks;
         const pick = (path: string) => pickDelivery(world.receiver.accepted(path), exhausted);
         const teams = pick(paths.teams);
@@ -168,13 +199,22 @@ export async function runDemoStory(options: DemoStoryOptions): Promise<DemoResul
     }
 }
 
+/** Messages link to the pages the demo writes: file URLs a browser on this machine opens. */
+function demoPageLinks(outputDir: string): PageLinks {
+    const base = pathToFileURL(resolve(outputDir)).href;
+    return {
+        finding: (id) => `${base}/findings/${id.replace(/[^A-Za-z0-9._-]/g, '_')}.html`,
+        runbook: (anchor) => `${base}/runbook.html#${encodeURIComponent(anchor)}`,
+    };
+}
+
 function writeJson(path: string, value: unknown): void {
     writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** The delivery about the exhausted node when there is one, else the first. */
 function pickDelivery(requests: ReceivedRequest[], exhausted: Incident | undefined): ReceivedRequest | undefined {
-    const about = exhausted ? requests.find((r) => r.body.toString('utf8').includes(exhausted.node)) : undefined;
+    const about = exhausted ? requests.find((r) => r.body.toString('utf8').includes(exhausted.id)) : undefined;
     return about ?? requests[0];
 }
 
@@ -273,8 +313,17 @@ export function formatDemo(result: DemoResult): string {
         out.push(`Timer tick to first notification: ${(result.timings.tickToFirstDeliveryMs / 1000).toFixed(1)}s`);
     }
     out.push('', `Files in ${result.outputDir}:`);
-    const files = [result.files.teamsCard, result.files.slackPayload, result.files.webhook, result.files.report];
+    const files = [
+        result.files.teamsCard,
+        result.files.slackPayload,
+        result.files.webhook,
+        result.files.report,
+        result.files.runbook,
+    ];
     for (const file of files) if (file) out.push(`  ${file}`);
+    out.push(
+        `  ${join(result.outputDir, 'findings')}/ (${result.files.findingPages.length} finding pages, linked from every message)`,
+    );
     out.push('', 'Open report.html in a browser. All of the above is simulated data.');
     return `${out.join('\n')}\n`;
 }

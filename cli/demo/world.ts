@@ -19,6 +19,7 @@ import { type Config, loadConfig } from '../../shared/config.js';
 import { toObservation } from '../../shared/monitor/observations.js';
 import type { TickSummary } from '../../shared/monitor/scanTick.js';
 import { createMonitorServices, type MonitorServices } from '../../shared/monitor/services.js';
+import type { PageLinks } from '../../shared/notify/links.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../test/helpers/webhookReceiver.js';
 import { testCertificatesIn } from '../../test/localAzure/certs.js';
 import type { Scenario } from '../../test/localAzure/scenario.js';
@@ -65,6 +66,8 @@ export interface DemoWorldOptions {
      * cached in this process were issued by it, so a second world in one process must reuse it.
      */
     azure?: LocalAzure;
+    /** Where messages link to pages (the demo writes them as files). */
+    pages?: PageLinks;
 }
 
 export async function startDemoWorld(options: DemoWorldOptions): Promise<DemoWorld> {
@@ -102,7 +105,7 @@ export async function startDemoWorld(options: DemoWorldOptions): Promise<DemoWor
             // The local Azure finishes a run command after one poll; polling fast keeps the demo short.
             SNATMON_RUN_COMMAND_POLL_SECONDS: '0.05',
         });
-        const services = createMonitorServices(config);
+        const services = createMonitorServices(config, options.pages ? { pages: options.pages } : {});
         const logs: string[] = [];
         const context = (name: string): Context =>
             new functions.InvocationContext({

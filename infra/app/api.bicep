@@ -28,6 +28,9 @@ param applicationInsightsName string
 @description('Required. Product settings (SNATMON_*), merged with the host settings below.')
 param appSettings object
 
+@description('Optional. Client ID of the Entra ID app registration the pages sign people in with; empty for no pages.')
+param pagesClientId string = ''
+
 @description('Optional. Subnet for VNet integration (delegated to Microsoft.App/environments); empty for none.')
 param subnetId string = ''
 
@@ -126,11 +129,55 @@ var hostSettings = {
   SNATMON_REPORT_BASE_URL: 'https://${site.properties.defaultHostName}'
 }
 
+// The pages verify the signed-in person's ID token themselves (shared/http/signIn.ts), so these are set together.
+var pagesSettings = empty(pagesClientId)
+  ? {}
+  : {
+      SNATMON_PAGES_CLIENT_ID: pagesClientId
+      SNATMON_PAGES_TENANT_ID: tenant().tenantId
+    }
+
 resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: site
   name: 'appsettings'
-  properties: union(appSettings, hostSettings)
+  properties: union(appSettings, hostSettings, pagesSettings)
+}
+
+// App Service Authentication with Entra ID: /.auth/login/aad signs people in and the token store hands the app their
+// ID token (X-MS-TOKEN-AAD-ID-TOKEN). Anonymous requests still reach the app: the JSON API keeps its function keys,
+// and the pages refuse anyone whose token the app cannot verify (Flex Consumption docs have said EasyAuth does not
+// block unauthenticated callers there, so the app never relies on it to).
+resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(pagesClientId)) {
+  parent: site
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: false
+      unauthenticatedClientAction: 'AllowAnonymous'
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: pagesClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: true
+      }
+    }
+  }
 }
 
 output name string = site.name
 output uri string = 'https://${site.properties.defaultHostName}'
+output hostName string = site.properties.defaultHostName

@@ -31,6 +31,9 @@ export function toClusterInfo(managedCluster: ManagedCluster, fallback?: Cluster
             ...(p.mode === undefined ? {} : { mode: p.mode }),
             ...(p.osType === undefined ? {} : { osType: p.osType }),
             ...(p.osSKU === undefined ? {} : { osSku: p.osSKU }),
+            ...(p.enableAutoScaling === undefined ? {} : { enableAutoScaling: p.enableAutoScaling }),
+            ...(p.maxCount === undefined ? {} : { maxCount: p.maxCount }),
+            ...(p.upgradeSettings?.maxSurge === undefined ? {} : { maxSurge: p.upgradeSettings.maxSurge }),
         })),
     };
     if (managedCluster.location) info.location = managedCluster.location;

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { InMemoryDetectionMemory } from '../detect/memory.js';
 import type { DetectionMemory, MetricsReader, NodeResolver, ProbeExecutor } from '../detect/ports.js';
 import { scanClusters, type ScanSettings, scanSettingsFrom } from '../detect/scan.js';
-import type { ScanReport } from '../detect/types.js';
+import type { DiscoveredCluster, ScanReport } from '../detect/types.js';
 import { BatchMetricsReader } from './batchMetrics.js';
 import { type ArmClientSettings, AzureClients, DEFAULT_REQUEST_TIMEOUT_MS } from './clients.js';
 import { ClusterCatalog, discoverClusters, type DiscoveryTargets } from './discovery.js';
@@ -100,15 +100,22 @@ export function createAzureServices(
     };
 }
 
-/** One detection pass over the (cached) cluster list. */
-export async function scanOnce(services: AzureServices, now: Date = new Date()): Promise<ScanReport> {
-    const discovery = await services.catalog.get(now.getTime());
+/**
+ * One detection pass over the (cached) cluster list. `only`: just these clusters, with a memory of their own so an
+ * out-of-tick read (an Azure Monitor alert) leaves the timer's allocated-ports history alone.
+ */
+export async function scanOnce(
+    services: AzureServices,
+    now: Date = new Date(),
+    only?: readonly DiscoveredCluster[],
+): Promise<ScanReport> {
+    const discovery = only ? { clusters: [...only], errors: [] } : await services.catalog.get(now.getTime());
     return scanClusters(
         discovery,
         {
             metrics: services.metrics,
             nodes: services.nodes,
-            memory: services.memory,
+            memory: only ? new InMemoryDetectionMemory() : services.memory,
             describeError: describeAzureError,
         },
         services.settings,

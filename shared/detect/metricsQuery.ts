@@ -196,6 +196,28 @@ export function latestAverage(points: readonly MetricPoint[]): number | undefine
     return latest?.average;
 }
 
+/** Least-squares slope of the averages, per minute; undefined with fewer than two distinct minutes. */
+export function trendPerMinute(points: readonly MetricPoint[]): number | undefined {
+    const xs: number[] = [];
+    const ys: number[] = [];
+    for (const p of points) {
+        if (p.average === undefined) continue;
+        xs.push(p.timeStamp / 60_000);
+        ys.push(p.average);
+    }
+    if (new Set(xs).size < 2) return undefined;
+    const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+    const mx = mean(xs);
+    const my = mean(ys);
+    let num = 0;
+    let den = 0;
+    xs.forEach((x, i) => {
+        num += (x - mx) * ((ys[i] ?? 0) - my);
+        den += (x - mx) ** 2;
+    });
+    return num / den;
+}
+
 /**
  * Folds the two load balancer responses into samples per backend IP: failed connections, and the ports of each
  * protocol with the busiest one's on top.
@@ -221,7 +243,7 @@ export function loadBalancerSamples(
         if (failed !== undefined) samples.failedConnections = failed;
     }
     const ports = new Map<string, Map<string, PortSamples>>();
-    const fold = (metric: string, field: keyof PortSamples) => {
+    const fold = (metric: string, field: 'usedPorts' | 'allocatedPorts') => {
         for (const [ip, byProtocol] of seriesByBackendAndProtocol(portsResponse, metric, notes)) {
             entry(ip);
             let perIp = ports.get(ip);
@@ -233,6 +255,8 @@ export function loadBalancerSamples(
                 const value = latestAverage(points);
                 const current = perIp.get(protocol) ?? {};
                 if (value !== undefined) current[field] = value;
+                const trend = field === 'usedPorts' ? trendPerMinute(points) : undefined;
+                if (trend !== undefined) current.usedPortsPerMinute = trend;
                 perIp.set(protocol, current);
             }
         }
@@ -249,6 +273,7 @@ export function loadBalancerSamples(
         const [protocol, top] = busiest;
         if (top.usedPorts !== undefined) samples.usedPorts = top.usedPorts;
         if (top.allocatedPorts !== undefined) samples.allocatedPorts = top.allocatedPorts;
+        if (top.usedPortsPerMinute !== undefined) samples.usedPortsPerMinute = top.usedPortsPerMinute;
         if (protocol !== '') {
             samples.protocol = protocol;
             samples.protocols = Object.fromEntries(split);

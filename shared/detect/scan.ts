@@ -5,6 +5,7 @@
  * (`readLoadBalancers`) is asked for every load balancer of the pass first, then each cluster takes its own outcome.
  */
 import { outboundLoadBalancerId, resourceKey } from '../azure/resourceId.js';
+import { clusterMaxNodes } from '../findings/capacity.js';
 import { classifyBackend, compareIps, compareStates, type Thresholds, usedPercentOf } from './classify.js';
 import { mapWithConcurrency } from './concurrency.js';
 import { metricsWindow } from './metricsQuery.js';
@@ -52,6 +53,7 @@ const NAT_GATEWAY_TYPES = new Set(['managednatgateway', 'userassignednatgateway'
 
 function emptyReport(cluster: DiscoveredCluster): ClusterReport {
     const info = cluster.cluster;
+    const most = info ? clusterMaxNodes(info.agentPools) : undefined;
     return {
         id: cluster.ref.id,
         name: cluster.ref.name,
@@ -63,6 +65,8 @@ function emptyReport(cluster: DiscoveredCluster): ClusterReport {
         privateCluster: info?.privateCluster ?? null,
         aadManaged: info?.aadManaged ?? null,
         powerState: info?.powerState ?? null,
+        maxNodeCount: most?.count ?? null,
+        ...(most ? { maxNodeCountBasis: most.basis } : {}),
         nodes: [],
         notes: [],
     };
@@ -119,15 +123,16 @@ async function scanLoadBalancer(
             failedConnections: samples.failedConnections ?? null,
             usedPorts: samples.usedPorts ?? null,
             allocatedPorts: samples.allocatedPorts ?? null,
-            usedPercent: roundPercent(usedPercent),
+            usedPercent: roundToTenth(usedPercent),
             protocol: samples.protocol ?? null,
+            usedPortsPerMinute: roundToTenth(samples.usedPortsPerMinute ?? null),
         };
         if (samples.protocols) {
             entry.protocols = Object.entries(samples.protocols).map(([protocol, ports]) => ({
                 protocol,
                 usedPorts: ports.usedPorts ?? null,
                 allocatedPorts: ports.allocatedPorts ?? null,
-                usedPercent: roundPercent(usedPercentOf(ports)),
+                usedPercent: roundToTenth(usedPercentOf(ports)),
             }));
         }
         // The smallest allocation of any protocol: a reset shows in whichever protocol it hits.
@@ -184,8 +189,8 @@ async function scanNatGateway(
     deps.memory.setNatGatewayCursor(cluster.id, (start + count) % nodes.length);
 }
 
-function roundPercent(percent: number | null): number | null {
-    return percent === null ? null : Math.round(percent * 10) / 10;
+function roundToTenth(value: number | null): number | null {
+    return value === null ? null : Math.round(value * 10) / 10;
 }
 
 /** The load balancer of a cluster whose egress its metrics describe, if it has one to read. */

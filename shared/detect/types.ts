@@ -25,7 +25,20 @@ export interface ClusterInfo extends ClusterRef {
     runCommandDisabled: boolean;
     /** Running or Stopped. */
     powerState?: string;
-    agentPools: { name: string; count?: number; mode?: string; osType?: string; osSku?: string }[];
+    agentPools: AgentPoolInfo[];
+}
+
+export interface AgentPoolInfo {
+    name: string;
+    count?: number;
+    mode?: string;
+    osType?: string;
+    osSku?: string;
+    enableAutoScaling?: boolean;
+    /** The cluster autoscaler's maximum for the pool. */
+    maxCount?: number;
+    /** `upgradeSettings.maxSurge`: a node count (`5`) or a percentage of the pool (`33%`). */
+    maxSurge?: string;
 }
 
 /** A configured or listed cluster, read or not. */
@@ -53,6 +66,8 @@ export type NodeState = 'exhausted' | 'at-risk' | 'ok' | 'unknown';
 export interface PortSamples {
     usedPorts?: number;
     allocatedPorts?: number;
+    /** Least-squares trend of the per-minute used-port averages in the window; absent with fewer than two. */
+    usedPortsPerMinute?: number;
 }
 
 /**
@@ -90,6 +105,8 @@ export interface NodeReport {
     protocol?: string | null;
     /** Every protocol's ports; the at-risk rule applies to each. */
     protocols?: ProtocolPortsReport[];
+    /** Trend of used ports over the window, ports a minute (rounded to 0.1); null with fewer than two minutes. */
+    usedPortsPerMinute?: number | null;
     /** Allocated ports went down against the last value seen for this node (reset on scale or reconcile). */
     allocatedPortsDrop?: { previous: number; current: number };
 }
@@ -109,6 +126,10 @@ export interface ClusterReport {
     privateCluster: boolean | null;
     aadManaged: boolean | null;
     powerState: string | null;
+    /** The most nodes the cluster may run: autoscaler maxima (else pool sizes) plus upgrade surge; null if unknown. */
+    maxNodeCount?: number | null;
+    /** How maxNodeCount was reached, in words. */
+    maxNodeCountBasis?: string;
     loadBalancer?: {
         id: string;
         allocatedOutboundPorts: number | null;

@@ -4,9 +4,10 @@
  * Arithmetic from the AKS docs: max nodes = 64,000 ports per IP x outbound IPs / ports per node.
  */
 import type { Analysis } from '../analyze/types.js';
+import { inert } from '../notify/inert.js';
 import { parseClusterId } from './ids.js';
 import type { Finding } from './types.js';
-import { culpritWorkload, rankCulprits, unidentifiedCulpritLabel } from './workloads.js';
+import { culpritLabel, rankCulprits } from './workloads.js';
 
 export const PORTS_PER_IP = 64_000;
 /** `loadBalancerProfile.managedOutboundIPs.count` accepts 1-100. */
@@ -34,6 +35,8 @@ export interface PortsAdvice {
     proposedMaxNodes: number;
     /** Nodes the cluster must hold: the known maximum, else today's count. */
     targetNodes?: number;
+    /** Why targetNodes: `autoscaler maxima 10 + upgrade surge 1`, or `today's node count`. */
+    targetBasis?: string;
     /** Outbound IPs needed for targetNodes at proposedPorts (never fewer than today). */
     proposedIps: number;
     /** Over the 100 managed IPs the load balancer accepts: only a NAT Gateway gets there. */
@@ -49,6 +52,18 @@ export interface FixPlan {
 }
 
 const MAX_POOLING_WORKLOADS = 3;
+/**
+ * Pooling advice is for culprits holding at least this share of the node's allocated SNAT ports: below it, pooling
+ * in that workload would not give the node back enough ports to matter.
+ */
+export const POOLING_MIN_SHARE = 0.1;
+/** Without a per-node allocation (NAT gateway egress), the share is taken of the load balancer's default, 1,024. */
+export const POOLING_BASE_WITHOUT_ALLOCATION = 1_024;
+
+/** Ports a culprit must hold for pooling advice on a node with `allocatedPorts`. */
+export function poolingThreshold(allocatedPorts: number): number {
+    return Math.ceil(POOLING_MIN_SHARE * (allocatedPorts > 0 ? allocatedPorts : POOLING_BASE_WITHOUT_ALLOCATION));
+}
 const MAX_POOLING_DESTINATIONS = 3;
 
 export function maxNodes(portsPerNode: number, outboundIps: number): number {
@@ -62,7 +77,7 @@ export function proposePorts(currentPorts: number): number {
 
 export function planFix(finding: Finding): FixPlan {
     const notes: string[] = [];
-    const pooling = poolingAdvice(finding.analysis);
+    const pooling = poolingAdvice(finding.analysis, poolingThreshold(finding.allocatedPorts));
     const usesLoadBalancer = finding.outbound.outboundType.toLowerCase() === 'loadbalancer';
     const ports = usesLoadBalancer ? portsAdvice(finding, notes) : undefined;
     if (!usesLoadBalancer) {
@@ -71,18 +86,14 @@ export function planFix(finding: Finding): FixPlan {
     return { pooling, ports, natGateway: natGatewayAdvice(finding.outbound.outboundType), notes };
 }
 
-function poolingAdvice(analysis: Analysis | undefined): PoolingAdvice[] {
+function poolingAdvice(analysis: Analysis | undefined, minPorts: number): PoolingAdvice[] {
     if (!analysis) return [];
     const advice: PoolingAdvice[] = [];
     for (const culprit of rankCulprits(analysis.culprits)) {
-        if (advice.length >= MAX_POOLING_WORKLOADS) break;
-        if (culprit.snatPortsHeld <= 0 && culprit.publicConnects <= 0) break;
-        const workload = culpritWorkload(culprit);
+        if (advice.length >= MAX_POOLING_WORKLOADS || culprit.snatPortsHeld < minPorts) break;
         advice.push({
-            workload: workload
-                ? `${workload.kind} ${workload.namespace}/${workload.name}`
-                : unidentifiedCulpritLabel(culprit),
-            pod: culprit.pod,
+            workload: culpritLabel(culprit),
+            ...(culprit.pod === undefined ? {} : { pod: inert(culprit.pod) }),
             snatPortsHeld: culprit.snatPortsHeld,
             timeWait: culprit.timeWait,
             destinations: culprit.destinations
@@ -125,6 +136,14 @@ function portsAdvice(finding: Finding, notes: string[]): PortsAdvice | undefined
         proposedPorts,
         proposedMaxNodes: maxNodes(proposedPorts, proposedIps),
         targetNodes,
+        ...(targetNodes === undefined
+            ? {}
+            : {
+                  targetBasis:
+                      finding.outbound.maxNodeCount !== undefined
+                          ? (finding.outbound.maxNodeCountBasis ?? 'the most nodes the cluster may run')
+                          : "today's node count; the pools' maximum is unknown",
+              }),
         proposedIps,
         exceedsManagedIpLimit: proposedIps > MAX_MANAGED_OUTBOUND_IPS,
         command,

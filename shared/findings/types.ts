@@ -19,7 +19,23 @@ export interface OutboundConfig {
     nodeCount?: number;
     /** Largest node count the cluster may reach (autoscaler maxima plus upgrade surge), when known. */
     maxNodeCount?: number;
+    /** How maxNodeCount was reached, in words (`autoscaler maxima 10 + upgrade surge 1`). */
+    maxNodeCountBasis?: string;
     idleTimeoutMinutes?: number;
+    /** The outbound load balancer (`kubernetes` in the node resource group), for portal links. */
+    loadBalancerId?: string;
+}
+
+/** The metrics window a reading's counts cover (ISO 8601, UTC); failed connections are the total over it. */
+export interface ReadingWindow {
+    start: string;
+    end: string;
+}
+
+/** A NAT gateway: it has no per-node metric, so its incident is per gateway and cluster. */
+export interface NatGatewayRef {
+    id: string;
+    name: string;
 }
 
 /** One metrics reading for one node, whatever its state. */
@@ -38,6 +54,12 @@ export interface NodeObservation {
     /** `TCP` or `UDP`: the protocol the port counts are of (the busiest); absent when the metrics were not split. */
     protocol?: string;
     outbound: OutboundConfig;
+    /** What `failedConnections` counts over; absent in readings stored before windows were kept. */
+    window?: ReadingWindow;
+    /** Trend of used ports over the window (least squares, ports a minute), when two or more minutes arrived. */
+    usedPortsPerMinute?: number;
+    /** Set when the reading is a NAT gateway's: `node` is then the gateway's incident key, not a node. */
+    natGateway?: NatGatewayRef;
 }
 
 /** How one evidence source fared during an investigation (tcptracer, ss, conntrack, lsns, ...). */

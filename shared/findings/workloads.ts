@@ -1,4 +1,5 @@
 import type { Analysis, Culprit } from '../analyze/types.js';
+import { inert, isKubernetesKind } from '../notify/inert.js';
 import type { WorkloadRef } from './types.js';
 
 /** Culprits ordered by the SNAT ports they hold, then by new public connections: the order people should read. */
@@ -40,4 +41,20 @@ export function unidentifiedCulpritLabel(culprit: Culprit): string {
     if (culprit.uid !== undefined) return `pod UID ${culprit.uid}`;
     if (culprit.netns !== undefined) return `network namespace ${culprit.netns}`;
     return 'node processes';
+}
+
+/**
+ * The one way a workload is written everywhere (messages, pages, CLI): `Deployment shop/egress-api`. Every part is
+ * pod-controlled text, so it is made inert here; a kind no Kubernetes type could have is not repeated.
+ */
+export function workloadLabel(workload: WorkloadRef): string {
+    const kind = isKubernetesKind(workload.kind) ? workload.kind : 'owner of unrecognized kind';
+    const namespace = workload.namespace ? `${inert(workload.namespace, 63)}/` : '';
+    return `${kind} ${namespace}${inert(workload.name)}`;
+}
+
+/** A culprit named as people read it: its workload, else how the pod was seen (IP, UID), else node processes. */
+export function culpritLabel(culprit: Culprit): string {
+    const workload = culpritWorkload(culprit);
+    return workload ? workloadLabel(workload) : inert(unidentifiedCulpritLabel(culprit));
 }

@@ -4,8 +4,8 @@
  */
 import { parseIpv4, parseIpv6 } from '../analyze/addressClass.js';
 import type { ClusterRef } from '../azure/resourceId.js';
+import { payloadTooLarge } from './body.js';
 import { badRequest as bad, NODE_NAME, parseClusterParameter } from './parameters.js';
-import { HttpError } from './responses.js';
 
 export const MAX_BODY_BYTES = 8 * 1024;
 
@@ -16,21 +16,21 @@ export interface InvestigationRequest {
 }
 
 const FIELDS = new Set(['cluster', 'node', 'backendIp']);
-const EXAMPLE =
+export const INVESTIGATION_REQUEST_EXAMPLE =
     '{"cluster": "/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.ContainerService/managedClusters/<name>", "node": "aks-nodepool1-12345678-vmss000000"}';
 
 export function parseInvestigationRequest(body: string): InvestigationRequest {
     if (Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES) {
-        throw new HttpError(413, 'PayloadTooLarge', `Request body over ${MAX_BODY_BYTES} bytes; expected ${EXAMPLE}`);
+        throw payloadTooLarge(MAX_BODY_BYTES, INVESTIGATION_REQUEST_EXAMPLE);
     }
     let data: unknown;
     try {
         data = JSON.parse(body) as unknown;
     } catch {
-        throw bad(`Request body is not valid JSON; expected ${EXAMPLE}`);
+        throw bad(`Request body is not valid JSON; expected ${INVESTIGATION_REQUEST_EXAMPLE}`);
     }
     if (typeof data !== 'object' || data === null || Array.isArray(data))
-        throw bad(`Expected a JSON object: ${EXAMPLE}`);
+        throw bad(`Expected a JSON object: ${INVESTIGATION_REQUEST_EXAMPLE}`);
     // A misspelt field ("nodeName") would otherwise read as a missing one.
     const unknown = Object.keys(data).filter((key) => !FIELDS.has(key));
     if (unknown.length > 0) {

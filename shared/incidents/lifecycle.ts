@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 
 import type { Finding, NodeObservation } from '../findings/types.js';
 import { topWorkload } from '../findings/workloads.js';
+import { incidentNodeOf } from './subject.js';
 import type { Incident, IncidentEvent, IncidentEventKind, InvestigationFailure } from './types.js';
 
 export const DEFAULT_COOLDOWN_MINUTES = 15;
@@ -143,11 +144,11 @@ export function resolveUnreported(current: Incident | undefined, now: string, po
 }
 
 function openIncident(observation: NodeObservation, at: string, id: string): Incident {
-    return {
+    const incident: Incident = {
         id,
         clusterId: observation.clusterId,
-        node: observation.node,
-        backendIp: observation.backendIp,
+        node: incidentNodeOf(observation),
+        backendIp: observation.natGateway ? '' : observation.backendIp,
         status: 'open',
         openedAt: at,
         lastObservedAt: at,
@@ -163,6 +164,9 @@ function openIncident(observation: NodeObservation, at: string, id: string): Inc
         alerted: false,
         identified: false,
     };
+    if (observation.natGateway) incident.natGateway = { ...observation.natGateway };
+    if (observation.window) incident.peakFailedWindow = { ...observation.window };
+    return incident;
 }
 
 function addBad(incident: Incident, observation: NodeObservation, at: string, counts: boolean): void {
@@ -170,6 +174,9 @@ function addBad(incident: Incident, observation: NodeObservation, at: string, co
     if (Date.parse(at) > Date.parse(incident.lastBadAt)) incident.lastBadAt = at;
     if (Date.parse(at) > Date.parse(incident.lastObservedAt)) incident.lastObservedAt = at;
     if (observation.state === 'exhausted') incident.worstState = 'exhausted';
+    if (observation.failedConnections > incident.peakFailedConnections && observation.window) {
+        incident.peakFailedWindow = { ...observation.window };
+    }
     incident.peakFailedConnections = Math.max(incident.peakFailedConnections, observation.failedConnections);
     incident.peakUsedPorts = Math.max(incident.peakUsedPorts, observation.usedPorts);
     if (observation.allocatedPorts > 0) incident.allocatedPorts = observation.allocatedPorts;

@@ -7,6 +7,7 @@
 import { newFindingId } from '../findings/ids.js';
 import type { Finding, NodeObservation } from '../findings/types.js';
 import { buildContent } from '../notify/content.js';
+import type { PageLinks } from '../notify/links.js';
 import { render } from '../notify/render.js';
 import { type ChannelName, type Log, silentLog } from '../notify/types.js';
 import { StoreError } from '../store/errors.js';
@@ -23,6 +24,7 @@ import {
     type Step,
 } from './lifecycle.js';
 import { DEFAULT_REPEAT_OFFENDER_INCIDENTS, repeatOffence } from './offenders.js';
+import { incidentNodeOf } from './subject.js';
 import type { Incident, IncidentEvent, InvestigationFailure } from './types.js';
 
 export interface TrackerOptions {
@@ -31,6 +33,8 @@ export interface TrackerOptions {
     channels: readonly ChannelName[];
     /** Public base URL of the app, for links to findings. */
     baseUrl?: string;
+    /** Overrides the links to pages (the demo links to the files it writes). */
+    pages?: PageLinks;
     /** Incidents with the same top workload (this one included) that make it a repeat offender. */
     repeatOffenderIncidents?: number;
     /** Lease length for an investigation (default 10 minutes). */
@@ -112,7 +116,8 @@ export class IncidentTracker {
 
     /** Stores an investigation's finding and places it in the node's incident (opening one if needed). */
     async recordFinding(finding: Finding): Promise<TrackResult> {
-        const { step } = await this.commit(finding.clusterId, finding.node, async (current) => {
+        const subject = incidentNodeOf(finding);
+        const { step } = await this.commit(finding.clusterId, subject, async (current) => {
             const step = attachFinding(current, finding);
             const placed: Finding = { ...finding };
             if (step.incident) placed.incidentId = step.incident.id;
@@ -121,7 +126,7 @@ export class IncidentTracker {
             return step;
         });
         await this.afterCommit(step);
-        const queued = await this.flush(finding.clusterId, finding.node);
+        const queued = await this.flush(finding.clusterId, subject);
         return { change: step.change, events: step.events, queued, findingId: finding.id, ...incidentOf(step) };
     }
 
@@ -258,7 +263,10 @@ export class IncidentTracker {
                       )
                     : undefined;
             if (event.kind === 'resolved') await this.store.incidents.put(event.incident);
-            const content = buildContent(event, event.incident, finding, repeat, { baseUrl: this.options.baseUrl });
+            const content = buildContent(event, event.incident, finding, repeat, {
+                ...(this.options.baseUrl === undefined ? {} : { baseUrl: this.options.baseUrl }),
+                ...(this.options.pages === undefined ? {} : { pages: this.options.pages }),
+            });
             for (const channel of this.options.channels) {
                 const message = render(channel, content);
                 const created = await this.store.outbox.enqueue({

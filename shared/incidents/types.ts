@@ -1,4 +1,4 @@
-import type { WorkloadRef } from '../findings/types.js';
+import type { NatGatewayRef, ReadingWindow, WorkloadRef } from '../findings/types.js';
 
 /** One stretch of trouble on one node: opens when the node turns exhausted or at-risk, resolves after staying clean. */
 export interface Incident {
@@ -18,6 +18,10 @@ export interface Incident {
     /** `clean`: the node stayed ok long enough; `unreported`: the node stopped appearing in the metrics. */
     resolution?: 'clean' | 'unreported';
     worstState: 'exhausted' | 'at-risk';
+    /** Set for a NAT gateway's incident; `node` is then the gateway's key (subject.ts). */
+    natGateway?: NatGatewayRef;
+    /** The metrics window of the reading with the most failed connections (each reading is a window's total). */
+    peakFailedWindow?: ReadingWindow;
     /** Exhausted or at-risk observations in this incident. */
     badObservations: number;
     peakFailedConnections: number;

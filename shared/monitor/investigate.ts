@@ -5,11 +5,13 @@
  * tick can try again, or after the cooldown when the probe was refused for lack of permission (retrying every tick
  * would only write another failed record per tick).
  */
-import { resourceKey } from '../azure/resourceId.js';
+import { outboundLoadBalancerId, resourceKey } from '../azure/resourceId.js';
 import type { ClusterInfo } from '../detect/types.js';
 import { clusterUnreadableReason, describeFailure, publicFailure } from '../errors.js';
+import { clusterMaxNodes } from '../findings/capacity.js';
 import { newFindingId } from '../findings/ids.js';
-import type { Finding, OutboundConfig } from '../findings/types.js';
+import type { Finding, NatGatewayRef, OutboundConfig } from '../findings/types.js';
+import { incidentNodeOf } from '../incidents/subject.js';
 import { drainOutbox } from '../notify/send.js';
 import { type Log, silentLog } from '../notify/types.js';
 import { type InvestigationMessage, leaseOf } from './messages.js';
@@ -51,11 +53,15 @@ export async function runInvestigation(
         // Before the lease goes back, so the tick that can next claim the node sees why this one failed; failing to
         // keep it only costs the alert its reason, so it does not hold the lease.
         await tracker
-            .recordInvestigationFailure(message.clusterId, message.node, {
-                reason: outcome.reason,
-                at: now.toISOString(),
-                ...(outcome.refused === undefined ? {} : { refused: outcome.refused }),
-            })
+            .recordInvestigationFailure(
+                message.clusterId,
+                incidentNodeOf({ node: message.node, ...natGatewayOf(message) }),
+                {
+                    reason: outcome.reason,
+                    at: now.toISOString(),
+                    ...(outcome.refused === undefined ? {} : { refused: outcome.refused }),
+                },
+            )
             .catch((err: unknown) => {
                 log.warn(
                     `Could not keep the failure of ${message.investigationId} on its incident: ${describeFailure(err)}`,
@@ -121,6 +127,11 @@ async function investigate(
         allocatedPorts: observation?.allocatedPorts ?? 0,
         ...(observation?.protocol === undefined ? {} : { protocol: observation.protocol }),
         outbound: outbound(cluster),
+        ...(observation?.window ? { window: observation.window } : {}),
+        ...(observation?.usedPortsPerMinute === undefined
+            ? {}
+            : { usedPortsPerMinute: observation.usedPortsPerMinute }),
+        ...(observation?.natGateway ? { natGateway: observation.natGateway } : {}),
         analysis: probe.analysis,
         collectors: probed.collectors,
     };
@@ -134,15 +145,27 @@ async function investigate(
     };
 }
 
+function natGatewayOf(message: InvestigationMessage): { natGateway?: NatGatewayRef } {
+    const gateway = message.observation?.natGateway;
+    return gateway ? { natGateway: gateway } : {};
+}
+
 function outbound(cluster: ClusterInfo): OutboundConfig {
     const config: OutboundConfig = { outboundType: cluster.outboundType };
     const lb = cluster.loadBalancer;
     if (lb) {
         config.outboundIpCount = lb.effectiveOutboundIps.length || lb.managedOutboundIps || 1;
+        if (cluster.nodeResourceGroup)
+            config.loadBalancerId = outboundLoadBalancerId(cluster.subscriptionId, cluster.nodeResourceGroup);
         if (lb.allocatedOutboundPorts !== undefined) config.allocatedOutboundPorts = lb.allocatedOutboundPorts;
         if (lb.idleTimeoutInMinutes !== undefined) config.idleTimeoutMinutes = lb.idleTimeoutInMinutes;
     }
     const nodes = cluster.agentPools.reduce((sum, pool) => sum + (pool.count ?? 0), 0);
     if (nodes > 0) config.nodeCount = nodes;
+    const most = clusterMaxNodes(cluster.agentPools);
+    if (most) {
+        config.maxNodeCount = most.count;
+        config.maxNodeCountBasis = most.basis;
+    }
     return config;
 }

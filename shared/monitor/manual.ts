@@ -1,8 +1,12 @@
-/** A person asks for one node to be investigated (HTTP API or CLI): same lease, queue and worker as the timer. */
+/**
+ * A person (HTTP API or CLI) or an Azure Monitor alert asks for one node to be investigated: same lease, queue and
+ * worker as the timer.
+ */
 import { resourceKey } from '../azure/resourceId.js';
 import type { InvestigationRequest } from '../http/investigationRequest.js';
 import { HttpError } from '../http/responses.js';
 import { investigationBlock } from './investigable.js';
+import type { InvestigationTrigger, QueuedObservation } from './messages.js';
 import { queueInvestigation } from './queueInvestigation.js';
 import type { MonitorServices } from './services.js';
 
@@ -13,10 +17,18 @@ export interface AcceptedInvestigation {
     backendIp?: string;
 }
 
+export interface RequestOptions {
+    /** Default `manual`. */
+    trigger?: Exclude<InvestigationTrigger, 'scan'>;
+    /** What the metrics said about the node, when the caller read them. */
+    observation?: QueuedObservation;
+}
+
 export async function requestInvestigation(
     services: MonitorServices,
     request: InvestigationRequest,
     now: Date,
+    options: RequestOptions = {},
 ): Promise<AcceptedInvestigation> {
     const notMonitored = () =>
         new HttpError(404, 'ClusterNotMonitored', `Cluster ${request.cluster.name} is not monitored by this app`);
@@ -78,8 +90,9 @@ export async function requestInvestigation(
             clusterId: cluster.id,
             node: node.name,
             ...(backendIp === undefined ? {} : { backendIp }),
-            trigger: 'manual',
+            trigger: options.trigger ?? 'manual',
             lease: claim.lease,
+            ...(options.observation === undefined ? {} : { observation: options.observation }),
         },
         now,
     );

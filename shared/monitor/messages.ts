@@ -3,7 +3,7 @@
  * message is data from storage, and the node name ends up in a pod manifest.
  */
 import { PROTOCOL_NAME } from '../detect/metricsQuery.js';
-import type { NodeState } from '../findings/types.js';
+import type { NatGatewayRef, NodeState, ReadingWindow } from '../findings/types.js';
 import type { NodeLease } from '../store/nodeStateStore.js';
 
 /** What the metrics said when the investigation was queued; absent for manual requests. */
@@ -15,7 +15,14 @@ export interface QueuedObservation {
     /** The protocol the port counts are of (`TCP`, `UDP`). */
     protocol?: string;
     observedAt: string;
+    window?: ReadingWindow;
+    usedPortsPerMinute?: number;
+    /** The reading was a NAT gateway's: the finding goes to the gateway's incident. */
+    natGateway?: NatGatewayRef;
 }
+
+/** What started an investigation: the timer's scan, a person (HTTP API or CLI), or an Azure Monitor alert. */
+export type InvestigationTrigger = 'scan' | 'manual' | 'alert';
 
 export interface InvestigationMessage {
     version: 1;
@@ -23,7 +30,7 @@ export interface InvestigationMessage {
     clusterId: string;
     node: string;
     backendIp?: string;
-    trigger: 'scan' | 'manual';
+    trigger: InvestigationTrigger;
     requestedAt: string;
     /** The node lease the sender took; released (with cooldown on success) when the investigation ends. */
     lease: { owner: string; claimedAt: string; until: string };
@@ -66,7 +73,9 @@ export function parseInvestigationMessage(value: unknown): InvestigationMessage 
         throw new MessageError('Expected investigation message field "node" to be a Kubernetes node name (RFC 1123)');
     }
     const trigger = text('trigger');
-    if (trigger !== 'scan' && trigger !== 'manual') throw new MessageError('Expected trigger scan or manual');
+    if (trigger !== 'scan' && trigger !== 'manual' && trigger !== 'alert') {
+        throw new MessageError('Expected trigger scan, manual or alert');
+    }
     const lease = m.lease as Record<string, unknown> | undefined;
     if (
         typeof lease !== 'object' ||
@@ -105,6 +114,26 @@ export function parseInvestigationMessage(value: unknown): InvestigationMessage 
                 ...(protocol === undefined ? {} : { protocol }),
                 observedAt,
             };
+            const { window, usedPortsPerMinute, natGateway } = observation as {
+                window?: Record<string, unknown>;
+                usedPortsPerMinute?: unknown;
+                natGateway?: Record<string, unknown>;
+            };
+            if (window !== undefined) {
+                if (typeof window.start !== 'string' || typeof window.end !== 'string')
+                    throw new MessageError('Expected observation field "window" with start and end times');
+                message.observation.window = { start: window.start, end: window.end };
+            }
+            if (usedPortsPerMinute !== undefined) {
+                if (typeof usedPortsPerMinute !== 'number' || !Number.isFinite(usedPortsPerMinute))
+                    throw new MessageError('Expected observation field "usedPortsPerMinute" to be a number');
+                message.observation.usedPortsPerMinute = usedPortsPerMinute;
+            }
+            if (natGateway !== undefined) {
+                if (typeof natGateway.id !== 'string' || typeof natGateway.name !== 'string')
+                    throw new MessageError('Expected observation field "natGateway" with id and name');
+                message.observation.natGateway = { id: natGateway.id, name: natGateway.name };
+            }
         } else {
             throw new MessageError('Expected investigation message field "observation" with state and port counts');
         }

@@ -1,13 +1,13 @@
 import { newInvestigationId } from '../store/investigationStore.js';
 import type { NodeLease } from '../store/nodeStateStore.js';
-import { leaseForMessage, type QueuedObservation } from './messages.js';
+import { type InvestigationTrigger, leaseForMessage, type QueuedObservation } from './messages.js';
 import type { MonitorServices } from './services.js';
 
 export interface InvestigationTarget {
     clusterId: string;
     node: string;
     backendIp?: string;
-    trigger: 'scan' | 'manual';
+    trigger: InvestigationTrigger;
     /** The node lease the caller took; the worker releases it. */
     lease: NodeLease;
     observation?: QueuedObservation;

@@ -7,12 +7,13 @@
 import { scanOnce } from '../azure/services.js';
 import { mapWithConcurrency } from '../detect/concurrency.js';
 import type { ClusterReport, ScanReport } from '../detect/types.js';
+import type { NodeObservation } from '../findings/types.js';
 import { drainOutbox, type DrainReport } from '../notify/send.js';
 import { type Log, silentLog } from '../notify/types.js';
 import { describeStoreFailure, isUnreachable } from '../store/errors.js';
 import { type InvestigationBlock, investigationBlock } from './investigable.js';
 import type { QueuedObservation } from './messages.js';
-import { toObservation } from './observations.js';
+import { natGatewayObservation, toObservation } from './observations.js';
 import { queueInvestigation } from './queueInvestigation.js';
 import type { MonitorServices } from './services.js';
 
@@ -199,6 +200,7 @@ async function trackNodes(services: MonitorServices, report: ScanReport, summary
     // Without the list, healthy nodes are not written this tick (their incidents resolve a tick later); hot ones are.
     const open = new Set((openIncidents ?? []).map((incident) => `${incident.clusterId}|${incident.node}`));
     const work: { cluster: ClusterReport; node: ClusterReport['nodes'][number]; blocked?: InvestigationBlock }[] = [];
+    const gateways: { cluster: ClusterReport; observation: NodeObservation; blocked?: InvestigationBlock }[] = [];
     for (const cluster of report.clusters) {
         // runCommandAllowed is null when the cluster could not be read: then only trying tells.
         const blocked = investigationBlock(services.config.investigation.executor, {
@@ -215,13 +217,50 @@ async function trackNodes(services: MonitorServices, report: ScanReport, summary
             else summary.nodes.atRisk++;
             work.push({ cluster, node, ...(blocked ? { blocked } : {}) });
         }
-        // A NAT gateway has no per-node metric: its failures name nodes to probe, ranked later by what the probes find.
-        for (const target of cluster.natGateway?.investigate ?? []) {
-            candidates.push({ ...where, node: target.node, backendIp: target.backendIp });
+        // A NAT gateway has no per-node metric: its incident is the gateway's, and its failures name nodes to probe,
+        // whose findings go to that incident.
+        const gateway = natGatewayObservation(
+            cluster,
+            report.scannedAt,
+            report.thresholds.failedConnections,
+            report.window,
+        );
+        if (gateway) {
+            gateways.push({ cluster, observation: gateway, ...(blocked ? { blocked } : {}) });
+            const { state, failedConnections, usedPorts, allocatedPorts, observedAt, window, natGateway } = gateway;
+            for (const target of cluster.natGateway?.investigate ?? []) {
+                candidates.push({
+                    ...where,
+                    node: target.node,
+                    backendIp: target.backendIp,
+                    observation: {
+                        state,
+                        failedConnections,
+                        usedPorts,
+                        allocatedPorts,
+                        observedAt,
+                        ...(window ? { window } : {}),
+                        ...(natGateway ? { natGateway } : {}),
+                    },
+                });
+            }
         }
     }
+    await mapWithConcurrency(gateways, STORE_CONCURRENCY, async ({ observation, blocked }) => {
+        if (observation.state === 'ok' && !open.has(`${observation.clusterId}|${observation.node}`)) return;
+        await storage.run(`recording the state of ${observation.node}`, async () => {
+            await services.tracker.observe(observation, blocked ? { investigationBlocked: blocked.reason } : {});
+            await services.store.samples.add({
+                clusterId: observation.clusterId,
+                node: observation.node,
+                backendIp: observation.backendIp,
+                at: observation.observedAt,
+                failedConnections: observation.failedConnections,
+            });
+        });
+    });
     await mapWithConcurrency(work, STORE_CONCURRENCY, async ({ cluster, node, blocked }) => {
-        const observation = toObservation(cluster, node, report.scannedAt);
+        const observation = toObservation(cluster, node, report.scannedAt, report.window);
         if (!observation) return;
         const key = `${observation.clusterId}|${observation.node}`;
         // Healthy nodes without an open incident need no write: at fleet scale that is almost every node.
@@ -239,7 +278,16 @@ async function trackNodes(services: MonitorServices, report: ScanReport, summary
             });
         });
         if (observation.state !== 'ok') {
-            const { state, failedConnections, usedPorts, allocatedPorts, protocol, observedAt } = observation;
+            const {
+                state,
+                failedConnections,
+                usedPorts,
+                allocatedPorts,
+                protocol,
+                observedAt,
+                window,
+                usedPortsPerMinute,
+            } = observation;
             candidates.push({
                 clusterId: observation.clusterId,
                 clusterName: cluster.name,
@@ -253,6 +301,8 @@ async function trackNodes(services: MonitorServices, report: ScanReport, summary
                     allocatedPorts,
                     ...(protocol === undefined ? {} : { protocol }),
                     observedAt,
+                    ...(window ? { window } : {}),
+                    ...(usedPortsPerMinute === undefined ? {} : { usedPortsPerMinute }),
                 },
             });
         }

@@ -6,11 +6,13 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential } from '@azure/identity';
 
+import { EntraTokenVerifier } from '../alerts/entraToken.js';
 import { type AzureServices, createAzureServices } from '../azure/services.js';
 import { StorageInvestigationQueue } from '../azure/storageQueue.js';
 import type { Config, StorageSettings } from '../config.js';
 import { incidentPolicy } from '../incidents/lifecycle.js';
 import { IncidentTracker } from '../incidents/tracker.js';
+import type { PageLinks } from '../notify/links.js';
 import { CHANNEL_NAMES, type Log, silentLog } from '../notify/types.js';
 import { createSnatStore, type SnatStore } from '../store/snatStore.js';
 import type { TableConnection } from '../store/tables.js';
@@ -22,6 +24,8 @@ export interface MonitorServices {
     store: SnatStore;
     tracker: IncidentTracker;
     queue: InvestigationQueue;
+    /** Checks the tokens of Azure Monitor alerts (POST /api/alerts); absent when SNATMON_ALERT_* are unset. */
+    alertVerifier?: EntraTokenVerifier;
 }
 
 export interface MonitorOptions {
@@ -29,6 +33,8 @@ export interface MonitorOptions {
     /** Storage to use when the settings name none (the CLI's local store). */
     storage?: StorageSettings;
     log?: Log;
+    /** Where messages link to pages, when not the app's own (the demo writes them as files). */
+    pages?: PageLinks;
 }
 
 export class MissingStorageError extends Error {
@@ -61,6 +67,7 @@ export function createMonitorServices(config: Config, options: MonitorOptions = 
         }),
         channels,
         ...(config.notify.reportBaseUrl === undefined ? {} : { baseUrl: config.notify.reportBaseUrl }),
+        ...(options.pages === undefined ? {} : { pages: options.pages }),
         log: options.log ?? silentLog,
     });
     const queue = new StorageInvestigationQueue(
@@ -71,5 +78,12 @@ export function createMonitorServices(config: Config, options: MonitorOptions = 
     );
     // Detection memory lives in the store: instances scale to zero, and a restart must still see an allocated-ports drop.
     const azure = createAzureServices(config, credential, { memory: store.memory });
-    return { config, azure, store, tracker, queue };
+    return {
+        config,
+        azure,
+        store,
+        tracker,
+        queue,
+        ...(config.alertAuth === undefined ? {} : { alertVerifier: new EntraTokenVerifier(config.alertAuth) }),
+    };
 }

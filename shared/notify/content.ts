@@ -2,13 +2,53 @@
  * What a notification says, before any channel's format: built from the incident, its finding and the offence
  * history, so Teams, Slack and the JSON webhook all carry the same facts.
  */
+import { formatEndpoint } from '../analyze/formatText.js';
 import type { Culprit } from '../analyze/types.js';
 import { type FixPlan, planFix } from '../findings/fix.js';
 import { parseClusterId } from '../findings/ids.js';
-import type { CollectorEvidence, Finding, WorkloadRef } from '../findings/types.js';
-import { culpritWorkload, rankCulprits, unidentifiedCulpritLabel } from '../findings/workloads.js';
+import type { CollectorEvidence, Finding, NatGatewayRef, ReadingWindow } from '../findings/types.js';
+import { culpritLabel, rankCulprits, workloadLabel } from '../findings/workloads.js';
 import type { RepeatOffence } from '../incidents/offenders.js';
 import type { Incident, IncidentEventKind } from '../incidents/types.js';
+import { inert } from './inert.js';
+import { appPageLinks, type PageLinks, portalResource } from './links.js';
+import { windowMinutes } from './time.js';
+
+export { workloadLabel };
+
+/**
+ * Sev1: SNAT connections are failing now (the node, or the NAT gateway, is exhausted). Sev2: none fail yet, but used
+ * ports passed the at-risk threshold. People route these to their paging as they route Azure Monitor severities.
+ */
+export type SeverityLevel = 'Sev1' | 'Sev2';
+
+export interface Severity {
+    level: SeverityLevel;
+    /** Why this level, in words. */
+    reason: string;
+}
+
+export function severityOf(state: 'exhausted' | 'at-risk'): Severity {
+    return state === 'exhausted'
+        ? { level: 'Sev1', reason: 'SNAT connections are failing: outbound calls fail or hang now' }
+        : { level: 'Sev2', reason: 'no connection has failed yet, but used SNAT ports passed the at-risk threshold' };
+}
+
+/** Where to click: every URL a person can open (pages sign in with Entra ID; none carries a key). */
+export interface ContentLinks {
+    finding?: string;
+    runbook?: string;
+    cluster: string;
+    /** The load balancer's (or NAT gateway's) metrics blade, where SNAT Connection Count lives. */
+    metrics?: string;
+}
+
+/** A linear forecast from the used-ports trend of the window: at-risk nodes only. */
+export interface Forecast {
+    portsPerMinute: number;
+    /** Whole minutes until used ports reach the allocation at that rate (at least 1). */
+    minutesToExhaustion: number;
+}
 
 export interface CulpritLine {
     namespace?: string;
@@ -38,8 +78,18 @@ export interface NotificationContent {
     kind: IncidentEventKind;
     /** Idempotency key, the same for every channel and every retry. */
     key: string;
+    /** When the event was decided (ISO 8601); relative times in the message count from it. */
+    at: string;
     title: string;
     state: 'exhausted' | 'at-risk' | 'resolved';
+    /** The incident's severity (its worst state; resolutions keep it so the page can be closed). */
+    severity: Severity;
+    /** The metrics window `failedConnections` counts over; absent for readings stored before windows were kept. */
+    window?: ReadingWindow & { minutes: number };
+    forecast?: Forecast;
+    /** Set on NAT gateway incidents: `node` is then the probed node (if any) and `backendIp` empty. */
+    natGateway?: NatGatewayRef;
+    links: ContentLinks;
     cluster: { id: string; name: string; resourceGroup?: string; subscriptionId?: string };
     node: string;
     backendIp: string;
@@ -57,6 +107,8 @@ export interface NotificationContent {
         durationMinutes?: number;
         worstState: Incident['worstState'];
         peakFailedConnections: number;
+        /** The window of the peak reading. */
+        peakWindow?: ReadingWindow & { minutes: number };
         failedConnections: number;
         findings: number;
     };
@@ -71,21 +123,40 @@ export interface NotificationContent {
         incidents: number;
         elsewhere: { cluster: string; node: string; openedAt: string }[];
     };
+    /** Analysis notes and what storage cut, for the finding page and the webhook; chat messages leave them out. */
     notes: string[];
+    /** The finding page (same as links.finding), kept for webhook receivers of schema 1. */
     link?: string;
 }
 
 export interface ContentOptions {
-    /** Public base URL of the app: links become `<baseUrl>/api/findings/<id>`. */
+    /** Public base URL of the app: the finding page is `<baseUrl>/api/pages/findings/<id>`. */
     baseUrl?: string;
+    /** Overrides the pages' URLs (the demo links to files it writes). */
+    pages?: PageLinks;
 }
 
-export function findingLink(baseUrl: string, findingId: string): string {
-    return `${baseUrl.replace(/\/+$/, '')}/api/findings/${encodeURIComponent(findingId)}`;
+/** The runbook entry for a state (runbook.ts and docs/runbook.md use the same anchors). */
+export function runbookAnchor(state: 'exhausted' | 'at-risk', natGateway: boolean): string {
+    return natGateway ? 'nat-gateway-exhausted' : state === 'exhausted' ? 'node-exhausted' : 'node-at-risk';
+}
+
+/** Whole minutes to exhaustion at the trend; undefined when ports are not climbing or the numbers are missing. */
+export function forecast(
+    usedPorts: number,
+    allocatedPorts: number,
+    portsPerMinute: number | undefined,
+): Forecast | undefined {
+    if (portsPerMinute === undefined || portsPerMinute <= 0 || allocatedPorts <= 0 || usedPorts >= allocatedPorts)
+        return undefined;
+    return {
+        portsPerMinute,
+        minutesToExhaustion: Math.max(1, Math.ceil((allocatedPorts - usedPorts) / portsPerMinute)),
+    };
 }
 
 export function buildContent(
-    event: { kind: IncidentEventKind; key: string },
+    event: { kind: IncidentEventKind; key: string; at?: string },
     incident: Incident,
     finding: Finding | undefined,
     repeat: RepeatOffence | undefined,
@@ -99,14 +170,24 @@ export function buildContent(
     const durationMinutes = incident.resolvedAt
         ? Math.round((Date.parse(incident.resolvedAt) - Date.parse(incident.openedAt)) / 60_000)
         : undefined;
+    const natGateway = incident.natGateway ?? finding?.natGateway;
+    // A NAT gateway incident is keyed by the gateway; the node worth naming is the one its finding probed.
+    const node = natGateway ? (finding && finding.node !== incident.node ? finding.node : '') : incident.node;
+    const window = finding?.window;
+    const pages = options.pages ?? (options.baseUrl ? appPageLinks(options.baseUrl) : undefined);
     const content: NotificationContent = {
         kind: event.kind,
         key: event.key,
-        title: title(event.kind, state, incident.node, cluster.name),
+        at: event.at ?? finding?.detectedAt ?? incident.resolvedAt ?? incident.lastObservedAt,
+        title: title(event.kind, state, natGateway ? `NAT gateway ${natGateway.name}` : incident.node, cluster.name),
         state,
+        severity: severityOf(incident.worstState === 'exhausted' || state === 'exhausted' ? 'exhausted' : 'at-risk'),
+        ...(window ? { window: { ...window, minutes: windowMinutes(window) } } : {}),
+        ...(natGateway ? { natGateway } : {}),
+        links: portalLinks(incident, finding, natGateway),
         cluster: { id: incident.clusterId, ...cluster },
-        node: incident.node,
-        backendIp: finding?.backendIp ?? incident.backendIp,
+        node,
+        backendIp: natGateway ? '' : (finding?.backendIp ?? incident.backendIp),
         failedConnections: finding?.failedConnections ?? incident.peakFailedConnections,
         usedPorts: finding?.usedPorts ?? incident.peakUsedPorts,
         allocatedPorts: finding?.allocatedPorts ?? incident.allocatedPorts,
@@ -118,13 +199,16 @@ export function buildContent(
             ...(durationMinutes !== undefined ? { durationMinutes } : {}),
             worstState: incident.worstState,
             peakFailedConnections: incident.peakFailedConnections,
+            ...(incident.peakFailedWindow
+                ? { peakWindow: { ...incident.peakFailedWindow, minutes: windowMinutes(incident.peakFailedWindow) } }
+                : {}),
             failedConnections: incident.failedConnections,
             findings: incident.findings,
         },
         // Pods seen on the node that hold no SNAT port are not culprits.
         culprits: finding?.analysis
             ? rankCulprits(finding.analysis.culprits)
-                  .filter((c) => c.snatPortsHeld > 0 || c.publicConnects > 0)
+                  .filter((c) => c.snatPortsHeld > 0)
                   .map(culpritLine)
             : [],
         unattributedPorts: finding?.analysis?.unattributed.snatPortsHeld ?? 0,
@@ -132,17 +216,27 @@ export function buildContent(
         notes: [
             ...(finding?.analysis?.notes ?? []),
             ...(finding?.truncated?.notes.map((n) => `stored finding: ${n}`) ?? []),
-        ],
+        ].map((n) => inert(n, 500)),
     };
     if (finding?.protocol !== undefined) content.portsProtocol = finding.protocol;
     if (finding) {
         content.findingId = finding.id;
         content.detectedAt = finding.detectedAt;
         if (!resolved) content.fix = planFix(finding);
+        if (!resolved && state === 'at-risk') {
+            const ahead = forecast(finding.usedPorts, finding.allocatedPorts, finding.usedPortsPerMinute);
+            if (ahead) content.forecast = ahead;
+        }
     }
     // A resolution has no finding of its own: link the incident's latest one.
     const linked = finding?.id ?? incident.recentFindingIds.at(-1);
-    if (options.baseUrl && linked) content.link = findingLink(options.baseUrl, linked);
+    if (pages) {
+        if (linked) {
+            content.links.finding = pages.finding(linked);
+            content.link = content.links.finding;
+        }
+        content.links.runbook = pages.runbook(runbookAnchor(incident.worstState, natGateway !== undefined));
+    }
     if (repeat) {
         content.repeatOffender = {
             workload: workloadLabel(repeat.workload),
@@ -157,6 +251,17 @@ export function buildContent(
     return content;
 }
 
+function portalLinks(
+    incident: Incident,
+    finding: Finding | undefined,
+    natGateway: NatGatewayRef | undefined,
+): ContentLinks {
+    const links: ContentLinks = { cluster: portalResource(incident.clusterId) };
+    const metricsOf = natGateway?.id ?? finding?.outbound.loadBalancerId;
+    if (metricsOf) links.metrics = portalResource(metricsOf, 'metrics');
+    return links;
+}
+
 function title(kind: IncidentEventKind, state: NotificationContent['state'], node: string, cluster: string): string {
     if (kind === 'resolved') return `Resolved: SNAT port trouble on ${node} (${cluster})`;
     const what = state === 'exhausted' ? 'SNAT ports exhausted' : 'SNAT ports nearly exhausted';
@@ -165,47 +270,50 @@ function title(kind: IncidentEventKind, state: NotificationContent['state'], nod
         : `${what} on ${node} (${cluster})`;
 }
 
-/** `Deployment shop/web`; the namespace is left out when unknown. */
-export function workloadLabel(workload: WorkloadRef): string {
-    return `${workload.kind} ${workload.namespace ? `${workload.namespace}/` : ''}${workload.name}`;
-}
-
 function culpritLine(culprit: Culprit): CulpritLine {
-    const workload = culpritWorkload(culprit);
     const line: CulpritLine = {
-        workload: workload ? workloadLabel(workload) : unidentifiedCulpritLabel(culprit),
+        workload: culpritLabel(culprit),
         hostNetwork: culprit.hostNetwork,
         snatPortsHeld: culprit.snatPortsHeld,
         establishedPublic: culprit.establishedPublic,
         timeWait: culprit.timeWait,
         synSent: culprit.synSent,
         publicConnects: culprit.publicConnects,
-        destinations: culprit.destinations.map((d) => ({ target: `${d.ip}:${d.port}`, connections: d.connections })),
+        destinations: culprit.destinations.map((d) => ({
+            target: inert(formatEndpoint(d.ip, d.port), 300),
+            connections: d.connections,
+        })),
     };
-    if (culprit.namespace !== undefined) line.namespace = culprit.namespace;
-    if (culprit.pod !== undefined) line.pod = culprit.pod;
+    if (culprit.namespace !== undefined) line.namespace = inert(culprit.namespace, 63);
+    if (culprit.pod !== undefined) line.pod = inert(culprit.pod);
     if (culprit.shareOfAllocatedPorts !== undefined) line.shareOfAllocatedPorts = culprit.shareOfAllocatedPorts;
     return line;
 }
 
+const VIEW_WORDS: Record<string, string> = {
+    sockets: 'the sockets of each pod (ss)',
+    conntrack: "the node's connection tracking table",
+    tcptracer: 'traced connects (tcptracer)',
+    ig: 'traced connects (Inspektor Gadget)',
+};
+
+/** How sure the finding is, in words a person reads in a message; the collectors' own reasons stay on the page. */
 function evidence(finding: Finding | undefined): EvidenceSummary {
     const collectors = finding?.collectors ?? [];
     const views = finding?.analysis?.evidence ?? [];
     const strength = views.includes('sockets') ? 'strong' : views.length > 0 ? 'partial' : 'none';
-    const ran = collectors.filter((c) => c.status === 'ok').map((c) => c.name);
-    const missing = collectors
-        .filter((c) => c.status !== 'ok')
-        .map((c) => `${c.name} ${c.status}${c.reason ? ` (${c.reason})` : ''}`);
+    const basis = views.map((v) => VIEW_WORDS[v] ?? v).join(' and ');
+    const investigation = collectors.find((c) => c.name === 'investigation' && c.status !== 'ok');
+    const missing = collectors.filter((c) => c.status !== 'ok' && c.name !== 'investigation').map((c) => c.name);
     const parts = [
         strength === 'strong'
-            ? 'Strong: live socket view of the node'
+            ? `Strong: a live view of ${basis}`
             : strength === 'partial'
-              ? `Partial: no socket view, based on ${views.join(' and ')}`
+              ? `Partial: no socket view, based on ${basis}`
               : finding?.analysis
-                ? 'Weak: the investigation produced no flow evidence'
-                : 'Metrics only: no investigation result',
-        ran.length > 0 ? `ran ${ran.join(', ')}` : '',
-        missing.length > 0 ? `missing ${missing.join('; ')}` : '',
+                ? 'Weak: the investigation found no flows'
+                : `Metrics only: no investigation result${investigation?.reason ? ` (${inert(investigation.reason, 300)})` : ''}`,
+        missing.length > 0 ? `Not available on this node: ${missing.join(', ')}; the finding page says why` : '',
     ].filter((p) => p !== '');
     return { strength, views, collectors, text: `${parts.join('. ')}.` };
 }

@@ -6,7 +6,9 @@
  * Webhook URLs and the signing secret are used only to make the request. They are not logged, stored or put in
  * errors; failures are described by HTTP status or network error code and name the channel.
  */
-import type { OutboxEntry, OutboxStore } from '../store/outboxStore.js';
+import { randomUUID } from 'node:crypto';
+
+import type { ChannelState, OutboxEntry, OutboxStore } from '../store/outboxStore.js';
 import { EVENT_HEADER, IDEMPOTENCY_HEADER, sign, SIGNATURE_HEADER } from './signature.js';
 import {
     CHANNEL_NAMES,
@@ -61,7 +63,8 @@ export async function drainOutbox(
     const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
     const log = options.log ?? silentLog;
     const timeoutMs = options.timeoutMs ?? 10_000;
-    const settings = {
+    const settings: Settings = {
+        holder: randomUUID(),
         fetch: options.fetch ?? fetch,
         timeoutMs,
         holdMs: options.holdMs ?? timeoutMs * 3,
@@ -98,6 +101,8 @@ export async function drainOutbox(
 }
 
 interface Settings {
+    /** This drain's name on the channel rows it holds. */
+    holder: string;
     fetch: typeof fetch;
     timeoutMs: number;
     holdMs: number;
@@ -107,7 +112,12 @@ interface Settings {
     log: Log;
 }
 
-/** Sends what is due on one channel, oldest first; returns when the next undelivered entry falls due. */
+/**
+ * Sends what is due on one channel, oldest first; returns when the next undelivered entry falls due. The channel is
+ * held for the whole pass (a conditional write on its shared row), so concurrent passes, on this instance or
+ * another, never send to it at once; and a Retry-After or a failure's backoff is kept on that row, so it holds for
+ * every message to the channel, not only the one that got it.
+ */
 async function drainChannel(
     outbox: OutboxStore,
     channel: ChannelName,
@@ -116,6 +126,44 @@ async function drainChannel(
     settings: Settings,
     report: ChannelReport,
 ): Promise<number> {
+    const read = await outbox.getChannel(channel);
+    const blockedUntil = read.blockedUntil?.getTime() ?? 0;
+    if (blockedUntil > now().getTime()) return blockedUntil;
+    const heldUntil = read.heldUntil?.getTime() ?? 0;
+    if (read.holder !== undefined && read.holder !== settings.holder && heldUntil > now().getTime()) {
+        report.busy++;
+        return heldUntil;
+    }
+    let state = await outbox.updateChannel(read, hold(now, settings));
+    if (!state) {
+        report.busy++;
+        return now().getTime();
+    }
+    try {
+        const { nextDue, channel: after } = await sendDue(outbox, channel, target, state, now, settings, report);
+        state = after;
+        return nextDue;
+    } finally {
+        // Let go at once (the next pass need not wait out the hold); losing this write only delays it until then.
+        if (state) await outbox.updateChannel(state, { holder: '', heldUntil: new Date(0) });
+    }
+}
+
+function hold(now: () => Date, settings: Settings) {
+    return { holder: settings.holder, heldUntil: new Date(now().getTime() + settings.holdMs) };
+}
+
+/** The entries of a held channel; the state returned is the channel's as last written (undefined: hold lost). */
+async function sendDue(
+    outbox: OutboxStore,
+    channel: ChannelName,
+    target: ChannelTarget,
+    held: ChannelState,
+    now: () => Date,
+    settings: Settings,
+    report: ChannelReport,
+): Promise<{ nextDue: number; channel: ChannelState | undefined }> {
+    let state: ChannelState | undefined = held;
     let nextDue = Number.POSITIVE_INFINITY;
     // Messages of one incident go out in order: a resolution never overtakes its opening alert.
     const blocked = new Set<string>();
@@ -127,6 +175,12 @@ async function drainChannel(
             nextDue = Math.min(nextDue, dueAt);
             blocked.add(order);
             continue;
+        }
+        // Renewing the hold before each send is also the check that no other drain took the channel meanwhile.
+        state = await outbox.updateChannel(state, hold(now, settings));
+        if (!state) {
+            report.busy++;
+            return { nextDue: now().getTime(), channel: undefined };
         }
         const taken = await outbox.take(entry, now(), settings.holdMs);
         if (!taken) {
@@ -146,13 +200,15 @@ async function drainChannel(
                     `Delivered ${taken.key} to ${channel} but lost its hold before marking it; it may be sent again`,
                 );
             }
+            if (state.failures > 0)
+                state = (await outbox.updateChannel(state, { failures: 0, lastError: '' })) ?? state;
             continue;
         }
+        // A channel that is down or throttling backs off as a whole, from its own count of failures in a row.
+        const failures = outcome.channelDown ? state.failures + 1 : taken.attempts;
         // Retry-After: 0 would spin; a second later still honours it.
         const delay =
-            outcome.retryAfterMs !== undefined
-                ? Math.max(outcome.retryAfterMs, 1_000)
-                : backoff(taken.attempts, settings);
+            outcome.retryAfterMs !== undefined ? Math.max(outcome.retryAfterMs, 1_000) : backoff(failures, settings);
         const retryAt = new Date(now().getTime() + delay);
         await outbox.markFailed(taken, retryAt, outcome.error);
         report.failed++;
@@ -161,10 +217,17 @@ async function drainChannel(
         settings.log.warn(
             `Delivery of ${taken.key} to ${channel} failed (${outcome.error}), attempt ${taken.attempts}; next try at ${retryAt.toISOString()}`,
         );
-        // The channel is down or throttling: leave its other messages for the retry instead of hammering it.
-        if (outcome.channelDown) return nextDue;
+        if (outcome.channelDown) {
+            // Every message to the channel waits, on every instance: leave the rest for the retry.
+            const blockedState = await outbox.updateChannel(state, {
+                blockedUntil: retryAt,
+                failures,
+                lastError: outcome.error,
+            });
+            return { nextDue, channel: blockedState };
+        }
     }
-    return nextDue;
+    return { nextDue, channel: state };
 }
 
 function backoff(attempts: number, settings: Settings): number {
@@ -192,6 +255,9 @@ async function post(
             headers,
             body: entry.body,
             signal: AbortSignal.timeout(settings.timeoutMs),
+            // A 307 would re-send the signed body to wherever the answer points (a host the URL check never saw),
+            // and a 302 turns the POST into a GET without its body: a 3xx is a failed delivery, never followed.
+            redirect: 'manual',
         });
     } catch (err) {
         return { ok: false, error: networkError(err), channelDown: true };
@@ -199,6 +265,10 @@ async function post(
     // Read the body so the connection can be reused; only its status matters.
     await response.arrayBuffer().catch(() => undefined);
     if (response.ok) return { ok: true, status: response.status };
+    // The channel's URL redirects every message alike: a setting to fix, so the whole channel backs off.
+    if (response.status >= 300 && response.status < 400) {
+        return { ok: false, error: `HTTP ${response.status} (a redirect, not followed)`, channelDown: true };
+    }
     const error = `HTTP ${response.status}`;
     if (response.status === 429 || response.status === 503) {
         const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), nowMs);

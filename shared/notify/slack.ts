@@ -3,19 +3,29 @@
  * message, 3,000 characters per section text, 10 section fields of 2,000, header text 150, button text 75.
  * Slack has also rejected messages near 13k characters of block text (`msg_blocks_too_long`, bolt-js#2509), so
  * the culprit list stops well before that.
+ *
+ * Pod-controlled text goes out only as `name` spans: escaped for mrkdwn (`&`, `<`, `>`), defanged so Slack does not
+ * turn a bare URL or domain into a link (inert.ts), and set in inline code, where `*`, `_` and `~` do not format.
  */
 import type { CulpritLine, NotificationContent } from './content.js';
+import { defang } from './inert.js';
 import {
     clip,
+    culpritLine,
     culpritName,
-    culpritSummary,
-    destinationsText,
+    destinationsLine,
+    failedText,
     fixLines,
+    forecastText,
+    type Line,
     num,
+    openedText,
     portsText,
-    repeatOffenderText,
+    repeatOffenderLine,
     resolutionText,
+    severityText,
 } from './text.js';
+import { utcTime } from './time.js';
 
 export const MAX_BLOCKS = 50;
 export const MAX_SECTION_TEXT = 3_000;
@@ -42,13 +52,18 @@ export interface SlackMessage {
 
 export function formatSlack(content: NotificationContent): SlackMessage {
     const head: SlackBlock[] = [
-        { type: 'header', text: { type: 'plain_text', text: clip(content.title, MAX_HEADER_TEXT) } },
+        {
+            type: 'header',
+            text: { type: 'plain_text', text: clip(`[${content.severity.level}] ${content.title}`, MAX_HEADER_TEXT) },
+        },
         { type: 'section', fields: fields(content) },
-        context(`Incident ${content.incident.id}, opened ${content.incident.openedAt}`),
+        context(openedText(content)),
     ];
     if (content.kind === 'resolved') head.push(section(resolutionText(content)));
-    const repeat = repeatOffenderText(content);
-    if (repeat) head.push(section(`:rotating_light: *${escape(repeat)}*`, false));
+    const ahead = forecastText(content);
+    if (ahead) head.push(section(`:hourglass_flowing_sand: *${escape(ahead)}*`, false));
+    const repeat = repeatOffenderLine(content);
+    if (repeat) head.push(section(`:rotating_light: *${mrkdwn(repeat)}*`, false));
 
     const tail: SlackBlock[] = [];
     const fixes = fixLines(content);
@@ -57,17 +72,13 @@ export function formatSlack(content: NotificationContent): SlackMessage {
         tail.push(
             ...chunkedSections(
                 '*What to fix*',
-                fixes.map((line) => `• ${escape(line)}`),
+                fixes.map((line) => `• ${mrkdwn(line)}`),
             ),
         );
     }
     tail.push(context(`Evidence: ${content.evidence.text}`));
-    if (content.link) {
-        tail.push({
-            type: 'actions',
-            elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open finding' }, url: content.link }],
-        });
-    }
+    const buttons = linkButtons(content);
+    if (buttons.length > 0) tail.push({ type: 'actions', elements: buttons });
 
     const culprits = content.kind === 'resolved' ? [] : culpritBlocks(content, head, tail);
     return { text: escape(fallback(content)), blocks: [...head, ...culprits, ...tail] };
@@ -99,24 +110,54 @@ function culpritBlocks(content: NotificationContent, head: SlackBlock[], tail: S
 
 function culpritText(culprit: CulpritLine, rank: number, allocatedPorts: number): string {
     return clip(
-        `*${rank}. ${escape(culpritName(culprit))}* (${escape(culprit.workload)}): ${escape(culpritSummary(culprit, allocatedPorts))}\n${escape(destinationsText(culprit, 5))}`,
+        `${mrkdwn(culpritLine(culprit, rank, allocatedPorts))}\n${mrkdwn(destinationsLine(culprit, 5))}`,
         MAX_SECTION_TEXT,
     );
 }
 
+/** Buttons for every link: Slack allows up to 25 elements in an actions block and 75 characters of button text. */
+function linkButtons(content: NotificationContent): Extract<SlackBlock, { type: 'actions' }>['elements'] {
+    const links = content.links;
+    const list: [string, string | undefined][] = [
+        ['Open finding', links.finding],
+        ['Runbook', links.runbook],
+        ['Cluster in Azure portal', links.cluster],
+        [content.natGateway ? 'NAT gateway SNAT metrics' : 'Load balancer SNAT metrics', links.metrics],
+    ];
+    return list.flatMap(([text, url]) =>
+        url ? [{ type: 'button' as const, text: { type: 'plain_text' as const, text }, url }] : [],
+    );
+}
+
+/** A line in mrkdwn: our words escaped, names escaped, defanged and in inline code, commands in inline code. */
+export function mrkdwn(line: Line): string {
+    return line
+        .map((span) => {
+            if (typeof span === 'string') return escape(span);
+            // mrkdwn bold must hug its text: `*1.* ` rather than `*1. *`.
+            if ('strong' in span) return `*${escape(span.strong.trim())}*${span.strong.endsWith(' ') ? ' ' : ''}`;
+            const text = 'name' in span ? defang(span.name) : span.code;
+            // A backtick would end the code span early: none is left inside it.
+            return `\`${escape(text.replace(/`/g, "'"))}\``;
+        })
+        .join('');
+}
+
 function fields(content: NotificationContent): Text[] {
     const pairs: [string, string][] = [
+        ['Severity', severityText(content)],
         ['Cluster', content.cluster.name],
-        ['Node', content.node],
-        ['Backend IP', content.backendIp],
     ];
-    if (content.cluster.resourceGroup) pairs.splice(1, 0, ['Resource group', content.cluster.resourceGroup]);
+    if (content.cluster.resourceGroup) pairs.push(['Resource group', content.cluster.resourceGroup]);
+    if (content.natGateway) pairs.push(['NAT gateway', content.natGateway.name]);
+    if (content.node) pairs.push([content.natGateway ? 'Node probed' : 'Node', content.node]);
+    if (content.backendIp) pairs.push(['Backend IP', content.backendIp]);
     if (content.kind === 'resolved') {
         pairs.push(['Worst state', content.incident.worstState]);
-        pairs.push(['Peak failed SNAT connections', num(content.incident.peakFailedConnections)]);
+        pairs.push(['Resolved', utcTime(content.incident.resolvedAt ?? content.at)]);
     } else {
-        pairs.push(['Failed SNAT connections', num(content.failedConnections)]);
-        pairs.push(['SNAT ports', portsText(content)]);
+        pairs.push(['Failed SNAT connections', failedText(content)]);
+        if (!content.natGateway) pairs.push(['SNAT ports', portsText(content)]);
         pairs.push(['Evidence', content.evidence.strength]);
     }
     return pairs
@@ -165,9 +206,10 @@ function textLength(blocks: SlackBlock[]): number {
 function fallback(content: NotificationContent): string {
     if (content.kind === 'resolved') return clip(`${content.title}. ${resolutionText(content)}`, MAX_SECTION_TEXT);
     const top = content.culprits[0];
-    const culprit = top ? ` Top culprit: ${culpritName(top)} (${num(top.snatPortsHeld)} SNAT ports).` : '';
+    const culprit = top ? ` Top culprit: ${defang(culpritName(top))} (${num(top.snatPortsHeld)} SNAT ports).` : '';
+    const ports = content.natGateway ? '' : `, ports ${portsText(content)}`;
     return clip(
-        `${content.title}: ${num(content.failedConnections)} failed SNAT connections, ports ${portsText(content)}.${culprit}`,
+        `[${content.severity.level}] ${content.title}: ${failedText(content)} failed SNAT connections${ports}.${culprit}`,
         MAX_SECTION_TEXT,
     );
 }

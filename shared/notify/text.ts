@@ -1,6 +1,22 @@
-/** Plain-text pieces every channel shares; each formatter adds its own emphasis and escaping. */
+/**
+ * What every channel says, as lines of spans: our own words as plain strings, pod-controlled text as `name` spans
+ * (already inert; each channel escapes them for its markup and shows them in monospace), commands as `code` spans.
+ * Formatters never paste a name into markup themselves, so a hostile name cannot become a link or a heading.
+ */
 import { PORTS_PER_IP } from '../findings/fix.js';
 import type { CulpritLine, NotificationContent } from './content.js';
+import { ago, duration, utcRange, utcTime } from './time.js';
+
+export type Span = string | { name: string } | { code: string } | { strong: string };
+export type Line = Span[];
+
+export function plain(line: Line): string {
+    return line
+        .map((span) =>
+            typeof span === 'string' ? span : 'name' in span ? span.name : 'code' in span ? span.code : span.strong,
+        )
+        .join('');
+}
 
 export function num(value: number): string {
     return value.toLocaleString('en-US', { maximumFractionDigits: 0 });
@@ -15,6 +31,32 @@ export function portsText(content: NotificationContent): string {
     return `${num(content.usedPorts)} of ${num(content.allocatedPorts)} used (${percent(content.usedPorts, content.allocatedPorts)})${protocol}`;
 }
 
+/** `230 in the 5 minutes 07:16-07:21 UTC on 2026-12-07`: a count always says what time it covers. */
+export function failedText(content: NotificationContent): string {
+    const window = content.window;
+    const over = window ? ` in the ${num(window.minutes)} minutes ${utcRange(window)}` : ' in the last metrics window';
+    return `${num(content.failedConnections)}${over}`;
+}
+
+export function severityText(content: NotificationContent): string {
+    return `${content.severity.level}: ${content.severity.reason}`;
+}
+
+/** `at this rate (+20 ports a minute), exhausted in about 8 min`. */
+export function forecastText(content: NotificationContent): string | undefined {
+    const ahead = content.forecast;
+    if (!ahead) return undefined;
+    const rate = ahead.portsPerMinute >= 10 ? num(ahead.portsPerMinute) : ahead.portsPerMinute.toFixed(1);
+    return `At this rate (+${rate} ports a minute over the window), exhausted in about ${duration(ahead.minutesToExhaustion)}.`;
+}
+
+/** `Opened 07:12 UTC (12 min before this message)`. */
+export function openedText(content: NotificationContent): string {
+    const since = ago(content.incident.openedAt, content.at).replace(/ ago$/, ' before this message');
+    return `Incident ${content.incident.id}, opened ${utcTime(content.incident.openedAt)} (${since})`;
+}
+
+/** `egress-api-7c9f8d6b5-x2x9q` in `shop`, by workload: pods are named as `namespace/pod`. */
 export function culpritName(culprit: CulpritLine): string {
     if (culprit.pod) return `${culprit.namespace ? `${culprit.namespace}/` : ''}${culprit.pod}`;
     return culprit.workload;
@@ -34,70 +76,108 @@ export function culpritSummary(culprit: CulpritLine, allocatedPorts: number): st
     return parts.join(', ');
 }
 
-export function destinationsText(culprit: CulpritLine, max: number): string {
-    if (culprit.destinations.length === 0) return 'no destinations recorded';
-    const shown = culprit.destinations.slice(0, max).map((d) => `${d.target} (${num(d.connections)})`);
-    const more = culprit.destinations.length - shown.length;
-    return `to ${shown.join(', ')}${more > 0 ? ` and ${num(more)} more` : ''}`;
+/** `1. shop/egress-api-... (Deployment shop/egress-api): 940 SNAT ports held ...` */
+export function culpritLine(culprit: CulpritLine, rank: number, allocatedPorts: number): Line {
+    const line: Line = [{ strong: `${rank}. ` }, { name: culpritName(culprit) }];
+    if (culprit.pod) line.push(' (', { name: culprit.workload }, ')');
+    line.push(`: ${culpritSummary(culprit, allocatedPorts)}`);
+    return line;
+}
+
+/** An `ip:port` our parsers produced is shown as it is; anything else came from a pod and is a name. */
+function target(text: string): Span {
+    return /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\]):\d{1,5}$/i.test(text) ? text : { name: text };
+}
+
+export function destinationsLine(culprit: CulpritLine, max: number): Line {
+    if (culprit.destinations.length === 0) return ['no destinations recorded'];
+    const line: Line = ['to '];
+    culprit.destinations.slice(0, max).forEach((d, i) => {
+        if (i > 0) line.push(', ');
+        line.push(target(d.target), ` (${num(d.connections)})`);
+    });
+    const more = culprit.destinations.length - max;
+    if (more > 0) line.push(` and ${num(more)} more`);
+    return line;
 }
 
 /** The fix for this finding, one recommendation per line, with this finding's numbers. */
-export function fixLines(content: NotificationContent): string[] {
+export function fixLines(content: NotificationContent): Line[] {
     const fix = content.fix;
     if (!fix) return [];
-    const lines: string[] = [];
+    const lines: Line[] = [];
     for (const pool of fix.pooling) {
-        const targets = pool.destinations.map((d) => `${d.target} (${num(d.connections)})`).join(', ');
-        const churn =
-            pool.timeWait > 0
-                ? `; ${num(pool.timeWait)} of its ports sit in TIME_WAIT from connections opened and closed instead of reused`
-                : '';
-        lines.push(
-            `Reuse connections (HTTP keep-alive, a connection pool) in ${pool.workload}${targets ? ` towards ${targets}` : ''}: it holds ${num(pool.snatPortsHeld)} SNAT ports${churn}.`,
-        );
+        const line: Line = ['Reuse connections (HTTP keep-alive, a connection pool) in ', { name: pool.workload }];
+        pool.destinations.forEach((d, i) => {
+            line.push(i === 0 ? ' towards ' : ', ', target(d.target), ` (${num(d.connections)})`);
+        });
+        line.push(`: it holds ${num(pool.snatPortsHeld)} SNAT ports`);
+        if (pool.timeWait > 0) {
+            line.push(
+                `; ${num(pool.timeWait)} of them sit in TIME_WAIT from connections opened and closed instead of reused`,
+            );
+        }
+        line.push('.');
+        lines.push(line);
     }
     const ports = fix.ports;
     if (ports) {
         const ipWord = (n: number): string => (n === 1 ? 'IP' : 'IPs');
         const formula = (portsPerNode: number, ips: number, nodes: number): string =>
             `${num(PORTS_PER_IP)} x ${num(ips)} ${ipWord(ips)} / ${num(portsPerNode)} ports per node = ${num(nodes)} nodes`;
-        lines.push(
+        lines.push([
             `Today: ${formula(ports.currentPorts, ports.outboundIps, ports.currentMaxNodes)} at most${ports.automatic ? ' (allocatedOutboundPorts 0: Azure sizes ports by pool size, 1,024 per node up to 50 nodes, halving beyond; set an explicit value)' : ''}.`,
-        );
-        const target = ports.targetNodes !== undefined ? ` for ${num(ports.targetNodes)} nodes` : '';
+        ]);
+        const target =
+            ports.targetNodes !== undefined
+                ? ` for ${num(ports.targetNodes)} nodes${ports.targetBasis ? ` (${ports.targetBasis})` : ''}`
+                : '';
         const moreIps =
             ports.proposedIps > ports.outboundIps
                 ? ` and ${num(ports.proposedIps)} outbound IPs (from ${num(ports.outboundIps)})`
                 : '';
-        lines.push(
-            `Raise allocatedOutboundPorts to ${num(ports.proposedPorts)}${moreIps}${target}: ${formula(ports.proposedPorts, ports.proposedIps, ports.proposedMaxNodes)}. Keep room for upgrade surge nodes. Command: ${ports.command}`,
-        );
+        lines.push([
+            `Raise allocatedOutboundPorts to ${num(ports.proposedPorts)}${moreIps}${target}: ${formula(ports.proposedPorts, ports.proposedIps, ports.proposedMaxNodes)}. Run: `,
+            { code: ports.command },
+        ]);
         if (ports.exceedsManagedIpLimit) {
-            lines.push('That needs more than the 100 outbound IPs a load balancer takes: use a NAT Gateway instead.');
+            lines.push(['That needs more than the 100 outbound IPs a load balancer takes: use a NAT Gateway instead.']);
         }
     }
-    lines.push(fix.natGateway);
-    lines.push(...fix.notes);
+    lines.push([fix.natGateway]);
+    for (const note of fix.notes) lines.push([note]);
     return lines;
 }
 
-export function repeatOffenderText(content: NotificationContent): string | undefined {
+/** The az command of the fix, if there is one: pages and cards show it on its own, in monospace. */
+export function fixCommand(content: NotificationContent): string | undefined {
+    return content.fix?.ports?.command;
+}
+
+export function repeatOffenderLine(content: NotificationContent): Line | undefined {
     const repeat = content.repeatOffender;
     if (!repeat) return undefined;
-    const elsewhere = repeat.elsewhere
-        .slice(-3)
-        .map((o) => `${o.cluster}/${o.node} (${o.openedAt.slice(0, 16).replace('T', ' ')})`);
-    return `Repeat offender: ${repeat.workload} was the top culprit in ${num(repeat.incidents)} incidents${elsewhere.length > 0 ? `, before this one on ${elsewhere.join(', ')}` : ''}.`;
+    const elsewhere = repeat.elsewhere.slice(-3).map((o) => `${o.cluster}/${o.node} (${utcTime(o.openedAt)})`);
+    return [
+        'Repeat offender: ',
+        { name: repeat.workload },
+        ` was the top culprit in ${num(repeat.incidents)} incidents${elsewhere.length > 0 ? `, before this one on ${elsewhere.join(', ')}` : ''}.`,
+    ];
 }
 
 export function resolutionText(content: NotificationContent): string {
     const incident = content.incident;
     const how =
         incident.resolution === 'unreported'
-            ? 'the node stopped appearing in the load balancer metrics'
-            : 'the node stayed clean for the whole resolve period';
-    const duration = incident.durationMinutes !== undefined ? ` after ${num(incident.durationMinutes)} minutes` : '';
-    return `Resolved${duration}: ${how}. Worst state ${incident.worstState}, peak ${num(incident.peakFailedConnections)} failed SNAT connections per reading, ${num(incident.failedConnections)} in total, ${num(incident.findings)} findings.`;
+            ? content.natGateway
+                ? 'the NAT gateway stopped appearing in the metrics'
+                : 'the node stopped appearing in the load balancer metrics'
+            : 'it stayed clean for the whole resolve period';
+    const lasted = incident.durationMinutes !== undefined ? ` after ${duration(incident.durationMinutes)}` : '';
+    const peakWindow = incident.peakWindow
+        ? ` in the ${num(incident.peakWindow.minutes)} minutes ${utcRange(incident.peakWindow)}`
+        : ' in one metrics window';
+    return `Resolved${lasted}: ${how}. Worst state ${incident.worstState} (${content.severity.level}), peak ${num(incident.peakFailedConnections)} failed SNAT connections${peakWindow}, ${num(incident.findings)} findings.`;
 }
 
 /** Text cut to a limit with an ellipsis, so no channel rejects the message for length. */

@@ -1,9 +1,10 @@
 /**
  * The probe pod and the AKS run command that starts it.
  *
- * The pod has the shape of `kubectl debug node --profile=sysadmin` and kubectl-node-shell: privileged, hostPID,
- * hostNetwork, pinned to the node by nodeName, tolerating every taint, and running
- * `nsenter -t 1 -m -u -i -n -p -- sh -c <probe.sh> snatmon-probe`, so the probe runs with the node's own tools.
+ * The pod has the shape of `kubectl debug node --profile=sysadmin`: privileged, hostPID, hostNetwork, the node's `/`
+ * mounted at `/host`, pinned to the node by nodeName, tolerating every taint, and running
+ * `chroot /host sh -c <probe.sh> snatmon-probe`, so the probe runs with the node's own tools (docs/platform-facts.md,
+ * "Probe pod and node images": the image has `chroot` and `sh`, not `nsenter`).
  * The script travels in the container's command (one object to create and delete, nothing to mount); it is static
  * text, and every parameter is an environment variable the script validates again. Node name and namespace are
  * validated here before they are used anywhere.
@@ -17,12 +18,15 @@ import {
     dumpYaml,
     V1Container,
     V1EnvVar,
+    V1HostPathVolumeSource,
     V1ObjectMeta,
     V1Pod,
     V1PodSpec,
     V1ResourceRequirements,
     V1SecurityContext,
     V1Toleration,
+    V1Volume,
+    V1VolumeMount,
 } from '@kubernetes/client-node';
 
 import { PROBE_FORMAT_VERSION } from './probeOutput.js';
@@ -33,15 +37,21 @@ export class ProbeManifestError extends Error {
 
 /**
  * Azure Linux busybox from Microsoft's registry: reachable from egress-restricted clusters (MCR is on AKS's
- * required outbound list), tiny, and it has the nsenter applet, which is all the container itself runs; every
- * other tool comes from the node after nsenter. The AKS node-access docs use the same image for node debugging.
+ * required outbound list) and tiny. Its busybox is built without the nsenter applet; `chroot` and `sh` are all the
+ * container itself runs, every other tool comes from the node. The AKS node-access docs use this image the same way.
  */
 export const PROBE_IMAGE = 'mcr.microsoft.com/azurelinux/busybox:1.36';
+/** Where the node's `/` is mounted in the probe container, and what the container chroots into. */
+export const HOST_ROOT_MOUNT = '/host';
+/** The container's command before the script: applets the image on record has (platform fact probe.image.applets). */
+export const PROBE_ENTRY = ['chroot', HOST_ROOT_MOUNT, 'sh', '-c'] as const;
 /**
  * The namespace infra/kubernetes/snatmon-probe.yaml creates: Pod Security Admission level privileged, and the only
  * place the monitor's identity may create pods.
  */
 export const DEFAULT_PROBE_NAMESPACE = 'snatmon-probe';
+/** CPU and memory requests of exactly 0 pass the kubelet's fit check on a fully requested node (fit.go). */
+export const PROBE_REQUESTS = { cpu: '0', memory: '0' } as const;
 export const PROBE_COLLECTORS = ['ig', 'tcptracer', 'conntrack', 'lsns', 'ss', 'cgroup', 'crictl'] as const;
 export type ProbeCollector = (typeof PROBE_COLLECTORS)[number];
 
@@ -181,13 +191,16 @@ export function buildProbePod(options: ProbePodOptions): ProbePod {
         name: 'probe',
         image: PROBE_IMAGE,
         imagePullPolicy: 'IfNotPresent',
-        command: ['nsenter', '-t', '1', '-m', '-u', '-i', '-n', '-p', '--', 'sh', '-c', script, 'snatmon-probe'],
+        command: [...PROBE_ENTRY, script, 'snatmon-probe'],
         env,
         securityContext: model(V1SecurityContext, { privileged: true }),
+        volumeMounts: [model(V1VolumeMount, { name: 'host-root', mountPath: HOST_ROOT_MOUNT })],
         // BCC compiles tcptracer's BPF program with LLVM when it starts: a few hundred MB for a moment. The
-        // limits bound what the probe can take from the node, since nsenter keeps it in this pod's cgroup.
+        // limits bound what the probe can take from the node, since chroot keeps it in this pod's cgroup.
+        // Requests of 0 are written out: left out, they would default to the limits, and the kubelet refuses a
+        // nodeName pod whose requests do not fit (OutOfcpu, OutOfmemory) on exactly the busy nodes we probe.
         resources: model(V1ResourceRequirements, {
-            requests: { cpu: '100m', memory: '128Mi' },
+            requests: { ...PROBE_REQUESTS },
             limits: { cpu: '1', memory: '512Mi' },
         }),
     });
@@ -222,6 +235,13 @@ export function buildProbePod(options: ProbePodOptions): ProbePod {
             terminationGracePeriodSeconds: 5,
             tolerations: [model(V1Toleration, { operator: 'Exists' })],
             containers: [container],
+            // The node's root, as kubectl debug node mounts it; hostPID and hostNetwork give its processes and network.
+            volumes: [
+                model(V1Volume, {
+                    name: 'host-root',
+                    hostPath: model(V1HostPathVolumeSource, { path: '/', type: 'Directory' }),
+                }),
+            ],
         }),
     });
     return { pod, name, namespace, yaml: dumpYaml(pod) };

@@ -2,8 +2,8 @@
 # snatmon node probe: a read-only look at one AKS node's outbound connections, printed in the sectioned text format
 # described in docs/probe-format.md (version 1).
 #
-# It runs on the node after `nsenter -t 1 -m -u -i -n -p` (see shared/probe/manifest.ts). This text is static: no
-# value is ever interpolated into it. Parameters arrive only as SNATMON_PROBE_* environment variables, each checked
+# It runs as root on the node: in the probe pod after `chroot /host` (shared/probe/manifest.ts), with the node's PID
+# and network namespaces, or directly on the host. This text is static: no value is ever interpolated into it. Parameters arrive only as SNATMON_PROBE_* environment variables, each checked
 # against a strict pattern or range before use; anything else stops the probe with SNATMON-PROBE-ERROR.
 #
 # Read-only: it installs nothing, never enters containers (only their network namespace, to run ss), and writes
@@ -15,7 +15,8 @@ set -u
 umask 077
 LC_ALL=C
 export LC_ALL
-PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# /opt/bin: where AKS node images put crictl and other components since 2026 (docs/platform-facts.md).
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/bin
 export PATH
 
 PROBE_FORMAT=1

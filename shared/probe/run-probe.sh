@@ -85,6 +85,10 @@ if [ "$phase" = Succeeded ]; then
     say 'phase=Succeeded'
     exit 0
 fi
-reason=$(kubectl get -f "$MANIFEST" -o 'jsonpath={.status.reason}' 2>/dev/null)
-say "phase=Failed reason=${reason:-unknown}"
+reason=$(kubectl get -f "$MANIFEST" -o 'jsonpath={.status.reason}' 2>/dev/null | tr -cd 'A-Za-z0-9._/-' | cut -c1-80)
+# The kubelet's words when it refused the pod ("Pod was rejected: Node didn't have enough resource: pods, requested:
+# 1, used: 30, capacity: 30"): printable ASCII, % and space encoded as in the probe format, at most 300 characters.
+message=$(kubectl get -f "$MANIFEST" -o 'jsonpath={.status.message}' 2>/dev/null | tr -c '[:print:]' ' ' |
+    cut -c1-300 | sed 's/%/%25/g; s/ /%20/g')
+say "phase=Failed reason=${reason:-unknown}${message:+ message=$message}"
 exit 5

@@ -1,12 +1,18 @@
 /**
- * The HTML report a person opens in a browser: per-node timelines, open incidents, culprit workloads with their
- * destinations, repeat offenders. One self-contained page: inline CSS and inline SVG charts, no script at all,
- * so it renders the same from the Functions endpoint, a file on disk or an air-gapped laptop.
+ * The HTML report as an on-call page: open incidents worst first, each with its severity, since when, its culprits
+ * ranked by SNAT ports held, the fix and the az command, and links to the finding, the runbook and the portal; then
+ * recent resolutions, repeat offenders and per-node charts. One self-contained page (html.ts): inline CSS and SVG,
+ * no script, so it renders the same from the Functions endpoint, a file on disk or an air-gapped laptop.
  */
-import { formatEndpoint } from '../analyze/formatText.js';
-import type { Culprit } from '../analyze/types.js';
 import type { Finding, WorkloadRef } from '../findings/types.js';
+import { workloadLabel } from '../findings/workloads.js';
 import type { Incident } from '../incidents/types.js';
+import { buildContent, type NotificationContent } from '../notify/content.js';
+import { inert } from '../notify/inert.js';
+import type { PageLinks } from '../notify/links.js';
+import { culpritLine, destinationsLine, fixLines, forecastText, num } from '../notify/text.js';
+import { duration, utcRange, utcTime, whenText, windowMinutes } from '../notify/time.js';
+import { escapeHtml, htmlLine, link, linkList, page } from './html.js';
 
 export interface TimelineSample {
     /** ISO 8601 minute the metrics describe. */
@@ -43,20 +49,18 @@ export interface ReportData {
     offenders: RepeatOffender[];
     /** Builds the link to a finding (the findings API), when the report is served by the app. */
     findingLink?: (finding: Finding) => string;
+    /** Minutes each stored failed-connections sample counts over (SNATMON_METRICS_WINDOW_MINUTES); default 5. */
+    metricsWindowMinutes?: number;
+    /** Where the incident cards link: finding pages and the runbook. */
+    pages?: PageLinks;
 }
 
 const CHART_WIDTH = 640;
 const CHART_HEIGHT = 170;
 const PAD = { left: 48, right: 48, top: 14, bottom: 26 };
+const DEFAULT_WINDOW_MINUTES = 5;
 
-export function escapeHtml(text: string): string {
-    return text
-        .replace(/&/g, '&amp;')
-        .replace(/</g, '&lt;')
-        .replace(/>/g, '&gt;')
-        .replace(/"/g, '&quot;')
-        .replace(/'/g, '&#39;');
-}
+export { escapeHtml };
 
 /** The cluster's name from its ARM ID, for display; the full ID stays in the title attribute. */
 export function clusterName(clusterId: string): string {
@@ -64,137 +68,173 @@ export function clusterName(clusterId: string): string {
     return match?.[1] ?? clusterId;
 }
 
+const STATE_ORDER = { exhausted: 0, 'at-risk': 1 } as const;
+
+/** Worst first: exhausted before at risk, then the most failed connections, then the oldest. */
+export function worstFirst(a: Incident, b: Incident): number {
+    return (
+        STATE_ORDER[a.worstState] - STATE_ORDER[b.worstState] ||
+        b.peakFailedConnections - a.peakFailedConnections ||
+        b.peakUsedPorts / Math.max(1, b.allocatedPorts) - a.peakUsedPorts / Math.max(1, a.allocatedPorts) ||
+        a.openedAt.localeCompare(b.openedAt)
+    );
+}
+
+/** The incident's newest finding the report holds, else none. */
+function findingOf(incident: Incident, findings: readonly Finding[]): Finding | undefined {
+    return (
+        findings.find((f) => f.incidentId === incident.id) ??
+        [...incident.recentFindingIds]
+            .reverse()
+            .map((id) => findings.find((f) => f.id === id))
+            .find((f) => f)
+    );
+}
+
+/** What a message about the incident would say now, so the page and the alerts read the same. */
+function contentFor(incident: Incident, data: ReportData): NotificationContent {
+    const finding = findingOf(incident, data.findings);
+    const kind = incident.status === 'resolved' ? 'resolved' : 'opened';
+    return buildContent(
+        { kind, key: incident.id, at: data.generatedAt },
+        incident,
+        finding,
+        undefined,
+        data.pages ? { pages: data.pages } : {},
+    );
+}
+
 export function renderReport(data: ReportData): string {
-    const open = data.incidents.filter((i) => i.status === 'open');
+    const open = data.incidents.filter((i) => i.status === 'open').sort(worstFirst);
+    const resolved = data.incidents
+        .filter((i) => i.status === 'resolved')
+        .sort((a, b) => (b.resolvedAt ?? '').localeCompare(a.resolvedAt ?? ''));
+    const sev1 = open.filter((i) => i.worstState === 'exhausted').length;
     const body = [
         data.banner ? `<p class="banner" role="note">${escapeHtml(data.banner)}</p>` : '',
         `<h1>AKS SNAT report</h1>`,
-        `<p class="meta">Generated ${escapeHtml(data.generatedAt)} · ${data.timelines.length} nodes charted · ` +
-            `${open.length} open incidents · ${data.findings.length} recent findings</p>`,
-        section('Open incidents', renderIncidents(open)),
-        section('Culprit workloads', renderCulprits(data)),
+        `<p class="meta">Generated ${escapeHtml(utcTime(data.generatedAt))} · ${open.length} open incidents ` +
+            `(${sev1} Sev1, ${open.length - sev1} Sev2) · ${data.timelines.length} charts · ${data.findings.length} recent findings</p>`,
+        section(
+            'Open incidents, worst first',
+            open.length === 0 ? '<p class="empty">None.</p>' : open.map((i) => incidentCard(i, data)).join('\n'),
+        ),
+        section('Resolved recently', renderResolved(resolved, data)),
         section('Repeat offenders', renderOffenders(data.offenders)),
-        section('Nodes', renderTimelines(data)),
+        section('Charts', renderTimelines(data)),
     ].join('\n');
-    return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>AKS SNAT report</title>
-<style>${STYLE}</style>
-</head>
-<body>
-${body}
-</body>
-</html>
-`;
+    return page('AKS SNAT report', body);
 }
 
 function section(title: string, content: string): string {
-    const id = title.toLowerCase().replace(/[^a-z]+/g, '-');
+    const id = title
+        .toLowerCase()
+        .replace(/,.*$/, '')
+        .replace(/[^a-z]+/g, '-');
     return `<section id="${id}"><h2>${escapeHtml(title)}</h2>\n${content}\n</section>`;
 }
 
-function table(header: string[], rows: string[][]): string {
-    if (rows.length === 0) return '<p class="empty">None.</p>';
-    const head = header.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
-    const body = rows.map((row) => `<tr>${row.map((cell) => `<td>${cell}</td>`).join('')}</tr>`).join('\n');
-    return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
-}
-
-function renderIncidents(incidents: Incident[]): string {
-    return table(
-        ['Cluster', 'Node', 'Backend IP', 'Worst', 'Opened', 'Peak failed', 'Peak used / allocated', 'Top workload'],
-        incidents.map((i) => [
-            `<span title="${escapeHtml(i.clusterId)}">${escapeHtml(clusterName(i.clusterId))}</span>`,
-            escapeHtml(i.node),
-            escapeHtml(i.backendIp),
-            `<span class="state ${i.worstState}">${escapeHtml(i.worstState)}</span>`,
-            escapeHtml(i.openedAt),
-            String(i.peakFailedConnections),
-            `${i.peakUsedPorts} / ${i.allocatedPorts}`,
-            i.topWorkload ? escapeHtml(workloadLabel(i.topWorkload)) : '<span class="empty">not identified yet</span>',
-        ]),
-    );
-}
-
-function workloadLabel(workload: WorkloadRef): string {
-    return `${workload.namespace ? `${workload.namespace}/` : ''}${workload.kind} ${workload.name}`;
-}
-
-function culpritLabel(culprit: Culprit): string {
-    const workload = culprit.workload ? `${culprit.workloadKind ?? 'Workload'} ${culprit.workload}` : undefined;
-    const pod = culprit.pod ? `${culprit.namespace ? `${culprit.namespace}/` : ''}${culprit.pod}` : undefined;
-    return [workload, pod ? `(pod ${pod})` : (culprit.podIp ?? culprit.netns ?? 'unknown source')]
-        .filter((part): part is string => part !== undefined)
-        .join(' ');
-}
-
-function renderCulprits(data: ReportData): string {
-    const rows: string[][] = [];
-    for (const finding of data.findings) {
-        const culprits = finding.analysis?.culprits ?? [];
-        for (const culprit of culprits.slice(0, 3)) {
-            const destinations = culprit.destinations
-                .slice(0, 5)
-                .map((d) => `${escapeHtml(formatEndpoint(d.ip, d.port))} (${d.connections})`)
-                .join('<br>');
-            const link = data.findingLink ? `<a href="${escapeHtml(data.findingLink(finding))}">finding</a>` : '';
-            rows.push([
-                `<strong>${escapeHtml(culpritLabel(culprit))}</strong>`,
-                `${escapeHtml(clusterName(finding.clusterId))} / ${escapeHtml(finding.node)}`,
-                String(culprit.snatPortsHeld),
-                `${culprit.establishedPublic} / ${culprit.timeWait}`,
-                destinations || '<span class="empty">none seen</span>',
-                `${escapeHtml(finding.detectedAt)} ${link}`,
-            ]);
-        }
+/** One open incident as a person on call reads it: how bad, since when, who, and the fix. */
+export function incidentCard(incident: Incident, data: ReportData): string {
+    const content = contentFor(incident, data);
+    const sev = content.severity.level.toLowerCase();
+    const facts: [string, string][] = [
+        ['Opened', whenText(incident.openedAt, data.generatedAt)],
+        ['Last bad reading', whenText(incident.lastBadAt, data.generatedAt)],
+    ];
+    if (content.node) facts.push([content.natGateway ? 'Node probed' : 'Node', content.node]);
+    if (content.backendIp) facts.push(['Backend IP', content.backendIp]);
+    const window = incident.peakFailedWindow;
+    facts.push([
+        'Peak failed SNAT connections',
+        `${num(incident.peakFailedConnections)}${window ? ` in the ${num(windowMinutes(window))} minutes ${utcRange(window)}` : ' in one metrics window'}`,
+    ]);
+    if (!content.natGateway) {
+        facts.push(['Peak SNAT ports used', `${num(incident.peakUsedPorts)} of ${num(incident.allocatedPorts)}`]);
     }
-    return table(
-        [
-            'Culprit',
-            'Cluster / node',
-            'SNAT ports held',
-            'Established / TIME_WAIT (public)',
-            'Top destinations',
-            'Seen',
-        ],
-        rows,
-    );
+    const ahead = forecastText(content);
+    const culprits = content.culprits.slice(0, 5);
+    const fixes = fixLines(content);
+    const command = content.fix?.ports?.command;
+    return `<article class="incident ${sev}" id="incident-${escapeHtml(incident.id)}">
+<h3><span class="sev ${sev}">${escapeHtml(content.severity.level)}</span>${escapeHtml(content.title)}</h3>
+<p class="meta">${escapeHtml(content.severity.reason)}. Cluster <span title="${escapeHtml(incident.clusterId)}">${escapeHtml(content.cluster.name)}</span>.</p>
+<dl class="facts">${facts.map(([t, v]) => `<dt>${escapeHtml(t)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>
+${ahead ? `<p class="forecast">${escapeHtml(ahead)}</p>` : ''}
+${
+    culprits.length > 0
+        ? `<p><strong>Culprits, most SNAT ports first</strong></p><ol class="culprits">${culprits
+              .map(
+                  (c, i) =>
+                      `<li>${htmlLine(culpritLine(c, i + 1, content.allocatedPorts).slice(1))}<br><span class="dest">${htmlLine(destinationsLine(c, 5))}</span></li>`,
+              )
+              .join(
+                  '',
+              )}</ol>${content.culprits.length > culprits.length ? `<p class="meta">…and ${num(content.culprits.length - culprits.length)} more on the finding page.</p>` : ''}`
+        : `<p class="empty">No culprits identified yet. ${escapeHtml(content.evidence.text)}</p>`
+}
+${
+    fixes.length > 0
+        ? `<p><strong>Fix</strong></p><ul class="fix">${fixes.map((line) => `<li>${htmlLine(line.filter((span) => typeof span === 'string' || !('code' in span)))}</li>`).join('')}</ul>${command ? `<pre><code>${escapeHtml(command)}</code></pre>` : ''}`
+        : ''
+}
+${linkList(content)}
+</article>`;
+}
+
+function renderResolved(incidents: Incident[], data: ReportData): string {
+    if (incidents.length === 0) return '<p class="empty">None.</p>';
+    return `<ul>${incidents
+        .map((incident) => {
+            const content = contentFor(incident, data);
+            const finding = content.links.finding ? ` ${link(content.links.finding, 'finding')}` : '';
+            return `<li><span class="sev ${content.severity.level.toLowerCase()}">${escapeHtml(content.severity.level)}</span>${escapeHtml(
+                `${content.natGateway ? `NAT gateway ${content.natGateway.name}` : incident.node} (${content.cluster.name}): resolved ${whenText(incident.resolvedAt ?? incident.lastObservedAt, data.generatedAt)}, open ${duration(content.incident.durationMinutes ?? 0)}`,
+            )}${incident.topWorkload ? ` · top culprit <span class="name">${escapeHtml(workloadLabel(incident.topWorkload))}</span>` : ''}${finding}</li>`;
+        })
+        .join('\n')}</ul>`;
 }
 
 function renderOffenders(offenders: RepeatOffender[]): string {
-    return table(
-        ['Workload', 'Incidents as top culprit', 'Clusters', 'Nodes'],
-        offenders.map((o) => [
-            `<strong>${escapeHtml(workloadLabel(o.workload))}</strong>`,
-            String(o.incidents),
-            o.clusters.map((c) => escapeHtml(clusterName(c))).join(', '),
-            o.nodes.map(escapeHtml).join(', '),
-        ]),
-    );
+    if (offenders.length === 0) return '<p class="empty">None.</p>';
+    return `<ul>${offenders
+        .map(
+            (o) =>
+                `<li><span class="name">${escapeHtml(workloadLabel(o.workload))}</span>: top culprit in ${num(o.incidents)} incidents, ` +
+                `on ${o.clusters.map((c) => escapeHtml(clusterName(c))).join(', ')} (nodes ${o.nodes.map((n) => escapeHtml(inert(n))).join(', ')})</li>`,
+        )
+        .join('\n')}</ul>`;
 }
 
 function renderTimelines(data: ReportData): string {
     if (data.timelines.length === 0) return '<p class="empty">No node metrics recorded yet.</p>';
+    const minutes = data.metricsWindowMinutes ?? DEFAULT_WINDOW_MINUTES;
     return data.timelines
         .map((timeline) => {
-            const title = `${clusterName(timeline.clusterId)} / ${timeline.node} (${timeline.backendIp})`;
+            const title = `${clusterName(timeline.clusterId)} / ${timeline.node}${timeline.backendIp ? ` (${timeline.backendIp})` : ''}`;
             return `<figure class="node">
 <figcaption>${escapeHtml(title)}</figcaption>
-${renderChart(timeline, data.atRiskPercent)}
-<p class="legend"><span class="key failed"></span> failed SNAT connections per minute (left axis)
-<span class="key usage"></span> used / allocated ports % (right axis) <span class="key threshold"></span> at-risk ${data.atRiskPercent}%</p>
+${renderChart(timeline, data.atRiskPercent, minutes)}
+<p class="legend"><span class="item"><span class="key failed"></span>failed SNAT connections per minute, averaged over the ${minutes}-minute window ending at each minute (left axis)</span>
+<span class="item"><span class="key usage"></span>used / allocated ports % (right axis)</span> <span class="item"><span class="key threshold"></span>at-risk ${data.atRiskPercent}%</span> <span class="item">times in UTC</span></p>
 </figure>`;
         })
         .join('\n');
 }
 
 /** Bars for failed connections, a line for port usage: the two signals the monitor acts on. */
-export function renderChart(timeline: NodeTimeline, atRiskPercent: number): string {
-    const samples = [...timeline.samples].sort((a, b) => a.at.localeCompare(b.at));
+export function renderChart(
+    timeline: NodeTimeline,
+    atRiskPercent: number,
+    windowMinutes = DEFAULT_WINDOW_MINUTES,
+): string {
+    // Each sample is the failed-connection total of the window ending at that minute: plot it as a rate a minute.
+    const perMinute = (total: number): number => Math.round((total / Math.max(1, windowMinutes)) * 10) / 10;
+    const samples = [...timeline.samples]
+        .sort((a, b) => a.at.localeCompare(b.at))
+        .map((s) =>
+            s.failedConnections === undefined ? s : { ...s, failedConnections: perMinute(s.failedConnections) },
+        );
     const innerWidth = CHART_WIDTH - PAD.left - PAD.right;
     const innerHeight = CHART_HEIGHT - PAD.top - PAD.bottom;
     const maxFailed = Math.max(1, ...samples.map((s) => s.failedConnections ?? 0));
@@ -208,11 +248,13 @@ export function renderChart(timeline: NodeTimeline, atRiskPercent: number): stri
     samples.forEach((sample, i) => {
         const failed = sample.failedConnections;
         if (failed === undefined || failed <= 0) return;
-        const x = PAD.left + i * slot + slot * 0.15;
+        // Bars stay bar-sized when there are few samples.
+        const width = Math.max(1, Math.min(slot * 0.7, 24));
+        const x = PAD.left + i * slot + (slot - width) / 2;
         const y = yFailed(failed);
         parts.push(
-            `<rect class="bar failed" x="${fixed(x)}" y="${fixed(y)}" width="${fixed(Math.max(1, slot * 0.7))}" ` +
-                `height="${fixed(PAD.top + innerHeight - y)}"><title>${escapeHtml(sample.at)}: ${failed} failed</title></rect>`,
+            `<rect class="bar failed" x="${fixed(x)}" y="${fixed(y)}" width="${fixed(width)}" ` +
+                `height="${fixed(PAD.top + innerHeight - y)}"><title>${escapeHtml(utcTime(sample.at))}: ${failed} failed a minute</title></rect>`,
         );
     });
     const points = samples
@@ -228,7 +270,7 @@ export function renderChart(timeline: NodeTimeline, atRiskPercent: number): stri
         `<line class="threshold" x1="${PAD.left}" x2="${PAD.left + innerWidth}" y1="${fixed(threshold)}" y2="${fixed(threshold)}"></line>`,
     );
     // Axis labels: failed count on the left, percent on the right, first and last time below.
-    parts.push(`<text class="axis" x="${PAD.left - 6}" y="${PAD.top + 10}" text-anchor="end">${maxFailed}</text>`);
+    parts.push(`<text class="axis" x="${PAD.left - 6}" y="${PAD.top + 10}" text-anchor="end">${maxFailed}/min</text>`);
     parts.push(`<text class="axis" x="${PAD.left - 6}" y="${PAD.top + innerHeight}" text-anchor="end">0</text>`);
     parts.push(`<text class="axis" x="${PAD.left + innerWidth + 6}" y="${PAD.top + 10}">100%</text>`);
     parts.push(`<text class="axis" x="${PAD.left + innerWidth + 6}" y="${PAD.top + innerHeight}">0%</text>`);
@@ -241,7 +283,7 @@ export function renderChart(timeline: NodeTimeline, atRiskPercent: number): stri
             `<text class="axis" x="${PAD.left + innerWidth}" y="${y}" text-anchor="end">${escapeHtml(shortTime(last.at))}</text>`,
         );
     }
-    const label = `Failed SNAT connections and port usage for ${timeline.node}`;
+    const label = `Failed SNAT connections a minute and port usage for ${timeline.node}`;
     return (
         `<svg class="chart" role="img" aria-label="${escapeHtml(label)}" viewBox="0 0 ${CHART_WIDTH} ${CHART_HEIGHT}" ` +
         `width="${CHART_WIDTH}" height="${CHART_HEIGHT}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>`
@@ -249,27 +291,9 @@ export function renderChart(timeline: NodeTimeline, atRiskPercent: number): stri
 }
 
 function shortTime(iso: string): string {
-    return iso.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, 'Z');
+    return utcTime(iso);
 }
 
 function fixed(value: number): string {
     return value.toFixed(1);
 }
-
-const STYLE = `
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 24px; color: #1b1f24; background: #fff; }
-h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #d0d7de; }
-.meta { color: #57606a; margin: 0 0 12px; }
-.banner { background: #fff8c5; border: 1px solid #d4a72c; padding: 8px 12px; border-radius: 6px; font-weight: 600; }
-table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #eaeef2; vertical-align: top; }
-th { background: #f6f8fa; font-weight: 600; }
-.empty { color: #6e7781; font-style: italic; }
-.state.exhausted { color: #cf222e; font-weight: 600; } .state.at-risk { color: #9a6700; font-weight: 600; }
-figure.node { margin: 12px 0 20px; } figcaption { font-weight: 600; margin-bottom: 4px; }
-svg.chart { max-width: 100%; height: auto; background: #fbfcfd; }
-svg .frame { fill: none; stroke: #d0d7de; } svg .bar.failed { fill: #cf222e; }
-svg .line.usage { fill: none; stroke: #0969da; stroke-width: 2; }
-svg .threshold { stroke: #9a6700; stroke-dasharray: 4 3; } svg .axis { font-size: 11px; fill: #57606a; }
-.legend { color: #57606a; font-size: 12px; } .key { display: inline-block; width: 12px; height: 10px; margin: 0 4px 0 10px; }
-.key.failed { background: #cf222e; } .key.usage { background: #0969da; } .key.threshold { border-top: 2px dashed #9a6700; height: 0; }
-`;

@@ -14,7 +14,7 @@ export interface InvestigationRecord {
     node?: string;
     backendIp?: string;
     /** scan (the timer), manual (HTTP or CLI). */
-    trigger: 'scan' | 'manual';
+    trigger: 'scan' | 'manual' | 'alert';
     status: InvestigationStatus;
     requestedAt: string;
     updatedAt: string;
@@ -89,7 +89,7 @@ function fromEntity(entity: TableEntityResult<Record<string, unknown>>): Investi
     const record: InvestigationRecord = {
         id: entity.partitionKey ?? '',
         clusterId: text('clusterId') ?? '',
-        trigger: text('trigger') === 'manual' ? 'manual' : 'scan',
+        trigger: text('trigger') === 'manual' ? 'manual' : text('trigger') === 'alert' ? 'alert' : 'scan',
         status: (text('status') ?? 'queued') as InvestigationStatus,
         requestedAt: text('requestedAt') ?? '',
         updatedAt: text('updatedAt') ?? '',

@@ -30,7 +30,31 @@ export interface OutboxEntry extends OutboxMessage {
     lastError?: string;
 }
 
+/**
+ * One channel's delivery state, shared by every drain on every instance: who is sending to it now, and until when a
+ * 429's Retry-After or a failure's backoff keeps every message to it waiting.
+ */
+export interface ChannelState {
+    channel: string;
+    /** '' until the row exists. */
+    etag: string;
+    /** The drain sending to the channel, while `heldUntil` lasts. */
+    holder?: string;
+    heldUntil?: Date;
+    /** No message goes to the channel before this. */
+    blockedUntil?: Date;
+    /** Failures in a row that blocked the channel (the backoff's exponent); 0 after a delivery. */
+    failures: number;
+    lastError?: string;
+}
+
+export type ChannelChanges = Partial<
+    Pick<ChannelState, 'holder' | 'heldUntil' | 'blockedUntil' | 'failures' | 'lastError'>
+>;
+
 const EPOCH = new Date(0);
+/** Channel states live beside the messages, in a partition no channel name encodes to. */
+const CHANNELS_PARTITION = '~channels';
 
 /**
  * Notifications waiting for delivery, one partition per channel, RowKey = idempotency key. Senders take an entry
@@ -112,6 +136,44 @@ export class OutboxStore {
         return (await this.write(taken, changes)) !== undefined;
     }
 
+    /** The channel's shared state; a channel never written yet has `etag: ''` and no hold or block. */
+    async getChannel(channel: string): Promise<ChannelState> {
+        await this.tables.ensure();
+        try {
+            return toChannelState(await this.client().getEntity(CHANNELS_PARTITION, encodeKey(channel)));
+        } catch (err) {
+            if (isNotFound(err)) return { channel, etag: '', failures: 0 };
+            throw err;
+        }
+    }
+
+    /**
+     * Writes `changes` if the channel's row is still as `state` was read (created when it did not exist); returns
+     * the new state, or undefined when another drain wrote first.
+     */
+    async updateChannel(state: ChannelState, changes: ChannelChanges): Promise<ChannelState | undefined> {
+        const next: ChannelState = { ...state, ...changes };
+        const properties = {
+            channel: state.channel,
+            holder: next.holder ?? '',
+            heldUntil: next.heldUntil ?? EPOCH,
+            blockedUntil: next.blockedUntil ?? EPOCH,
+            failures: next.failures,
+            lastError: capString(next.lastError ?? '', 1_000),
+        };
+        const entity = { partitionKey: CHANNELS_PARTITION, rowKey: encodeKey(state.channel), ...properties };
+        try {
+            const response =
+                state.etag === ''
+                    ? await this.client().createEntity(entity)
+                    : await this.client().updateEntity(entity, 'Replace', { etag: state.etag });
+            return { ...next, etag: response.etag ?? '' };
+        } catch (err) {
+            if (isConflict(err) || isPreconditionFailed(err) || isNotFound(err)) return undefined;
+            throw err;
+        }
+    }
+
     private client() {
         return this.tables.client('outbox');
     }
@@ -156,4 +218,23 @@ function toEntry(entity: TableEntityResult<Record<string, unknown>>): OutboxEntr
     if (sendingUntil) entry.sendingUntil = sendingUntil;
     if (text('lastError')) entry.lastError = text('lastError');
     return entry;
+}
+
+function toChannelState(entity: TableEntityResult<Record<string, unknown>>): ChannelState {
+    const date = (name: string): Date | undefined => {
+        const value = entity[name];
+        return value instanceof Date && value.getTime() > 0 ? value : undefined;
+    };
+    const state: ChannelState = {
+        channel: typeof entity.channel === 'string' ? entity.channel : decodeKey(entity.rowKey ?? ''),
+        etag: entity.etag,
+        failures: typeof entity.failures === 'number' ? entity.failures : 0,
+    };
+    if (typeof entity.holder === 'string' && entity.holder !== '') state.holder = entity.holder;
+    const heldUntil = date('heldUntil');
+    if (heldUntil) state.heldUntil = heldUntil;
+    const blockedUntil = date('blockedUntil');
+    if (blockedUntil) state.blockedUntil = blockedUntil;
+    if (typeof entity.lastError === 'string' && entity.lastError !== '') state.lastError = entity.lastError;
+    return state;
 }

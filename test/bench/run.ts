@@ -9,11 +9,12 @@ import { cpus, loadavg, totalmem } from 'node:os';
 
 import { analyzeBench } from './analyzeBench.js';
 import type { Bench, BenchOptions, BenchResult } from './bench.js';
+import { faultsBench } from './faultsBench.js';
 import { probeBench } from './probeBench.js';
 import { scaleBench } from './scaleBench.js';
 import { tickBench } from './tickBench.js';
 
-const BENCHES: Bench[] = [analyzeBench, tickBench, probeBench, scaleBench];
+const BENCHES: Bench[] = [analyzeBench, tickBench, probeBench, scaleBench, faultsBench];
 
 function option(argv: readonly string[], name: string, fallback: number): number {
     const at = argv.indexOf(name);

@@ -1,6 +1,6 @@
 /**
  * A local webhook endpoint on 127.0.0.1 that records every request and fails on demand: N errors, 429 with a
- * Retry-After, or no listener at all (connection refused), then back on the same port.
+ * Retry-After, a redirect, or no listener at all (connection refused), then back on the same port.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -28,6 +28,8 @@ export interface WebhookReceiver {
     failNext(count: number, status?: number): void;
     /** Answer the next `count` requests with 429 and this Retry-After value. */
     throttleNext(count: number, retryAfter: string): void;
+    /** Answer the next `count` requests with a redirect (301, 302, 303, 307, 308) to `location`. */
+    redirectNext(count: number, status: number, location: string): void;
     /** Stop listening and drop open connections: senders get connection refused. */
     goDown(): Promise<void>;
     /** Listen again on the same port. */
@@ -41,7 +43,11 @@ interface Planned {
 }
 
 export async function startWebhookReceiver(
-    options: { secret?: string; okStatus?: number } = {},
+    options: {
+        secret?: string;
+        okStatus?: number;
+        /** Answer each request this long after it arrived. */ delayMs?: number;
+    } = {},
 ): Promise<WebhookReceiver> {
     const requests: ReceivedRequest[] = [];
     const plan: Planned[] = [];
@@ -63,8 +69,12 @@ export async function startWebhookReceiver(
                 record.signatureValid = signatureMatches(body, options.secret, req.headers['x-snatmon-signature']);
             }
             requests.push(record);
-            res.writeHead(planned.status, { 'content-type': 'text/plain', ...planned.headers });
-            res.end(planned.status < 300 ? 'ok' : 'nope');
+            const answer = () => {
+                res.writeHead(planned.status, { 'content-type': 'text/plain', ...planned.headers });
+                res.end(planned.status < 300 ? 'ok' : 'nope');
+            };
+            if (options.delayMs === undefined) answer();
+            else setTimeout(answer, options.delayMs);
         });
     });
     await listen(server, 0);
@@ -79,6 +89,9 @@ export async function startWebhookReceiver(
         },
         throttleNext: (count, retryAfter) => {
             for (let i = 0; i < count; i++) plan.push({ status: 429, headers: { 'retry-after': retryAfter } });
+        },
+        redirectNext: (count, status, location) => {
+            for (let i = 0; i < count; i++) plan.push({ status, headers: { location } });
         },
         goDown: () => stop(server),
         comeBack: () => listen(server, port),

@@ -8,8 +8,9 @@
  *                                                                     documentation addresses and a VNet address
  *
  * The node also gets its own PID and mount namespace with a fresh /proc, so inside it PID 1 is the node's "init"
- * and `nsenter -t <init> -m -u -i -n -p` lands exactly where the probe lands on a real node: lsns, /proc and ss
- * see the node's processes only. Pod processes (a pause process and the app) live in that PID namespace, in the
+ * and `nsenter -t <init> -m -u -i -n -p` lands where a root shell on a real node is: lsns, /proc and ss see the
+ * node's processes only. runProbePod() runs the probe pod's own command in a container made like the real one (the
+ * image's applets only, the node's / at /host, the node's PID and network namespaces). Pod processes (a pause process and the app) live in that PID namespace, in the
  * pod's network namespace, and in kubepods-style cgroup v2 paths; podsJson() is the matching `kubectl get pods`.
  *
  * Names carry a random suffix, so parallel runs do not collide. stop() removes everything; a state file per lab
@@ -19,6 +20,8 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+import type { V1Pod } from '@kubernetes/client-node';
 
 import { repoRoot } from '../helpers/paths.js';
 
@@ -150,6 +153,20 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => T | unde
     }
 }
 
+function busyboxPath(): string {
+    return run('sh', ['-c', 'command -v busybox']).trim();
+}
+
+/** The container root holds nothing but busybox: a dynamically linked one would not start there. */
+function isStatic(binary: string): boolean {
+    try {
+        execFileSync('ldd', [binary], { stdio: 'ignore' });
+        return false;
+    } catch {
+        return true;
+    }
+}
+
 /** The cgroup v2 mount: /sys/fs/cgroup on unified hosts, /sys/fs/cgroup/unified on hybrid ones. */
 function cgroup2Root(): string | undefined {
     for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
@@ -163,11 +180,24 @@ function cgroup2Root(): string | undefined {
 export function labUnavailableReason(): string | undefined {
     if (process.platform !== 'linux') return 'the node lab needs Linux network namespaces';
     if (process.getuid?.() !== 0) return 'the node lab needs root (network namespaces, nftables, cgroups)';
-    const missing = ['ip', 'nft', 'conntrack', 'ss', 'lsns', 'nsenter', 'unshare', 'python3', 'timeout', 'awk'].filter(
-        (c) => !commandExists(c),
-    );
+    const missing = [
+        'ip',
+        'nft',
+        'conntrack',
+        'ss',
+        'lsns',
+        'nsenter',
+        'unshare',
+        'python3',
+        'timeout',
+        'awk',
+        'busybox',
+    ].filter((c) => !commandExists(c));
     if (missing.length > 0) {
         return `the node lab needs ${missing.join(', ')} (scripts/install-system-deps.sh installs them)`;
+    }
+    if (!isStatic(busyboxPath())) {
+        return 'the node lab needs a static busybox for the probe container (Debian busybox-static)';
     }
     const cgroupRoot = cgroup2Root();
     if (!cgroupRoot) return 'the node lab needs a cgroup v2 mount for kubepods-style cgroups';
@@ -690,12 +720,69 @@ export class NodeLab {
     }
 
     /**
-     * Runs the probe script as the probe pod does: `nsenter -t <node init> -m -u -i -n -p -- sh -c SCRIPT`, with
-     * only the given environment (plus PATH to find nsenter).
+     * Runs the probe script as root directly on the node (`nsenter -t <node init> -m -u -i -n -p -- sh -c SCRIPT`,
+     * a root shell on the host), with only the given environment (plus PATH to find nsenter).
      */
     async runProbe(script: string, env: Readonly<Record<string, string>> = {}, timeoutMs = 120_000): Promise<ProbeRun> {
         const nsenter = ['nsenter', '-t', String(this.initPid), '-m', '-u', '-i', '-n', '-p', '--'];
         return runTimed([...nsenter, 'sh', '-c', script, 'snatmon-probe'], env, timeoutMs);
+    }
+
+    /**
+     * Runs a probe pod's container as a container runtime would, on this node: a fresh mount namespace whose root
+     * holds only busybox linked as `applets` (Debian's static busybox standing in for the image's, so an applet the
+     * image lacks is "not found" here too), the node's / rbind-mounted where the pod's hostPath volume says, and the
+     * node's PID and network namespaces (hostPID, hostNetwork). Then the container's command, with its environment only
+     * and the runtime's default PATH.
+     */
+    async runProbePod(
+        pod: V1Pod,
+        applets: readonly string[],
+        env: Readonly<Record<string, string>> = {},
+        timeoutMs = 120_000,
+    ): Promise<ProbeRun> {
+        const container = pod.spec?.containers[0];
+        const command = container?.command ?? [];
+        const hostRoot = container?.volumeMounts?.find((mount) => {
+            const volume = pod.spec?.volumes?.find((v) => v.name === mount.name);
+            return volume?.hostPath?.path === '/';
+        });
+        if (!hostRoot) throw new Error('node lab: the probe pod mounts no hostPath of /');
+        if (pod.spec?.hostPID !== true || pod.spec.hostNetwork !== true) {
+            throw new Error("node lab: the probe pod must use the node's PID and network namespaces");
+        }
+        const imageRoot = join(this.state.workDir, `image-${randomBytes(3).toString('hex')}`);
+        mkdirSync(imageRoot);
+        const podEnv = [...(container?.env ?? []), ...Object.entries(env).map(([name, value]) => ({ name, value }))];
+        const setup = [
+            'set -eu',
+            'root=$1 busybox=$2 applets=$3 host=$4',
+            'shift 4',
+            'mount -t tmpfs -o mode=755 snatmon-image "$root"',
+            'mkdir -p "$root/bin" "$root/proc" "$root/dev" "$root$host"',
+            'cp "$busybox" "$root/bin/busybox"',
+            'for applet in $applets; do ln -s busybox "$root/bin/$applet"; done',
+            'mount --rbind / "$root$host"',
+            'mount -t proc proc "$root/proc"',
+            'exec env -i "$@"',
+        ].join('\n');
+        const nsenter = ['nsenter', '-t', String(this.initPid), '-m', '-u', '-i', '-n', '-p', '--'];
+        try {
+            return await runTimed(
+                [
+                    ...nsenter,
+                    ...['unshare', '-m', '--propagation', 'private', '--', 'sh', '-c', setup, 'snatmon-container'],
+                    ...[imageRoot, busyboxPath(), applets.join(' '), hostRoot.mountPath],
+                    'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+                    ...podEnv.map((e) => `${e.name}=${e.value ?? ''}`),
+                    ...['chroot', imageRoot, ...command],
+                ],
+                {},
+                timeoutMs,
+            );
+        } finally {
+            rmdirSync(imageRoot);
+        }
     }
 
     async stop(): Promise<void> {

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 
+import { defaultMaxPods } from './admission.js';
 import { clusterIdOf, nodeResourceGroupOf, type ScenarioCluster } from './scenario.js';
 
 function etag(seed: string): string {
@@ -23,9 +24,10 @@ export function managedClusterBody(cluster: ScenarioCluster, listStyle = false):
     const outboundType = cluster.outboundType ?? 'loadBalancer';
     const power = cluster.powerState ?? 'Running';
     const id = clusterIdOf(cluster);
+    const plugin = cluster.networkPlugin ?? 'overlay';
     const networkProfile: Record<string, unknown> = {
-        networkPlugin: 'azure',
-        networkPluginMode: 'overlay',
+        networkPlugin: plugin === 'kubenet' ? 'kubenet' : 'azure',
+        ...(plugin === 'overlay' ? { networkPluginMode: 'overlay' } : {}),
         podCidr: '10.244.0.0/16',
         podCidrs: ['10.244.0.0/16'],
         serviceCidr: '10.0.0.0/16',
@@ -74,7 +76,7 @@ export function managedClusterBody(cluster: ScenarioCluster, listStyle = false):
             osSKU: pool.osSku ?? 'Ubuntu',
             mode: pool.mode ?? (i === 0 ? 'System' : 'User'),
             type: 'VirtualMachineScaleSets',
-            maxPods: 110,
+            maxPods: pool.nodes[0]?.capacity?.maxPods ?? defaultMaxPods(cluster.networkPlugin),
             provisioningState: 'Succeeded',
             powerState: { code: power },
             orchestratorVersion: '1.31.5',

@@ -4,6 +4,7 @@
  * (ok -> at risk -> exhausted -> recovered) and move the clock through it.
  */
 
+import type { NetworkPlugin, NodeCapacity } from './admission.js';
 import type { PodScript } from './kubernetes.js';
 
 /** A metric value for the one-minute bucket starting at `minute`; undefined = nothing emitted that minute. */
@@ -24,6 +25,8 @@ export interface ScenarioNode {
     /** More addresses on the machine (MachineList.json shows two IPv4 addresses). */
     extraIps?: string[];
     zone?: string;
+    /** Max pods, allocatable and what its pods request, for kubelet admission (admission.ts has the defaults). */
+    capacity?: Partial<NodeCapacity>;
 }
 
 export interface ScenarioPool {
@@ -72,6 +75,8 @@ export interface ScenarioCluster {
     };
     natGateway?: { id: string; idleTimeoutInMinutes?: number; managedOutboundIps?: number };
     aadManaged?: boolean;
+    /** Decides the default max pods per node (admission.ts); default overlay, as the cluster body says. */
+    networkPlugin?: NetworkPlugin;
     privateCluster?: boolean;
     disableRunCommand?: boolean;
     powerState?: 'Running' | 'Stopped';

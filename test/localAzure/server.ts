@@ -2,18 +2,26 @@
  * The local Azure: an HTTPS Resource Manager on 127.0.0.1 serving the operations the product uses, the regional
  * Azure Monitor metrics data plane (metrics:getBatch) under /metrics/<region>, and an App Service managed-identity
  * endpoint (plain HTTP, like the real one inside the sandbox) that DefaultAzureCredential uses when IDENTITY_ENDPOINT
- * and IDENTITY_HEADER are set. Requests are counted per route; faults can be injected per route; `latencyMs` delays
- * every answer.
+ * and IDENTITY_HEADER are set, and Entra ID's signing keys for action group tokens under /entra (entra.ts). Requests
+ * are counted per route; faults can be injected per route; `latencyMs` delays every answer.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { loadYaml } from '@kubernetes/client-node';
+
+import { repoRoot } from '../helpers/paths.js';
+import { type Admission, admit, capacityOf, COMMAND_POD_REQUESTS, placeCommandPod, podRequests } from './admission.js';
 import { agentPoolBodies, machineBodies, managedClusterBody, staticKubernetesToken, userKubeconfig } from './arm.js';
 import type { TestCertificates } from './certs.js';
+import { LocalEntra } from './entra.js';
 import { KubernetesApi, type KubernetesRoute, kubernetesRouteOf } from './kubernetes.js';
 import { MetricsRequestError, type MetricsResource, queryMetrics, queryMetricsBatch } from './metrics.js';
 import {
@@ -38,6 +46,7 @@ export type RouteName =
     | 'machines.list'
     | 'metrics.list'
     | 'metrics.getBatch'
+    | 'entra.keys'
     | KubernetesRoute
     | 'unknown';
 
@@ -179,8 +188,12 @@ export class LocalAzure {
     now: () => Date;
     readonly requests: RecordedRequest[] = [];
     readonly runCommands: RecordedRunCommand[] = [];
+    /** Kubelet admission decisions for probe pods the run command emulation started, in order. */
+    readonly admissions: { node: string; admission: Admission }[] = [];
     /** The clusters' Kubernetes API, at ${armEndpoint}/kubernetes/<cluster name>. */
     readonly kubernetes = new KubernetesApi();
+    /** The tenant that signs action group tokens, at ${armEndpoint}/entra. */
+    readonly entra = new LocalEntra(() => this.armEndpoint);
     readonly identityHeader = randomBytes(16).toString('hex');
     armEndpoint = '';
     identityEndpoint = '';
@@ -238,6 +251,7 @@ export class LocalAzure {
         this.scenario = scenario;
         this.requests.length = 0;
         this.runCommands.length = 0;
+        this.admissions.length = 0;
         this.faults = [];
         this.commands.clear();
         this.kubernetes.reset();
@@ -317,6 +331,10 @@ export class LocalAzure {
         const path = questionMark < 0 ? rawUrl : rawUrl.slice(0, questionMark);
         const query = new URLSearchParams(questionMark < 0 ? '' : rawUrl.slice(questionMark + 1));
         const method = request.method ?? 'GET';
+        if (path.startsWith('/entra/')) {
+            await this.handleEntra(method, path, query, response);
+            return;
+        }
         if (path.startsWith('/kubernetes/')) {
             if (this.latencyMs > 0) await sleep(this.latencyMs);
             await this.handleKubernetes(request, method, path, query, response);
@@ -384,6 +402,24 @@ export class LocalAzure {
         } finally {
             this.inFlight.set(route, (this.inFlight.get(route) ?? 1) - 1);
         }
+    }
+
+    private async handleEntra(
+        method: string,
+        path: string,
+        query: URLSearchParams,
+        response: ServerResponse,
+    ): Promise<void> {
+        const record: RecordedRequest = { route: 'entra.keys', method, path, query, status: 0, at: Date.now() };
+        this.requests.push(record);
+        response.on('finish', () => {
+            record.status = response.statusCode;
+        });
+        if (this.latencyMs > 0) await sleep(this.latencyMs);
+        if (await this.applyFault('entra.keys', path, query, response)) return;
+        const answer = this.entra.answer(method, path);
+        if (!answer) json(response, 404, { error: 'not_found' });
+        else json(response, answer.status, answer.body);
     }
 
     private async handleKubernetes(
@@ -681,9 +717,9 @@ export class LocalAzure {
         if (clusterTokenAudience !== undefined) received.clusterTokenAudience = clusterTokenAudience;
         const commandId = randomUUID().replaceAll('-', '');
         const script = cluster.runCommand;
-        const outcome: RunCommandOutcome = script
-            ? script.outcome(received)
-            : { kind: 'succeeded', exitCode: 0, logs: `ran: ${payload.command}\n` };
+        const outcome: RunCommandOutcome =
+            this.admitRunCommand(cluster, received) ??
+            (script ? script.outcome(received) : { kind: 'succeeded', exitCode: 0, logs: `ran: ${payload.command}\n` });
         const clusterId = clusterIdOf(cluster);
         this.runCommands.push({ ...received, clusterId, commandId });
         this.commands.set(commandId, { clusterId, pollsLeft: script?.polls ?? 2, outcome, startedAt: this.now() });
@@ -692,6 +728,34 @@ export class LocalAzure {
         const location = `${this.armEndpoint}/subscriptions/${cluster.subscriptionId}/resourcegroups/${cluster.resourceGroup}/providers/Microsoft.ContainerService/managedClusters/${cluster.name}/commandResults/${commandId}?api-version=${apiVersion}`;
         response.writeHead(202, { location, 'content-length': '0' });
         response.end();
+    }
+
+    /**
+     * Kubelet admission for what the run command starts (admission.ts): its own pod must fit some node, else the
+     * command never starts; the probe pod in the context (probe-pod.yaml) must fit its node, else the real
+     * run-probe.sh runs against a kubectl stand-in that reports the pod Failed with the kubelet's reason and message.
+     * Undefined when both fit: the scenario's script decides.
+     */
+    private admitRunCommand(cluster: ScenarioCluster, received: ReceivedRunCommand): RunCommandOutcome | undefined {
+        const host = placeCommandPod(cluster);
+        if (!host) return { kind: 'neverScheduled' };
+        const manifest = received.files.get('probe-pod.yaml');
+        if (!manifest) return undefined;
+        const pod = loadYaml<{ spec?: { nodeName?: string } }>(manifest.toString('utf8'));
+        const node = cluster.pools.flatMap((p) => p.nodes).find((n) => n.name === pod.spec?.nodeName);
+        if (!node) return undefined;
+        const capacity = capacityOf(cluster, node);
+        if (host === node) {
+            // The command pod took a place on this very node first.
+            capacity.requested = {
+                pods: capacity.requested.pods + 1,
+                cpuMillis: capacity.requested.cpuMillis + COMMAND_POD_REQUESTS.cpuMillis,
+                memoryBytes: capacity.requested.memoryBytes + COMMAND_POD_REQUESTS.memoryBytes,
+            };
+        }
+        const admission = admit(podRequests(pod as Parameters<typeof podRequests>[0]), capacity);
+        this.admissions.push({ node: node.name, admission });
+        return admission.admitted ? undefined : runWrapperForRefusedPod(received.files, pod, admission);
     }
 
     private commandResult(cluster: ScenarioCluster, commandId: string, response: ServerResponse): void {
@@ -742,5 +806,34 @@ export class LocalAzure {
                     `Failed to run command due to cluster perf issue, container command-${commandId.slice(0, 16)} in aks-command namespace did not start within 30s on your cluster, retry may helps. If issue persist, you may need to tune your cluster with better performance (larger node/paid tier).`,
                 );
         }
+    }
+}
+
+/** run-probe.sh, exactly as shipped in the command's context, with kubectl answering as for a pod the kubelet refused. */
+function runWrapperForRefusedPod(
+    files: Map<string, Buffer>,
+    pod: unknown,
+    refusal: Extract<Admission, { admitted: false }>,
+): RunCommandOutcome {
+    const dir = mkdtempSync(join(tmpdir(), 'snatmon-runcommand-'));
+    try {
+        for (const [name, content] of files) writeFileSync(join(dir, name), content);
+        symlinkSync(join(repoRoot, 'test', 'localAzure', 'kubectl-standin.sh'), join(dir, 'kubectl'));
+        const status = { phase: 'Failed', reason: refusal.reason, message: refusal.message };
+        writeFileSync(join(dir, 'pod.json'), JSON.stringify({ ...(pod as object), status }));
+        writeFileSync(join(dir, 'node-pods.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [] }));
+        const run = spawnSync('sh', ['./run-probe.sh'], {
+            cwd: dir,
+            encoding: 'utf8',
+            timeout: 30_000,
+            env: {
+                PATH: `${dir}:/usr/local/bin:/usr/bin:/bin`,
+                SNATMON_STANDIN_POD: join(dir, 'pod.json'),
+                SNATMON_STANDIN_NODE_PODS: join(dir, 'node-pods.json'),
+            },
+        });
+        return { kind: 'succeeded', exitCode: run.status ?? 1, logs: run.stdout };
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
     }
 }

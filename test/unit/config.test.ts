@@ -192,4 +192,27 @@ describe('loadConfig: the app settings of the Functions app', () => {
             (err: Error) => !err.message.includes('XXXXSECRET'),
         );
     });
+    it('reads who may send alerts: tenant and client together, lowercased, the public cloud authority by default', () => {
+        assert.equal(loadConfig({}).alertAuth, undefined);
+        const config = loadConfig({
+            SNATMON_ALERT_TENANT_ID: '72F988BF-86F1-41AF-91AB-2D7CD011DB47',
+            SNATMON_ALERT_CLIENT_ID: '7c0e9a62-1d2b-4c3d-9e8f-0a1b2c3d4e5f',
+        });
+        assert.deepEqual(config.alertAuth, {
+            tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+            clientId: '7c0e9a62-1d2b-4c3d-9e8f-0a1b2c3d4e5f',
+            authority: 'https://login.microsoftonline.com',
+        });
+        const sovereign = loadConfig({
+            SNATMON_ALERT_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+            SNATMON_ALERT_CLIENT_ID: '7c0e9a62-1d2b-4c3d-9e8f-0a1b2c3d4e5f',
+            SNATMON_ENTRA_AUTHORITY: 'https://login.microsoftonline.us/',
+        });
+        assert.equal(sovereign.alertAuth?.authority, 'https://login.microsoftonline.us');
+        configError(
+            { SNATMON_ALERT_CLIENT_ID: '7c0e9a62-1d2b-4c3d-9e8f-0a1b2c3d4e5f' },
+            'SNATMON_ALERT_TENANT_ID',
+            /when SNATMON_ALERT_CLIENT_ID is set/,
+        );
+    });
 });

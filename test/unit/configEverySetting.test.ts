@@ -38,10 +38,15 @@ const MALFORMED: Record<string, string> = {
     SNATMON_TABLE_PREFIX: 'has space',
     SNATMON_RETENTION_DAYS: '0',
     SNATMON_REPORT_BASE_URL: 'javascript:alert(1)',
+    SNATMON_PAGES_CLIENT_ID: 'my-app',
+    SNATMON_PAGES_TENANT_ID: 'contoso.onmicrosoft.com',
     SNATMON_TEAMS_WEBHOOK_URL: 'ftp://example.net/hook',
     SNATMON_SLACK_WEBHOOK_URL: 'not a url',
     SNATMON_WEBHOOK_URL: 'http://example.net/hook',
     SNATMON_WEBHOOK_SECRET: 'short',
+    SNATMON_ALERT_TENANT_ID: 'contoso.onmicrosoft.com',
+    SNATMON_ALERT_CLIENT_ID: 'api://snatmon',
+    SNATMON_ENTRA_AUTHORITY: 'http://login.microsoftonline.com',
     AzureWebJobsStorage: 'hello',
     AzureWebJobsStorage__tableServiceUri: 'http://acct.table.core.windows.net',
     AzureWebJobsStorage__queueServiceUri: 'ftp://acct.queue.core.windows.net',
@@ -50,7 +55,11 @@ const MALFORMED: Record<string, string> = {
 
 /** Settings whose check needs another setting present (a secret without a webhook has nothing to sign). */
 const CONTEXT: Record<string, Record<string, string>> = {
+    SNATMON_PAGES_CLIENT_ID: { SNATMON_PAGES_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47' },
+    SNATMON_PAGES_TENANT_ID: { SNATMON_PAGES_CLIENT_ID: '11111111-2222-3333-4444-555555555555' },
     SNATMON_WEBHOOK_SECRET: { SNATMON_WEBHOOK_URL: 'https://example.net/hook' },
+    SNATMON_ALERT_TENANT_ID: { SNATMON_ALERT_CLIENT_ID: '7c0e9a62-1d2b-4c3d-9e8f-0a1b2c3d4e5f' },
+    SNATMON_ALERT_CLIENT_ID: { SNATMON_ALERT_TENANT_ID: '72f988bf-86f1-41af-91ab-2d7cd011db47' },
     AzureWebJobsStorage__clientId: {
         AzureWebJobsStorage__tableServiceUri: 'https://acct.table.core.windows.net',
         AzureWebJobsStorage__queueServiceUri: 'https://acct.queue.core.windows.net',

@@ -60,6 +60,7 @@ describe('snat-monitor scan', () => {
                 { protocol: 'TCP', usedPorts: 1024, allocatedPorts: 1024, usedPercent: 100 },
                 { protocol: 'UDP', usedPorts: 0, allocatedPorts: 1024, usedPercent: 0 },
             ],
+            usedPortsPerMinute: 0,
         });
         assert.equal(vault.observable, false);
         assert.deepEqual(vault.nodes, []);

@@ -228,6 +228,105 @@ describe('outbox delivery to a local webhook receiver', () => {
         assert.equal((await drain(w, { now })).teams?.delivered, 1);
     });
 
+    it('follows no redirect: a 3xx is a failed delivery, logged with its status, and retried', async () => {
+        const w = await world('redirect');
+        let clock = T0;
+        const now = () => new Date(clock);
+        // Where a redirect would take the signed body: a host the URL check never saw.
+        const elsewhere = await startWebhookReceiver();
+        w.receivers.push(elsewhere);
+        await w.tracker.recordFinding(finding('node-r', 0));
+        w.hook.redirectNext(1, 307, `${elsewhere.origin}/stolen`);
+        w.teams.redirectNext(1, 302, `${elsewhere.origin}/lost`);
+        w.slack.redirectNext(1, 308, `${elsewhere.origin}/moved`);
+        const first = await drain(w, { now });
+        for (const channel of ['teams', 'slack', 'webhook'] as const) {
+            assert.deepEqual(first[channel], { delivered: 0, failed: 1, busy: 0, pending: 1 }, channel);
+        }
+        assert.equal(elsewhere.requests.length, 0, 'nothing was sent where the redirects pointed');
+        const [hookEntry] = await w.store.outbox.listUndelivered('webhook');
+        assert.equal(hookEntry?.lastError, 'HTTP 307 (a redirect, not followed)');
+        const [teamsEntry] = await w.store.outbox.listUndelivered('teams');
+        assert.equal(teamsEntry?.lastError, 'HTTP 302 (a redirect, not followed)');
+        assert.ok(
+            logged.some((line) =>
+                /^Delivery of \S+ to teams failed \(HTTP 302 \(a redirect, not followed\)\)/.test(line),
+            ),
+            'the failure is logged with its status',
+        );
+        assert.ok(!logged.some((line) => line.includes(elsewhere.origin)), 'the redirect target is not logged');
+
+        // Once the receiver stops redirecting, the retry delivers each message once.
+        clock += 10 * 60_000;
+        const second = await drain(w, { now });
+        for (const channel of ['teams', 'slack', 'webhook'] as const) {
+            assert.deepEqual(second[channel], { delivered: 1, failed: 0, busy: 0, pending: 0 }, channel);
+        }
+        assert.equal(w.hook.accepted().length, 1);
+        assert.equal(w.hook.accepted()[0]?.signatureValid, true);
+        assert.equal(elsewhere.requests.length, 0);
+    });
+
+    it("holds a channel's Retry-After and backoff for every message, across concurrent passes and instances", async () => {
+        const w = await world('perChannel');
+        // Two incidents: two messages per channel, neither waiting for the other.
+        await w.tracker.recordFinding(finding('node-p1', 0));
+        await w.tracker.recordFinding(finding('node-p2', 1));
+        // Slack answers slowly, so passes overlap; its first answer is a 429 asking for two minutes, then a 500.
+        const slack = await startWebhookReceiver({ delayMs: 150 });
+        w.receivers.push(slack);
+        slack.throttleNext(1, '120');
+        slack.failNext(1, 500);
+        const targets: ChannelTargets = { slack: { url: `${slack.origin}/services/T000/B000/${SLACK_TOKEN}` } };
+        let clock = T0 + 5 * 60_000;
+        const now = () => new Date(clock);
+        // Another instance: its own clients over the same tables.
+        const instance = () =>
+            createSnatStore({ connection: { connectionString: azurite.connectionString }, tablePrefix: 'perChannel' })
+                .outbox;
+        const passes = await Promise.all(
+            [w.store.outbox, instance(), instance()].map((outbox) =>
+                drainOutbox(outbox, targets, { now, log, jitter: () => 0 }),
+            ),
+        );
+        assert.equal(slack.requests.length, 1, 'one request while the channel was being sent to');
+        assert.equal(slack.requests[0]?.status, 429);
+        assert.deepEqual(passes.map((p) => p.slack?.failed).sort(), [0, 0, 1]);
+        assert.equal(
+            passes.reduce((n, p) => n + (p.slack?.busy ?? 0), 0),
+            2,
+            'the other two passes found it busy',
+        );
+
+        // Within the Retry-After nothing goes to Slack from any instance, neither message.
+        for (const at of [30_000, 60_000, 119_000]) {
+            clock = T0 + 5 * 60_000 + at;
+            const report = await drainOutbox(instance(), targets, { now, log });
+            assert.deepEqual(report.slack, { delivered: 0, failed: 0, busy: 0, pending: 2 }, `${at} ms after the 429`);
+        }
+        assert.equal(slack.requests.length, 1);
+        const state = await w.store.outbox.getChannel('slack');
+        assert.equal(state.blockedUntil?.getTime(), T0 + 5 * 60_000 + 120_000);
+        assert.equal(state.lastError, 'HTTP 429');
+
+        // After it: the 500 is the channel's second failure in a row, so both messages wait 2 x 30 s.
+        clock = T0 + 5 * 60_000 + 120_000;
+        const after429 = await drainOutbox(instance(), targets, { now, log, jitter: () => 0 });
+        assert.deepEqual(after429.slack, { delivered: 0, failed: 1, busy: 0, pending: 2 });
+        assert.equal((await w.store.outbox.getChannel('slack')).failures, 2);
+        clock += 59_000;
+        assert.equal((await drainOutbox(instance(), targets, { now, log })).slack?.failed, 0);
+        assert.equal(slack.requests.length, 2);
+        clock += 1_000;
+        const recovered = await drainOutbox(instance(), targets, { now, log });
+        assert.deepEqual(recovered.slack, { delivered: 2, failed: 0, busy: 0, pending: 0 });
+        assert.deepEqual(
+            slack.requests.map((r) => r.status),
+            [429, 500, 200, 200],
+        );
+        assert.equal((await w.store.outbox.getChannel('slack')).failures, 0);
+    });
+
     it('sends each message once when three drains run at the same time', async () => {
         const w = await world('concurrent');
         for (let i = 0; i < 20; i++) {

@@ -10,11 +10,13 @@ import { after, before, describe, it } from 'node:test';
 import type { Culprit } from '../../../shared/analyze/types.js';
 import { parseTcptracer } from '../../../shared/parse/tcptracer.js';
 import { analyzeProbeOutput, type ProbeAnalysis } from '../../../shared/probe/analyzeProbe.js';
-import { loadProbeScript } from '../../../shared/probe/manifest.js';
+import { buildProbePod, loadProbeScript } from '../../../shared/probe/manifest.js';
 import { parseProbeOutput } from '../../../shared/probe/probeOutput.js';
 import { fixturePath, repoRoot } from '../../helpers/paths.js';
+import { platformFact } from '../../helpers/platformFacts.js';
 import {
     LAB_ADDRESSES,
+    LAB_NODE_NAME,
     LAB_POD_CIDR,
     LAB_VNET_CIDR,
     type LabPodSpec,
@@ -123,6 +125,23 @@ describe('node probe in the node lab', { skip: unavailable }, () => {
         });
         const tracer = result.collectors.find((c) => c.name === 'tcptracer');
         assert.match(tracer?.reason ?? '', /tcptracer not found at \/usr\/share\/bcc\/tools\/tcptracer/);
+    });
+
+    it("runs from the probe pod's own command in a container holding only the image's applets", async () => {
+        const { pod } = buildProbePod({ nodeName: LAB_NODE_NAME, parameters: { windowSeconds: 1 } });
+        const run = await lab.runProbePod(pod, platformFact('probe.image.applets').values);
+        assertProbeRan(run);
+        const result = analyzeProbeOutput(run.stdout, { pods: lab.podsJson(), privateCidrs: PRIVATE_CIDRS });
+        assert.equal(result.probe.complete, true);
+        assert.equal(result.analysis.culprits[0]?.pod, CULPRIT.name);
+        assert.equal(
+            result.analysis.culprits[0].snatPortsHeld,
+            CULPRIT.heldA + CULPRIT.heldB + CULPRIT.heldC + CULPRIT.churnA,
+        );
+        // The node's tools ran: lsns, ss in every pod namespace, conntrack, the cgroup files.
+        const status = Object.fromEntries(result.collectors.map((c) => [c.name, c.status]));
+        assert.deepEqual([status.lsns, status.ss, status.conntrack, status.cgroup], ['ok', 'ok', 'ok', 'ok']);
+        assert.deepEqual(lab.nodeTmp(), [], "the probe removed its scratch directory from the node's /tmp");
     });
 
     it('gives the same answer from aggregated sections as from raw ones', async () => {

@@ -2,7 +2,8 @@
  * Webhooks down for ten ticks, then back, through the tick path only (runScanTick on a scenario clock, alerts on
  * metrics alone): beta's node stays exhausted, alpha's recovers and resolves during the outage. Every message is
  * delivered exactly once, in order per channel, counted at the receiver; while the channels are down each tick
- * tries at most the oldest due message per channel, never one whose backoff has not run out.
+ * tries at most the oldest due message per channel, and only once the channel's backoff (kept for the whole channel,
+ * whichever message failed) has run out.
  */
 import '../../localAzure/trust.js';
 
@@ -10,7 +11,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { runScanTick } from '../../../shared/monitor/scanTick.js';
-import type { OutboxEntry } from '../../../shared/store/outboxStore.js';
+import type { ChannelState, OutboxEntry } from '../../../shared/store/outboxStore.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
 import { startLocalAzure } from '../../localAzure/harness.js';
@@ -53,6 +54,12 @@ describe('webhooks down for ten ticks, then back', () => {
     });
     after(() => Promise.all([azure.close(), azurite.stop(), receiver.close()]));
 
+    const channelStates = async () =>
+        new Map(
+            await Promise.all(
+                CHANNELS.map(async (c) => [c, await monitor.services.store.outbox.getChannel(c)] as const),
+            ),
+        );
     const undelivered = async () =>
         new Map(
             await Promise.all(
@@ -69,23 +76,26 @@ describe('webhooks down for ten ticks, then back', () => {
             if (tick === DOWN.first) await receiver.goDown();
             if (tick === DOWN.last + 1) await receiver.comeBack();
             const before = await undelivered();
+            const channelsBefore = await channelStates();
             const summary = await runScanTick(monitor.services, new Date(now), logTo(logs));
             assert.deepEqual(summary.failures, [], `tick ${tick}`);
             const afterTick = await undelivered();
+            const channelsAfter = await channelStates();
             for (const channel of CHANNELS) {
                 const was = before.get(channel) ?? [];
                 const is = new Map((afterTick.get(channel) ?? []).map((e) => [e.key, e]));
                 const tried = was.filter((e) => (is.get(e.key)?.attempts ?? e.attempts + 1) > e.attempts);
                 if (tick >= DOWN.first && tick <= DOWN.last) {
-                    // Nothing gets through; the one message tried is the oldest due, and it was due.
+                    // Nothing gets through; the one message tried is the oldest due, and it and the channel were due.
                     assert.equal(summary.notifications[channel]?.delivered, 0);
-                    const due = firstDue(was);
+                    const channelDue = (channelsBefore.get(channel)?.blockedUntil?.getTime() ?? 0) <= now;
+                    const due = channelDue ? firstDue(was) : undefined;
                     assert.deepEqual(
                         tried.map((e) => e.key),
                         due ? [due.key] : [],
-                        `tick ${tick} ${channel}: only the oldest due message is tried`,
+                        `tick ${tick} ${channel}: only the oldest due message is tried, once the channel is due`,
                     );
-                    for (const entry of tried) checkBackoff(entry, is.get(entry.key));
+                    for (const entry of tried) checkBackoff(entry, is.get(entry.key), channelsAfter.get(channel));
                     for (const entry of tried) {
                         const key = `${channel}|${entry.key}`;
                         attemptsWhileDown.set(key, (attemptsWhileDown.get(key) ?? 0) + 1);
@@ -156,16 +166,22 @@ function firstDue(waiting: readonly OutboxEntry[]): OutboxEntry | undefined {
     return undefined;
 }
 
-/** A failed attempt schedules the next one base x 2^(attempt-1) later, plus at most 20 % jitter. */
-function checkBackoff(before: OutboxEntry, after: OutboxEntry | undefined): void {
+/**
+ * A failed attempt on a channel that is down blocks the whole channel base x 2^(failures in a row - 1) later, plus
+ * at most 20 % jitter; the message waits as long.
+ */
+function checkBackoff(before: OutboxEntry, after: OutboxEntry | undefined, channel: ChannelState | undefined): void {
     assert.ok(after, `${before.key} is still waiting after a failed attempt`);
+    assert.ok(channel?.blockedUntil, `${before.key}: its channel is blocked`);
     assert.equal(after.attempts, before.attempts + 1);
     assert.equal(after.lastError, 'network error ECONNREFUSED');
+    assert.equal(channel.lastError, 'network error ECONNREFUSED');
+    assert.equal(channel.blockedUntil.getTime(), after.nextAttemptAt.getTime());
     const delay = after.nextAttemptAt.getTime() - now;
-    const base = BASE_BACKOFF_MS * 2 ** (after.attempts - 1);
+    const base = BASE_BACKOFF_MS * 2 ** (channel.failures - 1);
     // The drain's clock is the tick's clock plus the real time the tick has taken so far (well under 5 s here).
     assert.ok(
         delay >= base && delay <= base * (1 + MAX_JITTER) + 5_000,
-        `attempt ${after.attempts}: next in ${delay} ms`,
+        `attempt ${after.attempts}, channel failure ${channel.failures}: next in ${delay} ms`,
     );
 }

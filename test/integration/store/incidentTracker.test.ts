@@ -154,7 +154,7 @@ describe('IncidentTracker on Azurite', () => {
         const [teams] = await queued('teams', 'node-second-offence');
         assert.match(
             teams?.body ?? '',
-            /Repeat offender: Deployment default\/nginx was the top culprit in \d+ incidents/,
+            /Repeat offender: ","weight":"Bolder","color":"Attention"},\{"type":"TextRun","text":"Deployment default\/nginx",[^}]*\},\{"type":"TextRun","text":" was the top culprit in \d+ incidents/,
         );
         assert.match(teams?.body ?? '', /aks-eu\/node-first-offence/);
     });

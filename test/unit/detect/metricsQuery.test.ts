@@ -13,6 +13,7 @@ import {
     portsQuery,
     seriesByDimension,
     sumTotals,
+    trendPerMinute,
 } from '../../../shared/detect/metricsQuery.js';
 import { repoRoot } from '../../helpers/paths.js';
 import { platformFact } from '../../helpers/platformFacts.js';
@@ -117,7 +118,8 @@ describe('reading metrics responses', () => {
         const samples = loadBalancerSamples(failed, ports, notes);
         assert.deepEqual(Object.fromEntries(samples), {
             // No failed series while its port metrics arrived: no failures in the window.
-            '10.224.0.4': { failedConnections: 0, usedPorts: 120, allocatedPorts: 1024 },
+            // Two minutes of used ports (100, then 120): a trend of 20 a minute.
+            '10.224.0.4': { failedConnections: 0, usedPorts: 120, allocatedPorts: 1024, usedPortsPerMinute: 20 },
             '10.224.0.5': { failedConnections: 10, usedPorts: 1024, allocatedPorts: 1024 },
             '10.224.0.7': { usedPorts: 10, allocatedPorts: 1024 },
         });
@@ -164,6 +166,32 @@ describe('reading metrics responses', () => {
         assert.deepEqual(notes, []);
     });
 
+    it("takes the used-ports trend from the busiest protocol's series, not the other's", () => {
+        const used = (tcp: number[], udp: number[]) => ({
+            ...series('UsedSnatPorts', {}),
+            timeseries: [
+                ...(series('UsedSnatPorts', { '10.224.0.5': tcp.map((average) => ({ average })) }, 'TCP').timeseries ??
+                    []),
+                ...(series('UsedSnatPorts', { '10.224.0.5': udp.map((average) => ({ average })) }, 'UDP').timeseries ??
+                    []),
+            ],
+        });
+        const allocated = {
+            ...series('AllocatedSnatPorts', {}),
+            timeseries: ['TCP', 'UDP'].flatMap(
+                (protocol) =>
+                    series('AllocatedSnatPorts', { '10.224.0.5': [{ average: 1024 }] }, protocol).timeseries ?? [],
+            ),
+        };
+        const failed: MetricsResponseLike = { value: [series('SnatConnectionCount', {})] };
+        const tcpBusy = loadBalancerSamples(failed, { value: [used([700, 720, 740], [10, 5, 0]), allocated] }, []);
+        assert.equal(tcpBusy.get('10.224.0.5')?.protocol, 'TCP');
+        assert.equal(tcpBusy.get('10.224.0.5')?.usedPortsPerMinute, 20);
+        const udpBusy = loadBalancerSamples(failed, { value: [used([10, 10, 10], [800, 790, 780]), allocated] }, []);
+        assert.equal(udpBusy.get('10.224.0.5')?.protocol, 'UDP');
+        assert.equal(udpBusy.get('10.224.0.5')?.usedPortsPerMinute, -10);
+    });
+
     it('keeps an answer that is not split by protocol as it came, with no protocol named', () => {
         const notes: string[] = [];
         const ports: MetricsResponseLike = {
@@ -186,6 +214,19 @@ describe('reading metrics responses', () => {
         const samples = loadBalancerSamples({ value: [series('SnatConnectionCount', {})] }, ports, []);
         assert.equal(samples.get('10.224.0.5')?.protocol, 'OTHER');
         assert.equal(samples.get('10.224.0.5')?.usedPorts, 900);
+    });
+
+    it('fits the used-ports trend by least squares over the minutes that arrived', () => {
+        const minute = (m: number, average?: number) => ({
+            timeStamp: m * 60_000,
+            ...(average === undefined ? {} : { average }),
+        });
+        assert.equal(trendPerMinute([minute(0, 700), minute(1, 720), minute(2, 740), minute(3), minute(4, 780)]), 20);
+        // Noise around a climb of 10 a minute; a flat line; too little to say anything.
+        assert.equal(trendPerMinute([minute(0, 100), minute(1, 115), minute(2, 115), minute(3, 130)]), 9);
+        assert.equal(trendPerMinute([minute(0, 500), minute(1, 500)]), 0);
+        assert.equal(trendPerMinute([minute(0, 500), minute(0, 600)]), undefined);
+        assert.equal(trendPerMinute([minute(0, 500)]), undefined);
     });
 
     it('notes metrics that are missing or carry an error code', () => {

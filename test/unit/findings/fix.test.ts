@@ -54,6 +54,7 @@ describe('planFix', () => {
             proposedPorts: 3_000,
             proposedMaxNodes: 42,
             targetNodes: 40,
+            targetBasis: "today's node count; the pools' maximum is unknown",
             proposedIps: 2,
             exceedsManagedIpLimit: false,
             command:

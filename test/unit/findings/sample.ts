@@ -111,7 +111,14 @@ export function sampleFinding(overrides: Partial<Finding> = {}): Finding {
         failedConnections: 1523,
         usedPorts: 1024,
         allocatedPorts: 1024,
-        outbound: { outboundType: 'loadBalancer', outboundIpCount: 1, allocatedOutboundPorts: 0, nodeCount: 40 },
+        outbound: {
+            outboundType: 'loadBalancer',
+            outboundIpCount: 1,
+            allocatedOutboundPorts: 0,
+            nodeCount: 40,
+            loadBalancerId: `/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/MC_rg-shop_aks-shop_eastus/providers/Microsoft.Network/loadBalancers/kubernetes`,
+        },
+        window: { start: '2026-08-21T10:07:00.000Z', end: '2026-08-21T10:12:00.000Z' },
         analysis: sampleAnalysis(),
         collectors: [
             { name: 'tcptracer', status: 'ok' },

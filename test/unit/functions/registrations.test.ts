@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
+import { receiveAlertRegistration } from '../../../functions/alerts.js';
 import { getFindingRegistration, listFindingsRegistration } from '../../../functions/findings.js';
 import { investigateRegistration } from '../../../functions/investigate.js';
 import { investigatePoisonRegistration } from '../../../functions/investigatePoison.js';
@@ -17,6 +18,7 @@ describe('function registrations', () => {
             listFindings: listFindingsRegistration,
             getFinding: getFindingRegistration,
             report: reportRegistration,
+            receiveAlert: receiveAlertRegistration,
         };
         for (const [name, registration] of Object.entries(http)) {
             assert.equal(registration.authLevel, 'function', name);
@@ -26,6 +28,8 @@ describe('function registrations', () => {
         assert.equal(startInvestigationRegistration.route, 'investigations');
         assert.equal(getInvestigationRegistration.route, 'investigations/{id}');
         assert.equal(getFindingRegistration.route, 'findings/{id}');
+        assert.deepEqual(receiveAlertRegistration.methods, ['POST']);
+        assert.equal(receiveAlertRegistration.route, 'alerts');
     });
 
     it('take the schedule and queue names from app settings, with the poison queue beside the work queue', () => {

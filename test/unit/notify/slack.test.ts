@@ -52,8 +52,10 @@ describe('formatSlack', () => {
         const message = formatSlack(openedContent(manyCulpritsFinding(80)));
         assertWithinLimits(message);
         const text = JSON.stringify(message);
-        assert.ok(text.includes('*1. default/nginx* (Deployment default/nginx): 387 SNAT ports held'));
-        const shown = message.blocks.filter((b) => b.type === 'section' && /^\*\d+\. /.test(b.text?.text ?? '')).length;
+        assert.ok(text.includes('*1.* `default/nginx` (`Deployment default/nginx`): 387 SNAT ports held'), text);
+        const shown = message.blocks.filter(
+            (b) => b.type === 'section' && /^\*\d+\.\* /.test(b.text?.text ?? ''),
+        ).length;
         assert.ok(shown >= 10, `only ${shown} culprits shown`);
         assert.ok(text.includes(`…and ${80 - shown} more culprits in the finding.`));
     });
@@ -66,18 +68,23 @@ describe('formatSlack', () => {
             '*Cluster*\\naks-shop',
             '*Node*\\naks-nodepool1-12345678-vmss000000',
             '*Backend IP*\\n10.224.0.4',
-            '*Failed SNAT connections*\\n1,523',
+            '*Failed SNAT connections*\\n1,523 in the 5 minutes 10:07-10:12 UTC on 2026-08-21',
+            '*Severity*\\nSev1: SNAT connections are failing',
             '*SNAT ports*\\n1,024 of 1,024 used (100%)',
             'to 9.10.11.12:80 (200), 13.14.15.16:80 (120), 5.6.7.8:80 (67)',
             '64,000 x 1 IP / 1,024 ports per node = 62 nodes',
-            'Evidence: Strong: live socket view of the node',
-            '"type":"button"',
+            'Evidence: Strong: a live view of the sockets of each pod (ss)',
+            '"text":"Open finding"',
+            '"text":"Runbook"',
+            '"text":"Cluster in Azure portal"',
+            '"text":"Load balancer SNAT metrics"',
+            '`az aks update --resource-group rg-shop --name aks-shop --load-balancer-outbound-ports 3000 --load-balancer-managed-outbound-ip-count 2`',
         ]) {
             assert.ok(text.includes(expected), `missing: ${expected}`);
         }
         assert.match(
             message.text,
-            /^SNAT ports exhausted on .*: 1,523 failed SNAT connections, .* Top culprit: default\/nginx \(387 SNAT ports\)\.$/,
+            /^\[Sev1\] SNAT ports exhausted on .*: 1,523 in the 5 minutes .* failed SNAT connections, .* Top culprit: default\/nginx \(387 SNAT ports\)\.$/,
         );
     });
 

@@ -5,8 +5,25 @@ import { ADAPTIVE_CARD_VERSION, formatTeams, MAX_CARD_BYTES } from '../../../sha
 import { checkCard } from './adaptiveCards.js';
 import { BASE_URL, manyCulpritsFinding, openedContent, resolvedContent } from './sampleContent.js';
 
-function allText(value: unknown): string {
-    return JSON.stringify(value);
+/** The card as a person reads it: one line per block (TextRuns joined), facts as `title: value`. */
+function cardText(value: unknown): string {
+    const lines: string[] = [];
+    const walk = (element: unknown): void => {
+        if (Array.isArray(element)) {
+            element.forEach(walk);
+            return;
+        }
+        if (!element || typeof element !== 'object') return;
+        const e = element as Record<string, unknown>;
+        if (e.type === 'RichTextBlock') lines.push((e.inlines as { text: string }[]).map((i) => i.text).join(''));
+        else if (e.type === 'TextBlock') lines.push(String(e.text));
+        else if (e.type === 'FactSet')
+            for (const f of e.facts as { title: string; value: string }[]) lines.push(`${f.title}: ${f.value}`);
+        else if (e.type === 'Action.OpenUrl') lines.push(`[${String(e.title)}] ${String(e.url)}`);
+        else for (const child of Object.values(e)) walk(child);
+    };
+    walk(value);
+    return lines.join('\n');
 }
 
 function actionTypes(value: unknown, found: string[] = []): string[] {
@@ -63,22 +80,26 @@ describe('formatTeams', () => {
     });
 
     it('says what happened, where, who caused it, how sure we are and what to do', () => {
-        const text = allText(formatTeams(openedContent()));
+        const text = cardText(formatTeams(openedContent()));
         for (const expected of [
-            'SNAT ports exhausted on aks-nodepool1-12345678-vmss000000 (aks-shop)',
-            '"Resource group","value":"rg-shop"',
-            '"Backend IP","value":"10.224.0.4"',
-            '"Failed SNAT connections","value":"1,523"',
-            '1,024 of 1,024 used (100%)',
+            '[Sev1] SNAT ports exhausted on aks-nodepool1-12345678-vmss000000 (aks-shop)',
+            'Severity: Sev1: SNAT connections are failing',
+            'Resource group: rg-shop',
+            'Backend IP: 10.224.0.4',
+            'Failed SNAT connections: 1,523 in the 5 minutes 10:07-10:12 UTC on 2026-08-21',
+            'SNAT ports: 1,024 of 1,024 used (100%)',
             "1. default/nginx (Deployment default/nginx): 387 SNAT ports held (38% of the node's 1,024)",
             'to 9.10.11.12:80 (200), 13.14.15.16:80 (120), 5.6.7.8:80 (67)',
             'Reuse connections (HTTP keep-alive, a connection pool) in Deployment default/nginx towards 9.10.11.12:80 (200)',
             '64,000 x 1 IP / 1,024 ports per node = 62 nodes',
-            'Raise allocatedOutboundPorts to 3,000 and 2 outbound IPs (from 1) for 40 nodes: 64,000 x 2 IPs / 3,000 ports per node = 42 nodes',
+            "Raise allocatedOutboundPorts to 3,000 and 2 outbound IPs (from 1) for 40 nodes (today's node count; the pools' maximum is unknown): 64,000 x 2 IPs / 3,000 ports per node = 42 nodes",
             'az aks update --resource-group rg-shop --name aks-shop --load-balancer-outbound-ports 3000',
             'NAT Gateway',
-            'Strong: live socket view of the node. ran tcptracer, ss. missing conntrack unavailable (conntrack not installed on the node image)',
-            `${BASE_URL}/api/findings/`,
+            'Evidence: Strong: a live view of the sockets of each pod (ss)',
+            `[Open finding] ${BASE_URL}/api/pages/findings/`,
+            `[Runbook] ${BASE_URL}/api/pages/runbook#node-exhausted`,
+            '[Cluster in Azure portal] https://portal.azure.com/#resource/subscriptions/',
+            '[Load balancer SNAT metrics] https://portal.azure.com/#resource/',
         ]) {
             assert.ok(text.includes(expected), `missing: ${expected}`);
         }
@@ -100,22 +121,31 @@ describe('formatTeams', () => {
             ],
         });
         assert.ok(
-            allText(formatTeams(content)).includes(
-                'Repeat offender: Deployment default/nginx was the top culprit in 3 incidents, before this one on aks-eu/aks-eu-node-1 (2026-08-01 08:30)',
+            cardText(formatTeams(content)).includes(
+                'Repeat offender: Deployment default/nginx was the top culprit in 3 incidents, before this one on aks-eu/aks-eu-node-1 (2026-08-01 08:30 UTC)',
             ),
         );
     });
 
     it('keeps a card with 80 culprits readable: the top ones, then a count of the rest', () => {
-        const text = allText(formatTeams(openedContent(manyCulpritsFinding(80))));
+        const text = cardText(formatTeams(openedContent(manyCulpritsFinding(80))));
         assert.ok(text.includes('1. default/nginx'));
         assert.match(text, /…and \d+ more culprits in the finding/);
     });
 
     it('reports the end of an incident with its totals', () => {
-        const text = allText(formatTeams(resolvedContent()));
+        const text = cardText(formatTeams(resolvedContent()));
         assert.ok(text.includes('Resolved: SNAT port trouble on aks-nodepool1-12345678-vmss000000 (aks-shop)'));
-        assert.ok(text.includes('Resolved after 35 minutes: the node stayed clean for the whole resolve period'));
-        assert.ok(text.includes('"Worst state","value":"exhausted"'));
+        assert.ok(text.includes('Resolved after 35 min: it stayed clean for the whole resolve period'), text);
+        assert.ok(text.includes('Worst state: exhausted'));
+    });
+
+    it('carries no debug lines: no probe section names, netns inodes or collector paths', () => {
+        const finding = manyCulpritsFinding(3);
+        finding.analysis!.notes.push(
+            'probe:ss/4026532350: aggregated on the node (counts per source and destination).',
+        );
+        const text = cardText(formatTeams(openedContent(finding)));
+        assert.doesNotMatch(text, /probe:|4026532350|\/usr\/share\/bcc/);
     });
 });

@@ -7,10 +7,11 @@ import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 
 import type { NotificationContent } from '../../../shared/notify/content.js';
 import { formatTeams } from '../../../shared/notify/teams.js';
+import { platformFact } from '../../helpers/platformFacts.js';
 import { manyCulpritsFinding, openedContent, resolvedContent } from './sampleContent.js';
 
 function chromiumPath(): string | undefined {
@@ -32,6 +33,12 @@ const bundle = createRequire(import.meta.url).resolve('adaptivecards/dist/adapti
 const IN_PAGE = `(json) => {
     const AC = window.AdaptiveCards;
     const links = [];
+    // A markdown host, as Teams is: links in markdown become anchors (the renderer asks the host to process it).
+    AC.AdaptiveCard.onProcessMarkdown = (text, result) => {
+        const safe = text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+        result.outputHtml = safe.replace(/\\[([^\\]]*)\\]\\(([^)]*)\\)/g, '<a href="$2">$1</a>');
+        result.didProcess = true;
+    };
     const card = new AC.AdaptiveCard();
     card.onExecuteAction = (action) => {
         if (action instanceof AC.OpenUrlAction && action.url) links.push(action.url);
@@ -40,13 +47,16 @@ const IN_PAGE = `(json) => {
     const element = card.render();
     if (!element) return { text: '', links };
     document.getElementById('card').appendChild(element);
+    const anchors = element.querySelectorAll('a').length;
     for (const button of element.querySelectorAll('button')) button.click();
-    return { text: element.innerText, links };
+    return { text: element.innerText, links, anchors };
 }`;
 
 interface Rendered {
     text: string;
     links: string[];
+    /** Links drawn inside the card body (the buttons are not anchors). */
+    anchors: number;
     errors: string[];
 }
 
@@ -75,6 +85,19 @@ describe(
             await page.setContent('<html><body><div id="card"></div></body></html>');
             await page.addScriptTag({ path: bundle });
             const card = formatTeams(content).attachments[0].content;
+            return renderCardIn(page, card, errors);
+        }
+
+        async function renderCard(card: object): Promise<Rendered> {
+            const page = await browser.newPage();
+            const errors: string[] = [];
+            await page.route('**/*', (route) => route.abort());
+            await page.setContent('<html><body><div id="card"></div></body></html>');
+            await page.addScriptTag({ path: bundle });
+            return renderCardIn(page, card, errors);
+        }
+
+        async function renderCardIn(page: Page, card: object, errors: string[]): Promise<Rendered> {
             const result = await page.evaluate<Omit<Rendered, 'errors'>>(`(${IN_PAGE})(${JSON.stringify(card)})`);
             await page.close();
             return { ...result, errors };
@@ -95,19 +118,48 @@ describe(
                 'more culprits in the finding',
                 '64,000 x 1 IP / 1,024 ports per node = 62 nodes',
                 'az aks update --resource-group rg-shop --name aks-shop',
-                'Strong: live socket view of the node',
+                'Strong: a live view of the sockets of each pod (ss)',
+                'Sev1',
+                '1,523 in the 5 minutes 10:07-10:12 UTC on 2026-08-21',
             ]) {
                 assert.ok(rendered.text.includes(expected), `not drawn: ${expected}`);
             }
-            assert.deepEqual(rendered.links, [content.link]);
+            assert.deepEqual(rendered.links, [
+                content.links.finding,
+                content.links.runbook,
+                content.links.cluster,
+                content.links.metrics,
+            ]);
+        });
+
+        it('draws a markdown link in a pod-controlled name as plain characters, not a link', async () => {
+            assert.equal(platformFact('adaptivecards.textrun-plain').value, 'TextRun');
+            const finding = manyCulpritsFinding(2);
+            const top = finding.analysis!.culprits[0]!;
+            top.workloadKind = 'Deployment';
+            top.workload = '[Open finding](https://evil.example/login)';
+            top.pod = '**bold** _it_ [x](https://evil.example)';
+            const rendered = await render(openedContent(finding));
+            assert.deepEqual(rendered.errors, []);
+            assert.equal(rendered.anchors, 0, 'no link drawn in the card body');
+            assert.ok(rendered.text.includes('[Open finding](https[:]//evil[.]example/login)'), rendered.text);
+            assert.ok(rendered.text.includes('**bold** _it_'), 'markdown shown as typed');
+            // Control: the same text in a TextBlock does become a link, so the check above can fail.
+            const control = await renderCard({
+                type: 'AdaptiveCard',
+                version: '1.4',
+                body: [{ type: 'TextBlock', text: '[Open finding](https://evil.example/login)' }],
+            });
+            assert.equal(control.anchors, 1);
         });
 
         it('draws the resolution', async () => {
             const content = resolvedContent();
             const rendered = await render(content);
             assert.deepEqual(rendered.errors, []);
-            assert.ok(rendered.text.includes('Resolved after 35 minutes'));
-            assert.deepEqual(rendered.links, [content.link]);
+            assert.ok(rendered.text.includes('Resolved after 35 min'));
+            // A resolution has no finding of its own, so no load balancer to link; the others stay.
+            assert.deepEqual(rendered.links, [content.links.finding, content.links.runbook, content.links.cluster]);
         });
     },
 );

@@ -10,11 +10,13 @@ import {
     loadProbeScript,
     loadRunCommandWrapper,
     PROBE_IMAGE,
+    PROBE_REQUESTS,
     probeEnvironment,
     ProbeManifestError,
     validateNamespace,
     validateNodeName,
 } from '../../../shared/probe/manifest.js';
+import { platformFact } from '../../helpers/platformFacts.js';
 
 const NODE = 'aks-nodepool1-12345678-vmss000000';
 
@@ -22,6 +24,36 @@ const NODE = 'aks-nodepool1-12345678-vmss000000';
 function plain<T>(value: T): T {
     return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
 }
+
+describe('the probe pod against the platform record', () => {
+    const { pod } = buildProbePod({ nodeName: NODE, suffix: 'abc123' });
+    const container = pod.spec?.containers[0];
+    const command = container?.command ?? [];
+
+    it('runs an image on record, with an entry command that image has', () => {
+        assert.equal(container?.image, platformFact('probe.image').value);
+        const applets = platformFact('probe.image.applets').values;
+        const missing = platformFact('probe.image.missing-applets').values;
+        const executable = command[0] ?? '';
+        assert.ok(applets.includes(executable), `${executable} is not an applet of ${PROBE_IMAGE} on record`);
+        assert.ok(!missing.includes(executable), `${executable} is not in ${PROBE_IMAGE}`);
+        // chroot runs `sh` from the node's root, every other command comes from the node.
+        assert.equal(command[0], 'chroot');
+        assert.ok(applets.includes('chroot'));
+    });
+
+    it("chroots into a hostPath of the node's /, keeping the node's PID and network namespaces", () => {
+        const [mountPath, hostPath] = platformFact('node-access.host-root').values;
+        assert.equal(command[1], mountPath);
+        const mount = container?.volumeMounts?.find((m) => m.mountPath === command[1]);
+        assert.ok(mount, `nothing is mounted at the chroot target ${command[1] ?? ''}`);
+        const volume = pod.spec?.volumes?.find((v) => v.name === mount.name);
+        assert.equal(volume?.hostPath?.path, hostPath);
+        assert.equal(mount.readOnly ?? false, false, "the probe writes its scratch directory under the node's /tmp");
+        assert.equal(pod.spec?.hostPID, true);
+        assert.equal(pod.spec.hostNetwork, true);
+    });
+});
 
 describe('buildProbePod', () => {
     const { pod, name, namespace, yaml } = buildProbePod({ nodeName: NODE, suffix: 'abc123' });
@@ -38,18 +70,39 @@ describe('buildProbePod', () => {
         assert.equal(spec.automountServiceAccountToken, false);
         assert.equal(spec.activeDeadlineSeconds, 15 + 240);
         assert.deepEqual(plain(container.resources), {
-            requests: { cpu: '100m', memory: '128Mi' },
+            requests: { cpu: '0', memory: '0' },
             limits: { cpu: '1', memory: '512Mi' },
         });
         assert.equal(container.image, PROBE_IMAGE);
         assert.match(PROBE_IMAGE, /^mcr\.microsoft\.com\//);
     });
 
-    it('runs the static script through nsenter into the host, with its parameters as environment variables', () => {
+    it('writes out requests of exactly 0 for CPU and memory, so no default from the limits applies', () => {
+        const zero = platformFact('kubernetes.requests-default-to-limits').value;
+        assert.deepEqual(PROBE_REQUESTS, { cpu: zero, memory: zero });
+        const resources = plain(container?.resources);
+        assert.equal(resources?.requests?.cpu, zero);
+        assert.equal(resources.requests.memory, zero);
+        // Limits stay: they bound what the probe can take from a busy node.
+        assert.ok(resources.limits?.cpu && resources.limits.memory);
+        // Through the YAML the run command carries, too: a request left out would become the limit.
+        const back = plain(loadYaml<V1Pod>(yaml));
+        assert.deepEqual(back.spec?.containers[0]?.resources?.requests, { cpu: zero, memory: zero });
+    });
+
+    it('asks for no priority: a critical pod would be admitted only by evicting workloads', () => {
+        const [nodeNameField, priorityField] = platformFact('kubernetes.no-way-around-admission').values;
+        assert.equal((spec as unknown as Record<string, unknown>)[nodeNameField ?? ''], NODE);
+        assert.equal((spec as unknown as Record<string, unknown>)[priorityField ?? ''], undefined);
+        assert.equal(spec?.priority, undefined);
+        assert.doesNotMatch(yaml, /priority/i);
+    });
+
+    it('runs the static script chrooted into the node, with its parameters as environment variables', () => {
         const command = container?.command ?? [];
-        assert.deepEqual(command.slice(0, 11), ['nsenter', '-t', '1', '-m', '-u', '-i', '-n', '-p', '--', 'sh', '-c']);
-        assert.equal(command[11], loadProbeScript());
-        assert.equal(command[12], 'snatmon-probe');
+        assert.deepEqual(command.slice(0, 4), ['chroot', '/host', 'sh', '-c']);
+        assert.equal(command[4], loadProbeScript());
+        assert.equal(command[5], 'snatmon-probe');
         assert.equal(container?.args, undefined);
         assert.deepEqual(plain(container?.env), [
             { name: 'SNATMON_PROBE_WINDOW_SECONDS', value: '15' },
@@ -79,7 +132,7 @@ describe('buildProbePod', () => {
         const back = loadYaml<V1Pod>(yaml);
         // loadYaml gives client-node model instances; compare their JSON with the plain object we built.
         assert.deepEqual(plain(back), plain(pod));
-        assert.equal(back.spec?.containers[0]?.command?.[11], loadProbeScript());
+        assert.equal(back.spec?.containers[0]?.command?.[4], loadProbeScript());
         assert.match(yaml, /^apiVersion: v1\nkind: Pod\n/);
     });
 

@@ -10,6 +10,7 @@ const CLUSTER = '/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Conta
 function data(overrides: Partial<ReportData> = {}): ReportData {
     const finding: Finding = {
         id: 'f1',
+        incidentId: 'i1',
         clusterId: CLUSTER,
         node: 'aks-nodepool1-12345678-vmss000002',
         backendIp: '10.224.0.6',
@@ -97,37 +98,99 @@ function data(overrides: Partial<ReportData> = {}): ReportData {
 describe('renderReport', () => {
     it('names the culprit workload, its destination, the open incident and the repeat offender', () => {
         const html = renderReport(data());
-        assert.match(html, /Deployment checkout \(pod shop\/checkout-5c8d9f7b6-abcde\)/);
+        assert.match(
+            html,
+            /<span class="name">shop\/checkout-5c8d9f7b6-abcde<\/span> \(<span class="name">Deployment shop\/checkout<\/span>\): 1,000 SNAT ports held/,
+        );
         assert.match(html, /203\.0\.113\.30:443 \(990\)/);
-        assert.match(html, /<span class="state exhausted">exhausted<\/span>/);
-        assert.match(html, /Incidents as top culprit[\s\S]*shop\/Deployment checkout[\s\S]*<td>3<\/td>/);
+        assert.match(
+            html,
+            /<span class="sev sev1">Sev1<\/span>SNAT ports exhausted on aks-nodepool1-12345678-vmss000002 \(prod-weu\)/,
+        );
+        assert.match(html, /<span class="name">Deployment shop\/checkout<\/span>: top culprit in 3 incidents/);
+        assert.doesNotMatch(html, /shop\/Deployment checkout/, 'one style for workload names');
         assert.equal(clusterName(CLUSTER), 'prod-weu');
     });
 
-    it('is self-contained: no scripts and no external URLs', () => {
-        const html = renderReport(data());
-        assert.doesNotMatch(html, /<script/i);
-        assert.doesNotMatch(html, /(src|href)="https?:/i);
-        assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
+    it('lists open incidents worst first: exhausted before at risk, then by failed connections', () => {
+        const base = data();
+        const incident = base.incidents[0]!;
+        const atRisk = {
+            ...incident,
+            id: 'i0-risk',
+            node: 'node-at-risk',
+            worstState: 'at-risk' as const,
+            peakFailedConnections: 0,
+        };
+        const worse = { ...incident, id: 'i2-worse', node: 'node-worse', peakFailedConnections: 500 };
+        const html = renderReport({ ...base, incidents: [atRisk, incident, worse] });
+        const order = [...html.matchAll(/<article class="incident [^"]+" id="incident-([^"]+)"/g)].map((m) => m[1]);
+        assert.deepEqual(order, ['i2-worse', 'i1', 'i0-risk']);
     });
 
-    it('draws one bar per minute with failures and a usage line scaled to percent', () => {
-        const svg = renderChart(data().timelines[0]!, 75);
+    it('ranks culprits by SNAT ports held and leaves out those holding none', () => {
+        const base = data();
+        const finding = structuredClone(base.findings[0]!);
+        const top = finding.analysis!.culprits[0]!;
+        finding.analysis!.culprits = [
+            { ...top, pod: 'small-1', snatPortsHeld: 460 },
+            { ...top, pod: 'idle-1', snatPortsHeld: 0 },
+            { ...top, pod: 'big-1', snatPortsHeld: 940 },
+        ];
+        const html = renderReport({ ...base, findings: [finding] });
+        const pods = [...html.matchAll(/<li><span class="name">shop\/([a-z]+-1)<\/span>/g)].map((m) => m[1]);
+        assert.deepEqual(pods, ['big-1', 'small-1']);
+    });
+
+    it('shows the fix with the az command in monospace and times in UTC without milliseconds, with how long ago', () => {
+        const html = renderReport(data());
+        assert.match(
+            html,
+            /<pre><code>az aks update --resource-group rg --name prod-weu --load-balancer-outbound-ports 3000<\/code><\/pre>/,
+        );
+        assert.match(html, /<dt>Opened<\/dt><dd>2026-11-21 04:58 UTC \(3 min ago\)<\/dd>/);
+        assert.doesNotMatch(html, /\d\d:\d\d:\d\d(\.\d+)?Z/, 'no raw ISO times');
+    });
+
+    it('is self-contained: no scripts, nothing fetched, links only as anchors', () => {
+        const html = renderReport(data());
+        assert.doesNotMatch(html, /<script/i);
+        assert.doesNotMatch(html, /src="https?:/i);
+        assert.match(html, /Content-Security-Policy" content="default-src 'none'/);
+        assert.match(
+            html,
+            /<a href="https:\/\/portal\.azure\.com\/#resource\/subscriptions\/0000\/resourceGroups\/rg\/providers\/Microsoft\.ContainerService\/managedClusters\/prod-weu\/overview">Cluster in Azure portal<\/a>/,
+        );
+    });
+
+    it('plots failed connections per minute: each sample is a 5-minute window total divided by 5', () => {
+        const svg = renderChart(data().timelines[0]!, 75, 5);
         assert.equal(svg.match(/class="bar failed"/g)?.length, 2);
+        assert.match(svg, /<title>2026-11-21 04:59 UTC: 8\.4 failed a minute<\/title>/);
+        assert.match(svg, />8\.4\/min</);
         const points = /<polyline class="line usage" points="([^"]+)"/.exec(svg)?.[1]?.split(' ') ?? [];
         assert.equal(points.length, 3);
         // 100% usage sits on the top edge of the plot area (y = 14), 500/1024 about half way down.
         assert.equal(points[2]?.split(',')[1], '14.0');
         assert.ok(Number(points[0]?.split(',')[1]) > 14 + 130 * 0.45);
+        const html = renderReport({ ...data(), metricsWindowMinutes: 5 });
+        assert.match(
+            html,
+            /failed SNAT connections per minute, averaged over the 5-minute window ending at each minute/,
+        );
     });
 
     it('escapes every value that comes from a cluster, so a hostile name cannot inject markup', () => {
         const hostile = '<img src=x onerror=alert(1)>';
         const base = data();
-        const finding = { ...base.findings[0]!, node: hostile };
+        const finding = structuredClone(base.findings[0]!);
+        finding.analysis!.culprits[0]!.pod = hostile;
+        finding.analysis!.culprits[0]!.workloadKind = '[Open finding](https://evil.example/login)';
         const html = renderReport({ ...base, findings: [finding], banner: 'Simulated <data>' });
         assert.doesNotMatch(html, /<img src=x/);
         assert.match(html, /&lt;img src=x onerror=alert\(1\)&gt;/);
+        assert.doesNotMatch(html, /evil\.example/);
+        assert.match(html, /owner of unrecognized kind shop\/checkout/);
         assert.match(html, /Simulated &lt;data&gt;/);
     });
 
