@@ -94,6 +94,8 @@ function describeCluster(cluster: ClusterReport): string[] {
     }
     if (cluster.natGateway) {
         const nat = cluster.natGateway;
+        const from = nat.source === 'setting' ? 'SNATMON_NAT_GATEWAYS' : 'found in the node resource group';
+        lines.push(`  NAT gateway ${nat.id.slice(nat.id.lastIndexOf('/') + 1)} (${from})`);
         lines.push(`  NAT gateway failed SNAT connections: ${count(nat.failedConnections)}`);
         if (nat.investigate.length > 0) {
             lines.push(`  investigate: ${nat.investigate.map((n) => `${n.node} (${n.backendIp})`).join(', ')}`);

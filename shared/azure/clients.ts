@@ -3,6 +3,7 @@ import { MonitorClient } from '@azure/arm-monitor';
 import type { HttpClient, PipelinePolicy, PipelineResponse } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import { MetricsClient } from '@azure/monitor-query-metrics';
+import { type Client, getClient } from '@azure-rest/core-client';
 
 export interface ArmClientSettings {
     /** Resource Manager base URL; the SDK's public-cloud default when absent. */
@@ -135,6 +136,7 @@ export class AzureClients {
     private readonly containerServiceClients = new Map<string, ContainerServiceClient>();
     private readonly monitorClients = new Map<string, MonitorClient>();
     private readonly metricsClients = new Map<string, MetricsClient>();
+    private restClient: Client | undefined;
 
     constructor(
         readonly credential: TokenCredential,
@@ -180,6 +182,25 @@ export class AzureClients {
         return client;
     }
 
+    /**
+     * A plain Resource Manager client, with the same pipeline as the others, for the one read no installed SDK
+     * covers: the NAT gateways of a node resource group (an SDK for Microsoft.Network alone would be larger than
+     * the rest of the app).
+     */
+    resourceManager(): Client {
+        this.restClient ??= getClient(
+            this.settings.endpoint ?? PUBLIC_RESOURCE_MANAGER,
+            this.credential,
+            this.options(),
+        );
+        return this.restClient;
+    }
+
+    /** Where Resource Manager answers, as an origin: links in its answers must point back here. */
+    resourceManagerOrigin(): string {
+        return new URL(this.settings.endpoint ?? PUBLIC_RESOURCE_MANAGER).origin;
+    }
+
     /** The metrics data-plane client of one region (getBatch takes resources of that region only). */
     metricsBatch(region: string): MetricsClient {
         const key = region.toLowerCase();
@@ -204,6 +225,9 @@ export class AzureClients {
         return client;
     }
 }
+
+/** Resource Manager of the public cloud, the SDK clients' own default endpoint. */
+export const PUBLIC_RESOURCE_MANAGER = 'https://management.azure.com';
 
 /** Token scope of the metrics data plane (Azure.Monitor.Query.Metrics main.tsp, public cloud). */
 export const METRICS_BATCH_SCOPE = 'https://metrics.monitor.azure.com/.default';

@@ -162,18 +162,32 @@ async function scanNatGateway(
     settings: ScanSettings,
     window: MetricsWindow,
 ): Promise<void> {
-    const natGatewayId = settings.natGateways[resourceKey(cluster.id)];
+    const configured = settings.natGateways[resourceKey(cluster.id)];
+    const found = cluster.natGateway?.managedGatewayId;
+    const natGatewayId = configured ?? found;
     if (!natGatewayId) {
         report.observable = false;
+        const missing = cluster.natGateway?.managedGatewayMissing;
         report.reason =
-            `outboundType ${cluster.outboundType}: egress goes through a NAT gateway, which has no per-node SNAT metric, ` +
-            'and no NAT gateway id is configured for this cluster in SNATMON_NAT_GATEWAYS';
+            cluster.outboundType.toLowerCase() === 'managednatgateway'
+                ? `outboundType ${cluster.outboundType}: no managed NAT gateway to read (${missing ?? 'not looked up'}); ` +
+                  'name it in SNATMON_NAT_GATEWAYS'
+                : `outboundType ${cluster.outboundType}: egress goes through a NAT gateway in your own network, which ` +
+                  'the monitor cannot find by itself; name it for this cluster in SNATMON_NAT_GATEWAYS';
         return;
+    }
+    if (configured && found && resourceKey(configured) !== resourceKey(found)) {
+        report.notes.push(`SNATMON_NAT_GATEWAYS names ${configured}; the node resource group has ${found}`);
     }
     const metrics = await deps.metrics.readNatGateway(natGatewayId, window);
     report.notes.push(...metrics.notes);
     const failed = metrics.failedConnections;
-    report.natGateway = { id: natGatewayId, failedConnections: failed ?? null, investigate: [] };
+    report.natGateway = {
+        id: natGatewayId,
+        source: configured ? 'setting' : 'nodeResourceGroup',
+        failedConnections: failed ?? null,
+        investigate: [],
+    };
     report.notes.push('NAT gateway metrics cannot say which node failed; probes on the listed nodes rank them');
     if (failed === undefined || failed < settings.thresholds.failedConnections) return;
 

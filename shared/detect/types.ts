@@ -17,6 +17,10 @@ export interface ClusterInfo extends ClusterRef {
         idleTimeoutInMinutes?: number;
         managedOutboundIps?: number;
         effectiveOutboundIps: string[];
+        /** managedNATGateway: the gateway AKS created in the node resource group, found by its outbound IPs. */
+        managedGatewayId?: string;
+        /** managedNATGateway: why no gateway was found there (the read failed, or none or several matched). */
+        managedGatewayMissing?: string;
     };
     /** AKS-managed Entra ID: run command needs a clusterToken. */
     aadManaged: boolean;
@@ -39,6 +43,13 @@ export interface AgentPoolInfo {
     maxCount?: number;
     /** `upgradeSettings.maxSurge`: a node count (`5`) or a percentage of the pool (`33%`). */
     maxSurge?: string;
+}
+
+/** A NAT gateway as Resource Manager lists it: what tells the managed one of a cluster apart. */
+export interface NatGatewaySummary {
+    id: string;
+    /** Ids of the public IP addresses it translates to. */
+    publicIpAddresses: string[];
 }
 
 /** A configured or listed cluster, read or not. */
@@ -138,6 +149,8 @@ export interface ClusterReport {
     };
     natGateway?: {
         id: string;
+        /** Where the id came from: SNATMON_NAT_GATEWAYS, or found in the node resource group (managedNATGateway). */
+        source: 'setting' | 'nodeResourceGroup';
         failedConnections: number | null;
         /** Nodes to probe, since the gateway cannot say which node failed. */
         investigate: { node: string; backendIp: string }[];

@@ -19,7 +19,14 @@ import { loadYaml } from '@kubernetes/client-node';
 
 import { repoRoot } from '../helpers/paths.js';
 import { type Admission, admit, capacityOf, COMMAND_POD_REQUESTS, placeCommandPod, podRequests } from './admission.js';
-import { agentPoolBodies, machineBodies, managedClusterBody, staticKubernetesToken, userKubeconfig } from './arm.js';
+import {
+    agentPoolBodies,
+    machineBodies,
+    managedClusterBody,
+    natGatewayBodies,
+    staticKubernetesToken,
+    userKubeconfig,
+} from './arm.js';
 import type { TestCertificates } from './certs.js';
 import { LocalEntra } from './entra.js';
 import { KubernetesApi, type KubernetesRoute, kubernetesRouteOf } from './kubernetes.js';
@@ -44,6 +51,7 @@ export type RouteName =
     | 'managedClusters.listClusterUserCredentials'
     | 'agentPools.list'
     | 'machines.list'
+    | 'natGateways.list'
     | 'metrics.list'
     | 'metrics.getBatch'
     | 'entra.keys'
@@ -129,6 +137,11 @@ const ROUTES: { method: string; pattern: RegExp; route: RouteName }[] = [
         method: 'POST',
         pattern: new RegExp(`^${CLUSTER}/listclusterusercredential$`, 'i'),
         route: 'managedClusters.listClusterUserCredentials',
+    },
+    {
+        method: 'GET',
+        pattern: /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.network\/natgateways$/i,
+        route: 'natGateways.list',
     },
     { method: 'GET', pattern: /^\/(.+)\/providers\/microsoft\.insights\/metrics$/i, route: 'metrics.list' },
 ];
@@ -580,6 +593,13 @@ export class LocalAzure {
                 json(response, 200, this.page(path, query, machines));
                 return;
             }
+            case 'natGateways.list':
+                json(
+                    response,
+                    200,
+                    this.page(path, query, natGatewayBodies(this.scenario.clusters, subscription, group)),
+                );
+                return;
             case 'managedClusters.listClusterUserCredentials': {
                 const cluster = this.findCluster(subscription, group, name);
                 const kubeconfig = userKubeconfig(
