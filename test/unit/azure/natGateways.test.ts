@@ -32,14 +32,14 @@ function clientsAnswering(answer: (url: URL) => CannedAnswer) {
 describe('listNatGateways', () => {
     it('reads the documented list through the Resource Manager pipeline and counts items without a usable id', async () => {
         const { clients, transport } = clientsAnswering(() => ({ status: 200, body: listExample }));
-        const list = await listNatGateways(clients, 'sub-1', 'MC_rg1_clustername1_location1');
+        const list = await listNatGateways(clients, 'sub-1', 'MC_rg-pay_aks-pay_eastus');
         const fact = platformFact('network.nat-gateways.list');
         const [apiVersion, path] = fact.values;
         const [sent] = transport.requests;
         assert.ok(sent && path);
         assert.equal(
             sent.url.pathname,
-            path.replace('{subscriptionId}', 'sub-1').replace('{resourceGroupName}', 'MC_rg1_clustername1_location1'),
+            path.replace('{subscriptionId}', 'sub-1').replace('{resourceGroupName}', 'MC_rg-pay_aks-pay_eastus'),
         );
         assert.equal(NAT_GATEWAY_API_VERSION, apiVersion);
         assert.equal(sent.url.searchParams.get('api-version'), apiVersion);
