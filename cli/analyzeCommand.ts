@@ -1,4 +1,4 @@
-import { access, constants, readFile, stat } from 'node:fs/promises';
+import { access, constants, open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -6,7 +6,7 @@ import { cidrProblem } from '../shared/analyze/addressClass.js';
 import { Analyzer } from '../shared/analyze/analyzer.js';
 import { formatAnalysis } from '../shared/analyze/formatText.js';
 import { INPUT_KINDS, type InputKind } from '../shared/analyze/inputKinds.js';
-import { addTcptracerFile, addTcptracerStream } from '../shared/analyze/tracerInputs.js';
+import { addInputSource, type ByteSource, streamSource } from '../shared/analyze/inputStream.js';
 import type { Analysis } from '../shared/analyze/types.js';
 import { type CliIo, EXIT_OK, UsageError } from './io.js';
 
@@ -121,13 +121,6 @@ async function checkReadable(inputs: AnalyzeRequest['inputs'], cwd: string): Pro
     }
 }
 
-async function readText(file: string, io: CliIo): Promise<string> {
-    if (file !== '-') return readFile(resolve(io.cwd, file), 'utf8');
-    const chunks: Buffer[] = [];
-    for await (const chunk of io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-    return Buffer.concat(chunks).toString('utf8');
-}
-
 /** Reads every input named on the command line into one analysis. */
 export async function analyzeFiles(request: AnalyzeRequest, io: CliIo): Promise<Analysis> {
     await checkReadable(request.inputs, io.cwd);
@@ -137,13 +130,24 @@ export async function analyzeFiles(request: AnalyzeRequest, io: CliIo): Promise<
         topDestinations: request.top,
     });
     for (const { kind, file } of request.inputs) {
-        if (kind === 'tcptracer') {
-            if (file === '-') await addTcptracerStream(analyzer, io.stdin as AsyncIterable<Uint8Array>, file);
-            else await addTcptracerFile(analyzer, resolve(io.cwd, file), file);
-        } else {
-            // Loaded only when needed: a capture analyzed on its own starts without the other parsers.
-            const { addInputText } = await import('../shared/analyze/inputs.js');
-            addInputText(analyzer, kind, await readText(file, io), file);
+        try {
+            if (file === '-') {
+                await addInputSource(analyzer, kind, streamSource(io.stdin as AsyncIterable<Uint8Array>), file);
+                continue;
+            }
+            // Read until the end, not up to a size: pipes, FIFOs and /dev/stdin have none.
+            const handle = await open(resolve(io.cwd, file), 'r');
+            try {
+                const source: ByteSource = {
+                    read: async (into) => (await handle.read(into, 0, into.length, null)).bytesRead,
+                };
+                await addInputSource(analyzer, kind, source, file);
+            } finally {
+                await handle.close();
+            }
+        } catch (err) {
+            const reason = err instanceof Error && 'code' in err ? String(err.code) : (err as Error).message;
+            throw new UsageError(`--${kind} ${file}: cannot read the input (${reason})`, { cause: err });
         }
     }
     return analyzer.result();

@@ -42,8 +42,7 @@ interface LoadedCommand {
 
 /**
  * Commands load on demand: `analyze` on a million-line capture should not pay for the Azure SDKs that `scan` and
- * `investigate` bring (about a second of start-up and 50 MB of memory). A loader sees the command's arguments, to
- * start early what the command will need.
+ * `investigate` bring (about a second of start-up and 50 MB of memory).
  */
 const COMMANDS: Record<string, (argv: readonly string[]) => Promise<LoadedCommand>> = {
     scan: async () => {
@@ -54,9 +53,7 @@ const COMMANDS: Record<string, (argv: readonly string[]) => Promise<LoadedComman
         const { runInvestigate, INVESTIGATE_USAGE } = await import('./investigateCommand.js');
         return { run: (argv, io) => runInvestigate(argv, io), usage: INVESTIGATE_USAGE };
     },
-    analyze: async (argv) => {
-        // The worker thread that reads a large capture's second part starts while the analyzer loads.
-        if (readsTcptracerFile(argv)) (await import('../shared/analyze/tracerWorkerStart.js')).prestartTracerWorker();
+    analyze: async () => {
         const { runAnalyze, ANALYZE_USAGE } = await import('./analyzeCommand.js');
         return { run: runAnalyze, usage: ANALYZE_USAGE };
     },
@@ -91,15 +88,6 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         io.stderr.write(`snat-monitor ${name}: ${redactSecrets(err instanceof Error ? err.message : String(err))}\n`);
         return EXIT_FAILURE;
     }
-}
-
-/** Whether analyze's arguments name a tcptracer capture file (not standard input). */
-function readsTcptracerFile(argv: readonly string[]): boolean {
-    return argv.some(
-        (arg, i) =>
-            (arg === '--tcptracer' && argv[i + 1] !== '-') ||
-            (arg.startsWith('--tcptracer=') && arg !== '--tcptracer=-'),
-    );
 }
 
 /** Whether this module is the program: `node dist/cli/snat-monitor.js`, or the npm bin link to it (npx). */

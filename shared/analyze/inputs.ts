@@ -1,7 +1,6 @@
 /**
- * Feeds one tool's raw output into an Analyzer. Shared by the CLI (files) and the investigation path
- * (probe sections), so both read tool output through exactly the same parsers. Tcptracer captures read from a file
- * or a stream go through tracerInputs.ts, which loads none of the other parsers.
+ * Feeds one tool's raw output into an Analyzer. Shared by the CLI (through inputStream.ts) and the investigation
+ * path (probe sections), so both read tool output through exactly the same parsers.
  */
 import { parseCgroup } from '../parse/cgroup.js';
 import { parseConntrack } from '../parse/conntrack.js';
@@ -11,14 +10,16 @@ import { parseLsns } from '../parse/lsns.js';
 import { parseNetstat } from '../parse/netstat.js';
 import { parsePods } from '../parse/pods.js';
 import { parsePstree } from '../parse/pstree.js';
+import { mergeSkipped, type Skipped } from '../parse/skipped.js';
 import { parseSs } from '../parse/ss.js';
-import { parseTcptracerText } from '../parse/tcptracer.js';
 import type { Analyzer } from './analyzer.js';
 import type { InputKind } from './inputKinds.js';
 
 export interface InputOptions {
     /** Network namespace the socket tool ran in (the probe runs ss once per pod namespace). */
     netns?: string;
+    /** Lines the reader left out before the parser saw them (over-long ones), added to the parser's. */
+    readSkipped?: Skipped;
 }
 
 /** Parses `text` as the output of `kind` and adds what it found, with its skipped lines, to the analyzer. */
@@ -29,35 +30,39 @@ export function addInputText(
     source: string,
     options: InputOptions = {},
 ): void {
+    const read = options.readSkipped;
+    const addInput = (records: number, skipped: Skipped) => {
+        analyzer.addInput({ kind, source, records, skipped: read ? mergeSkipped([read, skipped]) : skipped });
+    };
     switch (kind) {
         case 'tcptracer': {
-            analyzer.addTcptracerSummary(source, parseTcptracerText(text, analyzer.tracerCounter));
+            analyzer.addTcptracerSummary(source, analyzer.tracerCounter.countText(text));
             return;
         }
         case 'ig': {
             // Inspektor Gadget trace_tcp events are tcptracer events in JSON: the same counters take them.
             const { events, skipped } = parseIgTraceTcp(text);
             for (const event of events) analyzer.addTcptracerEvent(event);
-            analyzer.addInput({ kind, source, records: events.length, skipped });
+            addInput(events.length, skipped);
             return;
         }
         case 'lsns': {
             const result = parseLsns(text);
             analyzer.addNamespaces(result.records);
-            analyzer.addInput({ kind, source, records: result.records.length, skipped: result.skipped });
+            addInput(result.records.length, result.skipped);
             return;
         }
         case 'pstree': {
             const result = parsePstree(text);
             analyzer.addPstree(result.records);
-            analyzer.addInput({ kind, source, records: result.records.length, skipped: result.skipped });
+            addInput(result.records.length, result.skipped);
             return;
         }
         case 'crictl': {
             const result = parseCrictl(text);
             analyzer.addCrictl(result);
             const records = result.containers.length + result.pods.length;
-            analyzer.addInput({ kind, source, records, skipped: result.skipped });
+            addInput(records, result.skipped);
             return;
         }
         case 'netstat':
@@ -68,25 +73,25 @@ export function addInputText(
                     ? result.records
                     : result.records.map((r) => ({ ...r, netns: options.netns }));
             analyzer.addSockets(records);
-            analyzer.addInput({ kind, source, records: records.length, skipped: result.skipped });
+            addInput(records.length, result.skipped);
             return;
         }
         case 'conntrack': {
             const result = parseConntrack(text);
             analyzer.addConntrack(result.records);
-            analyzer.addInput({ kind, source, records: result.records.length, skipped: result.skipped });
+            addInput(result.records.length, result.skipped);
             return;
         }
         case 'cgroup': {
             const result = parseCgroup(text);
             analyzer.addCgroups(result.records);
-            analyzer.addInput({ kind, source, records: result.records.length, skipped: result.skipped });
+            addInput(result.records.length, result.skipped);
             return;
         }
         case 'pods': {
             const result = parsePods(text);
             analyzer.addPods(result.records);
-            analyzer.addInput({ kind, source, records: result.records.length, skipped: result.skipped });
+            addInput(result.records.length, result.skipped);
             return;
         }
     }

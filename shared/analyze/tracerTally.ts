@@ -1,35 +1,31 @@
 /**
  * Per-source counters of tcptracer events, kept in WebAssembly memory (shared/wasm/tracerCore.ts) keyed by small
- * integer ids so that a million-line capture costs no object and no string per event. Plain lines are counted by
- * the core's own scanner straight from bytes (scanner); the parser's JS fast path feeds it numbers (count); events
- * read the long way, and ig's JSON events, come in as objects (event) and are turned into the same ids, so every
- * path shares one set of rules:
+ * integer ids, so that a million-line capture costs no object and no string per event. A capture is read into the
+ * core's input area a chunk at a time (CaptureReader); the core counts the lines it can read and hands the others
+ * to the reference parser (shared/parse/tcptracer.ts), whose events, like ig's, come back here as objects (event)
+ * and take the same ids. Every path shares one set of rules:
  *  - a source is (SADDR, NETNS); every event counts for it;
  *  - connects to addresses that consume SNAT count as public, per destination address and port;
  *  - accepts are inbound: the close of an accepted 4-tuple that is still open is not an outbound release;
  *  - other closes to SNAT-consuming addresses are recent releases (the load balancer holds the port 240 s after FIN).
- * sources() hands the analyzer the counters as objects, in the order sources, PIDs and destinations first appeared.
+ * sources() hands the analyzer the counters as objects, sources and PIDs in the order they first appeared.
  */
+import { isAscii } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 
-import type { TcpEventType, TcptracerEvent } from '../parse/records.js';
+import type { TcpEventType, TcptracerEvent, TcptracerSummary } from '../parse/records.js';
 import { StringTable } from '../parse/stringTable.js';
-import type { TcptracerCounter, TcptracerLineScanner } from '../parse/tcptracer.js';
+import { netnsOk, TcptracerParser, tracerAddress } from '../parse/tcptracer.js';
 import { intToIpv4, parseIpv4 } from './addressClass.js';
 import type { DestinationCounts } from './destinationCounts.js';
 
 export const MAX_PIDS_PER_SOURCE = 4096;
 export const MAX_COMMS_PER_SOURCE = 8;
 
-/** Event type codes, as the parser's fast path hands them over. */
-export const CONNECT = 0;
-export const ACCEPT = 1;
-export const CLOSE = 2;
-export const UNKNOWN = 3;
-const TYPE_CODES: Record<TcpEventType, number> = { connect: CONNECT, accept: ACCEPT, close: CLOSE, unknown: UNKNOWN };
+const TYPE_CODES: Record<TcpEventType, number> = { connect: 0, accept: 1, close: 2, unknown: 3 };
 
 /** No value: a masked PID or port, or a capture without NETNS. */
-export const NONE = -1;
+const NONE = -1;
 
 export interface PidCounters {
     comm: string;
@@ -61,11 +57,8 @@ export function canonicalIpv4Value(text: string): number {
 /** Which destination addresses consume SNAT ports (AddressClassifier is one). */
 export interface SnatRule {
     consumesSnat(address: string): boolean;
-    /**
-     * When consumesSnat's answer for a dotted quad is "outside all of these ranges" ((value & mask) === base,
-     * unsigned), the ranges: the core then classifies IPv4 destinations itself instead of calling out for each.
-     */
-    privateIpv4Ranges?(): readonly { base: number; mask: number }[];
+    /** The IPv4 ranges consumesSnat calls private ((value & mask) === base, unsigned): the core classifies by them. */
+    privateIpv4Ranges(): readonly { base: number; mask: number }[];
 }
 
 /** What shared/wasm/tracerCore.ts exports; pointers are byte offsets into `memory`, sizes are rows. */
@@ -73,9 +66,16 @@ interface TracerCore {
     memory: WebAssembly.Memory;
     configure(maxPids: number, maxComms: number, destinationLogEntries: number): void;
     addPrivateV4Range(base: number, mask: number): void;
-    addressV4(value: number): number;
-    newTextAddress(): number;
-    count: TcptracerCounter['count'];
+    count(
+        type: number,
+        pid: number,
+        comm: number,
+        saddr: number,
+        netns: number,
+        daddr: number,
+        sport: number,
+        dport: number,
+    ): void;
     eventCount(): number;
     sourceRows(): number;
     sourceKeysAt(): number;
@@ -85,109 +85,61 @@ interface TracerCore {
     pidKeysAt(): number;
     pidCountsAt(): number;
     pidCommAt(): number;
-    pidValueAt(): number;
     flushDestinations(): void;
-    destinationRows(): number;
-    destinationKeysAt(): number;
-    destinationCountsAt(): number;
-    addressValuesAt(): number;
-    setTemplate(
-        time: number,
-        type: number,
-        pid: number,
-        ip: number,
-        saddr: number,
-        daddr: number,
-        sport: number,
-        dport: number,
-        netns: number,
-    ): void;
+    destinationSlotsAt(): number;
+    destinationSlotCount(): number;
+    setLayout(known: number, time: number, netns: number): void;
     input(length: number): number;
     scan(from: number, to: number): number;
     linesScanned(): number;
-    setRecording(on: number): void;
-    recordsAt(): number;
-    recordsLogged(): number;
-    clearRecords(): void;
-    addressIds(): number;
-    reserve(bytes: number): number;
-    replay(at: number, n: number, stringMap: number, addressMap: number): void;
+    eventsScanned(): number;
 }
 
 /** count()'s DADDR for a text address: this plus the address's id (tracerCore's TEXT_DADDR_BASE). */
 const TEXT_DADDR_BASE = 2 ** 32;
 
-/** Bytes per logged event (tracerCore's LOGGED_RECORD). */
-const RECORD_BYTES = 32;
-
-/**
- * Ids a recording tally gave out, in order from where the last RecordedIds left off: the texts of its string ids
- * and its addresses (IPv4 value or text).
- */
-export interface RecordedIds {
-    strings: string[];
-    addresses: (number | string)[];
-}
-
-/** Counts a recording tally's events here, batch by batch, mapping its ids to this tally's (see replaySession). */
-export interface ReplaySession {
-    count(records: ArrayBuffer, newIds: RecordedIds): void;
-}
-
 let compiled: WebAssembly.Module | undefined;
 
-/**
- * The core, compiled once per process (a few milliseconds); each tally gets its own instance and memory. A worker
- * thread is handed the main thread's module (useTracerCoreModule): V8 shares its compiled code, including the
- * optimized code the main thread's tier-up has already made.
- */
-export function tracerCoreModule(): WebAssembly.Module {
+/** The core, compiled once per process (a few milliseconds); each tally gets its own instance and memory. */
+function tracerCoreModule(): WebAssembly.Module {
     compiled ??= new WebAssembly.Module(readFileSync(new URL('../wasm/tracerCore.wasm', import.meta.url)));
     return compiled;
 }
 
-export function useTracerCoreModule(module: WebAssembly.Module): void {
-    compiled = module;
-}
-
-/** Lines are copied into the core this many bytes at a time (whole lines), so its memory stays small. */
-const COPY_BYTES = 1 << 20;
-
-export class TracerTally implements TcptracerCounter {
-    /** SADDR, NETNS and COMM texts by id; the parser's byte interner and the core's share it. */
+export class TracerTally {
+    /** SADDR, NETNS and COMM texts by id, for the core's spellings and the parser's events alike. */
     readonly strings = new StringTable();
-    readonly scanner: TcptracerLineScanner;
-    /** One event as numbers, straight into the core. PIDs above 2^31 come in as they are (numbers, not int32). */
-    readonly count: TcptracerCounter['count'];
 
     private readonly core: TracerCore;
-    private readonly addressTexts = new Map<number, string>();
-    private readonly addressByText = new Map<string, number>();
-    // The bytes last copied into the core's input area, and where they came from.
-    private copiedFrom: Uint8Array | undefined;
-    private copiedStart = 0;
-    private copiedEnd = 0;
-    // What newIds() has already handed out.
-    private stringsSent = 0;
-    private addressesSent = 0;
+    private readonly addressTexts: string[] = [];
+    private readonly addressIds = new Map<string, number>();
 
     /**
      * `destinationLogEntries`: how many public connects wait in the core's log before they are folded into its
-     * destination table (tests make it small to cover the folding). `recording`: log the events instead of
-     * counting them, for another tally to replay (a worker reading part of a capture; see tracerFile.ts).
+     * destination table (tests make it small to cover the folding).
      */
     constructor(
         private readonly rule: SnatRule,
-        {
-            destinationLogEntries = 1 << 20,
-            recording = false,
-        }: { destinationLogEntries?: number; recording?: boolean } = {},
+        { destinationLogEntries = 1 << 20 }: { destinationLogEntries?: number } = {},
     ) {
+        const text = (at: number, length: number) =>
+            Buffer.from(this.core.memory.buffer, at, length).toString('latin1');
         const instance = new WebAssembly.Instance(tracerCoreModule(), {
             env: {
-                internText: (at: number, length: number) =>
-                    this.strings.id(Buffer.from(this.core.memory.buffer, at, length).toString('latin1')),
-                consumesSnat: (addressId: number) => (this.rule.consumesSnat(this.addressString(addressId)) ? 1 : 0),
+                saddrId: (at: number, length: number) => {
+                    const address = tracerAddress(text(at, length));
+                    return address === undefined ? -1 : this.strings.id(address);
+                },
+                netnsId: (at: number, length: number) => {
+                    const netns = text(at, length);
+                    return netnsOk(netns) ? this.strings.id(netns) : -1;
+                },
+                commId: (at: number, length: number) => this.strings.id(text(at, length)),
+                daddrKey: (at: number, length: number) => {
+                    const address = tracerAddress(text(at, length));
+                    return address === undefined ? -1 : this.addressKey(address);
+                },
+                consumesSnat: (id: number) => (this.rule.consumesSnat(this.addressTexts[id] ?? '') ? 1 : 0),
                 abort: (_message: number, _file: number, line: number, column: number) => {
                     throw new Error(`tracerCore.wasm aborted at ${line}:${column}`);
                 },
@@ -195,150 +147,50 @@ export class TracerTally implements TcptracerCounter {
         });
         this.core = instance.exports as unknown as TracerCore;
         this.core.configure(MAX_PIDS_PER_SOURCE, MAX_COMMS_PER_SOURCE, destinationLogEntries);
-        for (const { base, mask } of rule.privateIpv4Ranges?.() ?? []) this.core.addPrivateV4Range(base | 0, mask | 0);
-        if (recording) this.core.setRecording(1);
-        this.count = this.core.count;
-        this.scanner = { lines: 0, scan: (bytes, from, to, columns) => this.scan(bytes, from, to, columns) };
+        for (const { base, mask } of rule.privateIpv4Ranges()) this.core.addPrivateV4Range(base | 0, mask | 0);
     }
 
     get events(): number {
         return this.core.eventCount();
     }
 
-    /**
-     * A canonical dotted-quad destination, given as its uint32 value, as count() takes it: the value itself. The
-     * core gives IPv4 addresses an id only where it needs one, so the hot path looks nothing up.
-     */
-    addressV4(value: number): number {
-        return value >>> 0;
-    }
-
-    /** A destination given as text, as count() takes it: canonical IPv4 as its value, any other as 2^32 + its id. */
-    addressText(text: string): number {
+    /** A destination as count() takes it: a canonical dotted quad as its value, any other text as 2^32 + its id. */
+    addressKey(text: string): number {
         const v4 = canonicalIpv4Value(text);
-        return v4 >= 0 ? v4 : TEXT_DADDR_BASE + this.textAddressId(text);
-    }
-
-    /** The core's id of an address kept as text (IPv6, masked or non-canonical spellings). */
-    private textAddressId(text: string): number {
-        let id = this.addressByText.get(text);
+        if (v4 >= 0) return v4;
+        let id = this.addressIds.get(text);
         if (id === undefined) {
-            id = this.core.newTextAddress();
-            this.addressByText.set(text, id);
-            this.addressTexts.set(id, text);
+            id = this.addressTexts.length;
+            this.addressTexts.push(text);
+            this.addressIds.set(text, id);
         }
-        return id;
+        return TEXT_DADDR_BASE + id;
     }
 
-    private addressString(id: number): string {
-        const text = this.addressTexts.get(id);
-        if (text !== undefined) return text;
-        const value = new Uint32Array(this.core.memory.buffer, this.core.addressValuesAt() + id * 4, 1)[0] ?? 0;
-        return intToIpv4(value);
-    }
-
-    /** An event read the long way (or from ig): the same rules through the same ids. */
+    /** An event read by the reference parser (or from ig): the same rules through the same ids. */
     event(event: TcptracerEvent): void {
-        const netns = event.netns === undefined ? NONE : this.strings.id(event.netns);
-        this.count(
+        this.core.count(
             TYPE_CODES[event.type],
             event.pid ?? NONE,
             this.strings.id(event.comm),
             this.strings.id(event.saddr),
-            netns,
-            this.addressText(event.daddr),
+            event.netns === undefined ? NONE : this.strings.id(event.netns),
+            this.addressKey(event.daddr),
             event.sport ?? NONE,
             event.dport ?? NONE,
         );
     }
 
-    /** The scanner's work (see TcptracerLineScanner): lines are copied into the core a slice at a time. */
-    private scan(bytes: Uint8Array, from: number, to: number, columns: Int32Array): number {
-        const core = this.core;
-        const column = (i: number) => columns[i] ?? -1;
-        core.setTemplate(
-            column(0),
-            column(1),
-            column(2),
-            column(3),
-            column(4),
-            column(5),
-            column(6),
-            column(7),
-            column(8),
-        );
-        let lines = 0;
-        while (from < to) {
-            if (bytes !== this.copiedFrom || from < this.copiedStart || from >= this.copiedEnd)
-                this.copy(bytes, from, to);
-            const stop = this.copiedStart + core.scan(from - this.copiedStart, this.copiedEnd - this.copiedStart);
-            lines += core.linesScanned();
-            from = stop;
-            if (stop < this.copiedEnd) break; // a line the core leaves to the parser
-        }
-        this.scanner.lines = lines;
-        return from;
+    /** A reader that counts a capture into this tally, chunk by chunk. */
+    reader(): CaptureReader {
+        return new CaptureReader(this, this.core);
     }
 
-    /** Copies whole lines of bytes[from, to) (which ends in a newline) into the core, up to about COPY_BYTES. */
-    private copy(bytes: Uint8Array, from: number, to: number): void {
-        let end = to;
-        if (to - from > COPY_BYTES) {
-            const last = bytes.lastIndexOf(10, from + COPY_BYTES - 1);
-            end = last >= from ? last + 1 : bytes.indexOf(10, from + COPY_BYTES) + 1;
-        }
-        const at = this.core.input(end - from);
-        new Uint8Array(this.core.memory.buffer, at, end - from).set(bytes.subarray(from, end));
-        this.copiedFrom = bytes;
-        this.copiedStart = from;
-        this.copiedEnd = end;
-    }
-
-    /** A recording tally's events logged since the last call, moved out of the core (RECORD_BYTES each). */
-    takeRecords(): ArrayBuffer {
-        const core = this.core;
-        const bytes = core.recordsLogged() * RECORD_BYTES;
-        const copy = new Uint8Array(bytes);
-        copy.set(new Uint8Array(core.memory.buffer, core.recordsAt(), bytes));
-        core.clearRecords();
-        return copy.buffer;
-    }
-
-    /** The ids this recording tally has given out since the last call, for the tally that replays its records. */
-    newIds(): RecordedIds {
-        const strings: string[] = [];
-        for (let id = this.stringsSent; id < this.strings.size; id++) strings.push(this.strings.text(id));
-        const n = this.core.addressIds();
-        const values = new Uint32Array(this.core.memory.buffer, this.core.addressValuesAt(), n);
-        const addresses: (number | string)[] = [];
-        for (let id = this.addressesSent; id < n; id++) addresses.push(this.addressTexts.get(id) ?? values[id] ?? 0);
-        this.stringsSent = this.strings.size;
-        this.addressesSent = n;
-        return { strings, addresses };
-    }
-
-    /** Counts another tally's recorded events, batch by batch in the order they were logged, as if counted here. */
-    replaySession(): ReplaySession {
-        const strings = new CoreInts(this.core);
-        const addresses = new CoreInts(this.core);
-        const batch = { at: 0, bytes: 0 };
-        return {
-            count: (records, newIds) => {
-                strings.append(newIds.strings.map((text) => this.strings.id(text)));
-                // Records name IPv4 destinations by value; only text ones go through this map.
-                addresses.append(
-                    newIds.addresses.map((address) =>
-                        typeof address === 'number' ? this.core.addressV4(address | 0) : this.textAddressId(address),
-                    ),
-                );
-                if (records.byteLength > batch.bytes) {
-                    batch.bytes = Math.max(records.byteLength, batch.bytes * 2);
-                    batch.at = this.core.reserve(batch.bytes);
-                }
-                new Uint8Array(this.core.memory.buffer, batch.at, records.byteLength).set(new Uint8Array(records));
-                this.core.replay(batch.at, records.byteLength / RECORD_BYTES, strings.at, addresses.at);
-            },
-        };
+    /** Counts a whole capture held in memory. */
+    countText(text: string): TcptracerSummary {
+        const reader = this.reader();
+        reader.push(Buffer.from(text, 'utf8'));
+        return reader.end();
     }
 
     /**
@@ -355,38 +207,13 @@ export class TracerTally implements TcptracerCounter {
         const counts = new Float64Array(memory, core.sourceCountsAt(), rows * 5);
         const commWidth = 1 + MAX_COMMS_PER_SOURCE;
         const comms = new Int32Array(memory, core.sourceCommsAt(), rows * commWidth);
+        let table: DestinationTable | undefined;
+        const textAddress = (id: number) => this.addressTexts[id] ?? '';
         const sources: SourceCounters[] = [];
-        let table: { rowsBySource: number[][]; keys: Int32Array; counts: Float64Array } | undefined;
-        // Built on the first read: copies, as the core's memory may have moved by then.
-        const destinationTable = () => {
-            core.flushDestinations();
-            const live = core.memory.buffer;
-            const n = core.destinationRows();
-            const keys = new Int32Array(live, core.destinationKeysAt(), n * 3).slice();
-            const counts = new Float64Array(live, core.destinationCountsAt(), n).slice();
-            return { rowsBySource: destinationRowsBySource(keys, rows), keys, counts };
-        };
-        const addressNames = new Map<number, string>();
-        const addressName = (id: number) => {
-            let name = addressNames.get(id);
-            if (name === undefined) addressNames.set(id, (name = this.addressString(id)));
-            return name;
-        };
-        const destinationsOf = (s: number) => {
-            table ??= destinationTable();
-            const destinations: DestinationCounts = new Map();
-            for (const d of table.rowsBySource[s] ?? []) {
-                const address = addressName(table.keys[d * 3 + 1] ?? 0);
-                let ports = destinations.get(address);
-                if (ports === undefined) destinations.set(address, (ports = new Map<number, number>()));
-                ports.set(table.keys[d * 3 + 2] ?? 0, table.counts[d] ?? 0);
-            }
-            return destinations;
-        };
         for (let s = 0; s < rows; s++) {
             const netnsId = keys[s * 2 + 1] ?? NONE;
             const commCount = comms[s * commWidth] ?? 0;
-            let destinations: SourceCounters['destinations'] | undefined;
+            let destinations: DestinationCounts | undefined;
             const source: SourceCounters = {
                 saddr: text(keys[s * 2] ?? 0),
                 connects: counts[s * 5] ?? 0,
@@ -397,7 +224,8 @@ export class TracerTally implements TcptracerCounter {
                 comms: new Set([...comms.subarray(s * commWidth + 1, s * commWidth + 1 + commCount)].map(text)),
                 pids: new Map(),
                 get destinations() {
-                    destinations ??= destinationsOf(s);
+                    table ??= new DestinationTable(core, rows, textAddress);
+                    destinations ??= table.of(s);
                     return destinations;
                 },
             };
@@ -408,9 +236,8 @@ export class TracerTally implements TcptracerCounter {
         const pidKeys = new Int32Array(memory, core.pidKeysAt(), pids * 2);
         const pidCounts = new Float64Array(memory, core.pidCountsAt(), pids * 3);
         const pidComm = new Int32Array(memory, core.pidCommAt(), pids);
-        const pidValue = new Uint32Array(memory, core.pidValueAt(), pids);
         for (let p = 0; p < pids; p++) {
-            sources[pidKeys[p * 2] ?? 0]?.pids.set(pidValue[p] ?? 0, {
+            sources[pidKeys[p * 2] ?? 0]?.pids.set((pidKeys[p * 2 + 1] ?? 0) >>> 0, {
                 comm: text(pidComm[p] ?? 0),
                 connects: pidCounts[p * 3] ?? 0,
                 publicConnects: pidCounts[p * 3 + 1] ?? 0,
@@ -421,31 +248,182 @@ export class TracerTally implements TcptracerCounter {
     }
 }
 
-/** A growing array of int32 in the core's memory (an id map the core reads); `at` moves when it grows. */
-class CoreInts {
-    at = 0;
-    private length = 0;
-    private capacity = 0;
+/** The core's destination table, copied out once and indexed by source (a counting sort of its slots). */
+class DestinationTable {
+    private readonly slots: Int32Array;
+    private readonly offsets: Int32Array;
+    private readonly order: Int32Array;
+    private readonly names = new Map<number, string>();
 
-    constructor(private readonly core: TracerCore) {}
-
-    append(values: readonly number[]): void {
-        if (this.length + values.length > this.capacity) {
-            const capacity = Math.max(this.length + values.length, this.capacity * 2, 1024);
-            const at = this.core.reserve(capacity * 4);
-            const memory = this.core.memory.buffer;
-            new Int32Array(memory, at, this.length).set(new Int32Array(memory, this.at, this.length));
-            this.at = at;
-            this.capacity = capacity;
+    constructor(
+        core: TracerCore,
+        sources: number,
+        private readonly textAddress: (id: number) => string,
+    ) {
+        core.flushDestinations();
+        const n = core.destinationSlotCount();
+        // Copied: the core's memory may move before the last source is read.
+        this.slots = new Int32Array(core.memory.buffer, core.destinationSlotsAt(), n * 4).slice();
+        this.offsets = new Int32Array(sources + 1);
+        const slots = this.slots;
+        const offsets = this.offsets;
+        for (let i = 0; i < n; i++) {
+            const s = (slots[i * 4] ?? 0) + 1;
+            if (slots[i * 4 + 3] !== 0) offsets[s] = (offsets[s] ?? 0) + 1;
         }
-        new Int32Array(this.core.memory.buffer, this.at + this.length * 4, values.length).set(values);
-        this.length += values.length;
+        for (let s = 0; s < sources; s++) offsets[s + 1] = (offsets[s + 1] ?? 0) + (offsets[s] ?? 0);
+        this.order = new Int32Array(offsets[sources] ?? 0);
+        const next = offsets.slice(0, sources);
+        for (let i = 0; i < n; i++) {
+            if (slots[i * 4 + 3] === 0) continue;
+            const s = slots[i * 4] ?? 0;
+            this.order[next[s] ?? 0] = i;
+            next[s] = (next[s] ?? 0) + 1;
+        }
+    }
+
+    of(source: number): DestinationCounts {
+        const destinations: DestinationCounts = new Map();
+        for (let k = this.offsets[source] ?? 0; k < (this.offsets[source + 1] ?? 0); k++) {
+            const i = (this.order[k] ?? 0) * 4;
+            const port = this.slots[i + 2] ?? 0;
+            const address = this.name(this.slots[i + 1] ?? 0, (port & 0x10000) !== 0);
+            let ports = destinations.get(address);
+            if (ports === undefined) destinations.set(address, (ports = new Map<number, number>()));
+            ports.set(port & 0xffff, (this.slots[i + 3] ?? 0) >>> 0);
+        }
+        return destinations;
+    }
+
+    private name(key: number, text: boolean): string {
+        if (text) return this.textAddress(key);
+        let name = this.names.get(key);
+        if (name === undefined) this.names.set(key, (name = intToIpv4(key >>> 0)));
+        return name;
     }
 }
 
-/** Destination rows per source row, each list in the order the rows were made. */
-function destinationRowsBySource(keys: Int32Array, sources: number): number[][] {
-    const bySource: number[][] = Array.from({ length: sources }, () => []);
-    for (let d = 0; d < keys.length / 3; d++) bySource[keys[d * 3] ?? 0]?.push(d);
-    return bySource;
+/** Bytes read into the core per chunk: whole lines, up to this long, are counted from there. */
+const AREA_BYTES = (1 << 20) + 1;
+
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/**
+ * Reads a capture into a tally through the core's input area: bytes go in at space() (or are copied in by push),
+ * the complete lines among them are counted by the core where it can, and the rest by the reference parser. A line
+ * longer than the area is skipped and counted (the area is the line-length limit).
+ */
+export class CaptureReader {
+    /** Lines the core left to the reference parser (the benchmark and the tests show how few). */
+    linesLeftToParser = 0;
+    private readonly parser: TcptracerParser;
+    private readonly at: number;
+    /** Bytes at the start of the area of a line whose end has not arrived yet. */
+    private carry = 0;
+    /** While a line longer than the area goes by: its first characters and its length so far. */
+    private longLine: { start: string; length: number } | undefined;
+    private layoutSet = '';
+
+    constructor(
+        tally: TracerTally,
+        private readonly core: TracerCore,
+    ) {
+        this.parser = new TcptracerParser((e) => {
+            tally.event(e);
+        });
+        this.at = core.input(AREA_BYTES);
+    }
+
+    /** Where the next bytes go: valid until the next call into this reader. */
+    space(): Uint8Array {
+        return new Uint8Array(this.core.memory.buffer, this.at + this.carry, AREA_BYTES - this.carry);
+    }
+
+    /** `n` bytes were written at space(). */
+    filled(n: number): void {
+        let end = this.carry + n;
+        let from = 0;
+        let area = this.area();
+        if (this.longLine !== undefined) {
+            const newline = area.indexOf(10);
+            if (newline < 0 || newline >= end) {
+                this.longLine.length += end;
+                this.carry = 0;
+                return;
+            }
+            this.parser.skipLongLine(this.longLine.start, this.longLine.length + newline);
+            this.longLine = undefined;
+            from = newline + 1;
+        }
+        const last = area.lastIndexOf(10, end - 1);
+        if (last < Math.max(from, this.carry)) {
+            if (end === AREA_BYTES) {
+                this.longLine = { start: text(area.subarray(from, from + 201)), length: end - from };
+                end = from;
+            }
+            area.copyWithin(0, from, end);
+            this.carry = end - from;
+            return;
+        }
+        this.countLines(from, last + 1);
+        area = this.area();
+        area.copyWithin(0, last + 1, end);
+        this.carry = end - last - 1;
+    }
+
+    push(chunk: Uint8Array): void {
+        for (let from = 0; from < chunk.length;) {
+            const space = this.space();
+            const n = Math.min(space.length, chunk.length - from);
+            space.set(chunk.subarray(from, from + n));
+            this.filled(n);
+            from += n;
+        }
+    }
+
+    /** The summary, once the input has ended. */
+    end(): TcptracerSummary {
+        if (this.longLine !== undefined) {
+            this.parser.skipLongLine(this.longLine.start, this.longLine.length + this.carry);
+            this.longLine = undefined;
+        } else if (this.carry > 0) {
+            // The last line, without its newline: the parser decides whether it was cut off.
+            this.parser.pushBytes(this.area().slice(0, this.carry));
+        }
+        this.carry = 0;
+        return this.parser.end();
+    }
+
+    private area(): Uint8Array {
+        return new Uint8Array(this.core.memory.buffer, this.at, AREA_BYTES);
+    }
+
+    /** The lines of area[from, to), which ends with a newline. */
+    private countLines(from: number, to: number): void {
+        while (from < to) {
+            this.syncLayout();
+            from = this.core.scan(from, to);
+            this.parser.countedElsewhere(this.core.linesScanned(), this.core.eventsScanned());
+            if (from >= to) return;
+            // A line the core left: the reference parser reads it.
+            const area = this.area();
+            const newline = area.indexOf(10, from);
+            this.linesLeftToParser++;
+            this.parser.pushLine(text(area.subarray(from, newline)));
+            from = newline + 1;
+        }
+    }
+
+    private syncLayout(): void {
+        const layout = this.parser.layout;
+        const key = layout === undefined ? '' : `${layout.time}${layout.netns}`;
+        if (key === this.layoutSet) return;
+        this.layoutSet = key;
+        this.core.setLayout(layout ? 1 : 0, layout?.time ? 1 : 0, layout?.netns ? 1 : 0);
+    }
+}
+
+function text(bytes: Uint8Array): string {
+    if (isAscii(bytes)) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+    return utf8.decode(bytes);
 }

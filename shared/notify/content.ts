@@ -16,6 +16,9 @@ import { windowMinutes } from './time.js';
 
 export { workloadLabel };
 
+/** Our own reasons (what stopped the probe and how to lift it) run to about 450 characters; cut only past that. */
+const REASON_MAX_CHARS = 800;
+
 /**
  * Sev1: SNAT connections are failing now (the node, or the NAT gateway, is exhausted). Sev2: none fail yet, but used
  * ports passed the at-risk threshold. People route these to their paging as they route Azure Monitor severities.
@@ -312,7 +315,7 @@ function evidence(finding: Finding | undefined): EvidenceSummary {
               ? `Partial: no socket view, based on ${basis}`
               : finding?.analysis
                 ? 'Weak: the investigation found no flows'
-                : `Metrics only: no investigation result${investigation?.reason ? ` (${inert(investigation.reason, 300)})` : ''}`,
+                : `Metrics only: no investigation result${investigation?.reason ? ` (${inert(investigation.reason, REASON_MAX_CHARS)})` : ''}`,
         missing.length > 0 ? `Not available on this node: ${missing.join(', ')}; the finding page says why` : '',
     ].filter((p) => p !== '');
     return { strength, views, collectors, text: `${parts.join('. ')}.` };

@@ -20,35 +20,47 @@ const STATE = /^[A-Z][A-Z0-9_]*$/;
  * middle of an entry (stdout is still buffered), and the two halves of that entry are joined again.
  */
 export function parseConntrack(text: string): ConntrackParseResult {
-    const records: ConntrackEntry[] = [];
-    const skipped = new SkipCollector();
-    let shownCount: number | undefined;
-    let carry: { text: string; line: number } | undefined;
-    const lines = splitLines(text);
-    for (let index = 0; index < lines.length; index++) {
-        let line = lines[index] ?? '';
-        let lineNumber = index + 1;
-        if (carry !== undefined) {
-            line = carry.text + line;
-            lineNumber = carry.line;
-            carry = undefined;
+    const parser = new ConntrackParser();
+    for (const line of splitLines(text)) parser.pushLine(line);
+    return parser.end();
+}
+
+/** parseConntrack a line at a time: a node's conntrack table can be larger than a string can hold. */
+export class ConntrackParser {
+    private readonly records: ConntrackEntry[] = [];
+    private readonly skipped = new SkipCollector();
+    private shownCount: number | undefined;
+    private carry: { text: string; line: number } | undefined;
+    private lineNumber = 0;
+
+    pushLine(text: string): void {
+        let line = text;
+        let lineNumber = ++this.lineNumber;
+        if (this.carry !== undefined) {
+            line = this.carry.text + line;
+            lineNumber = this.carry.line;
+            this.carry = undefined;
         }
         const summary = SUMMARY.exec(line);
         if (summary !== null) {
-            shownCount = Number(summary[1]);
+            this.shownCount = Number(summary[1]);
             const before = line.slice(0, summary.index);
-            if (before.trim() !== '') carry = { text: before, line: lineNumber };
-            continue;
+            if (before.trim() !== '') this.carry = { text: before, line: lineNumber };
+            return;
         }
-        if (line.trim() === '') continue;
+        if (line.trim() === '') return;
         const result = parseEntry(line);
-        if (typeof result === 'string') skipped.skip(lineNumber, line, result);
-        else records.push(result);
+        if (typeof result === 'string') this.skipped.skip(lineNumber, line, result);
+        else this.records.push(result);
     }
-    if (carry !== undefined) skipped.skip(carry.line, carry.text, 'entry cut off by the summary line');
-    const result: ConntrackParseResult = { records, skipped: skipped.result() };
-    if (shownCount !== undefined) result.shownCount = shownCount;
-    return result;
+
+    end(): ConntrackParseResult {
+        if (this.carry !== undefined)
+            this.skipped.skip(this.carry.line, this.carry.text, 'entry cut off by the summary line');
+        const result: ConntrackParseResult = { records: this.records, skipped: this.skipped.result() };
+        if (this.shownCount !== undefined) result.shownCount = this.shownCount;
+        return result;
+    }
 }
 
 function parseEntry(line: string): ConntrackEntry | string {

@@ -9,7 +9,7 @@ export interface CapturedIo extends CliIo {
 }
 
 /** A CliIo that records what a command printed; stdin is the given text. */
-export function captureIo(stdin = '', env: NodeJS.ProcessEnv = {}): CapturedIo {
+export function captureIo(stdin: string | Uint8Array = '', env: NodeJS.ProcessEnv = {}): CapturedIo {
     let out = '';
     let err = '';
     return {

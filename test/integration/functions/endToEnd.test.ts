@@ -178,7 +178,7 @@ describe('Functions app end to end', () => {
         const page = html.body as string;
         assert.match(page, new RegExp(items[0]!.node));
         assert.match(page, /class="bar failed"/);
-        assert.match(page, /Deployment egress-api \(pod shop\/egress-api-/);
+        assert.match(page, /Deployment shop\/egress-api/);
     });
 
     it('accepts a manual investigation of another node with 202 + Location, refuses the node under cooldown', async () => {

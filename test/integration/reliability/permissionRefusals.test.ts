@@ -153,7 +153,7 @@ describe('investigations refused for lack of permission', () => {
         assert.equal(alert.evidence.strength, 'none');
         assert.match(
             alert.evidence.text,
-            /^Metrics only: no investigation result\. missing investigation unavailable \(Azure refused run command on cluster permrc for lack of permission \(AuthorizationFailed\): .*README "Permissions it needs"/,
+            /^Metrics only: no investigation result \(Azure refused run command on cluster permrc for lack of permission \(AuthorizationFailed\): .*README "Permissions it needs".*5-minute cooldown/,
         );
         const sent = chat('permrc');
         assert.equal(sent.length, CHANNEL_PATHS.length);
@@ -249,7 +249,10 @@ describe('investigations refused for lack of permission', () => {
         const [alert, ...more] = hookBodies('permk8s');
         assert.equal(more.length, 0);
         assert.equal(alert?.kind, 'opened');
-        assert.match(alert.evidence.text, /missing investigation unavailable \(cluster permk8s refused the probe pod/);
+        assert.match(
+            alert.evidence.text,
+            /^Metrics only: no investigation result \(cluster permk8s refused the probe pod.*snatmon-probe\.yaml/,
+        );
         for (const body of chat('permk8s')) {
             assert.match(body, /snatmon-probe\.yaml/);
             assert.doesNotMatch(body, new RegExp(`${SERVICE_TEXT}|pods is forbidden`));

@@ -227,7 +227,12 @@ describe('run command faults through the investigate handler', () => {
                 assert.ok(nodeRow?.cooldownUntil);
                 const [alert] = hookBodies(cluster.name);
                 assert.equal(alert?.kind, 'opened');
-                assert.match(alert.evidence.text, /output failed \(the probe output was cut short\)/);
+                // The event carries the cut as data; its text only says what is missing and points to the finding page.
+                assert.ok(
+                    alert.evidence.collectors.some((x) => x.name === 'output' && /cut short/.test(x.reason ?? '')),
+                    JSON.stringify(alert.evidence.collectors),
+                );
+                assert.match(alert.evidence.text, /Not available on this node: .*output; the finding page says why/);
                 // Every culprit named is one the finding holds, with the ports it holds; the pod list came after
                 // the cut, so they are named by address and UID, never by a workload the app could not see.
                 const held = new Map(
@@ -281,7 +286,7 @@ describe('run command faults through the investigate handler', () => {
             assert.equal(alert.evidence.strength, 'none');
             assert.match(
                 alert.evidence.text,
-                /^Metrics only: no investigation result\. missing investigation unavailable/,
+                /^Metrics only: no investigation result \(run command is disabled on cluster rcoff .*SNATMON_EXECUTOR=kubernetes/,
             );
             assertNamesTheFix(alert.evidence.text);
         }
@@ -370,5 +375,5 @@ interface WebhookJson {
     cluster: { name: string };
     node: string;
     culprits: { workload: string; pod?: string; snatPortsHeld: number }[];
-    evidence: { strength: string; text: string };
+    evidence: { strength: string; text: string; collectors: { name: string; status: string; reason?: string }[] };
 }

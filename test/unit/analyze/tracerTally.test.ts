@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
 import fc from 'fast-check';
@@ -12,21 +14,24 @@ import {
     TracerTally,
 } from '../../../shared/analyze/tracerTally.js';
 import type { TcptracerEvent } from '../../../shared/parse/records.js';
-import { parseTcptracer, parseTcptracerText, TcptracerParser } from '../../../shared/parse/tcptracer.js';
+import { parseTcptracer } from '../../../shared/parse/tcptracer.js';
+import { SHAPES, writeShapedCapture } from '../../bench/captureShapes.js';
 import { T4V_PREAMBLE } from '../../bench/tcptracerLog.js';
 import { mutatedLine } from '../../helpers/mutate.js';
+import { repoRoot } from '../../helpers/paths.js';
 import {
-    callbackRule,
+    capture,
     classifierRule,
     consumesSnat,
     FIXTURE_LINES,
     ordered,
     realLine,
+    VARIANTS,
 } from '../../helpers/tracerLines.js';
 
 /**
- * The rules as the analyzer first wrote them, one string-keyed Map per level (commit f6e0796): the oracle the typed
- * -array tally must match event for event, including the order in which sources, PIDs and destinations appear.
+ * The rules as the analyzer first wrote them, one string-keyed Map per level (commit f6e0796): the oracle the
+ * core's tally must match event for event, including the order in which sources and PIDs appear.
  */
 class ReferenceTally {
     readonly sources: SourceCounters[] = [];
@@ -128,16 +133,12 @@ const event: fc.Arbitrary<TcptracerEvent> = fc.record({
 describe('TracerTally', () => {
     it('counts random event sequences exactly as the string-keyed rules do, in the same order', () => {
         fc.assert(
-            fc.property(
-                fc.array(event, { maxLength: 300 }),
-                fc.constantFrom(classifierRule, callbackRule),
-                (events, rule) => {
-                    const tally = new TracerTally(rule);
-                    for (const e of events) tally.event(e);
-                    assert.deepEqual(ordered(tally.sources()), ordered(viaReference(events)));
-                    assert.equal(tally.events, events.length);
-                },
-            ),
+            fc.property(fc.array(event, { maxLength: 300 }), (events) => {
+                const tally = new TracerTally(classifierRule);
+                for (const e of events) tally.event(e);
+                assert.deepEqual(ordered(tally.sources()), ordered(viaReference(events)));
+                assert.equal(tally.events, events.length);
+            }),
             { numRuns: 300 },
         );
     });
@@ -246,41 +247,60 @@ describe('TracerTally', () => {
     });
 });
 
-describe('the parser counting into a TracerTally', () => {
-    it('gives what the event objects give, on generated -t4v lines, mutated lines and documented captures', () => {
-        const lines = fc.array(
-            fc.oneof(
-                { weight: 6, arbitrary: realLine },
-                { weight: 2, arbitrary: mutatedLine(FIXTURE_LINES, ' x.:[]0123456789abcdefXC\t') },
-                { weight: 1, arbitrary: fc.constantFrom(...FIXTURE_LINES) },
+/** What the core and the reference parser count together, read through a CaptureReader in the given chunks. */
+function viaCore(bytes: Uint8Array, sizes: readonly number[] = [bytes.length]) {
+    const tally = new TracerTally(classifierRule);
+    const reader = tally.reader();
+    let at = 0;
+    for (let i = 0; at < bytes.length; i++) {
+        const size = Math.max(1, sizes[i % sizes.length] ?? 1);
+        reader.push(bytes.subarray(at, at + size));
+        at += size;
+    }
+    const summary = reader.end();
+    return { tally, summary, left: reader.linesLeftToParser };
+}
+
+function assertSameAsReference(text: string, sizes?: readonly number[]): void {
+    const { tally, summary } = viaCore(Buffer.from(text, 'utf8'), sizes);
+    const objects = parseTcptracer(text);
+    assert.deepEqual(summary, objects.summary, JSON.stringify(text.slice(0, 300)));
+    assert.deepEqual(ordered(tally.sources()), ordered(viaReference(objects.events)));
+}
+
+const mutated = mutatedLine(FIXTURE_LINES, ' x.:[]0123456789abcdefXC\t');
+
+describe('the core counting a capture with the reference parser', () => {
+    it('gives what the event objects give, on lines of every variant, mutated lines and documented captures', () => {
+        const lines = capture.chain(({ lines, preamble }) =>
+            fc.tuple(
+                fc.constant(preamble),
+                fc.shuffledSubarray([...lines, 'Possibly lost 3 samples', '', '  ', ...FIXTURE_LINES.slice(0, 3)]),
+                fc.array(mutated, { maxLength: 4 }),
             ),
-            { maxLength: 60 },
         );
         fc.assert(
-            fc.property(lines, fc.boolean(), (picked, withHeader) => {
-                const text = (withHeader ? T4V_PREAMBLE : '') + picked.join('\n');
-                const tally = new TracerTally(classifierRule);
-                const summary = parseTcptracerText(text, tally);
-                const objects = parseTcptracer(text);
-                assert.deepEqual(summary, objects.summary);
-                assert.deepEqual(ordered(tally.sources()), ordered(viaReference(objects.events)));
+            fc.property(lines, fc.boolean(), ([preamble, picked, broken], crlf) => {
+                const all = [...picked, ...broken];
+                assertSameAsReference(preamble + all.join(crlf ? '\r\n' : '\n'));
             }),
-            { numRuns: 300 },
+            { numRuns: 400 },
         );
     });
 
-    it('gives the same counts however the capture is cut into chunks, after longer chunks left their bytes behind', () => {
-        // The core reads a line at the template's columns before it knows where the line ends, so bytes an earlier,
-        // longer chunk left in its input must never pass for part of a later one.
+    it('gives the same counts however the capture is cut into chunks', () => {
         const lines = fc.array(
             fc.oneof(
-                { weight: 8, arbitrary: realLine },
-                { weight: 1, arbitrary: mutatedLine(FIXTURE_LINES, ' x.:[]0123456789abcdefXC\t\n') },
-                // A plain line with one byte slipped in anywhere: a newline there makes two lines, neither plain.
+                { weight: 8, arbitrary: realLine(VARIANTS[VARIANTS.length - 1]!) },
+                { weight: 1, arbitrary: mutated },
                 {
                     weight: 3,
                     arbitrary: fc
-                        .tuple(realLine, fc.nat(), fc.constantFrom('\n', '\n', ' ', '\t', '\r', '.', '0', 'x'))
+                        .tuple(
+                            realLine(VARIANTS[VARIANTS.length - 1]!),
+                            fc.nat(),
+                            fc.constantFrom('\n', ' ', '\t', '\r', '.', '0', 'x'),
+                        )
                         .map(([line, at, byte]) => {
                             const cut = at % (line.length + 1);
                             return line.slice(0, cut) + byte + line.slice(cut);
@@ -293,47 +313,66 @@ describe('the parser counting into a TracerTally', () => {
         const cuts = fc.array(fc.integer({ min: 1, max: 400 }), { minLength: 1, maxLength: 12 });
         fc.assert(
             fc.property(lines, cuts, fc.boolean(), (picked, sizes, finalNewline) => {
-                const text = T4V_PREAMBLE + picked.join('\n') + (finalNewline ? '\n' : '');
-                const bytes = Buffer.from(text, 'latin1');
-                const tally = new TracerTally(classifierRule);
-                const parser = new TcptracerParser(tally);
-                // The first push is long and the rest short, so the core's input holds stale lines past each chunk's end.
-                let at = 0;
-                for (let i = 0; at < bytes.length; i++) {
-                    const size = i === 0 ? Math.max(1, bytes.length - (sizes[0] ?? 1)) : (sizes[i % sizes.length] ?? 1);
-                    parser.pushBytes(bytes.subarray(at, at + size));
-                    at += size;
-                }
-                const summary = parser.end();
-                const objects = parseTcptracer(text);
-                assert.deepEqual(summary, objects.summary);
-                assert.deepEqual(ordered(tally.sources()), ordered(viaReference(objects.events)));
+                assertSameAsReference(T4V_PREAMBLE + picked.join('\n') + (finalNewline ? '\n' : ''), sizes);
             }),
             { numRuns: 300 },
         );
     });
 
-    it('reads a plain line with a byte changed or slipped in at any position as the parser does', () => {
-        const bytes = ['\n', ' ', '\t', '\r', '.', '0', 'x', ':', '[', 'C'];
+    it('reads a line with a byte changed or slipped in at any position as the reference parser does', () => {
+        const bytes = ['\n', ' ', '\t', '\r', '.', '0', 'x', ':', '[', ']', 'C', '-', 'é'];
         fc.assert(
-            fc.property(realLine, realLine, (plain, line) => {
-                // Replacing keeps every column in place (a newline in COMM's padding); slipping in shifts the rest.
-                const changes = (at: number, byte: string) => [
-                    line.slice(0, at) + byte + line.slice(at + 1),
-                    line.slice(0, at) + byte + line.slice(at),
-                ];
-                for (let at = 0; at <= line.length; at++) {
-                    for (const changed of bytes.flatMap((byte) => changes(at, byte))) {
-                        const text = `${T4V_PREAMBLE}${[plain, plain, changed, plain].join('\n')}\n`;
-                        const tally = new TracerTally(classifierRule);
-                        const summary = parseTcptracerText(text, tally);
-                        const objects = parseTcptracer(text);
-                        assert.deepEqual(summary, objects.summary, JSON.stringify(changed));
-                        assert.deepEqual(ordered(tally.sources()), ordered(viaReference(objects.events)));
+            fc.property(
+                fc.constantFrom(...VARIANTS).chain((v) => fc.tuple(realLine(v), realLine(v))),
+                ([plain, line]) => {
+                    for (let at = 0; at <= line.length; at++) {
+                        for (const byte of bytes) {
+                            for (const changed of [
+                                line.slice(0, at) + byte + line.slice(at + 1),
+                                line.slice(0, at) + byte + line.slice(at),
+                            ]) {
+                                assertSameAsReference(`${[plain, plain, changed, plain].join('\n')}\n`);
+                            }
+                        }
                     }
-                }
-            }),
-            { numRuns: 4 },
+                },
+            ),
+            { numRuns: 6 },
         );
+    });
+
+    it('skips a line longer than the reader keeps, and counts the lines around it', () => {
+        const line =
+            '0              connect      1      curl             4  10.244.0.5       52.1.2.3         40000  443    4026532200';
+        for (const long of [(1 << 20) + 5, 3 << 20]) {
+            const text = `${line}\n${'y'.repeat(long)}\n${line}\n${'z'.repeat(long)}`;
+            const { tally, summary } = viaCore(Buffer.from(text), [65536]);
+            assert.equal(summary.events, 2);
+            assert.equal(tally.events, 2);
+            assert.equal(summary.skipped.lines, 2);
+            assert.deepEqual(
+                summary.skipped.examples.map((e) => [e.line, e.text.slice(0, 3)]),
+                [
+                    [2, 'yyy'],
+                    [4, 'zzz'],
+                ],
+            );
+            assert.match(summary.skipped.examples[0]?.reason ?? '', /longer than/);
+            // The reference parser, reading strings, says the same.
+            assert.deepEqual(parseTcptracer(text).summary, summary);
+        }
+    });
+
+    it('leaves almost no line of any generated shape to the reference parser', () => {
+        const dir = join(repoRoot, '.snatmon-test', 'shapes');
+        mkdirSync(dir, { recursive: true });
+        for (const shape of SHAPES) {
+            const path = join(dir, `${shape}.log`);
+            writeShapedCapture(path, shape, 2000);
+            const { summary, left } = viaCore(readFileSync(path));
+            assert.equal(summary.events, 2000, shape);
+            // The header, and the odd line each variant's first event or a non-ASCII COMM sends there.
+            assert.ok(left <= 60, `${shape}: ${left} lines left to the parser`);
+        }
     });
 });

@@ -29,7 +29,7 @@ describe('the Functions deployment package (.funcignore)', () => {
     it('keeps every compiled module the app runs and the WebAssembly core', () => {
         const needed = dist.filter((path) => !path.startsWith('dist/test/') && /\.(js|wasm)$/.test(path));
         assert.ok(needed.includes('dist/shared/wasm/tracerCore.wasm'), 'npm run build makes the core');
-        assert.ok(needed.includes('dist/shared/analyze/tracerWorker.js'));
+        assert.ok(needed.includes('dist/shared/analyze/tracerTally.js'));
         assert.ok(needed.some((path) => path.startsWith('dist/functions/')));
         assert.deepEqual(
             needed.filter((path) => rules.ignores(path)),
