@@ -14,6 +14,7 @@ export const DOCUMENTED_EXAMPLES = {
     metricsBatchError: 'metrics-batch-error.json',
     managedClusterGet: 'managed-cluster-get.json',
     managedClusterGetNat: 'managed-cluster-get-nat-gateway.json',
+    managedClusterOsSku: 'managed-cluster-create-ossku.json',
     machinesList: 'machines-list.json',
     runCommandSucceeded: 'run-command-result-succeeded.json',
     runCommandFailed: 'run-command-result-failed.json',

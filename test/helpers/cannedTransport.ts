@@ -43,3 +43,30 @@ export function cannedTransport(
         },
     };
 }
+
+export interface RecordedExchange {
+    method: string;
+    url: URL;
+    status: number;
+    /** The answer's JSON body; undefined when it had none or it was not JSON. */
+    body: unknown;
+}
+
+/** An HttpClient that passes every request to `inner` and keeps each answer's body: what a service really said. */
+export function recordingTransport(inner: HttpClient): HttpClient & { readonly exchanges: RecordedExchange[] } {
+    const exchanges: RecordedExchange[] = [];
+    return {
+        exchanges,
+        async sendRequest(request: PipelineRequest): Promise<PipelineResponse> {
+            const response = await inner.sendRequest(request);
+            let body: unknown;
+            try {
+                body = response.bodyAsText ? JSON.parse(response.bodyAsText) : undefined;
+            } catch {
+                body = undefined;
+            }
+            exchanges.push({ method: request.method, url: new URL(request.url), status: response.status, body });
+            return response;
+        },
+    };
+}

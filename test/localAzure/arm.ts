@@ -71,7 +71,6 @@ export function managedClusterBody(cluster: ScenarioCluster, listStyle = false):
     const plugin = cluster.networkPlugin ?? 'overlay';
     const networkProfile: Record<string, unknown> = {
         networkPlugin: plugin === 'kubenet' ? 'kubenet' : 'azure',
-        ...(plugin === 'overlay' ? { networkPluginMode: 'overlay' } : {}),
         podCidr: '10.244.0.0/16',
         podCidrs: ['10.244.0.0/16'],
         serviceCidr: '10.0.0.0/16',
@@ -91,7 +90,6 @@ export function managedClusterBody(cluster: ScenarioCluster, listStyle = false):
             })),
             allocatedOutboundPorts: lb.allocatedOutboundPorts ?? 0,
             idleTimeoutInMinutes: lb.idleTimeoutInMinutes ?? 30,
-            backendPoolType: 'NodeIPConfiguration',
         };
     }
     if (outboundType === 'managedNATGateway' || outboundType === 'userAssignedNATGateway') {
@@ -119,7 +117,6 @@ export function managedClusterBody(cluster: ScenarioCluster, listStyle = false):
             type: 'VirtualMachineScaleSets',
             maxPods: pool.nodes[0]?.capacity?.maxPods ?? defaultMaxPods(cluster.networkPlugin),
             provisioningState: 'Succeeded',
-            powerState: { code: power },
             orchestratorVersion: '1.31.5',
             currentOrchestratorVersion: '1.31.5',
             nodeImageVersion: 'AKSUbuntu-2204gen2containerd-202508.20.0',
@@ -154,7 +151,6 @@ export function managedClusterBody(cluster: ScenarioCluster, listStyle = false):
         name: cluster.name,
         type: listStyle ? 'Microsoft.ContainerService/ManagedClusters' : 'Microsoft.ContainerService/managedClusters',
         eTag: etag(id),
-        sku: { name: 'Base', tier: 'Free' },
         tags: {},
         properties,
     };

@@ -118,6 +118,16 @@ describe('documented examples through the SDK clients and our parsers', () => {
         );
     });
 
+    it('managed clusters create (OS SKU): agent pool mode and OS SKU, managed outbound IP count', async () => {
+        const FLEET = SHOP.replaceAll('shop', 'fleet');
+        const fleet = await discovered(FLEET, () => ({ status: 200, body: documentedExample('managedClusterOsSku') }));
+        assert.deepEqual(fleet.agentPools, [
+            { name: 'nodepool1', count: 3, mode: 'System', osType: 'Linux', osSku: 'AzureLinux' },
+        ]);
+        assert.equal(fleet.loadBalancer?.managedOutboundIps, 2);
+        assert.equal(fleet.loadBalancer.allocatedOutboundPorts, 2000);
+    });
+
     it('agent pool machines list: node names and every IP of each machine', async () => {
         const shop = await discovered(SHOP, () => ({ status: 200, body: documentedExample('managedClusterGet') }));
         const { clients, transport } = clientsAnswering(() => ({
