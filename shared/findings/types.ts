@@ -62,6 +62,16 @@ export interface NodeObservation {
     natGateway?: NatGatewayRef;
 }
 
+/** How the probe was run: which executor, and whether (and with which service code) the run failed. */
+export interface ProbeRun {
+    /** `aksRunCommand` or `kubernetes` (SNATMON_EXECUTOR). */
+    executor: string;
+    /** The run gave nothing to analyze. */
+    failed?: true;
+    /** The service's error code, when it gave one (`KubernetesPerformanceError`, `AuthorizationFailed`, ...). */
+    failureCode?: string;
+}
+
 /** How one evidence source fared during an investigation (tcptracer, ss, conntrack, lsns, ...). */
 export interface CollectorEvidence {
     name: string;
@@ -86,6 +96,8 @@ export interface Finding extends Omit<NodeObservation, 'observedAt'> {
     /** The incident this finding belongs to, once the lifecycle has placed it. */
     incidentId?: string;
     truncated?: FindingTruncation;
+    /** How the probe ran, or failed to; absent when none was started (or in findings stored before it was kept). */
+    run?: ProbeRun;
 }
 
 /** A workload as people name it: the same Deployment in two clusters is one offender. */

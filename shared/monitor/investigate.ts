@@ -10,12 +10,12 @@ import type { ClusterInfo } from '../detect/types.js';
 import { clusterUnreadableReason, describeFailure, publicFailure } from '../errors.js';
 import { clusterMaxNodes } from '../findings/capacity.js';
 import { newFindingId } from '../findings/ids.js';
-import type { Finding, NatGatewayRef, OutboundConfig } from '../findings/types.js';
+import type { Finding, NatGatewayRef, OutboundConfig, ProbeRun } from '../findings/types.js';
 import { incidentNodeOf } from '../incidents/subject.js';
 import { drainOutbox } from '../notify/send.js';
 import { type Log, silentLog } from '../notify/types.js';
 import { type InvestigationMessage, leaseOf } from './messages.js';
-import { probeNode } from './probeNode.js';
+import { probeNode, probeRunOf } from './probeNode.js';
 import type { MonitorServices } from './services.js';
 
 export interface InvestigationOutcome {
@@ -27,6 +27,8 @@ export interface InvestigationOutcome {
     culprits: string[];
     /** The probe was refused for lack of permission: the node cools down instead of being retried every tick. */
     refused?: 'authorization';
+    /** Absent when no probe was started. */
+    run?: ProbeRun;
 }
 
 export async function runInvestigation(
@@ -60,6 +62,7 @@ export async function runInvestigation(
                     reason: outcome.reason,
                     at: now.toISOString(),
                     ...(outcome.refused === undefined ? {} : { refused: outcome.refused }),
+                    ...(outcome.run === undefined ? {} : { run: outcome.run }),
                 },
             )
             .catch((err: unknown) => {
@@ -111,7 +114,11 @@ async function investigate(
         },
     );
     if (!probed.ok) {
-        return { ...failed(probed.reason, probed.detail), ...(probed.refused ? { refused: probed.refused } : {}) };
+        return {
+            ...failed(probed.reason, probed.detail),
+            ...(probed.refused ? { refused: probed.refused } : {}),
+            ...(probed.result ? { run: probeRunOf(probed.result, true) } : {}),
+        };
     }
     const { probe } = probed;
     const detectedAt = observation?.observedAt ?? now.toISOString();
@@ -134,6 +141,7 @@ async function investigate(
         ...(observation?.natGateway ? { natGateway: observation.natGateway } : {}),
         analysis: probe.analysis,
         collectors: probed.collectors,
+        run: probeRunOf(probed.result, false),
     };
     await services.store.findings.put(finding);
     await services.tracker.recordFinding(finding);
@@ -141,6 +149,7 @@ async function investigate(
         investigationId: message.investigationId,
         status: 'done',
         findingId: finding.id,
+        run: finding.run,
         culprits: probe.analysis.culprits.map((c) => `${c.namespace ?? ''}/${c.pod ?? c.podIp ?? '?'}`),
     };
 }

@@ -7,8 +7,8 @@
 import type { Config } from '../config.js';
 import type { CommandResult, ProbeExecutor, ProbeRequest } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
-import { probeFailureReason } from '../errors.js';
-import type { CollectorEvidence } from '../findings/types.js';
+import { leadingCode, probeFailureReason } from '../errors.js';
+import type { CollectorEvidence, ProbeRun } from '../findings/types.js';
 import { analyzeProbeOutput, type ProbeAnalysis } from '../probe/analyzeProbe.js';
 import { buildRunCommand } from '../probe/manifest.js';
 import { splitRunCommandOutput } from '../probe/runCommandOutput.js';
@@ -115,4 +115,14 @@ export async function probeNode(deps: NodeProbeDeps, target: NodeProbeTarget): P
         collectors.push({ name: 'output', status: 'failed', reason: 'the probe output was cut short' });
     }
     return { ok: true, result, probe, collectors };
+}
+
+/**
+ * Which executor ran the probe and, for a run that gave nothing to analyze, the service's code (never its text: it
+ * may quote Azure).
+ */
+export function probeRunOf(result: CommandResult, failed: boolean): ProbeRun {
+    if (!failed) return { executor: result.executor };
+    const code = leadingCode(result.reason);
+    return { executor: result.executor, failed: true, ...(code === undefined ? {} : { failureCode: code }) };
 }

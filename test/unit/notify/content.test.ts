@@ -48,6 +48,31 @@ describe('buildContent', () => {
         assert.deepEqual(content.culprits, []);
     });
 
+    it('names the executor, and the service code when its run failed', () => {
+        const probed = openedContent(sampleFinding({ run: { executor: 'aksRunCommand' } })).evidence;
+        assert.deepEqual(probed.run, { executor: 'aksRunCommand', by: 'AKS run command' });
+        assert.match(probed.text, /the finding page says why\. Probed with AKS run command\.$/);
+        const pod = openedContent(sampleFinding({ run: { executor: 'kubernetes' } })).evidence.text;
+        assert.match(pod, /Probed with a probe pod through the Kubernetes API\.$/);
+
+        const metricsOnly = sampleFinding({
+            collectors: [{ name: 'investigation', status: 'unavailable', reason: 'the last investigation failed' }],
+            run: { executor: 'aksRunCommand', failed: true, failureCode: 'KubernetesPerformanceError' },
+        });
+        delete metricsOnly.analysis;
+        const failed = openedContent(metricsOnly).evidence;
+        assert.equal(failed.run?.failureCode, 'KubernetesPerformanceError');
+        assert.equal(
+            failed.text,
+            'Metrics only: no investigation result (the last investigation failed). ' +
+                'AKS run command failed (KubernetesPerformanceError).',
+        );
+        const noCode = { ...metricsOnly, run: { executor: 'kubernetes', failed: true as const } };
+        assert.match(openedContent(noCode).evidence.text, /\. A probe pod through the Kubernetes API failed\.$/);
+        const other = openedContent(sampleFinding({ run: { executor: 'vmRunCommand\u202e' } })).evidence.text;
+        assert.match(other, /Probed with vmRunCommand\ufffd\.$/, 'an executor with no words is named, inert');
+    });
+
     it('links a resolution to the incident latest finding and carries no fix', () => {
         const content = resolvedContent();
         assert.equal(content.kind, 'resolved');
