@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { runCommandOutputFor } from '../../shared/probe/runCommandOutput.js';
 import {
     clusterIdOf,
     constant,
@@ -46,9 +47,8 @@ export function probeRecording(name: ProbeRecording): string {
     if (text === undefined) {
         const dir = join(repoRoot(), 'test', 'integration', 'demo', 'fixtures');
         const probe = readFileSync(join(dir, `${name}.probe.txt`), 'utf8');
-        // run-probe.sh prints the node's pods after the probe output, between these markers.
-        const pods = JSON.stringify(JSON.parse(readFileSync(join(dir, `${name}.pods.json`), 'utf8')));
-        text = `${probe.endsWith('\n') ? probe : `${probe}\n`}#snatmon-pods begin\n${pods}\n#snatmon-pods end\n`;
+        // What run-probe.sh prints: the node's pods and the probe's output, framed by its boundary.
+        text = runCommandOutputFor(probe, readFileSync(join(dir, `${name}.pods.json`), 'utf8'));
         recordings.set(name, text);
     }
     return text;

@@ -19,7 +19,7 @@ import type { CommandResult, NodeInfo, NodeResolver, ProbeExecutor, ProbeRequest
 import type { ClusterInfo } from '../detect/types.js';
 import { redactSecrets } from '../errors.js';
 import { type AzureClients, DEFAULT_REQUEST_TIMEOUT_MS, RequestTimeoutError } from './clients.js';
-import { commandResultBuilder, refusedFor } from './commandResult.js';
+import { admissionRefusal, commandResultBuilder, refusedFor } from './commandResult.js';
 import { upstream, UpstreamError } from './errors.js';
 import { resourceKey } from './resourceId.js';
 import { AKS_AAD_SERVER_SCOPE } from './runCommand.js';
@@ -238,7 +238,8 @@ export class KubernetesPodExecutor implements ProbeExecutor {
             if (reason)
                 return result({
                     reason: `Creating the probe pod failed: ${reason}`,
-                    ...refusedFor(apiStatus(error), undefined, 'kubernetes'),
+                    ...((apiStatus(error) === 403 ? admissionRefusal(reason) : undefined) ??
+                        refusedFor(apiStatus(error), undefined, 'kubernetes')),
                 });
             const name = manifest.metadata?.name;
             if (error instanceof RequestTimeoutError && name !== undefined) {

@@ -3,14 +3,15 @@ import { isRestError } from '@azure/arm-monitor';
 
 import type { CommandResult, ProbeExecutor, ProbeRequest } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
+import { readRunCommandOutput } from '../probe/runCommandOutput.js';
 import type { AzureClients } from './clients.js';
-import { commandResultBuilder, refusedFor } from './commandResult.js';
+import { admissionRefusedBy, commandResultBuilder, refusedFor } from './commandResult.js';
 import { upstream } from './errors.js';
 import { createZip } from './zip.js';
 
-/** run-probe.sh's exit code and line when kubectl was refused creating the probe pod (Forbidden/Unauthorized). */
+/** run-probe.sh's exit codes when the API server refused the probe pod: RBAC (6), an admission policy (7). */
 const WRAPPER_FORBIDDEN_EXIT = 6;
-const WRAPPER_FORBIDDEN = '#snatmon-wrapper error=forbidden';
+const WRAPPER_ADMISSION_EXIT = 7;
 
 /** The AKS AAD server application; run command on Entra ID clusters needs a token for it as `clusterToken`. */
 export const AKS_AAD_SERVER_SCOPE = '6dae42f8-4368-4678-94ff-3960e28e3630/.default';
@@ -105,9 +106,13 @@ export class AksRunCommandExecutor implements ProbeExecutor {
         else if (!succeeded) reasons.push(`provisioningState ${state || 'missing'}`);
         else if (response.exitCode === undefined) reasons.push('No exit code in the result');
         else if (response.exitCode !== 0) reasons.push(`Exit code ${response.exitCode}`);
-        if (succeeded && response.exitCode === WRAPPER_FORBIDDEN_EXIT && output.includes(WRAPPER_FORBIDDEN)) {
+        const wrapper = readRunCommandOutput(output).wrapper;
+        if (succeeded && response.exitCode === WRAPPER_FORBIDDEN_EXIT && wrapper.error === 'forbidden') {
             // The API server refused the probe pod to the identity the command ran as (run-probe.sh).
             Object.assign(fields, { refused: 'authorization', refusedBy: 'kubernetes', refusedCode: 'Forbidden' });
+        } else if (succeeded && response.exitCode === WRAPPER_ADMISSION_EXIT && wrapper.error === 'admission-denied') {
+            const policy = wrapper.by === 'pod-security' ? 'PodSecurity' : (wrapper.webhook ?? 'unknown');
+            Object.assign(fields, admissionRefusedBy(policy));
         }
         if (Buffer.byteLength(output, 'utf8') >= RUN_COMMAND_OUTPUT_LIMIT_BYTES) {
             fields.truncated = true;

@@ -85,7 +85,7 @@ export interface CommandResult {
      * The service refused the command for lack of permission (HTTP 401 or 403), decided from the status: retrying
      * before someone grants it only repeats the refusal.
      */
-    refused?: 'authorization';
+    refused?: Refusal;
     /** With `refused`: the service's error code or HTTP status (`AuthorizationFailed`, `HTTP 403`), safe to show. */
     refusedCode?: string;
     /**
@@ -93,7 +93,18 @@ export interface CommandResult {
      * exits 6, `error=forbidden`), where the command runs as the app's identity on Entra ID clusters.
      */
     refusedBy?: 'azure' | 'kubernetes';
+    /**
+     * With `refused: 'admission'`: the policy that refused the pod, as the API server named it: an admission webhook's
+     * name (`validation.gatekeeper.sh` for Azure Policy and Gatekeeper) or `PodSecurity`.
+     */
+    refusedPolicy?: string;
 }
+
+/**
+ * Why a probe cannot run before someone changes the cluster: `authorization` (RBAC or Azure roles refused it) or
+ * `admission` (an admission policy, such as Azure Policy or Pod Security Admission, refused the privileged pod).
+ */
+export type Refusal = 'authorization' | 'admission';
 
 export interface ProbeFile {
     name: string;

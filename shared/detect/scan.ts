@@ -24,6 +24,7 @@ import {
     type ClusterReport,
     type DiscoveredCluster,
     type Discovery,
+    isWindowsPool,
     type NodeReport,
     SCAN_VERSION,
     type ScanError,
@@ -119,6 +120,7 @@ async function scanLoadBalancer(
             backendIp: ip,
             node: node?.name ?? null,
             agentPool: node?.agentPool ?? null,
+            osType: cluster.agentPools.find((p) => p.name === node?.agentPool)?.osType ?? null,
             state,
             failedConnections: samples.failedConnections ?? null,
             usedPorts: samples.usedPorts ?? null,
@@ -191,7 +193,11 @@ async function scanNatGateway(
     report.notes.push('NAT gateway metrics cannot say which node failed; probes on the listed nodes rank them');
     if (failed === undefined || failed < settings.thresholds.failedConnections) return;
 
-    const nodes = [...(await deps.nodes.nodesFor(cluster, []))].sort((a, b) => a.name.localeCompare(b.name));
+    // Windows nodes cannot be probed: the nodes to probe are the Linux ones.
+    const windowsPools = new Set(cluster.agentPools.filter(isWindowsPool).map((p) => p.name));
+    const nodes = [...(await deps.nodes.nodesFor(cluster, []))]
+        .filter((n) => !windowsPools.has(n.agentPool))
+        .sort((a, b) => a.name.localeCompare(b.name));
     if (nodes.length === 0) return;
     // Rotate through the nodes across passes so a cap smaller than the pool still reaches every node in time.
     const start = deps.memory.natGatewayCursor(cluster.id) % nodes.length;

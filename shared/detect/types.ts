@@ -107,6 +107,8 @@ export interface NodeReport {
     /** Kubernetes node name, null when no machine has this IP. */
     node: string | null;
     agentPool: string | null;
+    /** The pool's `osType` (`Linux`, `Windows`), null when the pool or the cluster is unknown. */
+    osType?: string | null;
     state: NodeState;
     failedConnections: number | null;
     usedPorts: number | null;
@@ -160,6 +162,14 @@ export interface ClusterReport {
 }
 
 export const SCAN_VERSION = 1;
+
+/** `agentPools[].osType` of Windows node pools (docs/platform-facts.md, aks.agentpool.os-type). */
+export const WINDOWS_OS_TYPE = 'Windows';
+
+/** A Windows node pool: the probe (a Linux container running a shell script) cannot run on its nodes. */
+export function isWindowsPool(pool: { osType?: string | null }): boolean {
+    return pool.osType?.toLowerCase() === WINDOWS_OS_TYPE.toLowerCase();
+}
 
 /** `snat-monitor scan --json` (docs/scan-json.md); fields are only ever added. */
 export interface ScanReport {

@@ -1,3 +1,4 @@
+import type { Refusal } from '../detect/ports.js';
 import type { NatGatewayRef, ProbeRun, ReadingWindow, WorkloadRef } from '../findings/types.js';
 
 /** One stretch of trouble on one node: opens when the node turns exhausted or at-risk, resolves after staying clean. */
@@ -47,7 +48,7 @@ export interface InvestigationFailure {
     reason: string;
     at: string;
     /** Refused for lack of permission: no investigation can succeed before the cooldown, so the alert need not wait. */
-    refused?: 'authorization';
+    refused?: Refusal;
     /** The executor that tried, and the service's code: the metrics-only finding and its alert name them. */
     run?: ProbeRun;
 }

@@ -18,7 +18,7 @@ import type { MonitorServices } from './services.js';
 export interface SkippedNode {
     backendIp?: string;
     node?: string;
-    /** `CoolingDown`, `InvestigationRunning`, `RunCommandDisabled`, `NodeNotFound` or `NothingToInvestigate`. */
+    /** `CoolingDown`, `InvestigationRunning`, `RunCommandDisabled`, `WindowsNode`, `NodeNotFound` or `NothingToInvestigate`. */
     code: string;
     reason: string;
 }
@@ -32,7 +32,7 @@ export interface AlertOutcome {
 }
 
 /** 409s of the manual path: the request was fine, the node just cannot be investigated now. */
-const SKIPPABLE = new Set(['CoolingDown', 'InvestigationRunning', 'RunCommandDisabled']);
+const SKIPPABLE = new Set(['CoolingDown', 'InvestigationRunning', 'RunCommandDisabled', 'WindowsNode']);
 
 export async function handleAlert(
     services: MonitorServices,

@@ -5,10 +5,11 @@
  * refuses them, and the metrics-only alert carries the reason and what to do.
  */
 import type { Config } from '../config.js';
+import { isWindowsPool } from '../detect/types.js';
 
 export interface InvestigationBlock {
     /** The tick's skip reason. */
-    code: 'runCommandDisabled';
+    code: 'runCommandDisabled' | 'windowsNode';
     /** For people (logs, HTTP answers, chat): what stops the probe and how to lift it; no service text. */
     reason: string;
 }
@@ -17,6 +18,20 @@ export interface ProbeTarget {
     name: string;
     resourceGroup: string;
     runCommandDisabled: boolean;
+}
+
+/**
+ * Why a node's pool cannot be probed: the probe pod is a Linux container running a POSIX shell script, and Windows
+ * nodes share the cluster's load balancer and its metrics. Their incidents alert on the metrics alone, at once.
+ */
+export function nodePoolBlock(pool: { name: string; osType?: string } | undefined): InvestigationBlock | undefined {
+    if (!pool || !isWindowsPool(pool)) return undefined;
+    return {
+        code: 'windowsNode',
+        reason:
+            `node pool ${pool.name} runs Windows and the probe runs only on Linux nodes, so its nodes are not ` +
+            'probed; their SNAT metrics still alert',
+    };
 }
 
 export function investigationBlock(
@@ -33,6 +48,33 @@ export function investigationBlock(
             'SNATMON_EXECUTOR=kubernetes and apply infra/kubernetes/snatmon-probe.yaml to the cluster if the app ' +
             "can reach the cluster's API server",
     };
+}
+
+/**
+ * Why a probe an admission policy refused failed: which policy (the webhook's name, or Pod Security Admission), that it
+ * is not RBAC, and the fix, the namespace exemption in docs/deploy.md "Admission policies". The node cools down as after
+ * any refusal.
+ */
+export function admissionRefusalReason(
+    cluster: { name: string },
+    policy: string | undefined,
+    namespace: string,
+    cooldownMinutes: number,
+): string {
+    const retry = `it is tried again after the ${cooldownMinutes}-minute cooldown (SNATMON_COOLDOWN_MINUTES)`;
+    const fix = `exempt the namespace ${namespace} from it (docs/deploy.md "Admission policies")`;
+    if (policy === 'PodSecurity') {
+        return (
+            `Pod Security Admission on cluster ${cluster.name} refused the privileged probe pod (not RBAC): label the ` +
+            `namespace ${namespace} pod-security.kubernetes.io/enforce=privileged, as infra/kubernetes/snatmon-probe.yaml ` +
+            `does (docs/deploy.md "Admission policies"); ${retry}`
+        );
+    }
+    const which =
+        policy === 'validation.gatekeeper.sh'
+            ? 'the admission webhook validation.gatekeeper.sh (Azure Policy or Gatekeeper)'
+            : `the admission webhook ${policy ?? 'unknown'}`;
+    return `${which} on cluster ${cluster.name} refused the privileged probe pod (not RBAC): ${fix}; ${retry}`;
 }
 
 /**

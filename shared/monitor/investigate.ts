@@ -6,6 +6,7 @@
  * would only write another failed record per tick).
  */
 import { outboundLoadBalancerId, resourceKey } from '../azure/resourceId.js';
+import type { Refusal } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
 import { clusterUnreadableReason, describeFailure, publicFailure } from '../errors.js';
 import { clusterMaxNodes } from '../findings/capacity.js';
@@ -26,7 +27,7 @@ export interface InvestigationOutcome {
     /** Culprits found, most SNAT ports first (namespace/pod). */
     culprits: string[];
     /** The probe was refused for lack of permission: the node cools down instead of being retried every tick. */
-    refused?: 'authorization';
+    refused?: Refusal;
     /** Absent when no probe was started. */
     run?: ProbeRun;
 }

@@ -5,7 +5,7 @@
 import { resourceKey } from '../azure/resourceId.js';
 import type { InvestigationRequest } from '../http/investigationRequest.js';
 import { HttpError } from '../http/responses.js';
-import { investigationBlock } from './investigable.js';
+import { investigationBlock, nodePoolBlock } from './investigable.js';
 import type { InvestigationTrigger, QueuedObservation } from './messages.js';
 import { queueInvestigation } from './queueInvestigation.js';
 import type { MonitorServices } from './services.js';
@@ -64,6 +64,12 @@ export async function requestInvestigation(
     if (!node) {
         const what = request.node !== undefined ? `node ${request.node}` : `a node with IP ${request.backendIp ?? ''}`;
         throw new HttpError(404, 'NodeNotFound', `Cluster ${request.cluster.name} has no ${what}`);
+    }
+    const pool = cluster.agentPools.find((p) => p.name === node.agentPool);
+    const poolBlocked = nodePoolBlock(pool);
+    if (poolBlocked) {
+        const reason = `Node ${node.name} is not probed: ${poolBlocked.reason}`;
+        throw new HttpError(409, 'WindowsNode', reason);
     }
     const claim = await services.tracker.claimInvestigation(cluster.id, node.name, now);
     if (!claim.claimed) {

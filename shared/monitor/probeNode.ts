@@ -5,14 +5,13 @@
  * two cannot drift apart.
  */
 import type { Config } from '../config.js';
-import type { CommandResult, ProbeExecutor, ProbeRequest } from '../detect/ports.js';
+import type { CommandResult, ProbeExecutor, ProbeRequest, Refusal } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
 import { leadingCode, probeFailureReason } from '../errors.js';
 import type { CollectorEvidence, ProbeRun } from '../findings/types.js';
-import { analyzeProbeOutput, type ProbeAnalysis } from '../probe/analyzeProbe.js';
+import { analyzeRunCommandOutput, type ProbeAnalysis } from '../probe/analyzeProbe.js';
 import { buildRunCommand } from '../probe/manifest.js';
-import { splitRunCommandOutput } from '../probe/runCommandOutput.js';
-import { investigationBlock, refusalReason } from './investigable.js';
+import { admissionRefusalReason, investigationBlock, refusalReason } from './investigable.js';
 
 /** 400 KiB for the probe leaves room for the wrapper's pod list under the run command's 512 kB. */
 export const PROBE_MAX_BYTES = 409_600;
@@ -48,7 +47,7 @@ export interface NodeProbeFailure {
     /** What the service said, for the log only (it may quote Azure). */
     detail?: string;
     /** The service refused for lack of permission: retrying before the cooldown only repeats the refusal. */
-    refused?: 'authorization';
+    refused?: Refusal;
     /** Absent when the probe was never started (the executor cannot reach the cluster's nodes). */
     result?: CommandResult;
     /** What could be read of an unusable output, for callers that show it anyway. */
@@ -85,17 +84,17 @@ export async function probeNode(deps: NodeProbeDeps, target: NodeProbeTarget): P
     });
     if (result.refused) {
         const cooldown = config.incidents.cooldownMinutes;
-        return failure(refusalReason(result.executor, cluster, cooldown, result.refusedCode, result.refusedBy), {
-            refused: result.refused,
-        });
+        const reason =
+            result.refused === 'admission'
+                ? admissionRefusalReason(cluster, result.refusedPolicy, plan.pod.namespace, cooldown)
+                : refusalReason(result.executor, cluster, cooldown, result.refusedCode, result.refusedBy);
+        return failure(reason, { refused: result.refused });
     }
     if (result.exitCode === undefined || (result.failed && result.output.trim() === '')) {
         return failure(probeFailureReason(result, cluster));
     }
 
-    const { probeOutput, pods } = splitRunCommandOutput(result.output);
-    const probe = analyzeProbeOutput(probeOutput, {
-        ...(pods === undefined ? {} : { pods }),
+    const probe = analyzeRunCommandOutput(result.output, {
         privateCidrs: config.probe.privateCidrs,
         ...(target.allocatedPorts !== undefined && target.allocatedPorts > 0
             ? { allocatedPorts: target.allocatedPorts }

@@ -11,7 +11,7 @@ import type { NodeObservation } from '../findings/types.js';
 import { drainOutbox, type DrainReport } from '../notify/send.js';
 import { type Log, silentLog } from '../notify/types.js';
 import { describeStoreFailure, isUnreachable } from '../store/errors.js';
-import { type InvestigationBlock, investigationBlock } from './investigable.js';
+import { type InvestigationBlock, investigationBlock, nodePoolBlock } from './investigable.js';
 import type { QueuedObservation } from './messages.js';
 import { natGatewayObservation, toObservation } from './observations.js';
 import { queueInvestigation } from './queueInvestigation.js';
@@ -164,7 +164,7 @@ interface Candidate {
     node: string;
     backendIp: string;
     observation?: QueuedObservation;
-    /** Set when no investigation of this cluster's nodes can run. */
+    /** Set when no investigation of this node can run (its cluster or its node pool). */
     blocked?: InvestigationBlock;
 }
 
@@ -178,10 +178,12 @@ function skipBlocked(candidates: Candidate[], summary: TickSummary, log: Log): C
             continue;
         }
         summary.skipped.push({ clusterId: candidate.clusterId, node: candidate.node, reason: candidate.blocked.code });
-        const cluster = blocked.get(candidate.clusterId);
+        // One line per cluster and reason: a cluster can have Windows pools and run command disabled at once.
+        const key = `${candidate.clusterId}|${candidate.blocked.reason}`;
+        const cluster = blocked.get(key);
         if (cluster) cluster.nodes++;
         else
-            blocked.set(candidate.clusterId, {
+            blocked.set(key, {
                 name: candidate.clusterName,
                 reason: candidate.blocked.reason,
                 nodes: 1,
@@ -215,7 +217,12 @@ async function trackNodes(services: MonitorServices, report: ScanReport, summary
             else if (node.state === 'ok') summary.nodes.ok++;
             else if (node.state === 'exhausted') summary.nodes.exhausted++;
             else summary.nodes.atRisk++;
-            work.push({ cluster, node, ...(blocked ? { blocked } : {}) });
+            const nodeBlocked =
+                blocked ??
+                (node.agentPool === null
+                    ? undefined
+                    : nodePoolBlock({ name: node.agentPool, ...(node.osType ? { osType: node.osType } : {}) }));
+            work.push({ cluster, node, ...(nodeBlocked ? { blocked: nodeBlocked } : {}) });
         }
         // A NAT gateway has no per-node metric: its incident is the gateway's, and its failures name nodes to probe,
         // whose findings go to that incident.

@@ -11,6 +11,7 @@ import { parseIgTraceTcp } from '../parse/ig.js';
 import type { PodInfo } from '../parse/records.js';
 import { parseAggregated, replayTracerRows } from './aggregated.js';
 import { type CollectorStatus, parseProbeOutput, type ProbeSection, type SectionMode } from './probeOutput.js';
+import { type PodListReport, readRunCommandOutput } from './runCommandOutput.js';
 
 export interface AnalyzeProbeOptions {
     /** The node's pods: parsed records, or `kubectl get pods -A -o json` text. */
@@ -59,13 +60,77 @@ export interface ProbeAnalysis {
         error?: string;
         /** The meta section's key=value lines: hostname, kernel, started, window_seconds, ... */
         meta: Record<string, string>;
+        /** What the run command wrapper said (phase, error, warning); empty for bare probe output. */
+        wrapper: Record<string, string>;
+        /** The wrapper's pod list: listed, failed, or not there. */
+        podList: PodListReport;
     };
 }
 
 const ANALYZED_KINDS: ReadonlySet<string> = new Set(INPUT_KINDS);
 
+/**
+ * What run command printed (run-probe.sh's framed parts), or the probe's own output: the one reader the investigation
+ * and `snat-monitor analyze --probe` share. Pods given in `options` are used instead of the wrapper's list.
+ */
+export function analyzeRunCommandOutput(text: string, options: AnalyzeProbeOptions = {}): ProbeAnalysis {
+    const run = readRunCommandOutput(text);
+    const notes: string[] = [];
+    const pods = options.pods ?? run.pods;
+    const list = run.podList;
+    if (options.pods === undefined && run.framed) {
+        if (list.status === 'failed') {
+            notes.push(
+                `The node's pod list could not be read (${list.reason ?? 'unknown'}): culprits are named from the ` +
+                    'node (crictl) where that ran, else by IP or namespace.',
+            );
+        } else if (list.status === 'missing') notes.push('The run command output has no pod list.');
+        else if ((list.dropped ?? 0) > 0) {
+            notes.push(
+                `${list.dropped ?? 0} of ${list.items ?? '?'} pods were left out of the pod list to fit the run ` +
+                    'command output limit: culprits among them are named from the node (crictl) or by IP only.',
+            );
+        }
+    }
+    let error: string | undefined;
+    if (run.framed && run.probeOutput.trim() === '') {
+        error = run.wrapper.error
+            ? `the run command wrapper reported ${run.wrapper.error}`
+            : 'no probe output in the run command output';
+    }
+    if (run.framed && !run.complete) notes.push('The run command output was cut short (no done line).');
+    return analyze(
+        run.probeOutput,
+        { ...options, ...(pods === undefined ? {} : { pods }) },
+        {
+            notes,
+            wrapper: run.wrapper,
+            podList: options.pods === undefined ? list : { status: 'ok' },
+            ...(error === undefined ? {} : { error }),
+        },
+    );
+}
+
+/** The probe's own output (docs/probe-format.md), without a run command wrapper around it. */
 export function analyzeProbeOutput(text: string, options: AnalyzeProbeOptions = {}): ProbeAnalysis {
+    return analyze(text, options, {
+        notes: [],
+        wrapper: {},
+        podList: options.pods === undefined ? { status: 'missing' } : { status: 'ok' },
+    });
+}
+
+interface RunContext {
+    notes: string[];
+    wrapper: Record<string, string>;
+    podList: PodListReport;
+    /** Why there is no probe output, when the wrapper knows better than the probe text. */
+    error?: string;
+}
+
+function analyze(text: string, options: AnalyzeProbeOptions, context: RunContext): ProbeAnalysis {
     const output = parseProbeOutput(text);
+    if (context.error !== undefined) output.error = context.error;
     const analyzerOptions: ConstructorParameters<typeof Analyzer>[0] = {};
     if (options.privateCidrs) analyzerOptions.privateCidrs = options.privateCidrs;
     if (options.allocatedPorts !== undefined) analyzerOptions.allocatedPorts = options.allocatedPorts;
@@ -92,6 +157,7 @@ export function analyzeProbeOutput(text: string, options: AnalyzeProbeOptions = 
         sections.push(report(section, analyzed));
     }
 
+    for (const note of context.notes) analyzer.addNote(note);
     if (output.error) analyzer.addNote(`Probe output unusable: ${output.error}.`);
     else if (!output.complete) {
         analyzer.addNote('The probe output was cut short (no final line): sections after the cut are missing.');
@@ -104,7 +170,12 @@ export function analyzeProbeOutput(text: string, options: AnalyzeProbeOptions = 
     }
 
     const collectors = collectorReports(sections, meta);
-    const probe: ProbeAnalysis['probe'] = { complete: output.complete, meta };
+    const probe: ProbeAnalysis['probe'] = {
+        complete: output.complete,
+        meta,
+        wrapper: context.wrapper,
+        podList: context.podList,
+    };
     if (output.version !== undefined) probe.version = output.version;
     if (output.error !== undefined) probe.error = output.error;
     return { analysis: analyzer.result(), collectors, sections, probe };

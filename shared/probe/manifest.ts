@@ -277,13 +277,17 @@ export function loadRunCommandWrapper(): string {
     return loadShippedFile(PROBE_WRAPPER_FILE);
 }
 
-function loadShippedFile(file: string): string {
-    const here = dirname(fileURLToPath(import.meta.url));
-    // tsc does not copy .sh files: from dist/shared/probe, the sources are three levels up.
-    const candidates = [join(here, file), join(here, '..', '..', '..', 'shared', 'probe', file)];
-    const found = candidates.find((path) => existsSync(path));
-    if (!found) throw new ProbeManifestError(`${file} not found next to ${here} (is shared/probe/ deployed?)`);
-    return readFileSync(found, 'utf8');
+/** The scripts the app ships, copied next to this module by `npm run build` (build:assets): dist/ is the package. */
+export const SHIPPED_SCRIPTS = ['probe.sh', PROBE_WRAPPER_FILE] as const;
+
+function loadShippedFile(file: (typeof SHIPPED_SCRIPTS)[number]): string {
+    const path = join(dirname(fileURLToPath(import.meta.url)), file);
+    if (!existsSync(path)) {
+        throw new ProbeManifestError(
+            `${file} not found at ${path}: build with npm run build, which copies it into dist/`,
+        );
+    }
+    return readFileSync(path, 'utf8');
 }
 
 function sha256(text: string): string {

@@ -5,8 +5,7 @@
  */
 import type { CommandResult } from '../detect/ports.js';
 import { serviceCode } from '../errors.js';
-import { parseProbeOutput } from './probeOutput.js';
-import { splitRunCommandOutput } from './runCommandOutput.js';
+import { readRunCommandOutput } from './runCommandOutput.js';
 
 /** Every kubelet refusal for a resource starts with this (`InsufficientResourcePrefix` in predicate.go). */
 export const KUBELET_REFUSAL_PREFIX = 'OutOf';
@@ -31,7 +30,7 @@ const RESOURCE_MESSAGE =
 
 /** The kubelet's refusal of the probe pod, from the run command wrapper's last line (`phase=Failed reason=OutOf...`). */
 export function kubeletRefusal(output: string): PodRefusal | undefined {
-    const { wrapper } = parseProbeOutput(splitRunCommandOutput(output).probeOutput);
+    const { wrapper } = readRunCommandOutput(output);
     return wrapper.phase === 'Failed' ? refusalFrom(wrapper.reason, wrapper.message) : undefined;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Splits the node probe's output (docs/probe-format.md, version 1) into its sections. Tolerant like the parsers:
- * output cut short (AKS run command stops at 512 kB), wrapper lines around it, or a damaged section never throw;
+ * output cut short (AKS run command stops at 512 kB) or a damaged section never throw;
  * the result says what was found, which sections were cut, and which lines were outside any section.
  */
 import { splitLines } from '../parse/lines.js';
@@ -43,44 +43,35 @@ export interface ProbeOutput {
     complete: boolean;
     /** The probe refused to run (SNATMON-PROBE-ERROR), or no probe output was found at all. */
     error?: string;
-    /** What the run command wrapper (run-probe.sh) said in its `#snatmon-wrapper` lines: phase, error, ... */
-    wrapper: Record<string, string>;
     /** Lines outside any section and section lines that could not be read. */
     skipped: Skipped;
 }
 
 const HEADER = /^#snatmon-probe version=(\d+) boundary=([0-9a-z]+)\s*$/;
 const ERROR_LINE = /^SNATMON-PROBE-ERROR v\d+ (.*)$/;
-const WRAPPER_LINE = '#snatmon-wrapper ';
 const STATUSES: readonly string[] = ['ok', 'unavailable', 'failed'];
 const MODES: readonly string[] = ['raw', 'aggregated', 'compacted', 'truncated', 'omitted'];
 
 export function parseProbeOutput(text: string): ProbeOutput {
     const lines = splitLines(text);
     const skipped = new SkipCollector();
-    const wrapper: Record<string, string> = {};
-    let start = -1;
-    let version: number | undefined;
-    let boundary: string | undefined;
-    for (let i = 0; i < lines.length; i++) {
-        const line = lines[i] ?? '';
-        const header = HEADER.exec(line);
-        if (header) {
-            version = Number(header[1]);
-            boundary = header[2];
-            start = i;
-            break;
-        }
-        const error = ERROR_LINE.exec(line);
-        if (error)
-            return { sections: [], complete: false, error: error[1] ?? line, wrapper, skipped: skipped.result() };
-        if (line.startsWith(WRAPPER_LINE)) Object.assign(wrapper, parseAttributes(line.slice(WRAPPER_LINE.length)));
-        else if (line.trim() !== '') skipped.skip(i + 1, line, 'before the probe output');
+    // The header is the first line, or there is no probe output: a header further down could be anybody's (a process
+    // command line in lsns output, a pod name), and so could everything after it.
+    const start = lines.findIndex((line) => line.trim() !== '');
+    const first = start === -1 ? '' : (lines[start] ?? '');
+    const header = HEADER.exec(first);
+    const refused = ERROR_LINE.exec(first);
+    if (refused) return { sections: [], complete: false, error: refused[1] ?? first, skipped: skipped.result() };
+    if (!header) {
+        lines.forEach((line, i) => {
+            if (line.trim() !== '') skipped.skip(i + 1, line, 'not probe output: it does not start with its header');
+        });
+        const error =
+            start === -1 ? 'no probe output found' : 'no probe output found (the first line is not its header)';
+        return { sections: [], complete: false, error, skipped: skipped.result() };
     }
-    if (start === -1 || boundary === undefined) {
-        const error = wrapper.error ? `the run command wrapper reported ${wrapper.error}` : 'no probe output found';
-        return { sections: [], complete: false, error, wrapper, skipped: skipped.result() };
-    }
+    const version = Number(header[1]);
+    const boundary = header[2] ?? '';
 
     const marker = `--${boundary} `;
     const sections: ProbeSection[] = [];
@@ -100,11 +91,6 @@ export function parseProbeOutput(text: string): ProbeOutput {
 
     for (let i = start + 1; i < lines.length; i++) {
         const line = lines[i] ?? '';
-        // The wrapper's lines come after the probe's, also when the probe output was cut mid-section.
-        if (line.startsWith(WRAPPER_LINE)) {
-            Object.assign(wrapper, parseAttributes(line.slice(WRAPPER_LINE.length)));
-            continue;
-        }
         if (!line.startsWith(marker)) {
             if (current) current.body.push(line);
             else if (complete) {
@@ -143,7 +129,7 @@ export function parseProbeOutput(text: string): ProbeOutput {
         }
     }
     finish(true);
-    const output: ProbeOutput = { version, boundary, sections, complete, wrapper, skipped: skipped.result() };
+    const output: ProbeOutput = { version, boundary, sections, complete, skipped: skipped.result() };
     return output;
 }
 

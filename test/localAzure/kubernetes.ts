@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 
+import { admissionDenial } from './admissionPolicy.js';
 import type { ScenarioCluster } from './scenario.js';
 
 export type PodOutcome =
@@ -116,6 +117,14 @@ export class KubernetesApi {
             const podName =
                 metadata.name ?? `${metadata.generateName ?? 'pod-'}${Math.random().toString(36).slice(2, 7)}`;
             const key = `${cluster.name}/${namespace}/${podName}`;
+            const denied = admissionDenial(cluster.admissionPolicy, {
+                ...manifest,
+                metadata: { ...metadata, name: podName, namespace },
+            });
+            if (denied !== undefined) {
+                status(response, 403, 'Forbidden', denied);
+                return 'kubernetes.createPod';
+            }
             if (this.stored.has(key)) {
                 status(response, 409, 'AlreadyExists', `pods "${podName}" already exists`);
                 return 'kubernetes.createPod';

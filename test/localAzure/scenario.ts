@@ -5,6 +5,7 @@
  */
 
 import type { NetworkPlugin, NodeCapacity } from './admission.js';
+import type { LocalAdmissionPolicy } from './admissionPolicy.js';
 import type { PodScript } from './kubernetes.js';
 
 /** A metric value for the one-minute bucket starting at `minute`; undefined = nothing emitted that minute. */
@@ -32,6 +33,8 @@ export interface ScenarioNode {
 export interface ScenarioPool {
     name: string;
     mode?: 'System' | 'User';
+    /** Default Linux. */
+    osType?: 'Linux' | 'Windows';
     osSku?: string;
     nodes: ScenarioNode[];
 }
@@ -88,6 +91,8 @@ export interface ScenarioCluster {
     runCommand?: RunCommandScript;
     /** What pods created through the cluster's Kubernetes API do. */
     kubernetesPods?: PodScript;
+    /** An admission policy refusing privileged pods, through the Kubernetes API and inside run command alike. */
+    admissionPolicy?: LocalAdmissionPolicy;
 }
 
 export interface Scenario {

@@ -19,6 +19,7 @@ import { loadYaml } from '@kubernetes/client-node';
 
 import { repoRoot } from '../helpers/paths.js';
 import { type Admission, admit, capacityOf, COMMAND_POD_REQUESTS, placeCommandPod, podRequests } from './admission.js';
+import { admissionDenial } from './admissionPolicy.js';
 import {
     agentPoolBodies,
     machineBodies,
@@ -762,6 +763,13 @@ export class LocalAzure {
         const manifest = received.files.get('probe-pod.yaml');
         if (!manifest) return undefined;
         const pod = loadYaml<{ spec?: { nodeName?: string } }>(manifest.toString('utf8'));
+        // The API server's admission runs before any kubelet sees the pod.
+        const denied = admissionDenial(cluster.admissionPolicy, pod as Parameters<typeof admissionDenial>[1]);
+        if (denied !== undefined) {
+            // kubectl's words for a refused create: "Error from server (<reason>): error when creating ...".
+            const createError = `Error from server (Forbidden): error when creating "./probe-pod.yaml": ${denied}`;
+            return runWrapperWith(received.files, pod, {}, createError);
+        }
         const node = cluster.pools.flatMap((p) => p.nodes).find((n) => n.name === pod.spec?.nodeName);
         if (!node) return undefined;
         const capacity = capacityOf(cluster, node);
@@ -775,7 +783,12 @@ export class LocalAzure {
         }
         const admission = admit(podRequests(pod as Parameters<typeof podRequests>[0]), capacity);
         this.admissions.push({ node: node.name, admission });
-        return admission.admitted ? undefined : runWrapperForRefusedPod(received.files, pod, admission);
+        if (admission.admitted) return undefined;
+        return runWrapperWith(received.files, pod, {
+            phase: 'Failed',
+            reason: admission.reason,
+            message: admission.message,
+        });
     }
 
     private commandResult(cluster: ScenarioCluster, commandId: string, response: ServerResponse): void {
@@ -829,17 +842,20 @@ export class LocalAzure {
     }
 }
 
-/** run-probe.sh, exactly as shipped in the command's context, with kubectl answering as for a pod the kubelet refused. */
-function runWrapperForRefusedPod(
+/**
+ * run-probe.sh, exactly as shipped in the command's context, with kubectl answering for a pod that never ran: one the
+ * kubelet refused (its status), or one the API server refused to create (kubectl's error on stderr).
+ */
+function runWrapperWith(
     files: Map<string, Buffer>,
     pod: unknown,
-    refusal: Extract<Admission, { admitted: false }>,
+    status: Record<string, unknown>,
+    createError?: string,
 ): RunCommandOutcome {
     const dir = mkdtempSync(join(tmpdir(), 'snatmon-runcommand-'));
     try {
         for (const [name, content] of files) writeFileSync(join(dir, name), content);
         symlinkSync(join(repoRoot, 'test', 'localAzure', 'kubectl-standin.sh'), join(dir, 'kubectl'));
-        const status = { phase: 'Failed', reason: refusal.reason, message: refusal.message };
         writeFileSync(join(dir, 'pod.json'), JSON.stringify({ ...(pod as object), status }));
         writeFileSync(join(dir, 'node-pods.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [] }));
         const run = spawnSync('sh', ['./run-probe.sh'], {
@@ -850,6 +866,7 @@ function runWrapperForRefusedPod(
                 PATH: `${dir}:/usr/local/bin:/usr/bin:/bin`,
                 SNATMON_STANDIN_POD: join(dir, 'pod.json'),
                 SNATMON_STANDIN_NODE_PODS: join(dir, 'node-pods.json'),
+                ...(createError === undefined ? {} : { SNATMON_STANDIN_CREATE_ERROR: createError }),
             },
         });
         return { kind: 'succeeded', exitCode: run.status ?? 1, logs: run.stdout };

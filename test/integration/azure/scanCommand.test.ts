@@ -50,6 +50,7 @@ describe('snat-monitor scan', () => {
             backendIp: '10.224.0.9',
             node: 'aks-nodepool1-12345678-vmss000005',
             agentPool: 'nodepool1',
+            osType: 'Linux',
             state: 'exhausted',
             failedConnections: 25,
             usedPorts: 1024,

@@ -20,6 +20,7 @@ import { LocalQueueHost } from '../../../shared/azure/queuePump.js';
 import { loadConfig } from '../../../shared/config.js';
 import { queueInvestigation } from '../../../shared/monitor/queueInvestigation.js';
 import { createMonitorServices } from '../../../shared/monitor/services.js';
+import { runCommandOutputFor } from '../../../shared/probe/runCommandOutput.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { captureIo } from '../../helpers/cliIo.js';
 import { InvocationContext } from '../../helpers/functionsRuntime.js';
@@ -31,7 +32,7 @@ import type { LocalAzure } from '../../localAzure/server.js';
 
 // What run-probe.sh prints: the probe's output recorded in the node lab, then the node's pods between markers.
 const PODS = JSON.stringify(JSON.parse(readFixture('probe', 'pods.json')));
-const OUTPUT = `${readFixture('probe', 'probe-raw.txt')}#snatmon-pods begin\n${PODS}\n#snatmon-pods end\n`;
+const OUTPUT = runCommandOutputFor(readFixture('probe', 'probe-raw.txt'), PODS);
 const NODE = 'aks-nodepool1-12345678-vmss000000';
 
 /** What the two paths must agree on, culprit by culprit. */

@@ -17,6 +17,7 @@ import { LocalQueueHost } from '../../../shared/azure/queuePump.js';
 import { loadConfig } from '../../../shared/config.js';
 import { parseInvestigationMessage } from '../../../shared/monitor/messages.js';
 import { createMonitorServices, type MonitorServices } from '../../../shared/monitor/services.js';
+import { runCommandOutputFor } from '../../../shared/probe/runCommandOutput.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { HttpRequest, InvocationContext } from '../../helpers/functionsRuntime.js';
 import { readFixture } from '../../helpers/paths.js';
@@ -27,7 +28,7 @@ import { fleetCluster, shopCluster } from '../../localAzure/scenarios.js';
 import type { LocalAzure } from '../../localAzure/server.js';
 
 const PODS = JSON.stringify(JSON.parse(readFixture('probe', 'pods.json')));
-const PROBE_OUTPUT = `${readFixture('probe', 'probe-raw.txt')}#snatmon-pods begin\n${PODS}\n#snatmon-pods end\n`;
+const PROBE_OUTPUT = runCommandOutputFor(readFixture('probe', 'probe-raw.txt'), PODS);
 
 function unsigned(header: Record<string, string>): string {
     return Buffer.from(JSON.stringify(header)).toString('base64url');

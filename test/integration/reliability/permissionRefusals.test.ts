@@ -17,6 +17,7 @@ import { investigate } from '../../../functions/investigate.js';
 import { startInvestigation } from '../../../functions/investigations.js';
 import { scan } from '../../../functions/scan.js';
 import { runScanTick } from '../../../shared/monitor/scanTick.js';
+import { wrapperErrorOutput } from '../../../shared/probe/runCommandOutput.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { HttpRequest } from '../../helpers/functionsRuntime.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
@@ -40,7 +41,7 @@ const entraDenied: typeof runCommandDenied = {
     aadManaged: true,
     runCommand: {
         polls: 1,
-        outcome: () => ({ kind: 'succeeded', exitCode: 6, logs: '#snatmon-wrapper error=forbidden\n' }),
+        outcome: () => ({ kind: 'succeeded', exitCode: 6, logs: wrapperErrorOutput('error=forbidden') }),
     },
 };
 

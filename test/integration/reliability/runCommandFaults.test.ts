@@ -19,8 +19,10 @@ import { investigate } from '../../../functions/investigate.js';
 import { startInvestigation } from '../../../functions/investigations.js';
 import { scan } from '../../../functions/scan.js';
 import type { ProbeRun } from '../../../shared/findings/types.js';
-import { unidentifiedCulpritLabel } from '../../../shared/findings/workloads.js';
+import { culpritWorkload, unidentifiedCulpritLabel } from '../../../shared/findings/workloads.js';
 import { runScanTick } from '../../../shared/monitor/scanTick.js';
+import { workloadLabel } from '../../../shared/notify/content.js';
+import { runCommandOutputFor, wrapperErrorOutput } from '../../../shared/probe/runCommandOutput.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { HttpRequest } from '../../helpers/functionsRuntime.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
@@ -42,7 +44,7 @@ import { buildMonitor, context, hotCluster, logTo, PODS, PROBE_RAW, SECRET, time
 function oversizedOutput(): string {
     const endLine = PROBE_RAW.lastIndexOf('\n', PROBE_RAW.indexOf(' end name=summary')) + 1;
     const filler = `${'summary filler '.repeat(10)}\n`.repeat(4_000);
-    return `${PROBE_RAW.slice(0, endLine)}${filler}${PROBE_RAW.slice(endLine)}#snatmon-pods begin\n${PODS}\n#snatmon-pods end\n`;
+    return runCommandOutputFor(`${PROBE_RAW.slice(0, endLine)}${filler}${PROBE_RAW.slice(endLine)}`, PODS);
 }
 
 interface Case {
@@ -77,7 +79,7 @@ const cases: Case[] = [
         outcome: {
             kind: 'succeeded',
             exitCode: 4,
-            logs: '#snatmon-wrapper error=timeout phase=Pending waiting=ImagePullBackOff\n',
+            logs: wrapperErrorOutput('error=timeout phase=Pending waiting=ImagePullBackOff'),
         },
         status: 'failed',
         reason: /^the probe printed no usable output \(the run command wrapper reported timeout; exit code 4\)$/,
@@ -248,17 +250,22 @@ describe('run command faults through the investigate handler', () => {
                     JSON.stringify(alert.evidence.collectors),
                 );
                 assert.match(alert.evidence.text, /Not available on this node: .*output; the finding page says why/);
-                // Every culprit named is one the finding holds, with the ports it holds; the pod list came after
-                // the cut, so they are named by address and UID, never by a workload the app could not see.
+                // Every culprit named is one the finding holds, with the ports it holds. The wrapper prints the pod
+                // list before the probe output, so a cut in the probe output keeps the workload names.
                 const held = new Map(
-                    (finding.analysis?.culprits ?? []).map((x) => [unidentifiedCulpritLabel(x), x.snatPortsHeld]),
+                    (finding.analysis?.culprits ?? []).map((x) => {
+                        const workload = culpritWorkload(x);
+                        return [workload ? workloadLabel(workload) : unidentifiedCulpritLabel(x), x.snatPortsHeld];
+                    }),
                 );
                 assert.ok(alert.culprits.length > 0);
                 for (const culprit of alert.culprits) {
                     assert.equal(held.get(culprit.workload), culprit.snatPortsHeld, culprit.workload);
-                    assert.match(culprit.workload, /^pod \d+\.\d+\.\d+\.\d+ \(UID [0-9a-f-]+\)$/);
                 }
-                assert.doesNotMatch(JSON.stringify(alert), /egress-api|Deployment/);
+                assert.ok(
+                    alert.culprits.some((x) => x.workload === 'Deployment shop/egress-api'),
+                    JSON.stringify(alert.culprits),
+                );
                 const again = await scan(timer, context('scan', logs), monitor.services);
                 assert.deepEqual(
                     again.skipped.map((s) => s.reason),

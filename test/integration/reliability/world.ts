@@ -13,6 +13,7 @@ import { createAzureServices } from '../../../shared/azure/services.js';
 import { type Config, loadConfig } from '../../../shared/config.js';
 import { createMonitorServices, type MonitorServices } from '../../../shared/monitor/services.js';
 import type { Log } from '../../../shared/notify/types.js';
+import { runCommandOutputFor } from '../../../shared/probe/runCommandOutput.js';
 import { InvocationContext } from '../../helpers/functionsRuntime.js';
 import { readFixture } from '../../helpers/paths.js';
 import type { WebhookReceiver } from '../../helpers/webhookReceiver.js';
@@ -30,10 +31,10 @@ import type { LocalAzure } from '../../localAzure/server.js';
 export const SECRET = 'reliability-hmac-secret-0123456789';
 export const CHANNEL_PATHS = ['/teams', '/slack', '/hook'] as const;
 
-// What run-probe.sh prints: the probe's output (recorded in the node lab), then the node's pods between markers.
+// What run-probe.sh prints: the node's pods and the probe's output (recorded in the node lab), framed.
 export const PODS = JSON.stringify(JSON.parse(readFixture('probe', 'pods.json')));
 export const PROBE_RAW = readFixture('probe', 'probe-raw.txt');
-export const PROBE_OUTPUT = `${PROBE_RAW}#snatmon-pods begin\n${PODS}\n#snatmon-pods end\n`;
+export const PROBE_OUTPUT = runCommandOutputFor(PROBE_RAW, PODS);
 
 export const timer: Timer = {
     isPastDue: false,

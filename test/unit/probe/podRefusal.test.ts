@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 
 import type { CommandResult } from '../../../shared/detect/ports.js';
 import { fallbackCause, kubeletRefusal, refusalFrom } from '../../../shared/probe/podRefusal.js';
+import { randomBoundary, wrapperErrorOutput } from '../../../shared/probe/runCommandOutput.js';
 
 const REJECTED = "Pod was rejected: Node didn't have enough resource:";
 
@@ -46,8 +47,11 @@ describe('the kubelet refusing the probe pod, in plain words', () => {
 
     it('reads the wrapper line run-probe.sh prints, %-encoded, and nothing a section could carry', () => {
         const line =
-            "#snatmon-wrapper phase=Failed reason=OutOfpods message=Pod%20was%20rejected:%20Node%20didn't%20have%20enough%20resource:%20pods,%20requested:%201,%20used:%20110,%20capacity:%20110\n";
-        const refusal = kubeletRefusal(`#snatmon-wrapper warning=logs-failed\n${line}`);
+            "phase=Failed reason=OutOfpods message=Pod%20was%20rejected:%20Node%20didn't%20have%20enough%20resource:%20pods,%20requested:%201,%20used:%20110,%20capacity:%20110";
+        const b = randomBoundary();
+        const refusal = kubeletRefusal(
+            `#snatmon-run version=1 boundary=${b}\n--${b} wrapper warning=logs-failed\n--${b} wrapper ${line}\n--${b} done\n`,
+        );
         assert.deepEqual(
             { ...refusal },
             {
@@ -59,15 +63,17 @@ describe('the kubelet refusing the probe pod, in plain words', () => {
                 text: 'node at its max pods, 110 of 110: the probe pod was refused (OutOfpods)',
             },
         );
-        assert.equal(kubeletRefusal('#snatmon-wrapper phase=Failed reason=DeadlineExceeded\n'), undefined);
-        assert.equal(kubeletRefusal('#snatmon-wrapper phase=Succeeded\n'), undefined);
+        assert.equal(kubeletRefusal(wrapperErrorOutput('phase=Failed reason=DeadlineExceeded')), undefined);
+        assert.equal(kubeletRefusal(wrapperErrorOutput('phase=Succeeded')), undefined);
         assert.equal(refusalFrom('OutOfpods;rm -rf /', undefined), undefined, 'reasons are words, nothing else');
+        // A wrapper line without the run's boundary (a process command line, a pod name) says nothing.
+        assert.equal(kubeletRefusal(`#snatmon-wrapper ${line}\n`), undefined);
     });
 
     it('sends the probe to the VM only for a refused pod or run command pod that never started', () => {
         const refused = result({
             exitCode: 5,
-            output: '#snatmon-wrapper phase=Failed reason=OutOfpods\n',
+            output: wrapperErrorOutput('phase=Failed reason=OutOfpods'),
         });
         assert.equal(fallbackCause(refused)?.kind, 'podRefused');
         const unscheduled = result({
@@ -78,7 +84,7 @@ describe('the kubelet refusing the probe pod, in plain words', () => {
             fallbackCause(result({ reason: 'KubernetesPerformanceError: x', executor: 'kubernetes' })),
             undefined,
         );
-        assert.equal(fallbackCause(result({ exitCode: 4, output: '#snatmon-wrapper error=timeout\n' })), undefined);
+        assert.equal(fallbackCause(result({ exitCode: 4, output: wrapperErrorOutput('error=timeout') })), undefined);
         assert.equal(
             fallbackCause(result({ reason: 'AuthorizationFailed: no', refused: 'authorization' })),
             undefined,

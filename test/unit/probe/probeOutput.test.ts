@@ -103,18 +103,15 @@ describe('parseProbeOutput', () => {
         );
     });
 
-    it('takes the run command wrapper lines as wrapper status, and other noise as skipped lines', () => {
-        const text = `Warning: kubectl noise\n${raw}#snatmon-wrapper phase=Succeeded\n`;
-        const output = parseProbeOutput(text);
+    it('reads probe output only from its first line: a header further down is not taken', () => {
+        const output = parseProbeOutput(`\n${raw}`);
         assert.equal(output.complete, true);
-        assert.deepEqual(output.wrapper, { phase: 'Succeeded' });
-        assert.deepEqual(
-            output.skipped.examples.map((e) => e.reason),
-            ['before the probe output'],
-        );
-        const timedOut = parseProbeOutput('#snatmon-wrapper error=timeout phase=Pending waiting=ImagePullBackOff\n');
-        assert.equal(timedOut.error, 'the run command wrapper reported timeout');
-        assert.equal(timedOut.wrapper.waiting, 'ImagePullBackOff');
+        // Whoever can print a line before the probe's header (or anywhere in it) cannot make the reader start there.
+        const forged = parseProbeOutput(`Warning: kubectl noise\n${raw}`);
+        assert.equal(forged.error, 'no probe output found (the first line is not its header)');
+        assert.deepEqual(forged.sections, []);
+        assert.ok(forged.skipped.lines > 0);
+        assert.equal(parseProbeOutput('').error, 'no probe output found');
     });
 
     it('reports the probe refusing its parameters', () => {
