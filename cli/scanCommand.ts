@@ -97,6 +97,8 @@ function describeCluster(cluster: ClusterReport): string[] {
     }
     if (cluster.natGateway) {
         const nat = cluster.natGateway;
+        const from = nat.source === 'setting' ? 'SNATMON_NAT_GATEWAYS' : 'found in the node resource group';
+        lines.push(`  NAT gateway ${nat.id.slice(nat.id.lastIndexOf('/') + 1)} (${from})`);
         lines.push(`  NAT gateway failed SNAT connections: ${count(nat.failedConnections)}`);
         if (nat.investigate.length > 0) {
             lines.push(`  investigate: ${nat.investigate.map((n) => `${n.node} (${n.backendIp})`).join(', ')}`);
@@ -104,7 +106,7 @@ function describeCluster(cluster: ClusterReport): string[] {
     }
     if (cluster.nodes.length > 0) {
         const table = formatTable(
-            ['STATE', 'NODE', 'BACKEND IP', 'FAILED', 'USED', 'ALLOCATED', 'USED %'],
+            ['STATE', 'NODE', 'BACKEND IP', 'FAILED', 'USED', 'ALLOCATED', 'USED %', 'PROTOCOL'],
             cluster.nodes.map((n) => [
                 n.state,
                 n.node ?? '?',
@@ -113,6 +115,8 @@ function describeCluster(cluster: ClusterReport): string[] {
                 count(n.usedPorts),
                 count(n.allocatedPorts),
                 n.usedPercent === null ? '-' : n.usedPercent.toFixed(1),
+                // The busiest protocol: the one the ports and the percentage are of.
+                n.protocol ?? '-',
             ]),
             new Set([3, 4, 5, 6]),
         );

@@ -173,7 +173,7 @@ function advice(code: string | undefined): string {
 }
 
 /** The code at the start of an executor's reason: `AuthorizationFailed: ...`, `HTTP 403: ...`. */
-function leadingCode(reason: string | undefined): string | undefined {
+export function leadingCode(reason: string | undefined): string | undefined {
     if (reason === undefined) return undefined;
     const kubernetes = /Kubernetes API answered (\d{3})\b/.exec(reason);
     if (kubernetes) return serviceCode(kubernetes[1]);

@@ -159,12 +159,13 @@ export function demoScenario(start: Date): Scenario {
     return { clusters: [shopCluster(start), checkoutCluster(start), payCluster(start)] };
 }
 
-/** The app settings that go with the scenario besides endpoints: which clusters, which NAT gateway. */
+/**
+ * The app settings that go with the scenario besides endpoints: which clusters. pay's managed NAT gateway needs no
+ * setting: the monitor finds it in the node resource group.
+ */
 export function demoSettings(scenario: Scenario): Record<string, string> {
-    const pay = scenario.clusters.find((c) => c.natGateway !== undefined);
     return {
         SNATMON_CLUSTERS: scenario.clusters.map(clusterIdOf).join(','),
-        ...(pay?.natGateway ? { SNATMON_NAT_GATEWAYS: `${clusterIdOf(pay)}=${pay.natGateway.id}` } : {}),
         // One node of the NAT Gateway cluster per tick: the gateway names no node, so nodes are probed in turn.
         SNATMON_NATGW_NODE_CAP: '1',
     };

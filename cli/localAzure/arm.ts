@@ -2,8 +2,9 @@
  * Resource bodies in the wire shape of the Azure REST API specification examples
  * (specification/containerservice/resource-manager/Microsoft.ContainerService/aks/stable/2025-10-01/examples/):
  * ManagedClustersGet.json, ManagedClustersList.json, AgentPoolsList.json, MachineList.json,
- * ManagedClustersListClusterUserCredentials.json. Field names are the REST ones (enableAzureRBAC, privateFQDN), not
- * the SDK's, so the real SDK deserializers do the mapping.
+ * ManagedClustersListClusterUserCredentials.json; and of NatGatewayList.json
+ * (specification/network/resource-manager/Microsoft.Network/stable/2024-05-01/examples/). Field names are the REST
+ * ones (enableAzureRBAC, privateFQDN), not the SDK's, so the real SDK deserializers do the mapping.
  */
 import { createHash } from 'node:crypto';
 
@@ -18,6 +19,49 @@ function publicIpId(cluster: ScenarioCluster, name: string): string {
     return `/subscriptions/${cluster.subscriptionId}/resourceGroups/${nodeResourceGroupOf(cluster)}/providers/Microsoft.Network/publicIPAddresses/${name}`;
 }
 
+/** The public IPs of a NAT gateway cluster: what the cluster reports as effectiveOutboundIPs and the gateway holds. */
+function natGatewayIpIds(cluster: ScenarioCluster): string[] {
+    const count = cluster.natGateway?.managedOutboundIps ?? 1;
+    return Array.from({ length: count }, (_, i) => publicIpId(cluster, `natgw-outbound-ip${i + 1}`));
+}
+
+/**
+ * NAT gateways in one resource group: those of managedNATGateway clusters whose gateway id is in it (AKS puts the
+ * managed gateway in the node resource group), with the cluster's outbound IPs and its node subnet.
+ */
+export function natGatewayBodies(
+    clusters: readonly ScenarioCluster[],
+    subscriptionId: string,
+    resourceGroup: string,
+): Record<string, unknown>[] {
+    const wanted = `/subscriptions/${subscriptionId}/resourcegroups/${resourceGroup}/providers/microsoft.network/natgateways/`;
+    return clusters.flatMap((cluster) => {
+        const nat = cluster.natGateway;
+        if (cluster.outboundType !== 'managedNATGateway' || !nat?.id.toLowerCase().startsWith(wanted.toLowerCase())) {
+            return [];
+        }
+        return [
+            {
+                name: nat.id.slice(nat.id.lastIndexOf('/') + 1),
+                sku: { name: 'Standard' },
+                id: nat.id,
+                location: cluster.location ?? 'eastus',
+                properties: {
+                    idleTimeoutInMinutes: nat.idleTimeoutInMinutes ?? 4,
+                    provisioningState: 'Succeeded',
+                    publicIpAddresses: natGatewayIpIds(cluster).map((id) => ({ id })),
+                    subnets: [
+                        {
+                            id: `/subscriptions/${cluster.subscriptionId}/resourceGroups/${nodeResourceGroupOf(cluster)}/providers/Microsoft.Network/virtualNetworks/aks-vnet-${etag(clusterIdOf(cluster))}/subnets/aks-subnet`,
+                        },
+                    ],
+                },
+                type: 'Microsoft.Network/natGateways',
+            },
+        ];
+    });
+}
+
 /** `listStyle` spells the id the way ManagedClustersList.json does (`resourcegroups`, lowercase). */
 export function managedClusterBody(cluster: ScenarioCluster, listStyle = false): Record<string, unknown> {
     const location = cluster.location ?? 'eastus';
@@ -27,7 +71,6 @@ export function managedClusterBody(cluster: ScenarioCluster, listStyle = false):
     const plugin = cluster.networkPlugin ?? 'overlay';
     const networkProfile: Record<string, unknown> = {
         networkPlugin: plugin === 'kubenet' ? 'kubenet' : 'azure',
-        ...(plugin === 'overlay' ? { networkPluginMode: 'overlay' } : {}),
         podCidr: '10.244.0.0/16',
         podCidrs: ['10.244.0.0/16'],
         serviceCidr: '10.0.0.0/16',
@@ -47,17 +90,13 @@ export function managedClusterBody(cluster: ScenarioCluster, listStyle = false):
             })),
             allocatedOutboundPorts: lb.allocatedOutboundPorts ?? 0,
             idleTimeoutInMinutes: lb.idleTimeoutInMinutes ?? 30,
-            backendPoolType: 'NodeIPConfiguration',
         };
     }
     if (outboundType === 'managedNATGateway' || outboundType === 'userAssignedNATGateway') {
         const nat = cluster.natGateway;
-        const count = nat?.managedOutboundIps ?? 1;
         networkProfile.natGatewayProfile = {
-            managedOutboundIPProfile: { count },
-            effectiveOutboundIPs: Array.from({ length: count }, (_, i) => ({
-                id: publicIpId(cluster, `natgw-outbound-ip${i + 1}`),
-            })),
+            managedOutboundIPProfile: { count: nat?.managedOutboundIps ?? 1 },
+            effectiveOutboundIPs: natGatewayIpIds(cluster).map((id) => ({ id })),
             idleTimeoutInMinutes: nat?.idleTimeoutInMinutes ?? 4,
         };
     }
@@ -78,7 +117,6 @@ export function managedClusterBody(cluster: ScenarioCluster, listStyle = false):
             type: 'VirtualMachineScaleSets',
             maxPods: pool.nodes[0]?.capacity?.maxPods ?? defaultMaxPods(cluster.networkPlugin),
             provisioningState: 'Succeeded',
-            powerState: { code: power },
             orchestratorVersion: '1.31.5',
             currentOrchestratorVersion: '1.31.5',
             nodeImageVersion: 'AKSUbuntu-2204gen2containerd-202508.20.0',
@@ -113,7 +151,6 @@ export function managedClusterBody(cluster: ScenarioCluster, listStyle = false):
         name: cluster.name,
         type: listStyle ? 'Microsoft.ContainerService/ManagedClusters' : 'Microsoft.ContainerService/managedClusters',
         eTag: etag(id),
-        sku: { name: 'Base', tier: 'Free' },
         tags: {},
         properties,
     };

@@ -143,14 +143,19 @@ export interface NodeSnat {
     failed?: MetricValue;
     /** New SNAT connections per minute that succeeded (what a missing ConnectionState filter would add in). */
     successful?: MetricValue;
+    /** TCP ports used and allocated. */
     used?: MetricValue;
     allocated?: MetricValue;
+    /** UDP ports used (default none in use) and allocated (default as TCP), when TCP ports are given. */
+    udpUsed?: MetricValue;
+    udpAllocated?: MetricValue;
 }
 
 /**
  * Load balancer series for one backend IP, with the dimensions the platform emits (ConnectionState values are
- * lowercase, as the service returns them). Frontend and protocol dimensions are left out: the product never
- * splits by them, so the service's aggregation over them is what a single series models.
+ * lowercase, as the service returns them). Ports come per ProtocolType, TCP and UDP, so a read that does not split
+ * by protocol gets their average, as the service's does ("aggregated over TCP and UDP"). Frontend dimensions are
+ * left out: the product never splits by them, so one series models the service's aggregation over them.
  */
 export function loadBalancerSeriesFor(ip: string, snat: NodeSnat): ScenarioSeries[] {
     const series: ScenarioSeries[] = [];
@@ -166,10 +171,13 @@ export function loadBalancerSeriesFor(ip: string, snat: NodeSnat): ScenarioSerie
         dimensions: { BackendIPAddress: ip, ConnectionState: 'successful' },
         value: snat.successful ?? constant(40),
     });
-    if (snat.used) series.push({ metric: 'UsedSnatPorts', dimensions: { BackendIPAddress: ip }, value: snat.used });
-    if (snat.allocated) {
-        series.push({ metric: 'AllocatedSnatPorts', dimensions: { BackendIPAddress: ip }, value: snat.allocated });
-    }
+    const ports = (metric: string, protocol: string, value: MetricValue | undefined) => {
+        if (value) series.push({ metric, dimensions: { BackendIPAddress: ip, ProtocolType: protocol }, value });
+    };
+    ports('UsedSnatPorts', 'TCP', snat.used);
+    ports('AllocatedSnatPorts', 'TCP', snat.allocated);
+    ports('UsedSnatPorts', 'UDP', snat.udpUsed ?? (snat.used ? constant(0) : undefined));
+    ports('AllocatedSnatPorts', 'UDP', snat.udpAllocated ?? snat.allocated);
     return series;
 }
 

@@ -20,7 +20,14 @@ import { loadYaml } from '@kubernetes/client-node';
 
 import { type Admission, admit, capacityOf, COMMAND_POD_REQUESTS, placeCommandPod, podRequests } from './admission.js';
 import { admissionDenial } from './admissionPolicy.js';
-import { agentPoolBodies, machineBodies, managedClusterBody, staticKubernetesToken, userKubeconfig } from './arm.js';
+import {
+    agentPoolBodies,
+    machineBodies,
+    managedClusterBody,
+    natGatewayBodies,
+    staticKubernetesToken,
+    userKubeconfig,
+} from './arm.js';
 import type { TestCertificates } from './certs.js';
 import { LocalEntra } from './entra.js';
 import { KubernetesApi, type KubernetesRoute, kubernetesRouteOf } from './kubernetes.js';
@@ -47,6 +54,7 @@ export type RouteName =
     | 'managedClusters.listClusterUserCredentials'
     | 'agentPools.list'
     | 'machines.list'
+    | 'natGateways.list'
     | 'metrics.list'
     | 'metrics.getBatch'
     | 'vmssVms.runCommand'
@@ -134,6 +142,11 @@ const ROUTES: { method: string; pattern: RegExp; route: RouteName }[] = [
         method: 'POST',
         pattern: new RegExp(`^${CLUSTER}/listclusterusercredential$`, 'i'),
         route: 'managedClusters.listClusterUserCredentials',
+    },
+    {
+        method: 'GET',
+        pattern: /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.network\/natgateways$/i,
+        route: 'natGateways.list',
     },
     { method: 'GET', pattern: /^\/(.+)\/providers\/microsoft\.insights\/metrics$/i, route: 'metrics.list' },
     {
@@ -603,6 +616,13 @@ export class LocalAzure {
                 json(response, 200, this.page(path, query, machines));
                 return;
             }
+            case 'natGateways.list':
+                json(
+                    response,
+                    200,
+                    this.page(path, query, natGatewayBodies(this.scenario.clusters, subscription, group)),
+                );
+                return;
             case 'managedClusters.listClusterUserCredentials': {
                 const cluster = this.findCluster(subscription, group, name);
                 const kubeconfig = userKubeconfig(

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { createTestCertificates } from './certs.js';
-import { fleetScenario, idOf, NAT_GATEWAY_ID, natGatewayCluster } from './scenarios.js';
+import { fleetScenario, idOf } from './scenarios.js';
 import { LocalAzure } from './server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'local-azure-'));
@@ -24,7 +24,6 @@ const environment: Record<string, string> = {
     ...azure.identityEnvironment(),
     SNATMON_ARM_ENDPOINT: azure.armEndpoint,
     SNATMON_CLUSTERS: scenario.clusters.map(idOf).join(','),
-    SNATMON_NAT_GATEWAYS: `${idOf(natGatewayCluster())}=${NAT_GATEWAY_ID}`,
 };
 const lines = Object.entries(environment).map(([name, value]) => `export ${name}='${value}'`);
 const portFile = process.argv.indexOf('--port-file');

@@ -1,8 +1,10 @@
 import { ComputeManagementClient } from '@azure/arm-compute';
 import { ContainerServiceClient } from '@azure/arm-containerservice';
 import { MonitorClient } from '@azure/arm-monitor';
+import type { HttpClient } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import { MetricsClient } from '@azure/monitor-query-metrics';
+import { type Client, getClient } from '@azure-rest/core-client';
 
 import { requestTimeoutPolicy, retryAfterCapPolicy } from './pipelinePolicies.js';
 
@@ -19,6 +21,8 @@ export interface ArmClientSettings {
     requestTimeoutMs?: number;
     /** Fail a throttled call at once when the service asks to wait longer than this (default 15 s). */
     maxRetryAfterMs?: number;
+    /** The HTTP client under every SDK pipeline; Node's default when absent (tests answer from documented examples). */
+    transport?: HttpClient;
 }
 
 /** A Resource Manager call answers in seconds; one that hangs must not hold a tick until the function times out. */
@@ -36,6 +40,7 @@ export class AzureClients {
     private readonly computeClients = new Map<string, ComputeManagementClient>();
     private readonly monitorClients = new Map<string, MonitorClient>();
     private readonly metricsClients = new Map<string, MetricsClient>();
+    private restClient: Client | undefined;
 
     constructor(
         readonly credential: TokenCredential,
@@ -47,6 +52,7 @@ export class AzureClients {
             ...(this.settings.endpoint === undefined ? {} : { endpoint: this.settings.endpoint }),
             credentials: { scopes: [this.settings.scope] },
             ...(this.settings.retryOptions === undefined ? {} : { retryOptions: this.settings.retryOptions }),
+            ...(this.settings.transport === undefined ? {} : { httpClient: this.settings.transport }),
             additionalPolicies: [
                 {
                     policy: requestTimeoutPolicy(this.settings.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS),
@@ -91,6 +97,25 @@ export class AzureClients {
         return client;
     }
 
+    /**
+     * A plain Resource Manager client, with the same pipeline as the others, for the one read no installed SDK
+     * covers: the NAT gateways of a node resource group (an SDK for Microsoft.Network alone would be larger than
+     * the rest of the app).
+     */
+    resourceManager(): Client {
+        this.restClient ??= getClient(
+            this.settings.endpoint ?? PUBLIC_RESOURCE_MANAGER,
+            this.credential,
+            this.options(),
+        );
+        return this.restClient;
+    }
+
+    /** Where Resource Manager answers, as an origin: links in its answers must point back here. */
+    resourceManagerOrigin(): string {
+        return new URL(this.settings.endpoint ?? PUBLIC_RESOURCE_MANAGER).origin;
+    }
+
     /** The metrics data-plane client of one region (getBatch takes resources of that region only). */
     metricsBatch(region: string): MetricsClient {
         const key = region.toLowerCase();
@@ -99,7 +124,8 @@ export class AzureClients {
             const template = this.settings.metricsBatchEndpoint;
             if (template === undefined) throw new Error('No metrics batch endpoint configured');
             // The same pipeline options as the Resource Manager clients (retries, ...), but its own host and audience:
-            // MetricsClient asks for https://management.azure.com/.default unless told otherwise.
+            // MetricsClient asks for https://management.azure.com/.default unless told otherwise. `audience` is used
+            // as the scope as given (no /.default is added), so it is the full scope.
             const {
                 endpoint: _endpoint,
                 credentials: _credentials,
@@ -114,6 +140,9 @@ export class AzureClients {
         return client;
     }
 }
+
+/** Resource Manager of the public cloud, the SDK clients' own default endpoint. */
+export const PUBLIC_RESOURCE_MANAGER = 'https://management.azure.com';
 
 /** Token scope of the metrics data plane (Azure.Monitor.Query.Metrics main.tsp, public cloud). */
 export const METRICS_BATCH_SCOPE = 'https://metrics.monitor.azure.com/.default';

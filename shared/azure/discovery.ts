@@ -1,10 +1,12 @@
 import type { ManagedCluster } from '@azure/arm-containerservice';
 
 import { mapWithConcurrency } from '../detect/concurrency.js';
+import { matchManagedNatGateway } from '../detect/natGateway.js';
 import type { ClusterInfo, DiscoveredCluster, Discovery } from '../detect/types.js';
 import { type ClusterRef, parseClusterId, resourceKey } from '../resourceId.js';
 import type { AzureClients } from './clients.js';
 import { describeAzureError, upstream } from './errors.js';
+import { listNatGateways } from './natGateways.js';
 
 function ids(references: { id?: string }[] | undefined): string[] {
     return (references ?? []).flatMap((r) => (r.id ? [r.id] : []));
@@ -100,6 +102,10 @@ export async function discoverClusters(
             });
         }
     });
+    const managedNat = [...found.values()].flatMap((entry) =>
+        entry.cluster?.outboundType.toLowerCase() === 'managednatgateway' ? [entry.cluster] : [],
+    );
+    await mapWithConcurrency(managedNat, concurrency, (cluster) => findManagedNatGateway(clients, cluster));
     // Configured clusters first, in the order given, then the rest of the subscriptions' clusters by id.
     const ordered: DiscoveredCluster[] = [];
     for (const ref of targets.clusters) {
@@ -109,6 +115,29 @@ export async function discoverClusters(
     const rest = [...found.values()].filter((entry) => !ordered.includes(entry));
     rest.sort((a, b) => resourceKey(a.ref.id).localeCompare(resourceKey(b.ref.id)));
     return { clusters: [...ordered, ...rest], errors };
+}
+
+/**
+ * Notes on the cluster the NAT gateway AKS created in its node resource group, or why there is none to use. One list
+ * request per cluster per discovery; a failed read is kept as the reason, not as a cluster error.
+ */
+async function findManagedNatGateway(clients: AzureClients, cluster: ClusterInfo): Promise<void> {
+    const nat = (cluster.natGateway ??= { effectiveOutboundIps: [] });
+    const nodeResourceGroup = cluster.nodeResourceGroup;
+    if (!nodeResourceGroup) {
+        nat.managedGatewayMissing = 'the cluster reports no node resource group';
+        return;
+    }
+    try {
+        const list = await listNatGateways(clients, cluster.subscriptionId, nodeResourceGroup);
+        const match = matchManagedNatGateway(cluster, nodeResourceGroup, list.gateways);
+        if ('id' in match) nat.managedGatewayId = match.id;
+        else
+            nat.managedGatewayMissing =
+                list.skipped === 0 ? match.missing : `${match.missing} (${list.skipped} list items had no usable id)`;
+    } catch (error) {
+        nat.managedGatewayMissing = describeAzureError(error).message;
+    }
 }
 
 function refOf(cluster: ClusterInfo): ClusterRef {

@@ -2,8 +2,9 @@
  * What to ask Azure Monitor for, and how to read the answer. Pure: the adapter sends these options with the real
  * MonitorClient and hands the response back here.
  */
+import { busiestProtocol } from './classify.js';
 import type { MetricsWindow } from './ports.js';
-import type { BackendSamples } from './types.js';
+import type { BackendSamples, PortSamples } from './types.js';
 
 /** The subset of MetricsListOptionalParams the product sets; field names match the SDK's. */
 export interface MetricsQuery {
@@ -62,7 +63,14 @@ export function failedConnectionsQuery(window: MetricsWindow, top: number): Metr
     };
 }
 
-/** Request 2: used and allocated SNAT ports per backend IP (early warning, allocation drops). */
+/** Protocols a backend IP has port series for (ProtocolType: "The protocol can be TCP or UDP"). */
+export const PORT_PROTOCOLS = 2;
+
+/**
+ * Request 2: used and allocated SNAT ports per backend IP and protocol (early warning, allocation drops). Unsplit,
+ * the service averages over TCP and UDP, so a node with TCP nearly exhausted and little UDP reads about half full.
+ * Two series per backend IP, so twice `top` keeps room for as many backend IPs as request 1.
+ */
 export function portsQuery(window: MetricsWindow, top: number): MetricsQuery {
     return {
         metricnamespace: LOAD_BALANCER_NAMESPACE,
@@ -70,8 +78,8 @@ export function portsQuery(window: MetricsWindow, top: number): MetricsQuery {
         aggregation: 'Average',
         timespan: timespan(window),
         interval: 'PT1M',
-        filter: "BackendIPAddress eq '*'",
-        top,
+        filter: "BackendIPAddress eq '*' and ProtocolType eq '*'",
+        top: top * PORT_PROTOCOLS,
         orderby: 'Average desc',
     };
 }
@@ -90,6 +98,35 @@ export function natGatewayFailedQuery(window: MetricsWindow): MetricsQuery {
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
+/** The metric of that name, noting when it is missing or carries an error code. */
+function findMetric(response: MetricsResponseLike, metricName: string, notes: string[]) {
+    const metric = response.value.find((m) => same(m.name.value, metricName));
+    if (!metric) {
+        notes.push(`${metricName} missing from the metrics response`);
+        return undefined;
+    }
+    if (metric.errorCode && !same(metric.errorCode, 'Success')) {
+        notes.push(`${metricName}: ${metric.errorCode}${metric.errorMessage ? ` (${metric.errorMessage})` : ''}`);
+    }
+    return metric;
+}
+
+type Series = NonNullable<MetricsResponseLike['value'][number]['timeseries']>[number];
+
+/** A series' value of one dimension (trimmed); names compared without case. */
+function dimensionValue(series: Series, dimension: string): string | undefined {
+    return series.metadatavalues?.find((m) => m.name !== undefined && same(m.name.value, dimension))?.value?.trim();
+}
+
+function pointsOf(series: Series): MetricPoint[] {
+    return (series.data ?? []).map((p) => {
+        const point: MetricPoint = { timeStamp: new Date(p.timeStamp).getTime() };
+        if (typeof p.average === 'number') point.average = p.average;
+        if (typeof p.total === 'number') point.total = p.total;
+        return point;
+    });
+}
+
 /**
  * Series of one metric keyed by one dimension's value (lowercased). Names and values are compared without case: the
  * service returns dimension names in lowercase (`backendipaddress`).
@@ -101,49 +138,46 @@ export function seriesByDimension(
     notes: string[],
 ): Map<string, MetricPoint[]> {
     const result = new Map<string, MetricPoint[]>();
-    const metric = response.value.find((m) => same(m.name.value, metricName));
-    if (!metric) {
-        notes.push(`${metricName} missing from the metrics response`);
-        return result;
-    }
-    if (metric.errorCode && !same(metric.errorCode, 'Success')) {
-        notes.push(`${metricName}: ${metric.errorCode}${metric.errorMessage ? ` (${metric.errorMessage})` : ''}`);
-    }
-    for (const series of metric.timeseries ?? []) {
-        const key = series.metadatavalues
-            ?.find((m) => m.name !== undefined && same(m.name.value, dimension))
-            ?.value?.trim()
-            .toLowerCase();
+    for (const series of findMetric(response, metricName, notes)?.timeseries ?? []) {
+        const key = dimensionValue(series, dimension)?.toLowerCase();
         if (!key) continue;
-        const points = (series.data ?? []).map((p) => {
-            const point: MetricPoint = { timeStamp: new Date(p.timeStamp).getTime() };
-            if (typeof p.average === 'number') point.average = p.average;
-            if (typeof p.total === 'number') point.total = p.total;
-            return point;
-        });
-        result.set(key, [...(result.get(key) ?? []), ...points]);
+        result.set(key, [...(result.get(key) ?? []), ...pointsOf(series)]);
+    }
+    return result;
+}
+
+/** What a ProtocolType value may look like to be shown: `TCP`, `UDP`. */
+export const PROTOCOL_NAME = /^[A-Z0-9]{1,16}$/;
+
+/**
+ * Series of one metric keyed by backend IP (lowercased), then by ProtocolType (uppercased; `''` for a series the
+ * service did not split by protocol).
+ */
+export function seriesByBackendAndProtocol(
+    response: MetricsResponseLike,
+    metricName: string,
+    notes: string[],
+): Map<string, Map<string, MetricPoint[]>> {
+    const result = new Map<string, Map<string, MetricPoint[]>>();
+    for (const series of findMetric(response, metricName, notes)?.timeseries ?? []) {
+        const ip = dimensionValue(series, 'BackendIPAddress')?.toLowerCase();
+        if (!ip) continue;
+        const named = dimensionValue(series, 'ProtocolType')?.toUpperCase() ?? '';
+        // TCP or UDP; anything else is kept apart from them but not repeated into reports and messages.
+        const protocol = named === '' || PROTOCOL_NAME.test(named) ? named : 'OTHER';
+        let byProtocol = result.get(ip);
+        if (!byProtocol) {
+            byProtocol = new Map();
+            result.set(ip, byProtocol);
+        }
+        byProtocol.set(protocol, [...(byProtocol.get(protocol) ?? []), ...pointsOf(series)]);
     }
     return result;
 }
 
 /** Points of the one (unsplit) series of a metric. */
 export function unsplitSeries(response: MetricsResponseLike, metricName: string, notes: string[]): MetricPoint[] {
-    const metric = response.value.find((m) => same(m.name.value, metricName));
-    if (!metric) {
-        notes.push(`${metricName} missing from the metrics response`);
-        return [];
-    }
-    if (metric.errorCode && !same(metric.errorCode, 'Success')) {
-        notes.push(`${metricName}: ${metric.errorCode}${metric.errorMessage ? ` (${metric.errorMessage})` : ''}`);
-    }
-    return (metric.timeseries ?? []).flatMap((series) =>
-        (series.data ?? []).map((p) => {
-            const point: MetricPoint = { timeStamp: new Date(p.timeStamp).getTime() };
-            if (typeof p.total === 'number') point.total = p.total;
-            if (typeof p.average === 'number') point.average = p.average;
-            return point;
-        }),
-    );
+    return (findMetric(response, metricName, notes)?.timeseries ?? []).flatMap(pointsOf);
 }
 
 /** Sum of the totals that arrived; undefined when none did (unknown, not zero). */
@@ -184,7 +218,10 @@ export function trendPerMinute(points: readonly MetricPoint[]): number | undefin
     return num / den;
 }
 
-/** Folds the two load balancer responses into samples per backend IP. */
+/**
+ * Folds the two load balancer responses into samples per backend IP: failed connections, and the ports of each
+ * protocol with the busiest one's on top.
+ */
 export function loadBalancerSamples(
     failedResponse: MetricsResponseLike,
     portsResponse: MetricsResponseLike,
@@ -205,17 +242,42 @@ export function loadBalancerSamples(
         const samples = entry(ip);
         if (failed !== undefined) samples.failedConnections = failed;
     }
-    for (const [ip, points] of seriesByDimension(portsResponse, 'UsedSnatPorts', 'BackendIPAddress', notes)) {
-        const used = latestAverage(points);
+    const ports = new Map<string, Map<string, PortSamples>>();
+    const fold = (metric: string, field: 'usedPorts' | 'allocatedPorts') => {
+        for (const [ip, byProtocol] of seriesByBackendAndProtocol(portsResponse, metric, notes)) {
+            entry(ip);
+            let perIp = ports.get(ip);
+            if (!perIp) {
+                perIp = new Map();
+                ports.set(ip, perIp);
+            }
+            for (const [protocol, points] of byProtocol) {
+                const value = latestAverage(points);
+                const current = perIp.get(protocol) ?? {};
+                if (value !== undefined) current[field] = value;
+                const trend = field === 'usedPorts' ? trendPerMinute(points) : undefined;
+                if (trend !== undefined) current.usedPortsPerMinute = trend;
+                perIp.set(protocol, current);
+            }
+        }
+    };
+    fold('UsedSnatPorts', 'usedPorts');
+    fold('AllocatedSnatPorts', 'allocatedPorts');
+    for (const [ip, perIp] of ports) {
         const samples = entry(ip);
-        if (used !== undefined) samples.usedPorts = used;
-        const trend = trendPerMinute(points);
-        if (trend !== undefined) samples.usedPortsPerMinute = trend;
-    }
-    for (const [ip, points] of seriesByDimension(portsResponse, 'AllocatedSnatPorts', 'BackendIPAddress', notes)) {
-        const allocated = latestAverage(points);
-        const samples = entry(ip);
-        if (allocated !== undefined) samples.allocatedPorts = allocated;
+        const arrived = [...perIp].filter(([, p]) => p.usedPorts !== undefined || p.allocatedPorts !== undefined);
+        // A series without ProtocolType ('') is an average over both; split ones say more when there are any.
+        const split = arrived.filter(([protocol]) => protocol !== '');
+        const busiest = busiestProtocol(Object.fromEntries(split.length > 0 ? split : arrived));
+        if (!busiest) continue;
+        const [protocol, top] = busiest;
+        if (top.usedPorts !== undefined) samples.usedPorts = top.usedPorts;
+        if (top.allocatedPorts !== undefined) samples.allocatedPorts = top.allocatedPorts;
+        if (top.usedPortsPerMinute !== undefined) samples.usedPortsPerMinute = top.usedPortsPerMinute;
+        if (protocol !== '') {
+            samples.protocol = protocol;
+            samples.protocols = Object.fromEntries(split);
+        }
     }
     // The service returns only split series that have data. A backend whose port metrics arrived in this window but
     // that has no failed-connection series had none; one whose failed series exists but is still empty is unknown.

@@ -6,7 +6,7 @@
  */
 import { clusterMaxNodes } from '../findings/capacity.js';
 import { outboundLoadBalancerId, resourceKey } from '../resourceId.js';
-import { classifyBackend, compareIps, compareStates, type Thresholds } from './classify.js';
+import { classifyBackend, compareIps, compareStates, type Thresholds, usedPercentOf } from './classify.js';
 import { mapWithConcurrency } from './concurrency.js';
 import { metricsWindow } from './metricsQuery.js';
 import type {
@@ -125,20 +125,31 @@ async function scanLoadBalancer(
             failedConnections: samples.failedConnections ?? null,
             usedPorts: samples.usedPorts ?? null,
             allocatedPorts: samples.allocatedPorts ?? null,
-            usedPercent: usedPercent === null ? null : Math.round(usedPercent * 10) / 10,
-            usedPortsPerMinute:
-                samples.usedPortsPerMinute === undefined ? null : Math.round(samples.usedPortsPerMinute * 10) / 10,
+            usedPercent: roundToTenth(usedPercent),
+            protocol: samples.protocol ?? null,
+            usedPortsPerMinute: roundToTenth(samples.usedPortsPerMinute ?? null),
         };
-        if (samples.allocatedPorts !== undefined) {
+        if (samples.protocols) {
+            entry.protocols = Object.entries(samples.protocols).map(([protocol, ports]) => ({
+                protocol,
+                usedPorts: ports.usedPorts ?? null,
+                allocatedPorts: ports.allocatedPorts ?? null,
+                usedPercent: roundToTenth(usedPercentOf(ports)),
+            }));
+        }
+        // The smallest allocation of any protocol: a reset shows in whichever protocol it hits.
+        const allocations = Object.values(samples.protocols ?? { all: samples }).flatMap((p) => p.allocatedPorts ?? []);
+        const allocated = allocations.length > 0 ? Math.min(...allocations) : undefined;
+        if (allocated !== undefined) {
             const previous = deps.memory.lastAllocatedPorts(cluster.id, ip);
-            if (previous !== undefined && samples.allocatedPorts < previous) {
-                entry.allocatedPortsDrop = { previous, current: samples.allocatedPorts };
+            if (previous !== undefined && allocated < previous) {
+                entry.allocatedPortsDrop = { previous, current: allocated };
                 report.notes.push(
-                    `Allocated SNAT ports of ${node?.name ?? ip} dropped from ${previous} to ${samples.allocatedPorts}` +
+                    `Allocated SNAT ports of ${node?.name ?? ip} dropped from ${previous} to ${allocated}` +
                         ' (scale-out or a reconcile can reset allocatedOutboundPorts)',
                 );
             }
-            deps.memory.rememberAllocatedPorts(cluster.id, ip, samples.allocatedPorts);
+            deps.memory.rememberAllocatedPorts(cluster.id, ip, allocated);
         }
         if (!node && metrics.backends.has(ip)) report.notes.push(`No node has backend IP ${ip}`);
         report.nodes.push(entry);
@@ -153,18 +164,32 @@ async function scanNatGateway(
     settings: ScanSettings,
     window: MetricsWindow,
 ): Promise<void> {
-    const natGatewayId = settings.natGateways[resourceKey(cluster.id)];
+    const configured = settings.natGateways[resourceKey(cluster.id)];
+    const found = cluster.natGateway?.managedGatewayId;
+    const natGatewayId = configured ?? found;
     if (!natGatewayId) {
         report.observable = false;
+        const missing = cluster.natGateway?.managedGatewayMissing;
         report.reason =
-            `outboundType ${cluster.outboundType}: egress goes through a NAT gateway, which has no per-node SNAT metric, ` +
-            'and no NAT gateway id is configured for this cluster in SNATMON_NAT_GATEWAYS';
+            cluster.outboundType.toLowerCase() === 'managednatgateway'
+                ? `outboundType ${cluster.outboundType}: no managed NAT gateway to read (${missing ?? 'not looked up'}); ` +
+                  'name it in SNATMON_NAT_GATEWAYS'
+                : `outboundType ${cluster.outboundType}: egress goes through a NAT gateway in your own network, which ` +
+                  'the monitor cannot find by itself; name it for this cluster in SNATMON_NAT_GATEWAYS';
         return;
+    }
+    if (configured && found && resourceKey(configured) !== resourceKey(found)) {
+        report.notes.push(`SNATMON_NAT_GATEWAYS names ${configured}; the node resource group has ${found}`);
     }
     const metrics = await deps.metrics.readNatGateway(natGatewayId, window);
     report.notes.push(...metrics.notes);
     const failed = metrics.failedConnections;
-    report.natGateway = { id: natGatewayId, failedConnections: failed ?? null, investigate: [] };
+    report.natGateway = {
+        id: natGatewayId,
+        source: configured ? 'setting' : 'nodeResourceGroup',
+        failedConnections: failed ?? null,
+        investigate: [],
+    };
     report.notes.push('NAT gateway metrics cannot say which node failed; probes on the listed nodes rank them');
     if (failed === undefined || failed < settings.thresholds.failedConnections) return;
 
@@ -182,6 +207,10 @@ async function scanNatGateway(
         if (node) report.natGateway.investigate.push({ node: node.name, backendIp: node.ips[0] ?? '' });
     }
     deps.memory.setNatGatewayCursor(cluster.id, (start + count) % nodes.length);
+}
+
+function roundToTenth(value: number | null): number | null {
+    return value === null ? null : Math.round(value * 10) / 10;
 }
 
 /** The load balancer of a cluster whose egress its metrics describe, if it has one to read. */

@@ -17,6 +17,10 @@ export interface ClusterInfo extends ClusterRef {
         idleTimeoutInMinutes?: number;
         managedOutboundIps?: number;
         effectiveOutboundIps: string[];
+        /** managedNATGateway: the gateway AKS created in the node resource group, found by its outbound IPs. */
+        managedGatewayId?: string;
+        /** managedNATGateway: why no gateway was found there (the read failed, or none or several matched). */
+        managedGatewayMissing?: string;
     };
     /** AKS-managed Entra ID: run command needs a clusterToken. */
     aadManaged: boolean;
@@ -41,6 +45,13 @@ export interface AgentPoolInfo {
     maxSurge?: string;
 }
 
+/** A NAT gateway as Resource Manager lists it: what tells the managed one of a cluster apart. */
+export interface NatGatewaySummary {
+    id: string;
+    /** Ids of the public IP addresses it translates to. */
+    publicIpAddresses: string[];
+}
+
 /** A configured or listed cluster, read or not. */
 export interface DiscoveredCluster {
     ref: ClusterRef;
@@ -62,13 +73,33 @@ export interface ScanError {
 
 export type NodeState = 'exhausted' | 'at-risk' | 'ok' | 'unknown';
 
-/** Per backend IP over the metrics window; undefined = no data arrived (not zero). */
-export interface BackendSamples {
-    failedConnections?: number;
+/** Used and allocated SNAT ports of one protocol over the metrics window; undefined = no data arrived (not zero). */
+export interface PortSamples {
     usedPorts?: number;
     allocatedPorts?: number;
     /** Least-squares trend of the per-minute used-port averages in the window; absent with fewer than two. */
     usedPortsPerMinute?: number;
+}
+
+/**
+ * Per backend IP over the metrics window; undefined = no data arrived (not zero). The port counts are those of the
+ * busiest protocol (`protocol`): the service averages over TCP and UDP unless asked to split, which hides a protocol
+ * close to exhaustion.
+ */
+export interface BackendSamples extends PortSamples {
+    failedConnections?: number;
+    /** `TCP` or `UDP`: the ProtocolType the port counts are of; absent when the answer was not split by protocol. */
+    protocol?: string;
+    /** Every protocol's ports, by ProtocolType in upper case. */
+    protocols?: Record<string, PortSamples>;
+}
+
+/** One protocol's ports on a node, as the scan reports them. */
+export interface ProtocolPortsReport {
+    protocol: string;
+    usedPorts: number | null;
+    allocatedPorts: number | null;
+    usedPercent: number | null;
 }
 
 export interface NodeReport {
@@ -83,6 +114,10 @@ export interface NodeReport {
     usedPorts: number | null;
     allocatedPorts: number | null;
     usedPercent: number | null;
+    /** The protocol (`TCP`, `UDP`) usedPorts, allocatedPorts and usedPercent are of: the busiest; null if unsplit. */
+    protocol?: string | null;
+    /** Every protocol's ports; the at-risk rule applies to each. */
+    protocols?: ProtocolPortsReport[];
     /** Trend of used ports over the window, ports a minute (rounded to 0.1); null with fewer than two minutes. */
     usedPortsPerMinute?: number | null;
     /** Allocated ports went down against the last value seen for this node (reset on scale or reconcile). */
@@ -116,6 +151,8 @@ export interface ClusterReport {
     };
     natGateway?: {
         id: string;
+        /** Where the id came from: SNATMON_NAT_GATEWAYS, or found in the node resource group (managedNATGateway). */
+        source: 'setting' | 'nodeResourceGroup';
         failedConnections: number | null;
         /** Nodes to probe, since the gateway cannot say which node failed. */
         investigate: { node: string; backendIp: string }[];

@@ -51,6 +51,8 @@ export interface NodeObservation {
     failedConnections: number;
     usedPorts: number;
     allocatedPorts: number;
+    /** `TCP` or `UDP`: the protocol the port counts are of (the busiest); absent when the metrics were not split. */
+    protocol?: string;
     outbound: OutboundConfig;
     /** What `failedConnections` counts over; absent in readings stored before windows were kept. */
     window?: ReadingWindow;
@@ -58,6 +60,16 @@ export interface NodeObservation {
     usedPortsPerMinute?: number;
     /** Set when the reading is a NAT gateway's: `node` is then the gateway's incident key, not a node. */
     natGateway?: NatGatewayRef;
+}
+
+/** How the probe was run: which executor, and whether (and with which service code) the run failed. */
+export interface ProbeRun {
+    /** `aksRunCommand` or `kubernetes` (SNATMON_EXECUTOR). */
+    executor: string;
+    /** The run gave nothing to analyze. */
+    failed?: true;
+    /** The service's error code, when it gave one (`KubernetesPerformanceError`, `AuthorizationFailed`, ...). */
+    failureCode?: string;
 }
 
 /** How one evidence source fared during an investigation (tcptracer, ss, conntrack, lsns, ...). */
@@ -89,6 +101,8 @@ export interface Finding extends Omit<NodeObservation, 'observedAt'> {
     /** The incident this finding belongs to, once the lifecycle has placed it. */
     incidentId?: string;
     truncated?: FindingTruncation;
+    /** How the probe ran, or failed to; absent when none was started (or in findings stored before it was kept). */
+    run?: ProbeRun;
 }
 
 /** A workload as people name it: the same Deployment in two clusters is one offender. */

@@ -100,6 +100,7 @@ export class IncidentTracker {
             ...observation,
             id: newFindingId(observation.clusterId, observation.observedAt),
             detectedAt: observation.observedAt,
+            ...(failure?.run && options.investigationBlocked === undefined ? { run: failure.run } : {}),
             collectors: [
                 {
                     name: 'investigation',

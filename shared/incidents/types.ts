@@ -1,5 +1,5 @@
 import type { Refusal } from '../detect/ports.js';
-import type { NatGatewayRef, ReadingWindow, WorkloadRef } from '../findings/types.js';
+import type { NatGatewayRef, ProbeRun, ReadingWindow, WorkloadRef } from '../findings/types.js';
 
 /** One stretch of trouble on one node: opens when the node turns exhausted or at-risk, resolves after staying clean. */
 export interface Incident {
@@ -49,6 +49,8 @@ export interface InvestigationFailure {
     at: string;
     /** Refused for lack of permission: no investigation can succeed before the cooldown, so the alert need not wait. */
     refused?: Refusal;
+    /** The executor that tried, and the service's code: the metrics-only finding and its alert name them. */
+    run?: ProbeRun;
 }
 
 export type IncidentEventKind = 'opened' | 'identified' | 'resolved';

@@ -10,7 +10,7 @@ import type { ClusterInfo } from '../detect/types.js';
 import { clusterUnreadableReason, describeFailure, publicFailure } from '../errors.js';
 import { clusterMaxNodes } from '../findings/capacity.js';
 import { newFindingId } from '../findings/ids.js';
-import type { Finding, NatGatewayRef, OutboundConfig } from '../findings/types.js';
+import type { Finding, NatGatewayRef, OutboundConfig, ProbeRun } from '../findings/types.js';
 import { incidentNodeOf } from '../incidents/subject.js';
 import { drainOutbox } from '../notify/send.js';
 import { type Log, silentLog } from '../notify/types.js';
@@ -18,7 +18,7 @@ import { outboundLoadBalancerId, resourceKey } from '../resourceId.js';
 import { isNotFound } from '../store/errors.js';
 import type { ClaimResult } from '../store/nodeStateStore.js';
 import { type InvestigationMessage, leaseOf } from './messages.js';
-import { probeNode, type StartedVmCommand, type VmCommandMemory } from './probeNode.js';
+import { probeNode, probeRunOf, type StartedVmCommand, type VmCommandMemory } from './probeNode.js';
 import { failSuperseded } from './queueInvestigation.js';
 import type { MonitorServices } from './services.js';
 
@@ -34,6 +34,8 @@ export interface InvestigationOutcome {
     refused?: Refusal;
     /** A VM run command gave no result and may still run on the node: the node cools down too. */
     leftRunning?: true;
+    /** Absent when no probe was started. */
+    run?: ProbeRun;
 }
 
 export async function runInvestigation(
@@ -80,6 +82,7 @@ export async function runInvestigation(
                     reason: outcome.reason,
                     at: now.toISOString(),
                     ...(outcome.refused === undefined ? {} : { refused: outcome.refused }),
+                    ...(outcome.run === undefined ? {} : { run: outcome.run }),
                 },
             )
             .catch((err: unknown) => {
@@ -167,6 +170,7 @@ async function investigate(
             ...failed(probed.reason, probed.detail),
             ...(probed.refused ? { refused: probed.refused } : {}),
             ...(probed.leftRunning ? { leftRunning: probed.leftRunning } : {}),
+            ...(probed.result ? { run: probeRunOf(probed.result, true) } : {}),
         };
     }
     const { probe } = probed;
@@ -181,6 +185,7 @@ async function investigate(
         failedConnections: observation?.failedConnections ?? 0,
         usedPorts: observation?.usedPorts ?? 0,
         allocatedPorts: observation?.allocatedPorts ?? 0,
+        ...(observation?.protocol === undefined ? {} : { protocol: observation.protocol }),
         outbound: outbound(cluster),
         ...(observation?.window ? { window: observation.window } : {}),
         ...(observation?.usedPortsPerMinute === undefined
@@ -190,6 +195,7 @@ async function investigate(
         analysis: probe.analysis,
         collectors: probed.collectors,
         ...(probed.via.executor === 'vmRunCommand' ? { probedVia: probed.via } : {}),
+        run: probeRunOf(probed.result, false),
     };
     await services.store.findings.put(finding);
     await services.tracker.recordFinding(finding);
@@ -198,6 +204,7 @@ async function investigate(
         investigationId: message.investigationId,
         status: 'done',
         findingId: finding.id,
+        run: finding.run,
         culprits: probe.analysis.culprits.map((c) => `${c.namespace ?? ''}/${c.pod ?? c.podIp ?? '?'}`),
     };
 }

@@ -2,6 +2,7 @@
  * The queue message that fans one node's investigation out to a Functions instance. Validated on the way in: a
  * message is data from storage, and the node name ends up in a pod manifest.
  */
+import { PROTOCOL_NAME } from '../detect/metricsQuery.js';
 import type { NatGatewayRef, NodeState, ReadingWindow } from '../findings/types.js';
 import type { NodeLease } from '../store/nodeStateStore.js';
 
@@ -11,6 +12,8 @@ export interface QueuedObservation {
     failedConnections: number;
     usedPorts: number;
     allocatedPorts: number;
+    /** The protocol the port counts are of (`TCP`, `UDP`). */
+    protocol?: string;
     observedAt: string;
     window?: ReadingWindow;
     usedPortsPerMinute?: number;
@@ -94,15 +97,23 @@ export function parseInvestigationMessage(value: unknown): InvestigationMessage 
     if (typeof m.backendIp === 'string') message.backendIp = m.backendIp;
     const observation = m.observation as Record<string, unknown> | undefined;
     if (typeof observation === 'object') {
-        const { state, failedConnections, usedPorts, allocatedPorts, observedAt } = observation;
+        const { state, failedConnections, usedPorts, allocatedPorts, protocol, observedAt } = observation;
         if (
             (state === 'exhausted' || state === 'at-risk' || state === 'ok') &&
             typeof failedConnections === 'number' &&
             typeof usedPorts === 'number' &&
             typeof allocatedPorts === 'number' &&
+            (protocol === undefined || (typeof protocol === 'string' && PROTOCOL_NAME.test(protocol))) &&
             typeof observedAt === 'string'
         ) {
-            message.observation = { state, failedConnections, usedPorts, allocatedPorts, observedAt };
+            message.observation = {
+                state,
+                failedConnections,
+                usedPorts,
+                allocatedPorts,
+                ...(protocol === undefined ? {} : { protocol }),
+                observedAt,
+            };
             const { window, usedPortsPerMinute, natGateway } = observation as {
                 window?: Record<string, unknown>;
                 usedPortsPerMinute?: unknown;

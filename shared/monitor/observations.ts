@@ -41,6 +41,7 @@ export function toObservation(
         failedConnections: node.failedConnections ?? 0,
         usedPorts: node.usedPorts ?? 0,
         allocatedPorts: node.allocatedPorts ?? 0,
+        ...(node.protocol ? { protocol: node.protocol } : {}),
         outbound: outboundConfig(cluster),
         ...(window ? { window: { ...window } } : {}),
         ...(node.usedPortsPerMinute === undefined || node.usedPortsPerMinute === null

@@ -11,8 +11,8 @@
 import type { Config } from '../config.js';
 import type { CommandResult, ProbeExecutor, ProbeRequest, Refusal } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
-import { probeFailureReason } from '../errors.js';
-import type { CollectorEvidence } from '../findings/types.js';
+import { leadingCode, probeFailureReason } from '../errors.js';
+import type { CollectorEvidence, ProbeRun } from '../findings/types.js';
 import { analyzeProbeOutput, analyzeRunCommandOutput, type ProbeAnalysis } from '../probe/analyzeProbe.js';
 import { buildRunCommand, type RunCommandPlan } from '../probe/manifest.js';
 import { fallbackCause, runCommandDisabledCause, vmRunCommandRefusal } from '../probe/podRefusal.js';
@@ -256,4 +256,14 @@ async function probeVm(
         });
     }
     return { ok: true, result, probe, collectors, via };
+}
+
+/**
+ * Which executor ran the probe and, for a run that gave nothing to analyze, the service's code (never its text: it
+ * may quote Azure).
+ */
+export function probeRunOf(result: CommandResult, failed: boolean): ProbeRun {
+    if (!failed) return { executor: result.executor };
+    const code = leadingCode(result.reason);
+    return { executor: result.executor, failed: true, ...(code === undefined ? {} : { failureCode: code }) };
 }

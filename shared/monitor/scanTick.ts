@@ -295,8 +295,16 @@ async function trackNodes(services: MonitorServices, report: ScanReport, summary
             });
         });
         if (observation.state !== 'ok') {
-            const { state, failedConnections, usedPorts, allocatedPorts, observedAt, window, usedPortsPerMinute } =
-                observation;
+            const {
+                state,
+                failedConnections,
+                usedPorts,
+                allocatedPorts,
+                protocol,
+                observedAt,
+                window,
+                usedPortsPerMinute,
+            } = observation;
             candidates.push({
                 clusterId: observation.clusterId,
                 clusterName: cluster.name,
@@ -308,6 +316,7 @@ async function trackNodes(services: MonitorServices, report: ScanReport, summary
                     failedConnections,
                     usedPorts,
                     allocatedPorts,
+                    ...(protocol === undefined ? {} : { protocol }),
                     observedAt,
                     ...(window ? { window } : {}),
                     ...(usedPortsPerMinute === undefined ? {} : { usedPortsPerMinute }),

@@ -6,7 +6,7 @@ import { formatEndpoint } from '../analyze/formatText.js';
 import type { Culprit } from '../analyze/types.js';
 import { type FixPlan, planFix } from '../findings/fix.js';
 import { parseClusterId } from '../findings/ids.js';
-import type { CollectorEvidence, Finding, NatGatewayRef, ReadingWindow } from '../findings/types.js';
+import type { CollectorEvidence, Finding, NatGatewayRef, ProbeRun, ReadingWindow } from '../findings/types.js';
 import { culpritLabel, rankCulprits, workloadLabel } from '../findings/workloads.js';
 import type { RepeatOffence } from '../incidents/offenders.js';
 import type { Incident, IncidentEventKind } from '../incidents/types.js';
@@ -73,7 +73,9 @@ export interface EvidenceSummary {
     strength: 'strong' | 'partial' | 'none';
     views: string[];
     collectors: CollectorEvidence[];
-    /** One line for people: which collectors ran and why others did not. */
+    /** How the probe ran: the executor (`by` in words) and the service's code when the run failed. */
+    run?: ProbeRun & { by: string };
+    /** One line for people: which collectors ran and why others did not, and the executor. */
     text: string;
 }
 
@@ -100,6 +102,8 @@ export interface NotificationContent {
     failedConnections: number;
     usedPorts: number;
     allocatedPorts: number;
+    /** `TCP` or `UDP`: the protocol the port counts are of, when the metrics were split by protocol. */
+    portsProtocol?: string;
     incident: {
         id: string;
         openedAt: string;
@@ -223,6 +227,7 @@ export function buildContent(
             ...(finding?.truncated?.notes.map((n) => `stored finding: ${n}`) ?? []),
         ].map((n) => inert(n, 500)),
     };
+    if (finding?.protocol !== undefined) content.portsProtocol = finding.protocol;
     if (finding) {
         content.findingId = finding.id;
         content.detectedAt = finding.detectedAt;
@@ -297,6 +302,18 @@ function culpritLine(culprit: Culprit): CulpritLine {
     return line;
 }
 
+const EXECUTOR_WORDS: Record<string, string> = {
+    aksRunCommand: 'AKS run command',
+    kubernetes: 'a probe pod through the Kubernetes API',
+};
+
+/** "Probed with AKS run command", or "AKS run command failed (KubernetesPerformanceError)". */
+function runSentence(run: ProbeRun & { by: string }): string {
+    if (run.failed !== true) return `Probed with ${run.by}`;
+    const code = run.failureCode === undefined ? '' : ` (${inert(run.failureCode, 64)})`;
+    return `${run.by.charAt(0).toUpperCase()}${run.by.slice(1)} failed${code}`;
+}
+
 const VIEW_WORDS: Record<string, string> = {
     sockets: 'the sockets of each pod (ss)',
     conntrack: "the node's connection tracking table",
@@ -330,5 +347,9 @@ function evidence(finding: Finding | undefined): EvidenceSummary {
         missing.length > 0 ? `Not available on this node: ${missing.join(', ')}; the finding page says why` : '',
         probedViaLine(finding?.probedVia),
     ].filter((p) => p !== '');
-    return { strength, views, collectors, text: `${parts.join('. ')}.` };
+    const run = finding?.run
+        ? { ...finding.run, by: EXECUTOR_WORDS[finding.run.executor] ?? inert(finding.run.executor, 40) }
+        : undefined;
+    if (run) parts.push(runSentence(run));
+    return { strength, views, collectors, ...(run ? { run } : {}), text: `${parts.join('. ')}.` };
 }

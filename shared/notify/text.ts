@@ -27,7 +27,8 @@ export function percent(part: number, whole: number): string {
 }
 
 export function portsText(content: NotificationContent): string {
-    return `${num(content.usedPorts)} of ${num(content.allocatedPorts)} used (${percent(content.usedPorts, content.allocatedPorts)})`;
+    const protocol = content.portsProtocol === undefined ? '' : ` for ${content.portsProtocol}`;
+    return `${num(content.usedPorts)} of ${num(content.allocatedPorts)} used (${percent(content.usedPorts, content.allocatedPorts)})${protocol}`;
 }
 
 /** `230 in the 5 minutes 07:16-07:21 UTC on 2026-12-07`: a count always says what time it covers. */

@@ -72,6 +72,36 @@ describe('detection against the local Azure', () => {
         assert.deepEqual(states, ['ok', 'at-risk', 'exhausted', 'ok']);
     });
 
+    it('applies the at-risk rule per protocol: a node close to TCP exhaustion is not averaged away by UDP', async () => {
+        now = minutes(18);
+        // What an unsplit read of the same load balancer says: the average over TCP (850) and UDP (0).
+        const monitor = new MonitorClient(new DefaultAzureCredential(), SUBSCRIPTION, { endpoint: azure.armEndpoint });
+        const unsplit = await monitor.metrics.list(loadBalancerIdOf(shopCluster()).slice(1), {
+            metricnames: 'UsedSnatPorts,AllocatedSnatPorts',
+            aggregation: 'Average',
+            timespan: `${minutes(13).toISOString()}/${minutes(15).toISOString()}`,
+            filter: "BackendIPAddress eq '10.224.0.5'",
+        });
+        const [used, allocated] = unsplit.value.map((m) => m.timeseries[0]?.data?.at(-1)?.average ?? 0);
+        assert.ok(((used ?? 0) / (allocated ?? 1)) * 100 < 75, `unsplit: ${used ?? '?'} of ${allocated ?? '?'}`);
+
+        azure.reset();
+        const hot = node(
+            cluster(await scanOnce(productServices(azure, clusters(idOf(shopCluster()))), now), 'shop'),
+            '10.224.0.5',
+        );
+        assert.equal(hot.state, 'at-risk');
+        assert.equal(hot.protocol, 'TCP');
+        assert.deepEqual([hot.usedPorts, hot.allocatedPorts, hot.usedPercent], [850, 1024, 83]);
+        assert.deepEqual(hot.protocols, [
+            { protocol: 'TCP', usedPorts: 850, allocatedPorts: 1024, usedPercent: 83 },
+            { protocol: 'UDP', usedPorts: 0, allocatedPorts: 1024, usedPercent: 0 },
+        ]);
+        const ports = azure.requests.find((r) => r.query.get('metricnames') === 'UsedSnatPorts,AllocatedSnatPorts');
+        assert.equal(ports?.query.get('$filter'), "BackendIPAddress eq '*' and ProtocolType eq '*'");
+        assert.equal(azure.count('metrics.list'), 2, 'still two metrics requests for the cluster');
+    });
+
     it('reports a drop in allocated ports against the last value it saw', async () => {
         const services = productServices(azure, clusters(idOf(shopCluster())));
         now = minutes(18);
@@ -148,7 +178,9 @@ describe('detection against the local Azure', () => {
             ['10.224.0.9', '10.224.0.8'],
         );
         for (const request of azure.requests.filter((r) => r.route === 'metrics.list')) {
-            assert.equal(request.query.get('top'), '1000');
+            // The ports request has two series per backend IP (TCP, UDP), so it asks for twice as many.
+            const ports = request.query.get('metricnames') === 'UsedSnatPorts,AllocatedSnatPorts';
+            assert.equal(request.query.get('top'), ports ? '2000' : '1000');
             assert.ok(request.path.startsWith('/subscriptions/'), `no double slash: ${request.path}`);
         }
     });
@@ -186,15 +218,94 @@ describe('detection against the local Azure', () => {
         assert.deepEqual(quiet.natGateway.investigate, []);
     });
 
+    it('finds the managed NAT gateway in the node resource group, once per discovery, with no setting', async () => {
+        now = minutes(15);
+        const services = productServices(azure, clusters(idOf(natGatewayCluster())));
+        const pay = cluster(await scanOnce(services, now), 'pay');
+        assert.equal(pay.error, undefined);
+        assert.equal(pay.observable, true);
+        assert.equal(pay.natGateway?.id, NAT_GATEWAY_ID);
+        assert.equal(pay.natGateway.source, 'nodeResourceGroup');
+        assert.equal(pay.natGateway.failedConnections, 12 * 5);
+        const lists = azure.requests.filter((r) => r.route === 'natGateways.list');
+        assert.equal(lists.length, 1);
+        assert.match(
+            lists[0]?.path ?? '',
+            /\/resourceGroups\/MC_rg-pay_pay_eastus\/providers\/Microsoft\.Network\/natGateways$/,
+        );
+        assert.equal(lists[0]?.query.get('api-version'), '2024-05-01');
+        await scanOnce(services, now);
+        assert.equal(azure.count('natGateways.list'), 1, 'the next pass reuses discovery');
+    });
+
+    it('keeps SNATMON_NAT_GATEWAYS as the override and says when it differs from the node resource group', async () => {
+        now = minutes(15);
+        const other = NAT_GATEWAY_ID.replace(/pay-natgw$/, 'egress-natgw');
+        const same = cluster(
+            await scanOnce(
+                productServices(azure, {
+                    ...clusters(idOf(natGatewayCluster())),
+                    SNATMON_NAT_GATEWAYS: `${idOf(natGatewayCluster())}=${NAT_GATEWAY_ID}`,
+                }),
+                now,
+            ),
+            'pay',
+        );
+        assert.equal(same.natGateway?.source, 'setting');
+        assert.deepEqual(
+            same.notes.filter((n) => n.includes('SNATMON_NAT_GATEWAYS')),
+            [],
+        );
+        const differs = cluster(
+            await scanOnce(
+                productServices(azure, {
+                    ...clusters(idOf(natGatewayCluster())),
+                    SNATMON_NAT_GATEWAYS: `${idOf(natGatewayCluster())}=${other}`,
+                }),
+                now,
+            ),
+            'pay',
+        );
+        assert.ok(
+            differs.notes.includes(
+                `SNATMON_NAT_GATEWAYS names ${other}; the node resource group has ${NAT_GATEWAY_ID}`,
+            ),
+        );
+        const metrics = azure.requests.filter((r) => r.route === 'metrics.list').map((r) => r.path);
+        assert.ok(metrics.at(-1)?.includes('/natGateways/egress-natgw/'), 'the setting is what is read');
+    });
+
+    it('says why a managed NAT gateway cluster has no gateway to read, and never fails the cluster for it', async () => {
+        now = minutes(15);
+        const bare = { ...natGatewayCluster(), name: 'bare', natGateway: undefined };
+        azure.reset({ clusters: [natGatewayCluster(), bare] });
+        azure.inject({ route: 'natGateways.list', kind: 'error', status: 403, code: 'AuthorizationFailed' });
+        const report = await scanOnce(productServices(azure, clusters(idOf(natGatewayCluster()), idOf(bare))), now);
+        for (const [name, why] of [
+            ['pay', /AuthorizationFailed/],
+            ['bare', /node resource group MC_rg-pay_bare_eastus has no NAT gateway/],
+        ] as const) {
+            const found = cluster(report, name);
+            assert.equal(found.error, undefined, name);
+            assert.equal(found.observable, false, name);
+            assert.match(found.reason ?? '', why);
+            assert.match(found.reason ?? '', /name it in SNATMON_NAT_GATEWAYS/);
+        }
+        assert.equal(azure.count('metrics.list'), 0);
+    });
+
     it('says why NAT gateway and userDefinedRouting clusters are not observable, without querying metrics', async () => {
         now = minutes(12);
+        const userAssigned = { ...natGatewayCluster(), outboundType: 'userAssignedNATGateway' as const };
+        azure.reset({ clusters: [userAssigned, lockedDownCluster()] });
         const report = await scanOnce(
-            productServices(azure, clusters(idOf(natGatewayCluster()), idOf(lockedDownCluster()))),
+            productServices(azure, clusters(idOf(userAssigned), idOf(lockedDownCluster()))),
             now,
         );
         const pay = cluster(report, 'pay');
         assert.equal(pay.observable, false);
-        assert.match(pay.reason ?? '', /SNATMON_NAT_GATEWAYS/);
+        assert.match(pay.reason ?? '', /userAssignedNATGateway: .*your own network.*SNATMON_NAT_GATEWAYS/);
+        assert.equal(azure.count('natGateways.list'), 0, 'a user-assigned gateway is not looked for');
         const vault = cluster(report, 'vault');
         assert.equal(vault.observable, false);
         assert.match(vault.reason ?? '', /userDefinedRouting/);

@@ -56,6 +56,11 @@ describe('snat-monitor scan', () => {
             usedPorts: 1024,
             allocatedPorts: 1024,
             usedPercent: 100,
+            protocol: 'TCP',
+            protocols: [
+                { protocol: 'TCP', usedPorts: 1024, allocatedPorts: 1024, usedPercent: 100 },
+                { protocol: 'UDP', usedPorts: 0, allocatedPorts: 1024, usedPercent: 0 },
+            ],
             usedPortsPerMinute: 0,
         });
         assert.equal(vault.observable, false);
@@ -65,15 +70,24 @@ describe('snat-monitor scan', () => {
     it('prints a table per cluster and says why a cluster is not observable', async () => {
         const io = captureIo(
             '',
-            localAzureEnv(azure, { SNATMON_CLUSTERS: [fleetCluster(), natGatewayCluster()].map(idOf).join(',') }),
+            localAzureEnv(azure, {
+                SNATMON_CLUSTERS: [fleetCluster(), natGatewayCluster(), lockedDownCluster()].map(idOf).join(','),
+            }),
         );
         assert.equal(await runScan([], io), 0, io.err());
         const out = io.out();
         assert.match(out, /^fleet {2}\(rg-fleet, loadBalancer\)$/m);
-        assert.match(out, /^ {2}STATE +NODE +BACKEND IP +FAILED +USED +ALLOCATED +USED %$/m);
-        assert.match(out, /^ {2}exhausted +aks-nodepool1-12345678-vmss000005 +10\.224\.0\.9 +25 +1024 +1024 +100\.0$/m);
-        assert.match(out, /^ {2}at-risk +aks-nodepool1-12345678-vmss000004 +10\.224\.0\.8 +0 +200 +256 +78\.1$/m);
-        assert.match(out, /^pay {2}\(rg-pay, managedNATGateway\)\n {2}not observable: .*SNATMON_NAT_GATEWAYS/m);
+        assert.match(out, /^ {2}STATE +NODE +BACKEND IP +FAILED +USED +ALLOCATED +USED % +PROTOCOL$/m);
+        assert.match(
+            out,
+            /^ {2}exhausted +aks-nodepool1-12345678-vmss000005 +10\.224\.0\.9 +25 +1024 +1024 +100\.0 +TCP$/m,
+        );
+        assert.match(out, /^ {2}at-risk +aks-nodepool1-12345678-vmss000004 +10\.224\.0\.8 +0 +200 +256 +78\.1 +TCP$/m);
+        assert.match(
+            out,
+            /^pay {2}\(rg-pay, managedNATGateway\)\n {2}NAT gateway pay-natgw \(found in the node resource group\)\n {2}NAT gateway failed SNAT connections: \d+$/m,
+        );
+        assert.match(out, /^vault {2}\(rg-vault, userDefinedRouting\)\n {2}not observable: .*userDefinedRouting/m);
     });
 
     it('scans every cluster of a subscription and exits 1 when none could be read', async () => {

@@ -28,6 +28,7 @@ import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAz
 import { investigate } from '../../../functions/investigate.js';
 import { startInvestigation } from '../../../functions/investigations.js';
 import { scan } from '../../../functions/scan.js';
+import type { ProbeRun } from '../../../shared/findings/types.js';
 import { culpritWorkload, unidentifiedCulpritLabel } from '../../../shared/findings/workloads.js';
 import { runScanTick } from '../../../shared/monitor/scanTick.js';
 import { workloadLabel } from '../../../shared/notify/content.js';
@@ -57,6 +58,8 @@ interface Case {
     logged?: RegExp;
     /** Run command requests the case makes. */
     runCommands: number;
+    /** How the finding and the alert say the probe ran: the executor, and the service's code when it failed. */
+    run: ProbeRun;
 }
 
 const cases: Case[] = [
@@ -68,6 +71,7 @@ const cases: Case[] = [
         reason: /ImagePullBackOff/,
         logged: /ImagePullBackOff: mcr\.microsoft\.com\/aks\/command\/runtime/,
         runCommands: 1,
+        run: { executor: 'aksRunCommand', failed: true, failureCode: 'ImagePullBackOff' },
     },
     {
         name: 'non-zero exit (the wrapper gave up on the probe pod)',
@@ -80,6 +84,7 @@ const cases: Case[] = [
         status: 'failed',
         reason: /^the probe printed no usable output \(the run command wrapper reported timeout; exit code 4\)$/,
         runCommands: 1,
+        run: { executor: 'aksRunCommand', failed: true },
     },
     {
         name: 'command pod never scheduled',
@@ -89,6 +94,7 @@ const cases: Case[] = [
         reason: /KubernetesPerformanceError/,
         logged: /KubernetesPerformanceError: .*did not start within 30s/,
         runCommands: 1,
+        run: { executor: 'aksRunCommand', failed: true, failureCode: 'KubernetesPerformanceError' },
     },
     {
         name: 'output cut at 512 kB',
@@ -96,6 +102,7 @@ const cases: Case[] = [
         outcome: { kind: 'succeeded', exitCode: 0, logs: oversizedOutput() },
         status: 'done',
         runCommands: 1,
+        run: { executor: 'aksRunCommand' },
     },
 ];
 
@@ -216,6 +223,12 @@ describe('run command faults through the investigate handler', () => {
                 assert.deepEqual(alert.culprits, []);
                 assert.equal(alert.evidence.strength, 'none');
                 assert.match(alert.evidence.text, /^Metrics only: no investigation result/);
+                // The metrics-only finding and its alert say which executor tried, and the service's code.
+                assert.deepEqual(alert.evidence.run, { ...c.run, by: 'AKS run command' });
+                const code = c.run.failureCode === undefined ? '' : ` \\(${c.run.failureCode}\\)`;
+                assert.match(alert.evidence.text, new RegExp(`\\. AKS run command failed${code}\\.$`));
+                const metricsOnly = await monitor.services.store.findings.get(alert.findingId ?? '');
+                assert.deepEqual(metricsOnly?.run, c.run);
             } else {
                 // The cut output still gave a finding; it says the output was cut, the node cools down, and the
                 // alert names only culprits the finding holds.
@@ -229,8 +242,10 @@ describe('run command faults through the investigate handler', () => {
                     JSON.stringify(finding.collectors),
                 );
                 assert.ok(nodeRow?.cooldownUntil);
+                assert.deepEqual(finding.run, c.run);
                 const [alert] = hookBodies(cluster.name);
                 assert.equal(alert?.kind, 'opened');
+                assert.match(alert.evidence.text, /\. Probed with AKS run command\.$/);
                 // The event carries the cut as data; its text only says what is missing and points to the finding page.
                 assert.ok(
                     alert.evidence.collectors.some((x) => x.name === 'output' && /cut short/.test(x.reason ?? '')),
@@ -387,5 +402,11 @@ interface WebhookJson {
     cluster: { name: string };
     node: string;
     culprits: { workload: string; pod?: string; snatPortsHeld: number }[];
-    evidence: { strength: string; text: string; collectors: { name: string; status: string; reason?: string }[] };
+    findingId?: string;
+    evidence: {
+        strength: string;
+        text: string;
+        collectors: { name: string; status: string; reason?: string }[];
+        run?: ProbeRun & { by: string };
+    };
 }

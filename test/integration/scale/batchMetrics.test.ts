@@ -89,7 +89,9 @@ describe('batch metrics (metrics:getBatch)', () => {
         for (const request of batches) {
             assert.equal(request.status, 200);
             assert.match(request.path, /^\/metrics\/eastus\/subscriptions\/[^/]+\/metrics:getBatch$/);
-            assert.equal(request.query.get('top'), '1000');
+            // Two series per backend IP (TCP, UDP) in the ports request, as with metrics.list.
+            const ports = request.query.get('metricnames') === 'UsedSnatPorts,AllocatedSnatPorts';
+            assert.equal(request.query.get('top'), ports ? '2000' : '1000');
             assert.equal(request.query.get('metricnamespace'), 'Microsoft.Network/loadBalancers');
         }
         // The lagged 5-minute windows of minutes 18 and 28, as starttime/endtime instead of timespan.

@@ -3,10 +3,49 @@ import { describe, it } from 'node:test';
 
 import fc from 'fast-check';
 
-import { classifyBackend, compareIps } from '../../../shared/detect/classify.js';
+import { busiestProtocol, classifyBackend, compareIps } from '../../../shared/detect/classify.js';
 import type { BackendSamples, NodeState } from '../../../shared/detect/types.js';
 
 const thresholds = { failedConnections: 1, atRiskPercent: 75 };
+
+describe('busiestProtocol', () => {
+    it('picks the protocol with the highest share of its allocation, whatever the order', () => {
+        const tcpHot = { TCP: { usedPorts: 1000, allocatedPorts: 1024 }, UDP: { usedPorts: 0, allocatedPorts: 1024 } };
+        assert.equal(busiestProtocol(tcpHot)?.[0], 'TCP');
+        assert.equal(busiestProtocol({ UDP: tcpHot.UDP, TCP: tcpHot.TCP })?.[0], 'TCP');
+        assert.equal(
+            busiestProtocol({
+                TCP: { usedPorts: 600, allocatedPorts: 2048 },
+                UDP: { usedPorts: 500, allocatedPorts: 512 },
+            })?.[0],
+            'UDP',
+            'share, not count',
+        );
+    });
+
+    it('falls back to the most ports used when no share can be computed, then to the name', () => {
+        assert.equal(busiestProtocol({ TCP: { usedPorts: 5 }, UDP: { usedPorts: 50 } })?.[0], 'UDP');
+        assert.equal(busiestProtocol({ UDP: {}, TCP: {} })?.[0], 'TCP');
+        assert.equal(busiestProtocol({}), undefined);
+    });
+
+    it('applies the at-risk rule to every protocol: a node is at risk when any protocol is', () => {
+        fc.assert(
+            fc.property(fc.nat(2000), fc.nat(2000), fc.integer({ min: 1, max: 2000 }), (tcp, udp, allocated) => {
+                const protocols = {
+                    TCP: { usedPorts: Math.min(tcp, allocated), allocatedPorts: allocated },
+                    UDP: { usedPorts: Math.min(udp, allocated), allocatedPorts: allocated },
+                };
+                const [, ports] = busiestProtocol(protocols) ?? ['', {}];
+                const { state } = classifyBackend({ failedConnections: 0, ...ports }, thresholds);
+                const anyAtRisk = Object.values(protocols).some(
+                    (p) => (p.usedPorts / p.allocatedPorts) * 100 >= thresholds.atRiskPercent,
+                );
+                assert.equal(state === 'at-risk', anyAtRisk);
+            }),
+        );
+    });
+});
 
 describe('classifyBackend', () => {
     const cases: [string, BackendSamples, NodeState, number | null][] = [

@@ -16,6 +16,7 @@ import {
     trendPerMinute,
 } from '../../../shared/detect/metricsQuery.js';
 import { repoRoot } from '../../helpers/paths.js';
+import { platformFact } from '../../helpers/platformFacts.js';
 
 const getMetric = JSON.parse(
     readFileSync(join(repoRoot, 'test', 'unit', 'detect', 'fixtures', 'getMetric.response.json'), 'utf8'),
@@ -24,12 +25,16 @@ const getMetric = JSON.parse(
 function series(
     metric: string,
     perIp: Record<string, { average?: number; total?: number }[]>,
+    protocol?: string,
 ): MetricsResponseLike['value'][number] {
     return {
         name: { value: metric },
         errorCode: 'Success',
         timeseries: Object.entries(perIp).map(([ip, points]) => ({
-            metadatavalues: [{ name: { value: 'backendipaddress' }, value: ip }],
+            metadatavalues: [
+                { name: { value: 'backendipaddress' }, value: ip },
+                ...(protocol === undefined ? [] : [{ name: { value: 'protocoltype' }, value: protocol }]),
+            ],
             data: points.map((p, i) => ({ timeStamp: new Date(Date.UTC(2026, 2, 2, 10, i)), ...p })),
         })),
     };
@@ -57,8 +62,11 @@ describe('metrics window and queries', () => {
         const ports = portsQuery(window, 1000);
         assert.equal(ports.metricnames, 'UsedSnatPorts,AllocatedSnatPorts');
         assert.equal(ports.aggregation, 'Average');
-        assert.equal(ports.filter, "BackendIPAddress eq '*'");
-        assert.equal(ports.top, 1000);
+        // Split by protocol as well: unsplit, the service averages TCP and UDP together.
+        const [dimension, ...protocols] = platformFact('azure-monitor.lb-snat-ports-by-protocol').values;
+        assert.equal(ports.filter, `BackendIPAddress eq '*' and ${dimension ?? '?'} eq '*'`);
+        assert.equal(protocols.length, 2);
+        assert.equal(ports.top, 2000, 'two series (TCP, UDP) per backend IP');
         const nat = natGatewayFailedQuery(window);
         assert.equal(nat.metricnamespace, 'Microsoft.Network/natGateways');
         assert.equal(nat.filter, "ConnectionState eq 'Failed'");
@@ -116,6 +124,96 @@ describe('reading metrics responses', () => {
             '10.224.0.7': { usedPorts: 10, allocatedPorts: 1024 },
         });
         assert.deepEqual(notes, []);
+    });
+
+    it('reads ports per protocol and puts the busiest protocol on top', () => {
+        const notes: string[] = [];
+        const failed: MetricsResponseLike = { value: [series('SnatConnectionCount', {})] };
+        const ports: MetricsResponseLike = {
+            value: [
+                {
+                    ...series('UsedSnatPorts', { '10.224.0.5': [{ average: 1000 }] }, 'TCP'),
+                    timeseries: [
+                        ...(series('UsedSnatPorts', { '10.224.0.5': [{ average: 1000 }] }, 'TCP').timeseries ?? []),
+                        ...(series('UsedSnatPorts', { '10.224.0.5': [{ average: 0 }] }, 'udp').timeseries ?? []),
+                        ...(series('UsedSnatPorts', { '10.224.0.6': [{ average: 10 }] }, 'TCP').timeseries ?? []),
+                        ...(series('UsedSnatPorts', { '10.224.0.6': [{ average: 300 }] }, 'UDP').timeseries ?? []),
+                    ],
+                },
+                {
+                    ...series('AllocatedSnatPorts', {}),
+                    timeseries: ['TCP', 'UDP'].flatMap(
+                        (protocol) =>
+                            series(
+                                'AllocatedSnatPorts',
+                                { '10.224.0.5': [{ average: 1024 }], '10.224.0.6': [{ average: 1024 }] },
+                                protocol,
+                            ).timeseries ?? [],
+                    ),
+                },
+            ],
+        };
+        const samples = loadBalancerSamples(failed, ports, notes);
+        assert.deepEqual(samples.get('10.224.0.5'), {
+            failedConnections: 0,
+            usedPorts: 1000,
+            allocatedPorts: 1024,
+            protocol: 'TCP',
+            protocols: { TCP: { usedPorts: 1000, allocatedPorts: 1024 }, UDP: { usedPorts: 0, allocatedPorts: 1024 } },
+        });
+        assert.equal(samples.get('10.224.0.6')?.protocol, 'UDP', 'UDP can be the busy one');
+        assert.equal(samples.get('10.224.0.6')?.usedPorts, 300);
+        assert.deepEqual(notes, []);
+    });
+
+    it("takes the used-ports trend from the busiest protocol's series, not the other's", () => {
+        const used = (tcp: number[], udp: number[]) => ({
+            ...series('UsedSnatPorts', {}),
+            timeseries: [
+                ...(series('UsedSnatPorts', { '10.224.0.5': tcp.map((average) => ({ average })) }, 'TCP').timeseries ??
+                    []),
+                ...(series('UsedSnatPorts', { '10.224.0.5': udp.map((average) => ({ average })) }, 'UDP').timeseries ??
+                    []),
+            ],
+        });
+        const allocated = {
+            ...series('AllocatedSnatPorts', {}),
+            timeseries: ['TCP', 'UDP'].flatMap(
+                (protocol) =>
+                    series('AllocatedSnatPorts', { '10.224.0.5': [{ average: 1024 }] }, protocol).timeseries ?? [],
+            ),
+        };
+        const failed: MetricsResponseLike = { value: [series('SnatConnectionCount', {})] };
+        const tcpBusy = loadBalancerSamples(failed, { value: [used([700, 720, 740], [10, 5, 0]), allocated] }, []);
+        assert.equal(tcpBusy.get('10.224.0.5')?.protocol, 'TCP');
+        assert.equal(tcpBusy.get('10.224.0.5')?.usedPortsPerMinute, 20);
+        const udpBusy = loadBalancerSamples(failed, { value: [used([10, 10, 10], [800, 790, 780]), allocated] }, []);
+        assert.equal(udpBusy.get('10.224.0.5')?.protocol, 'UDP');
+        assert.equal(udpBusy.get('10.224.0.5')?.usedPortsPerMinute, -10);
+    });
+
+    it('keeps an answer that is not split by protocol as it came, with no protocol named', () => {
+        const notes: string[] = [];
+        const ports: MetricsResponseLike = {
+            value: [
+                series('UsedSnatPorts', { '10.224.0.5': [{ average: 500 }] }),
+                series('AllocatedSnatPorts', { '10.224.0.5': [{ average: 1024 }] }),
+            ],
+        };
+        const samples = loadBalancerSamples({ value: [series('SnatConnectionCount', {})] }, ports, notes);
+        assert.deepEqual(samples.get('10.224.0.5'), { failedConnections: 0, usedPorts: 500, allocatedPorts: 1024 });
+    });
+
+    it('does not repeat a ProtocolType value that is not a protocol name', () => {
+        const ports: MetricsResponseLike = {
+            value: [
+                series('UsedSnatPorts', { '10.224.0.5': [{ average: 900 }] }, '<b>tcp</b>'),
+                series('AllocatedSnatPorts', { '10.224.0.5': [{ average: 1024 }] }, '<b>tcp</b>'),
+            ],
+        };
+        const samples = loadBalancerSamples({ value: [series('SnatConnectionCount', {})] }, ports, []);
+        assert.equal(samples.get('10.224.0.5')?.protocol, 'OTHER');
+        assert.equal(samples.get('10.224.0.5')?.usedPorts, 900);
     });
 
     it('fits the used-ports trend by least squares over the minutes that arrived', () => {

@@ -7,7 +7,7 @@ import { buildContent, forecast } from '../../../shared/notify/content.js';
 import { appPageLinks } from '../../../shared/notify/links.js';
 import { formatSlack } from '../../../shared/notify/slack.js';
 import { formatTeams } from '../../../shared/notify/teams.js';
-import { failedText, forecastText, openedText, plain, resolutionText } from '../../../shared/notify/text.js';
+import { failedText, forecastText, openedText, plain, portsText, resolutionText } from '../../../shared/notify/text.js';
 import { sampleAnalysis, sampleFinding } from '../findings/sample.js';
 import { BASE_URL, openedContent, resolvedContent } from './sampleContent.js';
 
@@ -68,6 +68,31 @@ describe('buildContent', () => {
         assert.doesNotMatch(openedContent().evidence.text, /VM run command/, 'only when it did');
     });
 
+    it('names the executor, and the service code when its run failed', () => {
+        const probed = openedContent(sampleFinding({ run: { executor: 'aksRunCommand' } })).evidence;
+        assert.deepEqual(probed.run, { executor: 'aksRunCommand', by: 'AKS run command' });
+        assert.match(probed.text, /the finding page says why\. Probed with AKS run command\.$/);
+        const pod = openedContent(sampleFinding({ run: { executor: 'kubernetes' } })).evidence.text;
+        assert.match(pod, /Probed with a probe pod through the Kubernetes API\.$/);
+
+        const metricsOnly = sampleFinding({
+            collectors: [{ name: 'investigation', status: 'unavailable', reason: 'the last investigation failed' }],
+            run: { executor: 'aksRunCommand', failed: true, failureCode: 'KubernetesPerformanceError' },
+        });
+        delete metricsOnly.analysis;
+        const failed = openedContent(metricsOnly).evidence;
+        assert.equal(failed.run?.failureCode, 'KubernetesPerformanceError');
+        assert.equal(
+            failed.text,
+            'Metrics only: no investigation result (the last investigation failed). ' +
+                'AKS run command failed (KubernetesPerformanceError).',
+        );
+        const noCode = { ...metricsOnly, run: { executor: 'kubernetes', failed: true as const } };
+        assert.match(openedContent(noCode).evidence.text, /\. A probe pod through the Kubernetes API failed\.$/);
+        const other = openedContent(sampleFinding({ run: { executor: 'vmRunCommand\u202e' } })).evidence.text;
+        assert.match(other, /Probed with vmRunCommand\ufffd\.$/, 'an executor with no words is named, inert');
+    });
+
     it('links a resolution to the incident latest finding and carries no fix', () => {
         const content = resolvedContent();
         assert.equal(content.kind, 'resolved');
@@ -80,6 +105,16 @@ describe('buildContent', () => {
             resolutionText(content),
             /after 35 min: .*peak 1,523 failed SNAT connections in the 5 minutes 10:07-10:12 UTC on 2026-08-21/,
         );
+    });
+
+    it('says which protocol the port counts are of', () => {
+        const content = openedContent(
+            sampleFinding({ state: 'at-risk', usedPorts: 850, allocatedPorts: 1024, protocol: 'TCP' }),
+        );
+        assert.equal(content.portsProtocol, 'TCP');
+        assert.equal(portsText(content), '850 of 1,024 used (83%) for TCP');
+        const unsplit = openedContent(sampleFinding({ usedPorts: 850, allocatedPorts: 1024 }));
+        assert.equal(portsText(unsplit), '850 of 1,024 used (83%)');
     });
 
     it('escapes the finding ID in links and never puts a key in them', () => {
