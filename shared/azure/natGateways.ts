@@ -5,9 +5,9 @@
 import { createRestError, type PathUncheckedResponse } from '@azure-rest/core-client';
 
 import type { NatGatewaySummary } from '../detect/types.js';
+import { isNatGatewayId } from '../resourceId.js';
 import type { AzureClients } from './clients.js';
 import { upstream } from './errors.js';
-import { isNatGatewayId } from '../resourceId.js';
 
 /** The Microsoft.Network version whose NatGatewayList.json example the fixtures and the local Azure follow. */
 export const NAT_GATEWAY_API_VERSION = '2024-05-01';

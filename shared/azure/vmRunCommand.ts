@@ -4,10 +4,10 @@ import { isRestError } from '@azure/core-rest-pipeline';
 import type { CommandResult, ProbeExecutor, ProbeRequest } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
 import { readVmProbeOutput } from '../probe/vmProbe.js';
+import { parseVmssVmId } from '../resourceId.js';
 import type { AzureClients } from './clients.js';
 import { commandResultBuilder, refusedFor } from './commandResult.js';
 import { upstream } from './errors.js';
-import { parseVmssVmId } from '../resourceId.js';
 import type { RunCommandSettings } from './runCommand.js';
 
 /** Why a VM run command gave nothing back: the result travels out of the VM, which may be what is exhausted. */

@@ -12,6 +12,10 @@ import { after, before, describe, it } from 'node:test';
 import { createDefaultHttpClient } from '@azure/core-rest-pipeline';
 import { DefaultAzureCredential } from '@azure/identity';
 
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf, loadBalancerIdOf, type ScenarioCluster } from '../../../cli/localAzure/scenario.js';
+import { fleetCluster, minutes, natGatewayCluster, shopCluster } from '../../../cli/localAzure/scenarios.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import { BatchMetricsReader } from '../../../shared/azure/batchMetrics.js';
 import { AzureClients } from '../../../shared/azure/clients.js';
 import { discoverClusters } from '../../../shared/azure/discovery.js';
@@ -23,10 +27,6 @@ import type { ClusterInfo } from '../../../shared/detect/types.js';
 import { type DocumentedExample, documentedExample } from '../../helpers/azureExamples.js';
 import { type RecordedExchange, recordingTransport } from '../../helpers/cannedTransport.js';
 import { shapeDrift, type ShapeRules } from '../../helpers/jsonShape.js';
-import { startLocalAzure } from '../../../cli/localAzure/harness.js';
-import { clusterIdOf, loadBalancerIdOf, type ScenarioCluster } from '../../../cli/localAzure/scenario.js';
-import { fleetCluster, minutes, natGatewayCluster, shopCluster } from '../../../cli/localAzure/scenarios.js';
-import type { LocalAzure } from '../../../cli/localAzure/server.js';
 
 const NOW = minutes(28);
 

@@ -11,16 +11,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 
-import { discoverClusters } from '../../../shared/azure/discovery.js';
-import { parseClusterId } from '../../../shared/resourceId.js';
-import { loadConfig } from '../../../shared/config.js';
-import type { ClusterInfo } from '../../../shared/detect/types.js';
-import { probeNode } from '../../../shared/monitor/probeNode.js';
-import { repoRoot } from '../../helpers/paths.js';
 import { localAzureEnv, productServices, startLocalAzure } from '../../../cli/localAzure/harness.js';
 import type { ScenarioCluster } from '../../../cli/localAzure/scenario.js';
 import { idOf, shopCluster } from '../../../cli/localAzure/scenarios.js';
 import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import { discoverClusters } from '../../../shared/azure/discovery.js';
+import { loadConfig } from '../../../shared/config.js';
+import type { ClusterInfo } from '../../../shared/detect/types.js';
+import { probeNode } from '../../../shared/monitor/probeNode.js';
+import { parseClusterId } from '../../../shared/resourceId.js';
+import { repoRoot } from '../../helpers/paths.js';
 
 const MIB = 1024 * 1024;
 const VM_TAIL = readFileSync(join(repoRoot, 'test', 'fixtures', 'vm-probe', 'shop-tail.txt'), 'utf8');

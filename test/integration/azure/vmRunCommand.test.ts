@@ -3,17 +3,17 @@ import '../../../cli/localAzure/trust.js';
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 
-import { discoverClusters } from '../../../shared/azure/discovery.js';
-import { parseClusterId, parseVmssVmId } from '../../../shared/resourceId.js';
-import type { AzureServices } from '../../../shared/azure/services.js';
-import { VM_NO_RESULT_REASON } from '../../../shared/azure/vmRunCommand.js';
-import type { ClusterInfo } from '../../../shared/detect/types.js';
-import { platformFact } from '../../helpers/platformFacts.js';
 import { productServices, startLocalAzure } from '../../../cli/localAzure/harness.js';
 import type { ScenarioCluster } from '../../../cli/localAzure/scenario.js';
 import { idOf, shopCluster } from '../../../cli/localAzure/scenarios.js';
 import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import type { VmRunCommandScript, VmRunOutcome } from '../../../cli/localAzure/vmRunCommand.js';
+import { discoverClusters } from '../../../shared/azure/discovery.js';
+import type { AzureServices } from '../../../shared/azure/services.js';
+import { VM_NO_RESULT_REASON } from '../../../shared/azure/vmRunCommand.js';
+import type { ClusterInfo } from '../../../shared/detect/types.js';
+import { parseClusterId, parseVmssVmId } from '../../../shared/resourceId.js';
+import { platformFact } from '../../helpers/platformFacts.js';
 
 const NODE = 'aks-nodepool1-12345678-vmss000001';
 const PROBE_TAIL =

@@ -11,6 +11,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
+import { startLocalAzure } from '../../../cli/localAzure/harness.js';
+import { clusterIdOf, type ScenarioCluster } from '../../../cli/localAzure/scenario.js';
+import type { LocalAzure } from '../../../cli/localAzure/server.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
 import { investigate } from '../../../functions/investigate.js';
 import { getInvestigation } from '../../../functions/investigations.js';
 import { scan } from '../../../functions/scan.js';
@@ -18,10 +22,6 @@ import { VM_NO_RESULT_REASON } from '../../../shared/azure/vmRunCommand.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { HttpRequest } from '../../helpers/functionsRuntime.js';
 import { repoRoot } from '../../helpers/paths.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../../cli/localAzure/webhookReceiver.js';
-import { startLocalAzure } from '../../../cli/localAzure/harness.js';
-import { clusterIdOf, type ScenarioCluster } from '../../../cli/localAzure/scenario.js';
-import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import { buildMonitor, context, hotCluster, SECRET, timer } from './world.js';
 
 const MIB = 1024 * 1024;
