@@ -305,6 +305,7 @@ function culpritLine(culprit: Culprit): CulpritLine {
 const EXECUTOR_WORDS: Record<string, string> = {
     aksRunCommand: 'AKS run command',
     kubernetes: 'a probe pod through the Kubernetes API',
+    vmRunCommand: "VM run command on the node's VM",
 };
 
 /** "Probed with AKS run command", or "AKS run command failed (KubernetesPerformanceError)". */
@@ -350,6 +351,8 @@ function evidence(finding: Finding | undefined): EvidenceSummary {
     const run = finding?.run
         ? { ...finding.run, by: EXECUTOR_WORDS[finding.run.executor] ?? inert(finding.run.executor, 40) }
         : undefined;
-    if (run) parts.push(runSentence(run));
+    // A successful VM probe is already told, with why, by the probedVia line.
+    const toldByVia = run?.executor === 'vmRunCommand' && run.failed !== true && finding?.probedVia !== undefined;
+    if (run && !toldByVia) parts.push(runSentence(run));
     return { strength, views, collectors, ...(run ? { run } : {}), text: `${parts.join('. ')}.` };
 }

@@ -68,6 +68,21 @@ describe('buildContent', () => {
         assert.doesNotMatch(openedContent().evidence.text, /VM run command/, 'only when it did');
     });
 
+    it('tells a VM probe once, in words, whether it ran or failed', () => {
+        const cause = 'node at its max pods, 30 of 30: the probe pod was refused (OutOfpods)';
+        const probedVia = { executor: 'vmRunCommand', instead: { executor: 'aksRunCommand', cause } };
+        // Both fields are on a finding the VM executor probed (probeNode sets probedVia, investigate sets run).
+        const ran = openedContent(sampleFinding({ probedVia, run: { executor: 'vmRunCommand' } })).evidence.text;
+        assert.ok(ran.endsWith(`. Probed on the node's VM (VM run command) because ${cause}.`), ran);
+        assert.doesNotMatch(ran, /Probed with/);
+        const failed = openedContent(
+            sampleFinding({
+                run: { executor: 'vmRunCommand', failed: true, failureCode: 'VMAgentStatusCommunicationError' },
+            }),
+        ).evidence.text;
+        assert.match(failed, /VM run command on the node's VM failed \(VMAgentStatusCommunicationError\)\.$/);
+    });
+
     it('names the executor, and the service code when its run failed', () => {
         const probed = openedContent(sampleFinding({ run: { executor: 'aksRunCommand' } })).evidence;
         assert.deepEqual(probed.run, { executor: 'aksRunCommand', by: 'AKS run command' });
