@@ -117,8 +117,9 @@ describe('analyze on the namespace lab captures', () => {
         assert.equal(api.establishedPublic, 18);
         assert.equal(api.timeWait, 5);
         assert.equal(api.synSent, 1);
-        // ss -tan shows TCP only: 18 + 5 + 2 CLOSE_WAIT + 1 SYN_SENT; the UDP flow is not in this view.
-        assert.equal(api.snatPortsHeld, 26);
+        // ss -tan shows TCP only: 18 + 5 + 2 CLOSE_WAIT + 1 SYN_SENT = 26; the pod's one public UDP flow comes from
+        // conntrack, the view that has UDP (issue 14.5: each protocol from its best view, never counted twice).
+        assert.equal(api.snatPortsHeld, 27);
         assert.deepEqual(analysis.evidence, ['sockets', 'conntrack']);
         // The 'pod worker' listener on 8080 and loopback connections are not outbound.
         assert.ok(api.destinations.every((d) => d.port !== 8080 || d.ip === '192.0.2.10'));

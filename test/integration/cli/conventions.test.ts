@@ -78,7 +78,7 @@ describe('snat-monitor conventions', () => {
             assert.equal(io.out(), '');
             assert.equal(
                 io.err(),
-                'snat-monitor: unknown command "bogus"; the commands are scan, investigate, analyze, demo (snat-monitor help)\n',
+                'snat-monitor: unknown command "bogus"; the commands are scan, investigate, analyze, probe, demo (snat-monitor help)\n',
             );
         }
         const none = captureIo();
