@@ -241,7 +241,7 @@ describe('snat-monitor demo', () => {
         assert.match(
             text.stdout,
             new RegExp(
-                `^\\[Sev1\\] SNAT ports exhausted on ${HOT} \\(shop\\)\\n  Failed SNAT connections: 230 ${window}\\n  SNAT ports: 1,024 of 1,024 used \\(100%\\)$`,
+                `^\\[Sev1\\] SNAT ports exhausted on ${HOT} \\(shop\\)\\n  Failed SNAT connections: 230 ${window}\\n  SNAT ports: 1,024 of 1,024 used \\(100%\\) for TCP$`,
                 'm',
             ),
         );

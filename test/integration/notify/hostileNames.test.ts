@@ -19,7 +19,7 @@ import { renderFindingPage } from '../../../shared/report/findingPage.js';
 import { renderReport } from '../../../shared/report/renderReport.js';
 import { repoRoot } from '../../helpers/paths.js';
 
-const FIXTURES = join(repoRoot, 'test', 'integration', 'demo', 'fixtures');
+const FIXTURES = join(repoRoot, 'cli', 'demo', 'recordings');
 const CLUSTER =
     '/subscriptions/5e1d7a3c-9b2f-4d6e-8a1c-0f3e2d4c6b8a/resourceGroups/rg-shop/providers/Microsoft.ContainerService/managedClusters/shop';
 const KIND = '[Open finding](https://evil.example/login)';
