@@ -122,12 +122,18 @@ async function skipStale(
             ? `not run: investigation ${claim.heldBy} holds node ${message.node}`
             : `not run: node ${message.node} was investigated and cools down until ${claim.until.toISOString()}`;
     log.info(`Investigation ${message.investigationId}: ${reason}`);
-    // A record left "queued" or "running" would say the probe is still coming; a missing one stays missing.
-    await services.store.investigations
-        .update(message.investigationId, { status: 'skipped', reason }, now)
-        .catch((err: unknown) => {
-            if (!isNotFound(err)) throw err;
-        });
+    // A record left "queued" or "running" (or failed by a takeover, never started) would say the wrong thing; a
+    // missing one stays missing, and one whose probe ran keeps its outcome: a redelivery after the investigation
+    // ended (a VM command given up, the node cooling down) must not overwrite why it ended.
+    const record = await services.store.investigations.get(message.investigationId);
+    const ran = record?.status === 'done' || record?.command !== undefined;
+    if (record !== undefined && !ran) {
+        await services.store.investigations
+            .update(message.investigationId, { status: 'skipped', reason }, now)
+            .catch((err: unknown) => {
+                if (!isNotFound(err)) throw err;
+            });
+    }
     return { investigationId: message.investigationId, status: 'skipped', reason, culprits: [] };
 }
 

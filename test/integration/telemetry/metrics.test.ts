@@ -62,10 +62,11 @@ describe('OpenTelemetry metrics of a scan tick and an investigation', () => {
 
         const nodes = shop.pools[0]!.nodes;
         const used = await memory.points(METRIC.usedPorts);
+        // The scan splits the ports by ProtocolType (issue 18.1): the local Azure serves TCP and UDP for each node.
         assert.deepEqual(
-            used.map((p) => p.attributes[LABEL.node]).sort(),
-            nodes.map((n) => n.name).sort(),
-            'one used-ports series per node',
+            used.map((p) => `${String(p.attributes[LABEL.node])} ${String(p.attributes[LABEL.protocol])}`).sort(),
+            nodes.flatMap((n) => [`${n.name} tcp`, `${n.name} udp`]).sort(),
+            'one used-ports series per node and protocol',
         );
         assert.ok(used.every((p) => p.attributes[LABEL.cluster] === 'shop'));
         const failed = await memory.points(METRIC.failedConnections);
