@@ -141,9 +141,23 @@ describe('documented examples through the SDK clients and our parsers', () => {
         assert.ok(path && ip && family && machine);
         assert.deepEqual(Object.keys(at(machine, path) as object), ['0', '1'], `${path} is a list`);
         assert.deepEqual(Object.keys((at(machine, path) as object[])[0] ?? {}), [ip, family]);
+        // properties.resourceId is the machine's VM, which the VM run command executor addresses (aks-machines.vm-resource-id).
+        const vm = (instance: number) =>
+            '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/MC_rg-shop_aks-shop_eastus/providers/' +
+            `Microsoft.Compute/virtualMachineScaleSets/aks-nodepool1-25481572-vmss/virtualMachines/${instance}`;
         assert.deepEqual(nodes, [
-            { name: 'aks-nodepool1-25481572-vmss000000', agentPool: 'nodepool1', ips: ['10.224.0.4', '10.244.0.1'] },
-            { name: 'aks-nodepool1-25481572-vmss000001', agentPool: 'nodepool1', ips: ['10.224.0.5'] },
+            {
+                name: 'aks-nodepool1-25481572-vmss000000',
+                agentPool: 'nodepool1',
+                ips: ['10.224.0.4', '10.244.0.1'],
+                vmResourceId: vm(0),
+            },
+            {
+                name: 'aks-nodepool1-25481572-vmss000001',
+                agentPool: 'nodepool1',
+                ips: ['10.224.0.5'],
+                vmResourceId: vm(1),
+            },
         ]);
     });
 
