@@ -241,28 +241,6 @@ describe('the local Azure answers in the shapes of the documented examples', () 
         assert.equal((await executor.run(failing, { command: 'true' })).reason, 'ImagePullBackoff');
         assertSameShape('runCommandFailed', answer(exchanges, result));
     });
-
-    it('checks a path the example lacks against the other example named for it, and lets a spec-only one pass', () => {
-        const documented = { properties: {} };
-        const elsewhere = { properties: { mode: 'System' } };
-        const rules = {
-            read: [],
-            elsewhere: { 'properties.mode': { name: 'create', body: elsewhere } },
-            undocumented: { 'properties.powerState': 'in the spec' },
-        };
-        assert.deepEqual(
-            shapeDrift({ properties: { mode: 'User', powerState: { code: 'Running' } } }, documented, rules),
-            [],
-        );
-        assert.deepEqual(shapeDrift({ properties: { mode: 1 } }, documented, rules), [
-            'properties.mode is number in the stand-in, string in create',
-        ]);
-        const moved = { 'properties.mode': { name: 'create', body: { mode: {} }, path: 'mode' } };
-        assert.deepEqual(
-            shapeDrift({ properties: { mode: { kind: 'x' } } }, documented, { read: [], elsewhere: moved }),
-            ['the stand-in serves properties.mode.kind, which neither the example nor create has'],
-        );
-    });
 });
 
 describe('the shape comparison', () => {
