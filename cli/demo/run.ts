@@ -239,6 +239,7 @@ function demoPageLinks(outputDir: string): PageLinks {
     return {
         finding: (id) => `${base}/findings/${id.replace(/[^A-Za-z0-9._-]/g, '_')}.html`,
         runbook: (anchor) => `${base}/runbook.html#${encodeURIComponent(anchor)}`,
+        report: `${base}/report.html`,
     };
 }
 

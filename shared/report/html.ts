@@ -42,10 +42,17 @@ export function link(url: string | undefined, label: string): string {
     return `<a href="${escapeHtml(url)}">${escapeHtml(label)}</a>`;
 }
 
-export function linkList(content: NotificationContent): string {
-    const items = messageLinks(content)
-        .map(({ title, url }) => link(url, title))
-        .filter((item) => item !== '');
+export interface LinkListOptions {
+    /** On the finding page itself its own link is dropped: a link to the page a person is on helps no one. */
+    onFindingPage?: boolean;
+    /** The on-call report, linked first where the page knows where it is. */
+    reportUrl?: string;
+}
+
+export function linkList(content: NotificationContent, options: LinkListOptions = {}): string {
+    const links = messageLinks(content).filter((l) => !(options.onFindingPage && l.url === content.links.finding));
+    const all = options.reportUrl ? [{ title: 'On-call report', url: options.reportUrl }, ...links] : links;
+    const items = all.map(({ title, url }) => link(url, title)).filter((item) => item !== '');
     return items.length > 0 ? `<p class="links">${items.join(' ')}</p>` : '';
 }
 
@@ -103,10 +110,11 @@ figure.node { margin: 12px 0 22px; } figcaption { font-weight: 600; margin-botto
 svg.chart { width: 100%; max-width: 640px; height: auto; background: #fbfcfd; display: block; }
 svg .frame { fill: none; stroke: #d0d7de; } svg .bar.failed { fill: #cf222e; }
 svg .line.usage { fill: none; stroke: #0969da; stroke-width: 2; }
-svg .threshold { stroke: #9a6700; stroke-dasharray: 4 3; } svg .axis { font-size: 11px; fill: #57606a; }
+svg .threshold { stroke: #9a6700; stroke-dasharray: 4 3; } svg .axis, svg .note { font-size: 11px; fill: #57606a; }
+svg .note { font-style: italic; }
 /* The chart shrinks with the screen and its text with it: on narrow screens axis text is drawn larger, to stay 10-13 px. */
-@media (max-width: 660px) { svg .axis { font-size: 14px; } }
-@media (max-width: 480px) { svg .axis { font-size: 18px; } }
+@media (max-width: 660px) { svg .axis, svg .note { font-size: 14px; } }
+@media (max-width: 480px) { svg .axis, svg .note { font-size: 18px; } }
 .legend { color: #57606a; font-size: 13px; } .key { display: inline-block; width: 12px; height: 10px; margin: 0 4px 0 0; }
 .legend span.item { display: inline-block; margin-right: 12px; }
 .key.failed { background: #cf222e; } .key.usage { background: #0969da; } .key.threshold { border-top: 2px dashed #9a6700; height: 0; }
