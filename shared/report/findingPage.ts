@@ -93,7 +93,7 @@ export function renderFindingPage(
         fixes.length > 0 ? `<h2>Fix</h2>${fixList(fixes)}` : '',
         '<h2>Evidence</h2>',
         `<p>${escapeHtml(content.evidence.text)}</p>`,
-        `<table><thead><tr><th>Collector</th><th>Status</th><th>Why</th></tr></thead><tbody>${finding.collectors
+        `<table class="collectors"><thead><tr><th>Collector</th><th>Status</th><th>Why</th></tr></thead><tbody>${finding.collectors
             .map(
                 (c) =>
                     `<tr><td>${escapeHtml(inert(c.name, 60))}</td><td>${escapeHtml(c.status)}</td><td>${escapeHtml(inert(c.reason ?? '', 500))}</td></tr>`,

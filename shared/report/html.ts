@@ -105,6 +105,8 @@ ol.culprits, ul.fix { padding-left: 22px; margin: 6px 0; } ol.culprits li, ul.fi
 pre { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 10px; margin: 6px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 .links a { display: inline-block; margin: 4px 14px 0 0; }
 table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: 5px 6px; border-bottom: 1px solid #eaeef2; vertical-align: top; overflow-wrap: anywhere; }
+/* Fixed widths for the short columns, so a phone does not squeeze them to a letter a line ("una/vaila/ble"). */
+table.collectors { table-layout: fixed; } table.collectors th:nth-child(1) { width: 7.5em; } table.collectors th:nth-child(2) { width: 7em; }
 th { background: #f6f8fa; font-weight: 600; }
 figure.node { margin: 12px 0 22px; } figcaption { font-weight: 600; margin-bottom: 4px; overflow-wrap: anywhere; }
 svg.chart { width: 100%; max-width: 640px; height: auto; background: #fbfcfd; display: block; }

@@ -72,6 +72,14 @@ const AXIS_TEXT = `() => [...document.querySelectorAll('svg.chart')].map((svg) =
     return { chart: box(svg), labels: [...svg.querySelectorAll('text.axis')].map(box) };
 })`;
 
+/** Lines each name and status cell of the collector table takes: distinct tops of its text's line boxes. */
+const CELL_LINES = `() => [...document.querySelectorAll('table.collectors td:nth-child(-n+2)')].map((td) => {
+    const range = document.createRange();
+    range.selectNodeContents(td);
+    const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+    return { text: td.textContent, lines: tops.size };
+})`;
+
 /** Widest element and the page's own width, to catch anything that makes a phone scroll sideways. */
 const OVERFLOW = `() => {
     const width = document.documentElement.clientWidth;
@@ -238,6 +246,14 @@ describe(
                 await finding.screenshot({ fullPage: true, path: join(SHOTS, `finding-${width}.png`) });
                 const overflow = await finding.evaluate<{ scrollWidth: number }>(`(${OVERFLOW})()`);
                 assert.equal(overflow.scrollWidth, width);
+                // The collector table's short words stay whole on one line: no "una / vaila / ble" on a phone.
+                const cells = await finding.evaluate<{ text: string; lines: number }[]>(`(${CELL_LINES})()`);
+                assert.ok(cells.length >= 14, JSON.stringify(cells));
+                assert.deepEqual(
+                    cells.filter((c) => c.lines > 1),
+                    [],
+                    `at ${width} px`,
+                );
             }
             assert.match(
                 await finding.locator('h1').innerText(),
