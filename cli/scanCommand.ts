@@ -17,12 +17,12 @@ import { signIn } from './azureSignIn.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, UsageError } from './io.js';
 import {
     abandonQueued,
-    warnWhenNoChannel,
     describeDrain,
     finalDrain,
     openCliMonitor,
     runQueued,
     stderrLog,
+    warnWhenNoChannel,
 } from './monitor.js';
 import { createProgress, type Progress } from './progress.js';
 
