@@ -181,7 +181,7 @@ export async function runInvestigate(
 
     const probed = await progress.step(`Running the probe on ${node.name} via ${services.executor.name}`, () =>
         probeNode(
-            { executor: services.executor, vmExecutor: services.vmRunCommand, config },
+            { executor: services.executor, vmExecutor: services.vmRunCommand, nodePods: services.nodePods, config },
             {
                 cluster,
                 node: node.name,

@@ -31,9 +31,13 @@ export function isAtLeast(found: string, minimum: string = MIN_NODE): boolean {
     return true;
 }
 
-export function runtimeProblem(found: string): string {
+/** The one line for an old Node; off Linux it says what to do, as the package brings a Node only for Linux. */
+export function runtimeProblem(found: string, platform: NodeJS.Platform = process.platform): string {
     const [major, minor] = MIN_NODE.split('.');
-    return `snat-monitor needs Node ${major ?? ''}.${minor ?? ''} or newer; found ${found.replace(/^v/, '')}`;
+    const needed = `Node ${major ?? ''}.${minor ?? ''} or newer`;
+    const line = `snat-monitor needs ${needed}; found ${found.replace(/^v/, '')}`;
+    if (platform === 'linux') return line;
+    return `${line}: install ${needed} (nodejs.org), as the package brings its own Node only on Linux`;
 }
 
 export interface BundledNode {

@@ -1,6 +1,7 @@
 /**
- * A small slice of a cluster's Kubernetes API, served by the local Azure under /kubernetes/<cluster>: list nodes, and
- * create / read / log / delete pods, which is all the direct executor and the node-mapping fallback use. Pods do not
+ * A small slice of a cluster's Kubernetes API, served by the local Azure under /kubernetes/<cluster>: list nodes, list
+ * a node's pods, and create / read / log / delete pods, which is all the direct executor, the node-mapping fallback and
+ * the VM probe's owner lookup use. Pods do not
  * run; the scenario scripts what each pod does. Object shapes follow the Kubernetes v1 API (Node, Pod, Status).
  */
 import type { ServerResponse } from 'node:http';
@@ -24,6 +25,7 @@ export interface PodScript {
 
 export type KubernetesRoute =
     | 'kubernetes.listNodes'
+    | 'kubernetes.listPods'
     | 'kubernetes.createPod'
     | 'kubernetes.readPod'
     | 'kubernetes.readPodLog'
@@ -32,6 +34,7 @@ export type KubernetesRoute =
 /** The route a request is for, so faults can be aimed at it; undefined when it is none of the slice's routes. */
 export function kubernetesRouteOf(method: string, path: string): KubernetesRoute | undefined {
     if (method === 'GET' && path === '/api/v1/nodes') return 'kubernetes.listNodes';
+    if (method === 'GET' && path === '/api/v1/pods') return 'kubernetes.listPods';
     const pods = /^\/api\/v1\/namespaces\/[^/]+\/pods(?:\/([^/]+))?(\/log)?$/.exec(path);
     if (!pods) return undefined;
     if (method === 'POST' && pods[1] === undefined) return 'kubernetes.createPod';
@@ -78,7 +81,22 @@ export class KubernetesApi {
         path: string,
         body: string,
         response: ServerResponse,
+        query: URLSearchParams = new URLSearchParams(),
     ): KubernetesRoute | undefined {
+        if (method === 'GET' && path === '/api/v1/pods') {
+            // The one field selector the app sends, spec.nodeName=<node>; any other is refused as the API server would.
+            const selector = query.get('fieldSelector') ?? '';
+            const node = /^spec\.nodeName=(.+)$/.exec(selector)?.[1];
+            if (selector !== '' && node === undefined) {
+                status(response, 400, 'BadRequest', `field label not supported: ${selector}`);
+                return 'kubernetes.listPods';
+            }
+            const items = (cluster.apiPods ?? []).filter(
+                (pod) => node === undefined || (pod.spec as { nodeName?: string } | undefined)?.nodeName === node,
+            );
+            send(response, 200, { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: '1' }, items });
+            return 'kubernetes.listPods';
+        }
         if (method === 'GET' && path === '/api/v1/nodes') {
             send(response, 200, {
                 kind: 'NodeList',

@@ -96,6 +96,11 @@ export interface ScenarioCluster {
     runCommand?: RunCommandScript;
     /** What the nodes' VMs do with a Virtual Machine Scale Set run command (vmRunCommand.ts). */
     vmRunCommand?: VmRunCommandScript;
+    /**
+     * The workload pods the cluster's Kubernetes API lists (GET /api/v1/pods, v1 Pod objects placed by spec.nodeName):
+     * their owners are what the VM probe's pods are matched to. None when absent.
+     */
+    apiPods?: Record<string, unknown>[];
     /** What pods created through the cluster's Kubernetes API do. */
     kubernetesPods?: PodScript;
     /** An admission policy refusing privileged pods, through the Kubernetes API and inside run command alike. */

@@ -497,7 +497,7 @@ export class LocalAzure {
         const faulted = kubernetesRouteOf(method, apiPath);
         if (faulted) record.route = faulted;
         if (faulted && (await this.applyFault(faulted, path, query, response))) return;
-        const route = this.kubernetes.handle(cluster, method, apiPath, body, response);
+        const route = this.kubernetes.handle(cluster, method, apiPath, body, response, query);
         if (route) record.route = route;
         else kubeStatus(404, 'NotFound', `the server could not find the requested resource ${apiPath}`);
     }

@@ -7,6 +7,7 @@ import { type ScanSettings, scanSettingsFrom } from '../detect/scan.js';
 import {
     AksKubernetesAccess,
     FallbackNodeResolver,
+    KubernetesNodePods,
     KubernetesNodeResolver,
     KubernetesPodExecutor,
 } from '../kubernetes/api.js';
@@ -32,6 +33,8 @@ export interface AzureServices {
     kubernetes: KubernetesPodExecutor;
     /** Scale set VM run command on the node's VM: SNATMON_EXECUTOR=vmRunCommand, or the fallback. */
     vmRunCommand: VmRunCommandExecutor;
+    /** The Kubernetes API's pods on a node: the owners of the pods the VM probe finds. */
+    nodePods: KubernetesNodePods;
     /** The executor SNATMON_EXECUTOR picked. */
     executor: ProbeExecutor;
     settings: ScanSettings;
@@ -97,6 +100,7 @@ export function createAzureServices(
         runCommand,
         kubernetes,
         vmRunCommand,
+        nodePods: new KubernetesNodePods(kubernetesAccess),
         executor: executors[config.investigation.executor],
         settings: scanSettingsFrom(config.detection),
     };

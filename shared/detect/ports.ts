@@ -138,6 +138,19 @@ export interface ProbeRequest {
     signal?: AbortSignal;
 }
 
+/**
+ * The pods on one node as the Kubernetes API lists them, as `kubectl get pods -A --field-selector
+ * spec.nodeName=<node> -o json` text: their owners name their workloads.
+ */
+export interface NodePodLister {
+    podsOn(cluster: ClusterInfo, node: string): Promise<NodePods>;
+}
+
+export type NodePods =
+    | { ok: true; json: string }
+    /** `reason` is ours (safe to store and send); `detail` may quote the service, for the log only. */
+    | { ok: false; reason: string; detail: string };
+
 export interface ProbeExecutor {
     readonly name: string;
     run(cluster: ClusterInfo, request: ProbeRequest): Promise<CommandResult>;

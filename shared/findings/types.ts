@@ -97,7 +97,12 @@ export interface Finding extends Omit<NodeObservation, 'observedAt'> {
      * Set when the probe ran on the node's VM (VM run command): as the configured executor, or instead of the pod
      * executor, which could not start it for `instead.cause` (ours, with the numbers: "node at its max pods, 30 of 30").
      */
-    probedVia?: { executor: string; instead?: { executor: string; cause: string } };
+    probedVia?: {
+        executor: string;
+        instead?: { executor: string; cause: string };
+        /** Where the pods' workloads came from: their owners (Kubernetes API), or the pod naming rules. */
+        workloads?: 'kubernetesApi' | 'podNaming';
+    };
     /** The incident this finding belongs to, once the lifecycle has placed it. */
     incidentId?: string;
     truncated?: FindingTruncation;

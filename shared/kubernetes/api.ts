@@ -20,7 +20,15 @@ import { admissionRefusal, commandResultBuilder, refusedFor } from '../azure/com
 import { upstream, UpstreamError } from '../azure/errors.js';
 import { RequestTimeoutError } from '../azure/pipelinePolicies.js';
 import { AKS_AAD_SERVER_SCOPE } from '../azure/runCommand.js';
-import type { CommandResult, NodeInfo, NodeResolver, ProbeExecutor, ProbeRequest } from '../detect/ports.js';
+import type {
+    CommandResult,
+    NodeInfo,
+    NodePodLister,
+    NodePods,
+    NodeResolver,
+    ProbeExecutor,
+    ProbeRequest,
+} from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
 import { redactSecrets } from '../errors.js';
 import { resourceKey } from '../resourceId.js';
@@ -169,6 +177,37 @@ export class KubernetesNodeResolver implements NodeResolver {
                 ips: (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address),
             };
         });
+    }
+}
+
+/**
+ * The pods on a node from the Kubernetes API (the snatmon-reader ClusterRole of infra/kubernetes/snatmon-probe.yaml
+ * lists pods): what the VM probe, which sees only crictl, reads the pods' owners from.
+ */
+export class KubernetesNodePods implements NodePodLister {
+    constructor(private readonly access: AksKubernetesAccess) {}
+
+    async podsOn(cluster: ClusterInfo, node: string): Promise<NodePods> {
+        try {
+            const api = await this.access.coreApi(cluster);
+            const fieldSelector = `spec.nodeName=${node}`;
+            const list = await this.access.request((options) =>
+                api.listPodForAllNamespaces({ fieldSelector }, options),
+            );
+            return { ok: true, json: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: list.items }) };
+        } catch (error) {
+            const detail = kubernetesReason(error) ?? upstream(`Listing the pods of node ${node}`, error).message;
+            const status = apiStatus(error);
+            const reason =
+                status !== undefined
+                    ? `the Kubernetes API answered ${String(status)}`
+                    : error instanceof UpstreamError && error.statusCode !== undefined
+                      ? `reading the cluster's user kubeconfig failed (HTTP ${String(error.statusCode)})`
+                      : error instanceof RequestTimeoutError
+                        ? `the Kubernetes API gave no answer within ${this.access.requestTimeoutMs / 1000} s`
+                        : 'the Kubernetes API could not be reached';
+            return { ok: false, reason, detail };
+        }
     }
 }
 

@@ -162,6 +162,7 @@ async function investigate(
         {
             executor: services.azure.executor,
             vmExecutor: services.azure.vmRunCommand,
+            nodePods: services.azure.nodePods,
             config: services.config,
             vmCommand,
         },

@@ -9,14 +9,14 @@
  * (SNATMON_EXECUTOR_FALLBACK), and the outcome says why (`via`).
  */
 import type { Config } from '../config.js';
-import type { CommandResult, ProbeExecutor, ProbeRequest, Refusal } from '../detect/ports.js';
+import type { CommandResult, NodePodLister, ProbeExecutor, ProbeRequest, Refusal } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
 import { leadingCode, probeFailureReason } from '../errors.js';
 import type { CollectorEvidence, ProbeRun } from '../findings/types.js';
 import { analyzeProbeOutput, analyzeRunCommandOutput, type ProbeAnalysis } from '../probe/analyzeProbe.js';
 import { buildRunCommand, type RunCommandPlan } from '../probe/manifest.js';
 import { fallbackCause, runCommandDisabledCause, vmRunCommandRefusal } from '../probe/podRefusal.js';
-import { buildVmProbeScript, readVmProbeOutput } from '../probe/vmProbe.js';
+import { buildVmProbeScript, readVmProbeOutput, type VmProbeOutput } from '../probe/vmProbe.js';
 import { admissionRefusalReason, investigationBlock, refusalReason } from './investigable.js';
 
 /** 400 KiB for the probe leaves room for the wrapper's pod list under the run command's 512 kB. */
@@ -35,6 +35,8 @@ export interface NodeProbeDeps {
     executor: ProbeExecutor;
     /** VM run command: the executor when SNATMON_EXECUTOR=vmRunCommand, else the fallback (SNATMON_EXECUTOR_FALLBACK). */
     vmExecutor?: ProbeExecutor;
+    /** The Kubernetes API's pods on the node, for the owners of the pods the VM probe found with crictl. */
+    nodePods?: NodePodLister;
     config: Pick<Config, 'probe' | 'investigation' | 'incidents'>;
     /** One VM run command per investigation (issue 16.1): the one started before, and where to keep a new one. */
     vmCommand?: VmCommandMemory;
@@ -57,7 +59,14 @@ export interface VmCommandMemory {
 export interface ProbeRoute {
     executor: string;
     instead?: { executor: string; cause: string };
+    /**
+     * Where the VM probe's pods got their workloads: their owners in the Kubernetes API, or (the API out of reach)
+     * the pod-template-hash and Job naming rules.
+     */
+    workloads?: WorkloadSource;
 }
+
+export type WorkloadSource = 'kubernetesApi' | 'podNaming';
 
 /** The probe ran and printed something an analysis could be made of. */
 export interface NodeProbeSuccess {
@@ -232,17 +241,13 @@ async function probeVm(
             `the VM probe printed no usable output (${read.notes.join('; ')}; exit code ${result.exitCode})`,
         );
     }
+    const workloads = await nodeWorkloads(deps.nodePods, target, read);
     const probe = analyzeProbeOutput(read.probeOutput, {
         ...analysisOptions(deps, target),
-        ...(read.podMap === undefined ? {} : { pods: read.podMap }),
+        ...(workloads.pods === undefined ? {} : { pods: workloads.pods }),
     });
-    probe.analysis.notes.push(...read.notes);
-    if (read.inferredWorkloads > 0) {
-        probe.analysis.notes.push(
-            `No Kubernetes API on the node: the workloads of ${read.inferredWorkloads} pods are inferred from their ` +
-                'pod-template-hash and Job name labels (crictl), not read from their owners',
-        );
-    }
+    probe.analysis.notes.push(...read.notes, ...workloads.notes);
+    if (workloads.source) via.workloads = workloads.source;
     const collectors: CollectorEvidence[] = probe.collectors.map((c) => ({
         name: c.name,
         status: c.status,
@@ -256,6 +261,65 @@ async function probeVm(
         });
     }
     return { ok: true, result, probe, collectors, via };
+}
+
+interface NodeWorkloads {
+    pods?: string;
+    source?: WorkloadSource;
+    notes: string[];
+}
+
+/**
+ * The pods the VM probe found (crictl on the node), with their workloads: their owners from the Kubernetes API when
+ * it answers (the pod path's source), else what the pod-template-hash and Job naming rules give. A pod crictl saw
+ * but the API did not list (just started or gone) keeps its inferred workload.
+ */
+async function nodeWorkloads(
+    lister: NodePodLister | undefined,
+    target: NodeProbeTarget,
+    read: VmProbeOutput,
+): Promise<NodeWorkloads> {
+    if (read.podMap === undefined) return { notes: [] };
+    const inferred = (why: string): NodeWorkloads => ({
+        pods: read.podMap,
+        source: 'podNaming',
+        notes:
+            read.inferredWorkloads === 0
+                ? []
+                : [
+                      `${why}: the workloads of ${read.inferredWorkloads} pods are inferred from their pod-template-hash ` +
+                          'and Job name labels (crictl), not read from their owners',
+                  ],
+    });
+    if (!lister) return inferred('No Kubernetes API access here');
+    const listed = await lister.podsOn(target.cluster, target.node);
+    if (!listed.ok) return inferred(`The pods' owners could not be read: ${listed.reason}`);
+    const fromApi = podItems(listed.json);
+    const crictl = podItems(read.podMap);
+    const known = new Set(fromApi.map((p) => p.metadata?.uid));
+    const onlyCrictl = crictl.filter((p) => !known.has(p.metadata?.uid));
+    const matched = crictl.length - onlyCrictl.length;
+    if (matched === 0) return inferred('The Kubernetes API listed none of the pods crictl found on the node');
+    const items = [...fromApi, ...onlyCrictl];
+    const rest = onlyCrictl.length === 0 ? '' : `; ${onlyCrictl.length} pods it did not list keep their inferred ones`;
+    return {
+        pods: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
+        source: 'kubernetesApi',
+        notes: [`The workloads of ${matched} pods are read from their owners in the Kubernetes API${rest}`],
+    };
+}
+
+interface PodItem {
+    metadata?: { uid?: string };
+}
+
+function podItems(json: string): PodItem[] {
+    try {
+        const parsed = JSON.parse(json) as { items?: unknown };
+        return Array.isArray(parsed.items) ? (parsed.items as PodItem[]) : [];
+    } catch {
+        return [];
+    }
 }
 
 /**

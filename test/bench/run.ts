@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: runs every benchmark listed in BENCHES and prints their figures and checks.
  * Options: --lines N (event lines in generated inputs, default 1,000,000), --runs N (timed runs, default 5); the scale
- * benchmark reads its own (--quick, --scale-clusters N, --scale-ticks N, --scale-concurrency N; see scaleBench.ts).
+ * benchmark reads its own (--quick, --scale-clusters N, --scale-ticks N, --scale-concurrency N; see scaleBench.ts), and
+ * the VM probe benchmark --vm-pods N (pods on the dense node, default 250; see vmProbeBench.ts).
  * --only NAME[,NAME] runs just those benchmarks (names as printed, e.g. `--only analyze`).
  * Exits 1 when a check fails, so a missed target is not mistaken for a pass.
  */
@@ -15,6 +16,7 @@ import { faultsBench } from './faultsBench.js';
 import { probeBench } from './probeBench.js';
 import { scaleBench } from './scaleBench.js';
 import { tickBench } from './tickBench.js';
+import { vmProbeBench } from './vmProbeBench.js';
 
 const BENCHES: Bench[] = [
     analyzeBench,
@@ -22,6 +24,7 @@ const BENCHES: Bench[] = [
     analyzeLargeBench,
     tickBench,
     probeBench,
+    vmProbeBench,
     scaleBench,
     faultsBench,
 ];

@@ -26,7 +26,8 @@ export function vmProbeScenario() {
     });
 }
 
-export async function runVmProbeOnLab(lab: NodeLab): Promise<ProbeRun> {
+/** `timeoutMs` bounds the script's run (the lab's default, 2 minutes, when absent; a dense node needs more). */
+export async function runVmProbeOnLab(lab: NodeLab, timeoutMs?: number): Promise<ProbeRun> {
     // What `crictl inspectp` would say of each pod sandbox, labels as the kubelet copies them from the pod.
     const dir = join(lab.sharedDir, 'inspectp');
     mkdirSync(dir, { recursive: true });
@@ -41,9 +42,13 @@ export async function runVmProbeOnLab(lab: NodeLab): Promise<ProbeRun> {
         };
         writeFileSync(join(dir, `${pod.sandboxId}.json`), JSON.stringify({ status }));
     }
-    return lab.runAsHost(buildVmProbeScript({ windowSeconds: 1 }), {
-        SNATMON_PROBE_CRICTL: STANDIN_CRICTL_HOST,
-        SNATMON_LAB_CRICTL_INSPECT_DIR: dir,
-        SNATMON_LAB_CRICTL_JSON: join(dir, `${lab.pods[0]?.sandboxId ?? ''}.json`),
-    });
+    return lab.runAsHost(
+        buildVmProbeScript({ windowSeconds: 1 }),
+        {
+            SNATMON_PROBE_CRICTL: STANDIN_CRICTL_HOST,
+            SNATMON_LAB_CRICTL_INSPECT_DIR: dir,
+            SNATMON_LAB_CRICTL_JSON: join(dir, `${lab.pods[0]?.sandboxId ?? ''}.json`),
+        },
+        timeoutMs,
+    );
 }

@@ -28,6 +28,44 @@ const LAB_PRIVATE = '10.0.0.0/8';
 
 let azure: LocalAzure;
 
+const FULL_NODE = shopCluster().pools[0]?.nodes[1]?.name ?? '';
+
+/** The Kubernetes API's view of the fixture's pods (test/fixtures/vm-probe/shop-tail.txt's pod map), with owners. */
+function apiPod(namespace: string, name: string, uid: string, ip: string, owner: { kind: string; name: string }) {
+    return {
+        metadata: {
+            name,
+            namespace,
+            uid,
+            ownerReferences: [{ apiVersion: 'apps/v1', ...owner, uid, controller: true }],
+        },
+        spec: { nodeName: FULL_NODE },
+        status: { podIP: ip, phase: 'Running' },
+    };
+}
+const API_PODS = [
+    apiPod('shop', 'egress-api-7c9f8d6b5-x2x9q', 'a69e42fc-d254-492b-9218-e71561375ebf', '10.244.0.10', {
+        kind: 'ReplicaSet',
+        name: 'egress-api-7c9f8d6b5',
+    }),
+    apiPod('shop', 'web-5d8f7c9b4-k8m2p', 'd00ec0a4-ccaa-42fe-9fdc-47e2055e97b2', '10.244.0.11', {
+        kind: 'ReplicaSet',
+        name: 'web-5d8f7c9b4',
+    }),
+    apiPod('data', 'db-sync-0', 'd9bede64-54e3-4e52-b620-d0a47e250176', '10.244.0.12', {
+        kind: 'StatefulSet',
+        name: 'db-sync',
+    }),
+    // On another node: the field selector leaves it out.
+    {
+        ...apiPod('shop', 'other-0', '11111111-2222-3333-4444-555555555555', '10.244.1.9', {
+            kind: 'StatefulSet',
+            name: 'other',
+        }),
+        spec: { nodeName: 'elsewhere' },
+    },
+];
+
 /** shop with node 1 at its max pods (30 of 30, Azure CNI), run command and the VMs scripted. */
 function fullCluster(extra: Partial<ScenarioCluster> = {}): ScenarioCluster {
     const base = shopCluster();
@@ -60,6 +98,7 @@ async function probe(scenario: ScenarioCluster, settings: Record<string, string>
         {
             executor: services.executor,
             vmExecutor: services.vmRunCommand,
+            nodePods: services.nodePods,
             config: loadConfig(localAzureEnv(azure, env)),
         },
         { cluster, node },
@@ -84,6 +123,7 @@ describe('the VM run command fallback in probeNode', () => {
                 executor: 'aksRunCommand',
                 cause: 'node at its max pods, 30 of 30: the probe pod was refused (OutOfpods)',
             },
+            workloads: 'podNaming',
         });
         assert.equal(azure.count('vmssVms.runCommand'), 1, 'one VM run command');
         assert.equal(azure.vmRunCommands.received[0]?.node, fullCluster().pools[0]?.nodes[1]?.name);
@@ -92,8 +132,52 @@ describe('the VM run command fallback in probeNode', () => {
         assert.deepEqual([top.workloadKind, top.workload], ['Deployment', 'egress-api']);
         const notes = outcome.probe.analysis.notes.join(' ');
         assert.match(notes, /only the last 4,096 bytes: the full probe output \(12,612 bytes on the node\) was cut/);
-        assert.match(notes, /No Kubernetes API on the node: the workloads of \d+ pods are inferred/);
+        // The cluster's API lists no pods on the node here, so the naming rules name the workloads, and say so.
+        assert.match(notes, /listed none of the pods crictl found on the node: the workloads of 2 pods are inferred/);
         assert.ok(outcome.collectors.some((c) => c.name === 'output' && /last 4,096 bytes/.test(c.reason ?? '')));
+    });
+
+    it("reads the pods' workloads from the Kubernetes API when it answers, and says so", async () => {
+        const outcome = await probe(fullCluster({ apiPods: API_PODS }));
+        assert.ok(outcome.ok, outcome.ok ? '' : outcome.reason);
+        assert.equal(outcome.via.workloads, 'kubernetesApi');
+        assert.equal(azure.count('kubernetes.listPods'), 1);
+        const listed = azure.requests.find((r) => r.route === 'kubernetes.listPods');
+        assert.equal(listed?.query.get('fieldSelector'), `spec.nodeName=${FULL_NODE}`);
+        const byPod = new Map(outcome.probe.analysis.culprits.map((c) => [c.pod, c]));
+        assert.deepEqual(
+            [byPod.get('egress-api-7c9f8d6b5-x2x9q')?.workloadKind, byPod.get('egress-api-7c9f8d6b5-x2x9q')?.workload],
+            ['Deployment', 'egress-api'],
+        );
+        // A StatefulSet's pod carries no naming rule the VM probe could infer its owner from; the API names it.
+        const db = byPod.get('db-sync-0');
+        assert.deepEqual([db?.workloadKind, db?.workload], ['StatefulSet', 'db-sync']);
+        const notes = outcome.probe.analysis.notes.join(' ');
+        assert.match(notes, /The workloads of 3 pods are read from their owners in the Kubernetes API/);
+        assert.doesNotMatch(notes, /inferred/);
+    });
+
+    it('infers the workloads from pod names when the Kubernetes API refuses, and says why', async () => {
+        const outcome = await probe(fullCluster({ apiPods: API_PODS }), {}, () => {
+            azure.inject({
+                route: 'kubernetes.listPods',
+                kind: 'error',
+                status: 403,
+                code: 'Forbidden',
+                message: 'no',
+            });
+        });
+        assert.ok(outcome.ok, outcome.ok ? '' : outcome.reason);
+        assert.equal(outcome.via.workloads, 'podNaming');
+        const byPod = new Map(outcome.probe.analysis.culprits.map((c) => [c.pod, c]));
+        assert.equal(byPod.get('egress-api-7c9f8d6b5-x2x9q')?.workload, 'egress-api');
+        // No naming rule gives a StatefulSet: its pod stands for itself.
+        const db = byPod.get('db-sync-0');
+        assert.deepEqual([db?.workloadKind, db?.workload], ['Pod', 'db-sync-0']);
+        assert.match(
+            outcome.probe.analysis.notes.join(' '),
+            /The pods' owners could not be read: the Kubernetes API answered 403: the workloads of 2 pods are inferred from their pod-template-hash and Job name labels/,
+        );
     });
 
     it('with SNATMON_EXECUTOR_FALLBACK=none, fails with the refusal and its numbers, and runs nothing on the VM', async () => {

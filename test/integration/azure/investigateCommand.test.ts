@@ -103,6 +103,29 @@ describe('snat-monitor investigate', () => {
         assert.equal(azure.count('managedClusters.runCommand'), before);
     });
 
+    it('exits 1 when the probe output was unusable: garbage or nothing (issue 15.4)', async () => {
+        let logs = '';
+        const garbled = {
+            ...fleetCluster(),
+            runCommand: { polls: 1, outcome: () => ({ kind: 'succeeded' as const, exitCode: 0, logs }) },
+        };
+        azure.reset({ clusters: [garbled, lockedDownCluster()] });
+        try {
+            for (const [what, text] of [
+                ['garbage', 'Segmentation fault\n\u0000\u0001 not probe output at all\n'],
+                ['empty', ''],
+            ] as const) {
+                logs = text;
+                const io = captureIo('', localAzureEnv(azure, { SNATMON_RUN_COMMAND_POLL_SECONDS: '0.01' }));
+                const code = await runInvestigate(['--cluster', idOf(garbled), '--ip', '10.224.0.9'], io);
+                assert.equal(code, 1, `${what}: ${io.out()} ${io.err()}`);
+                assert.match(io.err(), /The probe did not complete|no usable output/, what);
+            }
+        } finally {
+            azure.reset({ clusters: [withProbeOutput(fleetCluster()), lockedDownCluster()] });
+        }
+    });
+
     it('refuses bad usage', async () => {
         const io = captureIo('', localAzureEnv(azure));
         await assert.rejects(runInvestigate(['--node', 'x'], io), { name: 'UsageError', message: /--cluster/ });

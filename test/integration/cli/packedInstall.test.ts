@@ -162,7 +162,12 @@ describe('snat-monitor installed from the packed tarball', { skip }, () => {
             assert.equal(help.code, 1);
             assert.equal(help.stdout, '');
             assert.equal(help.stderr, `${runtimeProblem(node?.version ?? '')}\n`);
-            assert.equal(runtimeProblem('v20.20.2'), 'snat-monitor needs Node 22.19 or newer; found 20.20.2');
+            assert.equal(runtimeProblem('v20.20.2', 'linux'), 'snat-monitor needs Node 22.19 or newer; found 20.20.2');
+            assert.equal(
+                runtimeProblem('v20.20.2', 'darwin'),
+                'snat-monitor needs Node 22.19 or newer; found 20.20.2: install Node 22.19 or newer (nodejs.org), as ' +
+                    'the package brings its own Node only on Linux',
+            );
         },
     );
 });
