@@ -7,7 +7,8 @@ import {
 } from '@azure/functions';
 
 import { MAX_ALERT_BYTES, parseCommonAlert } from '../shared/alerts/commonAlert.js';
-import { SigningKeysUnavailable, TokenRejected } from '../shared/alerts/entraToken.js';
+import { TokenRejected } from '../shared/alerts/entraToken.js';
+import { SigningKeysUnavailable } from '../shared/http/entraJwt.js';
 import { HttpError, json, respond } from '../shared/http/responses.js';
 import { handleAlert } from '../shared/monitor/alertTrigger.js';
 import { getAppServices } from '../shared/monitor/appServices.js';

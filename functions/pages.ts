@@ -7,9 +7,10 @@ import {
 } from '@azure/functions';
 
 import { parseFindingId } from '../shared/findings/ids.js';
+import type { KeySource } from '../shared/http/entraJwt.js';
 import { servePage } from '../shared/http/pages.js';
 import { respond } from '../shared/http/responses.js';
-import { entraKeySource, type KeySource } from '../shared/http/signIn.js';
+import { entraKeySource } from '../shared/http/signIn.js';
 import { getAppServices } from '../shared/monitor/appServices.js';
 import { buildReportData } from '../shared/monitor/reportData.js';
 import type { MonitorServices } from '../shared/monitor/services.js';

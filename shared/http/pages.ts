@@ -4,8 +4,9 @@
  */
 import type { HttpResponseInit } from '@azure/functions';
 
+import type { KeySource } from './entraJwt.js';
 import { HttpError } from './responses.js';
-import { ID_TOKEN_HEADER, type KeySource, type PagesAuth, signInLocation, verifyIdToken } from './signIn.js';
+import { ID_TOKEN_HEADER, type PagesAuth, signInLocation, verifyIdToken } from './signIn.js';
 
 export interface PageRequest {
     url: string;

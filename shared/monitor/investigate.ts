@@ -204,7 +204,7 @@ async function investigate(
         ...(probed.via.executor === 'vmRunCommand' ? { probedVia: probed.via } : {}),
         run: probeRunOf(probed.result, false),
     };
-    await services.store.findings.put(finding);
+    // The tracker writes the finding, with its incident, once.
     await services.tracker.recordFinding(finding);
     services.metrics.recordFinding(finding, cluster.name);
     return {

@@ -80,7 +80,15 @@ describe('OpenTelemetry metrics of a scan tick and an investigation', () => {
         const poison = new QueueClient(connection, `${services.config.investigationQueue}-poison`);
         const context = new InvocationContext({ functionName: 'investigate', logHandler: () => undefined });
         const pump = new LocalQueueHost(queue, poison, (item) => investigate(item, context, services));
+        const findings = services.store.findings;
+        const put = findings.put.bind(findings);
+        let writes = 0;
+        findings.put = (finding) => {
+            writes++;
+            return put(finding);
+        };
         assert.deepEqual(await pump.drain(), { processed: 1, failed: 0, poisoned: 0 });
+        assert.equal(writes, 1, 'one investigation writes its finding once (issue 19.8a)');
 
         const held = await memory.points(METRIC.workloadPorts);
         const top = held.sort((a, b) => b.value - a.value)[0];

@@ -6,9 +6,9 @@ import {
     ACTION_GROUPS_APP_ID,
     ACTION_GROUPS_ROLE,
     EntraTokenVerifier,
-    SigningKeysUnavailable,
     TokenRejected,
 } from '../../../shared/alerts/entraToken.js';
+import { SigningKeysUnavailable } from '../../../shared/http/entraJwt.js';
 import { platformFact } from '../../helpers/platformFacts.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';

@@ -2,14 +2,9 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { describe, it } from 'node:test';
 
+import type { KeySource } from '../../../shared/http/entraJwt.js';
 import { servePage } from '../../../shared/http/pages.js';
-import {
-    entraKeySource,
-    ID_TOKEN_HEADER,
-    type KeySource,
-    type PagesAuth,
-    signInLocation,
-} from '../../../shared/http/signIn.js';
+import { entraKeySource, ID_TOKEN_HEADER, type PagesAuth, signInLocation } from '../../../shared/http/signIn.js';
 import { HttpRequest } from '../../helpers/functionsRuntime.js';
 
 const AUTH: PagesAuth = {
