@@ -10,7 +10,7 @@ import { mapWithConcurrency } from '../shared/detect/concurrency.js';
 import { describeFailure } from '../shared/errors.js';
 import { type InvestigationOutcome, runInvestigation } from '../shared/monitor/investigate.js';
 import { type InvestigationMessage, type InvestigationQueue, leaseOf } from '../shared/monitor/messages.js';
-import { createMonitorServices, type MonitorServices } from '../shared/monitor/services.js';
+import { createMonitorServices, type MonitorServices, notifyDestinations } from '../shared/monitor/services.js';
 import { drainOutbox, type DrainReport } from '../shared/notify/send.js';
 import { CHANNEL_NAMES, type Log } from '../shared/notify/types.js';
 import type { CliIo } from './io.js';
@@ -122,7 +122,7 @@ export async function abandonQueued(monitor: CliMonitor, reason: string): Promis
 
 /** One more pass over the outbox; what is still pending goes out on a later run (or from the Functions app). */
 export function finalDrain(monitor: CliMonitor, io: Pick<CliIo, 'stderr'>): Promise<DrainReport> {
-    return drainOutbox(monitor.services.store.outbox, monitor.services.config.notify.channels, {
+    return drainOutbox(monitor.services.store.outbox, notifyDestinations(monitor.services.config), {
         log: stderrLog(io),
     });
 }
