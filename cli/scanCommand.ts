@@ -42,7 +42,8 @@ every node as exhausted (failed SNAT connections), at-risk (used/allocated ports
   --json              machine-readable output (docs/scan-json.md; with --notify: the tick summary)
 Signs in with DefaultAzureCredential (az login, managed identity, environment); SNATMON_* settings apply.
 Exit codes: 0 every cluster was read, 1 none could be read (or no Azure sign-in, or a setting is invalid), 2 bad
-usage, 3 some clusters or subscriptions could not be read (the output names them).`;
+usage, 3 some clusters or subscriptions could not be read (the output names them), or with --notify some steps
+failed or were skipped, such as with storage unreachable (the output lists them under failures).`;
 
 const SCAN_OPTIONS = {
     cluster: { type: 'string', multiple: true },
@@ -199,6 +200,21 @@ function scanExit(io: Pick<CliIo, 'stderr'>, clusters: number, unreadClusters: n
     return nothingRead ? EXIT_FAILURE : EXIT_PARTIAL;
 }
 
+/**
+ * 3 when the clusters were read but some of the tick's steps failed or were skipped (storage unreachable: nothing
+ * recorded, queued or sent); stderr names the steps, the output lists them under `failures`.
+ */
+function tickExit(io: Pick<CliIo, 'stderr'>, tick: TickSummary): number {
+    if (tick.failures.length === 0) return EXIT_OK;
+    const skipped = tick.failures.filter((f) => f.startsWith('skipped while storage was unreachable: ')).length;
+    const failed = tick.failures.length - skipped;
+    const why = tick.storageUnreachable === undefined ? '' : ` (storage unreachable: ${tick.storageUnreachable})`;
+    io.stderr.write(
+        `snat-monitor scan: ${failed} step(s) failed and ${skipped} were skipped${why}; the output lists them\n`,
+    );
+    return EXIT_PARTIAL;
+}
+
 /** `scan --notify --json`: the tick as the timer function reports it, what the investigations found, what is left to send. */
 export interface TickJson {
     version: 1;
@@ -242,7 +258,8 @@ async function runTick(
             ...(monitor.storage.localDir === undefined ? {} : { localStore: monitor.storage.localDir }),
         };
         io.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : formatTick(result));
-        return scanExit(io, tick.clusters, tick.clusterErrors.length, 0);
+        const read = scanExit(io, tick.clusters, tick.clusterErrors.length, 0);
+        return read === EXIT_OK ? tickExit(io, tick) : read;
     } finally {
         await monitor.close();
     }

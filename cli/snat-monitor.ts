@@ -43,7 +43,8 @@ Options for every command:
   --version    the version of snat-monitor
 
 Run "snat-monitor <command> --help" for a command's options.
-Exit codes: 0 done, 1 failed (the message says what to do), 2 bad usage, 3 scan read only some clusters.`;
+Exit codes: 0 done, 1 failed (the message says what to do), 2 bad usage, 3 scan read only some clusters or
+skipped some steps.`;
 
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 

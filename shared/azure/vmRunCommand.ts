@@ -74,6 +74,7 @@ export class VmRunCommandExecutor implements ProbeExecutor {
             if (timeout.aborted) {
                 return result({
                     timedOut: true,
+                    leftRunning: true,
                     reason:
                         `${VM_NO_RESULT_REASON}: VM run command gave no result within ${Math.round(timeoutMs / 1000)} s; ` +
                         'it cannot be cancelled, so the node is left alone until the cooldown ends',

@@ -80,6 +80,11 @@ export interface CommandResult {
     durationMs: number;
     failed: boolean;
     timedOut: boolean;
+    /**
+     * The service accepted the command but gave no result (no answer in time, or its polls kept timing out or being
+     * throttled). Run commands cannot be cancelled, so it may still run on the node.
+     */
+    leftRunning?: true;
     /** The output hit the executor's size limit or lacks the expected end marker. */
     truncated: boolean;
     reason?: string;

@@ -18,7 +18,7 @@ import { outboundLoadBalancerId, resourceKey } from '../resourceId.js';
 import { isNotFound } from '../store/errors.js';
 import type { ClaimResult } from '../store/nodeStateStore.js';
 import { type InvestigationMessage, leaseOf } from './messages.js';
-import { probeNode, probeRunOf, type StartedVmCommand, type VmCommandMemory } from './probeNode.js';
+import { type CommandMemory, probeNode, probeRunOf, type StartedCommand } from './probeNode.js';
 import { failSuperseded } from './queueInvestigation.js';
 import { type MonitorServices, notifyDestinations } from './services.js';
 
@@ -32,7 +32,7 @@ export interface InvestigationOutcome {
     culprits: string[];
     /** The probe was refused for lack of permission: the node cools down instead of being retried every tick. */
     refused?: Refusal;
-    /** A VM run command gave no result and may still run on the node: the node cools down too. */
+    /** A run command gave no result and may still run on the node: the node cools down too. */
     leftRunning?: true;
     /** Absent when no probe was started. */
     run?: ProbeRun;
@@ -157,14 +157,14 @@ async function investigate(
     }
     const cluster = entry.cluster;
     const observation = message.observation;
-    const vmCommand = await vmCommandMemory(services, message.investigationId);
+    const commandMemory = await commandMemoryOf(services, message.investigationId);
     const probed = await probeNode(
         {
             executor: services.azure.executor,
             vmExecutor: services.azure.vmRunCommand,
             nodePods: services.azure.nodePods,
             config: services.config,
-            vmCommand,
+            commandMemory,
         },
         {
             cluster,
@@ -216,8 +216,8 @@ async function investigate(
     };
 }
 
-/** The VM run command an earlier attempt of this investigation started, and how a new one is kept on the record. */
-async function vmCommandMemory(services: MonitorServices, investigationId: string): Promise<VmCommandMemory> {
+/** The run command an earlier attempt of this investigation started, and how a new one is kept on the record. */
+async function commandMemoryOf(services: MonitorServices, investigationId: string): Promise<CommandMemory> {
     const record = await services.store.investigations.get(investigationId);
     const started = parseStartedCommand(record?.command);
     return {
@@ -227,14 +227,16 @@ async function vmCommandMemory(services: MonitorServices, investigationId: strin
     };
 }
 
-function parseStartedCommand(text: string | undefined): StartedVmCommand | undefined {
+function parseStartedCommand(text: string | undefined): StartedCommand | undefined {
     if (text === undefined) return undefined;
     try {
-        const value = JSON.parse(text) as Partial<StartedVmCommand>;
+        const value = JSON.parse(text) as Partial<StartedCommand>;
         if (typeof value.state !== 'string') return undefined;
         const instead = value.instead;
         const valid = instead && typeof instead.executor === 'string' && typeof instead.cause === 'string';
         return {
+            // Records kept before AKS commands were kept too hold VM commands only.
+            executor: typeof value.executor === 'string' ? value.executor : 'vmRunCommand',
             state: value.state,
             ...(valid ? { instead: { executor: instead.executor, cause: instead.cause } } : {}),
         };

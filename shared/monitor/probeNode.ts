@@ -38,21 +38,28 @@ export interface NodeProbeDeps {
     /** The Kubernetes API's pods on the node, for the owners of the pods the VM probe found with crictl. */
     nodePods?: NodePodLister;
     config: Pick<Config, 'probe' | 'investigation' | 'incidents'>;
-    /** One VM run command per investigation (issue 16.1): the one started before, and where to keep a new one. */
-    vmCommand?: VmCommandMemory;
+    /**
+     * One run command per investigation (issue 16.1), AKS or VM: the one an earlier attempt started, and where to
+     * keep a new one.
+     */
+    commandMemory?: CommandMemory;
 }
 
-/** A VM run command as the investigation record keeps it: the executor's state and why the probe went there. */
-export interface StartedVmCommand {
+/**
+ * A run command as the investigation record keeps it: the executor that started it, its state (what the executor's
+ * `resume` takes) and, for a VM command, why the probe went there.
+ */
+export interface StartedCommand {
+    executor: string;
     state: string;
     instead?: ProbeRoute['instead'];
 }
 
-export interface VmCommandMemory {
+export interface CommandMemory {
     /** Started by an earlier attempt: poll it to its end instead of starting anything. */
-    started?: StartedVmCommand;
+    started?: StartedCommand;
     /** Called once the service accepted a new command, before any poll. */
-    onStarted: (command: StartedVmCommand) => Promise<void>;
+    onStarted: (command: StartedCommand) => Promise<void>;
 }
 
 /** Which executor ran the probe, and when it is not the configured one, which was tried first and why it could not. */
@@ -87,7 +94,7 @@ export interface NodeProbeFailure {
     detail?: string;
     /** The service refused for lack of permission: retrying before the cooldown only repeats the refusal. */
     refused?: Refusal;
-    /** A VM run command gave no result and may still run (it cannot be cancelled): the node cools down. */
+    /** A run command gave no result and may still run (it cannot be cancelled): the node cools down. */
     leftRunning?: true;
     /** Absent when the probe was never started (the executor cannot reach the cluster's nodes). */
     result?: CommandResult;
@@ -110,9 +117,11 @@ export async function probeNode(deps: NodeProbeDeps, target: NodeProbeTarget): P
     const { cluster, node } = target;
     const { config } = deps;
     const fallback = config.investigation.fallback === 'vmRunCommand' ? deps.vmExecutor : undefined;
-    const started = deps.vmCommand?.started;
+    const started = deps.commandMemory?.started;
     // An earlier attempt got as far as the VM: its command may still run there, so it is polled, nothing started.
-    if (started && deps.vmExecutor) return probeVm(deps, deps.vmExecutor, target, started.instead);
+    if (started?.executor === 'vmRunCommand' && deps.vmExecutor) {
+        return probeVm(deps, deps.vmExecutor, target, started.instead);
+    }
     if (config.investigation.executor === 'vmRunCommand') {
         if (!deps.vmExecutor)
             return { ok: false, reason: 'SNATMON_EXECUTOR is vmRunCommand but no VM executor was given' };
@@ -135,6 +144,7 @@ export async function probeNode(deps: NodeProbeDeps, target: NodeProbeTarget): P
         pod: plan.pod.pod as unknown as Record<string, unknown>,
     };
     if (target.timeoutMs !== undefined) request.timeoutMs = target.timeoutMs;
+    rememberCommand(request, deps.executor.name, deps.commandMemory);
     const result = await deps.executor.run(cluster, request);
 
     const via: ProbeRoute = { executor: result.executor };
@@ -154,6 +164,7 @@ export async function probeNode(deps: NodeProbeDeps, target: NodeProbeTarget): P
                 '"The two executors")',
         );
     }
+    if (result.leftRunning) return failure(result.reason ?? 'run command gave no result', { leftRunning: true });
     if (result.refused) {
         const cooldown = config.incidents.cooldownMinutes;
         const reason =
@@ -205,9 +216,7 @@ async function probeVm(
         node,
         hostScript: buildVmProbeScript({ windowSeconds: deps.config.probe.windowSeconds, maxBytes: PROBE_MAX_BYTES }),
     };
-    const memory = deps.vmCommand;
-    if (memory?.started) request.resume = memory.started.state;
-    else if (memory) request.onStarted = (state) => memory.onStarted({ state, ...(instead ? { instead } : {}) });
+    rememberCommand(request, vm.name, deps.commandMemory, instead);
     if (target.timeoutMs !== undefined) request.timeoutMs = target.timeoutMs;
     const result = await vm.run(cluster, request);
     const via: ProbeRoute = { executor: result.executor, ...(instead ? { instead } : {}) };
@@ -231,7 +240,7 @@ async function probeVm(
         return failure(reason, { refused: result.refused });
     }
     // The executor's own words when nothing came back (VM_NO_RESULT_REASON); a service error only by its code.
-    if (result.timedOut) {
+    if (result.leftRunning) {
         return failure(result.reason ?? 'VM run command gave no result in time', { leftRunning: true });
     }
     if (result.exitCode === undefined) return failure(probeFailureReason(result, cluster));
@@ -320,6 +329,18 @@ function podItems(json: string): PodItem[] {
     } catch {
         return [];
     }
+}
+
+/** Resumes the command this executor started in an earlier attempt, or has a new one kept once it is accepted. */
+function rememberCommand(
+    request: ProbeRequest,
+    executor: string,
+    memory: CommandMemory | undefined,
+    instead?: ProbeRoute['instead'],
+): void {
+    if (!memory) return;
+    if (memory.started?.executor === executor) request.resume = memory.started.state;
+    else request.onStarted = (state) => memory.onStarted({ executor, state, ...(instead ? { instead } : {}) });
 }
 
 /**

@@ -193,8 +193,12 @@ describe('snat-monitor scan --notify', () => {
         const endpoint = `http://127.0.0.1:${port}/${DEV_ACCOUNT}`;
         const down = `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_KEY};TableEndpoint=${endpoint};QueueEndpoint=${endpoint}`;
         const io = captureIo('', env(newHome(), { AzureWebJobsStorage: down }));
-        // Before, the final outbox drain threw a raw ECONNREFUSED and nothing reached stdout.
-        await runScan(['--notify', '--json'], io);
+        // Before, the final outbox drain threw a raw ECONNREFUSED and nothing reached stdout; then it exited 0.
+        assert.equal(await runScan(['--notify', '--json'], io), 3, 'partial: the clusters were read, nothing recorded');
+        assert.match(
+            io.err(),
+            /^snat-monitor scan: 1 step\(s\) failed and \d+ were skipped \(storage unreachable: .*ECONNREFUSED.*\); the output lists them$/m,
+        );
         const result = JSON.parse(io.out()) as TickJson;
         assert.deepEqual(result.tick.nodes, { exhausted: 1, atRisk: 1, ok: 5, unknown: 0, unmapped: 0 });
         assert.match(result.tick.storageUnreachable ?? '', /no answer from storage \(ECONNREFUSED\)/);
