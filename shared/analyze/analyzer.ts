@@ -236,6 +236,12 @@ class Join {
     private readonly netnsPids = new Map<string, number[]>();
     private readonly cgroupByPid = new Map<number, CgroupInfo>();
     private readonly shimByPid = new Map<number, string>();
+    /** The node namespace's connected sockets per "protocol source destination port" (see coveredByHostSockets). */
+    private readonly hostSocketFlows = new Map<string, number>();
+    /** Pod addresses the socket views attributed: conntrack's flows from them are that pod's, without a pod list too. */
+    private readonly identityByAddress = new Map<string, Identity>();
+    /** "protocol address" the socket views counted as unattributed: conntrack does not count those flows again. */
+    private readonly unattributedSocketSources = new Set<string>();
     private hostNetns: string | undefined;
 
     constructor(
@@ -336,6 +342,8 @@ class Join {
             const weight = socket.count ?? 1;
             let found: { identity: Identity; method: AttributionMethod } | undefined;
             if (socket.netns !== undefined && this.isHostSource(socket.localAddress, socket.netns)) {
+                const key = flowKey(socket.protocol, socket.localAddress, socket.remoteAddress, socket.remotePort);
+                this.hostSocketFlows.set(key, (this.hostSocketFlows.get(key) ?? 0) + weight);
                 const identity = socket.pid === undefined ? undefined : this.identityForPid(socket.pid);
                 if (identity) found = { identity, method: 'pid' };
             } else {
@@ -345,7 +353,11 @@ class Join {
                     if (identity) found = { identity, method: 'pid' };
                 }
             }
+            if (socket.netns !== undefined && found && isPodAddress(socket.localAddress)) {
+                this.identityByAddress.set(socket.localAddress, found.identity);
+            }
             if (!found) {
+                if (holds) this.unattributedSocketSources.add(`${socket.protocol} ${socket.localAddress}`);
                 if (holds) this.addUnattributed(socket.localAddress, socket.netns, socket.pid, weight, weight);
                 continue;
             }
@@ -363,9 +375,18 @@ class Join {
             if (entry.protocol !== 'tcp' && entry.protocol !== 'udp') continue;
             const isPublic = this.classifier.consumesSnat(dst);
             const state = entry.protocol === 'udp' ? UDP_FLOW : (entry.state ?? 'UNKNOWN');
-            const weight = entry.count ?? 1;
+            const weight = (entry.count ?? 1) - this.coveredByHostSockets(entry);
+            if (weight <= 0) continue;
             // The original direction's source is the pod before masquerade; inbound flows start elsewhere.
             const pod = this.podsByIp.get(src);
+            const known = pod ? undefined : this.identityByAddress.get(src);
+            if (known) {
+                const view = this.viewFor(known, 'netns', state === UDP_FLOW ? 'udpConntrack' : 'conntrack');
+                this.count(view, state, dst, dport ?? 0, isPublic, weight);
+                continue;
+            }
+            // The socket view already counted this address's flows, unattributed too.
+            if (!pod && this.unattributedSocketSources.has(`${entry.protocol} ${src}`)) continue;
             if (!pod) {
                 // Flows that start at a public address are inbound (through the load balancer), not SNAT.
                 if (!isPublic || this.classifier.consumesSnat(src)) continue;
@@ -380,6 +401,20 @@ class Join {
             );
             this.count(view, state, dst, dport ?? 0, isPublic, weight);
         }
+    }
+
+    /**
+     * How many of a conntrack entry's flows the node namespace's socket view already counted: a flow from the node's
+     * own address (hostNetwork pods, the node's processes) is in both, and the sockets know its process.
+     */
+    private coveredByHostSockets(entry: ConntrackEntry): number {
+        const { src, dst, dport } = entry.original;
+        const key = flowKey(entry.protocol, src, dst, dport ?? 0);
+        const left = this.hostSocketFlows.get(key);
+        if (left === undefined || left <= 0) return 0;
+        const covered = Math.min(left, entry.count ?? 1);
+        this.hostSocketFlows.set(key, left - covered);
+        return covered;
     }
 
     /** `weight`: how many identical sockets or entries the record stands for (aggregated probe sections). */
@@ -735,6 +770,10 @@ class Join {
         }
         return notes;
     }
+}
+
+function flowKey(protocol: string, source: string, destination: string, port: number): string {
+    return `${protocol} ${source} ${destination} ${port}`;
 }
 
 function isPodAddress(address: string): boolean {

@@ -227,7 +227,10 @@ function hostport(text, parts,    i) {
     parts["port"] = substr(text, i + 1)
     gsub(/[][]/, "", parts["host"])
 }
-function ss_line(line,    f, n, lp, rp, key) {
+function ss_line(line,    f, n, lp, rp, key, rest) {
+    # ss -p names the processes of each socket (node namespace section): the cgroup section reads their cgroups.
+    rest = line
+    while (match(rest, /pid=[0-9]+/)) { pids[substr(rest, RSTART + 4, RLENGTH - 4)] = 1; rest = substr(rest, RSTART + RLENGTH) }
     n = split(line, f, " ")
     if (n < 5 || f[1] == "State" || f[1] == "Recv-Q") { if (n > 0 && f[1] != "State" && f[1] != "Recv-Q") other++; return }
     if (f[2] !~ /^[0-9]+$/ || f[3] !~ /^[0-9]+$/) { other++; return }
@@ -471,8 +474,17 @@ if enabled ss; then
         SS_DEADLINE=$(($(date +%s) + 60))
         count=0
         while read -r ns pid; do
-            # The node's own namespace (hostNetwork pods) is left out: conntrack and the tracers cover it.
-            [ "$ns" = "$OWN_NETNS" ] && continue
+            if [ "$ns" = "$OWN_NETNS" ]; then
+                # The node's own namespace, shared by hostNetwork pods and the node's processes: only the process
+                # (ss -p, then its cgroup) tells them apart, so this section keeps its lines and is never aggregated.
+                new_section "ss/$ns" ss ss lines
+                add_attr netns "$ns"
+                add_attr host 1
+                add_attr command 'ss -tuanp'
+                collect 10 -- ss -tuanp </dev/null
+                if [ "$RC" = 0 ]; then set_status ok; else set_status failed "ss exited $RC: $(err_tail)"; fi
+                continue
+            fi
             count=$((count + 1))
             new_section "ss/$ns" ss ss agg
             add_attr netns "$ns"
