@@ -105,6 +105,8 @@ interface CulpritState {
     udpConntrack?: ViewCounters;
     /** TCP from one view, UDP from one view, summed once (merged lazily at report time). */
     merged?: ViewCounters;
+    /** Its socket view came from a section cut short: conntrack's TCP view, when there is one, is complete. */
+    partialSockets?: boolean;
     tracer?: TracerCounters;
 }
 
@@ -124,6 +126,8 @@ interface Collected {
     pods: PodInfo[];
     criContainers: CrictlResult['containers'];
     criPods: CriPod[];
+    /** Namespaces whose socket view was cut short: conntrack, when it has the pod, counts its TCP flows instead. */
+    partialNetns: Set<string>;
     notes: string[];
 }
 
@@ -149,6 +153,7 @@ export class Analyzer {
             pods: [],
             criContainers: [],
             criPods: [],
+            partialNetns: new Set(),
             notes: [],
         };
     }
@@ -191,6 +196,11 @@ export class Analyzer {
 
     addConntrack(entries: readonly ConntrackEntry[]): void {
         for (const entry of entries) this.data.conntrack.push(entry);
+    }
+
+    /** The socket view of `netns` holds only part of its sockets (the probe output stopped inside it). */
+    addPartialNetns(netns: string): void {
+        this.data.partialNetns.add(netns);
     }
 
     addNamespaces(namespaces: readonly NetNamespace[]): void {
@@ -363,6 +373,10 @@ class Join {
             }
             const udp = socket.protocol === 'udp';
             const view = this.viewFor(found.identity, found.method, udp ? 'udpSockets' : 'sockets');
+            if (socket.netns !== undefined && this.s.partialNetns.has(socket.netns)) {
+                const culprit = this.culprits.get(found.identity.key);
+                if (culprit) culprit.partialSockets = true;
+            }
             const state = udp ? UDP_FLOW : socket.state;
             this.count(view, state, socket.remoteAddress, socket.remotePort, isPublic, weight);
         }
@@ -808,7 +822,7 @@ export function culpritName(culprit: Pick<Culprit, 'namespace' | 'pod' | 'podIp'
  */
 function mergedView(state: CulpritState): ViewCounters | undefined {
     if (state.merged) return state.merged;
-    const tcp = state.sockets ?? state.conntrack;
+    const tcp = state.partialSockets && state.conntrack ? state.conntrack : (state.sockets ?? state.conntrack);
     const udp = state.udpConntrack ?? state.udpSockets;
     if (!tcp || !udp) return (state.merged = tcp ?? udp);
     state.merged = {

@@ -30,6 +30,12 @@ const SCENARIO: LabPodSpec[] = [
         hold: [{ address: publicA, port: 443, count: 30 }],
     },
     {
+        name: 'web-5d8f7c9b4-k8m2p',
+        namespace: 'shop',
+        workload: { kind: 'Deployment', name: 'web' },
+        hold: [{ address: publicC, port: 80, count: 12 }],
+    },
+    {
         name: HOST_POD,
         namespace: 'monitoring',
         workload: { kind: 'DaemonSet', name: 'node-exporter' },
@@ -62,6 +68,26 @@ describe('hostNetwork pods in the node lab', { skip: unavailable }, () => {
         await lab.stop();
     });
 
+    // Issue 16.10: conntrack complete, the ss sections cut (the run command keeps the start of a long output).
+    it('still attributes the complete sections, and counts nothing twice, when the output stops inside the ss sections', () => {
+        const lines = output.split('\n');
+        const podSs = lines.flatMap((line, i) =>
+            / section name=ss\/\d+ /.test(line) && !/ host=1 /.test(line) ? [i] : [],
+        );
+        const last = podSs.at(-1);
+        assert.ok(last !== undefined && podSs.length === 2, 'two pod ss sections');
+        const end = lines.findIndex((line, i) => i > last && / end name=ss\//.test(line));
+        const cut = lines.slice(0, last + 1 + Math.ceil((end - last - 1) / 2)).join('\n') + '\n';
+        const result = analyzeProbeOutput(cut, { privateCidrs: PRIVATE_CIDRS });
+        assert.equal(result.probe.complete, false);
+        const held = Object.fromEntries(result.analysis.culprits.map((c) => [c.pod ?? '?', c.snatPortsHeld]));
+        assert.deepEqual(held, { [HOST_POD]: 50, 'egress-api-7c9f8d6b5-x2x9q': 30, 'web-5d8f7c9b4-k8m2p': 12 });
+        assert.deepEqual(
+            result.analysis.unattributed.sources.map((s) => [s.saddr, s.snatPortsHeld]),
+            [[LAB_NODE_IP, 7]],
+        );
+    });
+
     for (const withPods of [true, false]) {
         it(`names the hostNetwork pod with its destinations, the node's process stays node-level (${withPods ? 'with' : 'without'} the pod list)`, () => {
             const result = analyzeProbeOutput(output, {
@@ -71,7 +97,7 @@ describe('hostNetwork pods in the node lab', { skip: unavailable }, () => {
             const host = result.analysis.culprits.find((c) => c.pod === HOST_POD);
             assert.ok(host, `no culprit ${HOST_POD} in ${JSON.stringify(result.analysis.culprits.map((c) => c.pod))}`);
             assert.equal(host.namespace, 'monitoring');
-            assert.equal(host.uid, lab.pods[1]?.uid);
+            assert.equal(host.uid, lab.pods[2]?.uid);
             assert.deepEqual([host.established, host.establishedPublic, host.snatPortsHeld], [50, 50, 50]);
             assert.deepEqual(host.destinations, [
                 { ip: publicB, port: 443, connections: 40 },
@@ -93,7 +119,7 @@ describe('hostNetwork pods in the node lab', { skip: unavailable }, () => {
             );
             assert.equal(result.analysis.unattributed.snatPortsHeld, 7);
             const total = result.analysis.culprits.reduce((n, c) => n + c.snatPortsHeld, 0);
-            assert.equal(total + result.analysis.unattributed.snatPortsHeld, 30 + 50 + 7, 'every flow once');
+            assert.equal(total + result.analysis.unattributed.snatPortsHeld, 30 + 12 + 50 + 7, 'every flow once');
         });
     }
 });
