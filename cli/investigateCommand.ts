@@ -21,7 +21,7 @@ import type { ProbeAnalysis } from '../shared/probe/analyzeProbe.js';
 import { parseClusterId } from '../shared/resourceId.js';
 import { signIn } from './azureSignIn.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
-import { configuredChannels, describeDrain, finalDrain, openCliMonitor, runQueued } from './monitor.js';
+import { warnWhenNoChannel, describeDrain, finalDrain, openCliMonitor, runQueued } from './monitor.js';
 import { createProgress, type Progress } from './progress.js';
 
 export const INVESTIGATE_USAGE = `Usage: snat-monitor investigate --cluster ID (--node NAME | --ip IP) [--timeout SECONDS] [--notify] [--json]
@@ -253,12 +253,7 @@ async function investigateAndNotify(
     credential: TokenCredential,
     fail: (message: string) => number,
 ): Promise<number> {
-    if (configuredChannels(config).length === 0) {
-        io.stderr.write(
-            'warning: no notification channel is configured (SNATMON_TEAMS_WEBHOOK_URL, SNATMON_SLACK_WEBHOOK_URL, ' +
-                'SNATMON_WEBHOOK_URL); the finding is recorded only\n',
-        );
-    }
+    warnWhenNoChannel(config, io, 'the finding is');
     const monitor = await openCliMonitor(config, io, { progress, credential });
     try {
         const { services } = monitor;

@@ -10,9 +10,9 @@ import { mapWithConcurrency } from '../shared/detect/concurrency.js';
 import { describeFailure } from '../shared/errors.js';
 import { type InvestigationOutcome, runInvestigation } from '../shared/monitor/investigate.js';
 import { type InvestigationMessage, type InvestigationQueue, leaseOf } from '../shared/monitor/messages.js';
-import { createMonitorServices, type MonitorServices } from '../shared/monitor/services.js';
+import { createMonitorServices, type MonitorServices, notifyDestinations } from '../shared/monitor/services.js';
 import { drainOutbox, type DrainReport } from '../shared/notify/send.js';
-import { CHANNEL_NAMES, type Log } from '../shared/notify/types.js';
+import type { Log } from '../shared/notify/types.js';
 import type { CliIo } from './io.js';
 import { openRunStorage, type RunStorage } from './localStore.js';
 import type { Progress } from './progress.js';
@@ -122,13 +122,23 @@ export async function abandonQueued(monitor: CliMonitor, reason: string): Promis
 
 /** One more pass over the outbox; what is still pending goes out on a later run (or from the Functions app). */
 export function finalDrain(monitor: CliMonitor, io: Pick<CliIo, 'stderr'>): Promise<DrainReport> {
-    return drainOutbox(monitor.services.store.outbox, monitor.services.config.notify.channels, {
+    return drainOutbox(monitor.services.store.outbox, notifyDestinations(monitor.services.config), {
         log: stderrLog(io),
     });
 }
 
-export function configuredChannels(config: Config): string[] {
-    return CHANNEL_NAMES.filter((name) => config.notify.channels[name] !== undefined);
+/** The outbox channels that get messages: the defaults and the teams' (`slack@payments`), by name, never by URL. */
+function configuredChannels(config: Config): string[] {
+    return notifyDestinations(config).map((destination) => destination.key);
+}
+
+/** Says on stderr, before any work, that nothing will be sent: `recorded` names what is kept instead. */
+export function warnWhenNoChannel(config: Config, io: Pick<CliIo, 'stderr'>, recorded: string): void {
+    if (configuredChannels(config).length > 0) return;
+    io.stderr.write(
+        'warning: no notification channel is configured (SNATMON_TEAMS_WEBHOOK_URL, SNATMON_SLACK_WEBHOOK_URL, ' +
+            `SNATMON_WEBHOOK_URL, SNATMON_NAMESPACE_CHANNELS); ${recorded} recorded only\n`,
+    );
 }
 
 /** "teams all sent; slack 1 pending": what is left in the outbox per configured channel after a drain. */

@@ -17,7 +17,7 @@ import { signIn } from './azureSignIn.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, UsageError } from './io.js';
 import {
     abandonQueued,
-    configuredChannels,
+    warnWhenNoChannel,
     describeDrain,
     finalDrain,
     openCliMonitor,
@@ -220,12 +220,7 @@ async function runTick(
     progress: Progress,
     credential: TokenCredential | undefined,
 ): Promise<number> {
-    if (configuredChannels(config).length === 0) {
-        io.stderr.write(
-            'warning: no notification channel is configured (SNATMON_TEAMS_WEBHOOK_URL, SNATMON_SLACK_WEBHOOK_URL, ' +
-                'SNATMON_WEBHOOK_URL); incidents and findings are recorded only\n',
-        );
-    }
+    warnWhenNoChannel(config, io, 'incidents and findings are');
     const signedIn = await signIn(config, progress, credential);
     const monitor = await openCliMonitor(config, io, { progress, credential: signedIn });
     try {

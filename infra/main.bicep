@@ -91,6 +91,17 @@ param webhookUrl string = ''
 @secure()
 param webhookSecret string = ''
 
+@description('Optional. SNATMON_NAMESPACE_CHANNELS: JSON from namespace to the owning team\'s channels (docs/notifications.md; kept in Key Vault). Empty: every alert goes to the default channels only.')
+@secure()
+param namespaceChannels string = ''
+
+@description('Optional. SNATMON_NAMESPACE_ROUTING: alongside (team channels get their alerts as well as the defaults) or instead.')
+@allowed([
+  'alongside'
+  'instead'
+])
+param namespaceRouting string = 'alongside'
+
 @description('Optional. Client ID of the Entra ID app registration people sign in to the pages with (App Service Authentication); empty leaves the pages off.')
 param pagesClientId string = ''
 
@@ -250,6 +261,7 @@ var secretNames = {
   slack: 'snatmon-slack-webhook-url'
   webhook: 'snatmon-webhook-url'
   webhookSecret: 'snatmon-webhook-secret'
+  namespaceChannels: 'snatmon-namespace-channels'
 }
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -302,6 +314,7 @@ module keyVault 'core/security/key-vault.bicep' = {
     slackWebhookUrl: slackWebhookUrl
     webhookUrl: webhookUrl
     webhookSecret: webhookSecret
+    namespaceChannels: namespaceChannels
   }
 }
 
@@ -395,6 +408,7 @@ var teamsSetting = empty(teamsWebhookUrl) ? {} : { SNATMON_TEAMS_WEBHOOK_URL: '@
 var slackSetting = empty(slackWebhookUrl) ? {} : { SNATMON_SLACK_WEBHOOK_URL: '@Microsoft.KeyVault(SecretUri=${keyVaultSecretUri}${secretNames.slack})' }
 var webhookSetting = empty(webhookUrl) ? {} : { SNATMON_WEBHOOK_URL: '@Microsoft.KeyVault(SecretUri=${keyVaultSecretUri}${secretNames.webhook})' }
 var webhookSecretSetting = empty(webhookSecret) ? {} : { SNATMON_WEBHOOK_SECRET: '@Microsoft.KeyVault(SecretUri=${keyVaultSecretUri}${secretNames.webhookSecret})' }
+var namespaceChannelsSetting = empty(namespaceChannels) ? {} : { SNATMON_NAMESPACE_CHANNELS: '@Microsoft.KeyVault(SecretUri=${keyVaultSecretUri}${secretNames.namespaceChannels})' }
 var clustersSetting = empty(clusterIds) ? {} : { SNATMON_CLUSTERS: join(clusterIds, ',') }
 var subscriptionsSetting = empty(monitoredSubscriptionIds) ? {} : { SNATMON_SUBSCRIPTIONS: join(monitoredSubscriptionIds, ',') }
 var natGatewaysSetting = empty(natGatewayPairs) ? {} : { SNATMON_NAT_GATEWAYS: join(natGatewayPairs, ',') }
@@ -426,12 +440,14 @@ var snatmonSettings = union(
     // Reader on each cluster's subscription (docs/deploy.md).
     SNATMON_METRICS_API: 'resource'
     SNATMON_METRICS_BATCH_ENDPOINT: 'https://{region}.metrics.monitor.azure.com'
+    SNATMON_NAMESPACE_ROUTING: namespaceRouting
   },
   clustersSetting,
   subscriptionsSetting,
   natGatewaysSetting,
   teamsSetting,
   slackSetting,
+  namespaceChannelsSetting,
   webhookSetting,
   webhookSecretSetting,
   alertSettings

@@ -1,6 +1,8 @@
 import type { EntraSettings } from './alerts/entraToken.js';
 import { cidrProblem } from './analyze/addressClass.js';
 import type { PagesAuth } from './http/signIn.js';
+import { parseNamespaceChannels } from './notify/namespaceChannels.js';
+import { NAMESPACE_ROUTING_MODES, type NamespaceChannels, type NamespaceRoutingMode } from './notify/routing.js';
 import type { ChannelTargets } from './notify/types.js';
 import { webhookUrlProblem } from './notify/webhookUrl.js';
 import { type ClusterRef, isNatGatewayId, isSubscriptionId, parseClusterId, resourceKey } from './resourceId.js';
@@ -95,6 +97,11 @@ export interface Config {
     notify: {
         /** SNATMON_TEAMS_WEBHOOK_URL, SNATMON_SLACK_WEBHOOK_URL, SNATMON_WEBHOOK_URL (+ SNATMON_WEBHOOK_SECRET). Secrets. */
         channels: ChannelTargets;
+        /**
+         * SNATMON_NAMESPACE_CHANNELS (JSON, secrets) and SNATMON_NAMESPACE_ROUTING (`alongside`, the default, or
+         * `instead`): the channels of the teams that own namespaces (docs/notifications.md).
+         */
+        namespaceChannels?: NamespaceChannels;
         /** SNATMON_REPORT_BASE_URL: public base URL of the app, for links to findings in messages. */
         reportBaseUrl?: string;
     };
@@ -344,6 +351,22 @@ function channels(env: Env): ChannelTargets {
     return targets;
 }
 
+function namespaceChannels(env: Env): NamespaceChannels | undefined {
+    const setting = 'SNATMON_NAMESPACE_CHANNELS';
+    const modeText = value(env, 'SNATMON_NAMESPACE_ROUTING') ?? 'alongside';
+    if (!(NAMESPACE_ROUTING_MODES as readonly string[]).includes(modeText)) {
+        throw new ConfigError(
+            `Expected app setting \`SNATMON_NAMESPACE_ROUTING\` to be ${NAMESPACE_ROUTING_MODES.join(' or ')}, got '${modeText.slice(0, 40)}'`,
+            'SNATMON_NAMESPACE_ROUTING',
+        );
+    }
+    const text = value(env, setting);
+    if (text === undefined) return undefined;
+    const parsed = parseNamespaceChannels(text);
+    if (!parsed.ok) throw new ConfigError(`Expected app setting \`${setting}\` ${parsed.problem}`, setting);
+    return { mode: modeText as NamespaceRoutingMode, namespaces: parsed.namespaces };
+}
+
 function storage(env: Env): StorageSettings | undefined {
     const connectionString = value(env, 'AzureWebJobsStorage');
     if (connectionString !== undefined) {
@@ -547,6 +570,7 @@ export function loadConfig(env: Env = process.env): Config {
     const reportBaseUrl = httpsUrl(env, 'SNATMON_REPORT_BASE_URL', "the app's public base URL");
     const pages = pagesAuth(env);
     const alertSettings = alertAuth(env);
+    const routedNamespaces = namespaceChannels(env);
     const telemetrySettings = telemetry(env);
     return {
         ...(pages === undefined ? {} : { pages }),
@@ -598,6 +622,7 @@ export function loadConfig(env: Env = process.env): Config {
         },
         notify: {
             channels: channels(env),
+            ...(routedNamespaces === undefined ? {} : { namespaceChannels: routedNamespaces }),
             ...(reportBaseUrl === undefined ? {} : { reportBaseUrl: reportBaseUrl.replace(/\/+$/, '') }),
         },
         ...(alertSettings === undefined ? {} : { alertAuth: alertSettings }),

@@ -15,7 +15,14 @@ import { buildReportData } from '../../shared/monitor/reportData.js';
 import type { TickSummary } from '../../shared/monitor/scanTick.js';
 import { buildContent } from '../../shared/notify/content.js';
 import type { PageLinks } from '../../shared/notify/links.js';
-import { failedText, forecastText, type MessageLink, messageLinks, portsText } from '../../shared/notify/text.js';
+import {
+    failedText,
+    forecastText,
+    type MessageLink,
+    messageLinks,
+    portsProposalText,
+    portsText,
+} from '../../shared/notify/text.js';
 import { renderFindingPage, renderRunbookPage } from '../../shared/report/findingPage.js';
 import { clusterName, renderReport } from '../../shared/report/renderReport.js';
 import type { PumpReport } from '../../shared/store/queuePump.js';
@@ -239,6 +246,7 @@ function demoPageLinks(outputDir: string): PageLinks {
     return {
         finding: (id) => `${base}/findings/${id.replace(/[^A-Za-z0-9._-]/g, '_')}.html`,
         runbook: (anchor) => `${base}/runbook.html#${encodeURIComponent(anchor)}`,
+        report: `${base}/report.html`,
     };
 }
 
@@ -302,7 +310,8 @@ function describeFinding(
             (p) =>
                 `${p.workload}: reuse connections (pooling, keep-alive) to ${p.destinations.map((d) => d.target).join(', ')}`,
         ),
-        ...(plan.ports ? [plan.ports.command] : []),
+        // The sizing and its arithmetic before the command it explains.
+        ...(plan.ports ? [portsProposalText(plan.ports), plan.ports.command] : []),
         plan.natGateway,
     ];
     const ahead = content ? forecastText(content) : undefined;

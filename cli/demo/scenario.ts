@@ -62,7 +62,9 @@ function healthy(nodes: readonly ScenarioNode[], used: number) {
 /**
  * `shop`: the first node's egress-api Deployment opens a new connection per request to two public APIs. Used ports
  * climb from minute -40 (relative to the demo's start) to the full 1024 at minute -12, when connections start
- * failing. The recorded probe output is the lab's copy of that node: egress-api holding 940 ports.
+ * failing. The recorded probe output is the lab's copy of that node: egress-api holding 940 ports. Its pool runs 3
+ * nodes today and may autoscale to 20: the fix is sized for 20 plus an upgrade's surge of 2, which needs a second
+ * outbound IP that today's 3 nodes would not.
  */
 export function shopCluster(start: Date): ScenarioCluster {
     const nodes = vmssNodes('nodepool1', 3);
@@ -73,7 +75,7 @@ export function shopCluster(start: Date): ScenarioCluster {
             resourceGroup: 'rg-shop',
             name: 'shop',
             loadBalancerProfile: { allocatedOutboundPorts: 0, idleTimeoutInMinutes: 30, managedOutboundIps: 1 },
-            pools: [{ name: 'nodepool1', nodes }],
+            pools: [{ name: 'nodepool1', autoscaler: { minCount: 3, maxCount: 20 }, nodes }],
             loadBalancerSeries: [
                 ...healthy(rest, 140),
                 ...loadBalancerSeriesFor(hot.ip, {

@@ -121,6 +121,10 @@ export function managedClusterBody(cluster: ScenarioCluster, listStyle = false):
             currentOrchestratorVersion: '1.31.5',
             nodeImageVersion: 'AKSUbuntu-2204gen2containerd-202508.20.0',
             eTag: etag(`${id}/${pool.name}`),
+            ...(pool.autoscaler
+                ? { enableAutoScaling: true, minCount: pool.autoscaler.minCount, maxCount: pool.autoscaler.maxCount }
+                : {}),
+            ...(pool.maxSurge === undefined ? {} : { upgradeSettings: { maxSurge: pool.maxSurge } }),
         })),
         nodeResourceGroup: nodeResourceGroupOf(cluster),
         enableRBAC: true,

@@ -37,6 +37,10 @@ export interface ScenarioPool {
     /** Default Linux. */
     osType?: 'Linux' | 'Windows';
     osSku?: string;
+    /** The cluster autoscaler's bounds (`enableAutoScaling`, `minCount`, `maxCount`); absent: a fixed-size pool. */
+    autoscaler?: { minCount: number; maxCount: number };
+    /** `upgradeSettings.maxSurge`, `'33%'` or `'2'`; absent: AKS's 10% default applies. */
+    maxSurge?: string;
     nodes: ScenarioNode[];
 }
 

@@ -6,9 +6,9 @@
  */
 import { newFindingId } from '../findings/ids.js';
 import type { Finding, NodeObservation } from '../findings/types.js';
-import { buildContent } from '../notify/content.js';
+import { composeMessages } from '../notify/compose.js';
 import type { PageLinks } from '../notify/links.js';
-import { render } from '../notify/render.js';
+import { culpritNamespaces, type NamespaceRouting, routesFor } from '../notify/routing.js';
 import { type ChannelName, type Log, silentLog } from '../notify/types.js';
 import { StoreError } from '../store/errors.js';
 import { newInvestigationId } from '../store/investigationStore.js';
@@ -30,8 +30,10 @@ import type { Incident, IncidentEvent, InvestigationFailure } from './types.js';
 
 export interface TrackerOptions {
     policy?: IncidentPolicy;
-    /** The channels configured now; every notification is queued once for each. */
+    /** The default channels configured now; every notification is queued once for each (unless routed instead). */
     channels: readonly ChannelName[];
+    /** SNATMON_NAMESPACE_CHANNELS: a notification is also (or instead) queued for its culprits' namespaces' channels. */
+    namespaceRouting?: NamespaceRouting;
     /** Public base URL of the app, for links to findings. */
     baseUrl?: string;
     /** Overrides the links to pages (the demo links to the files it writes). */
@@ -292,25 +294,30 @@ export class IncidentTracker {
                       )
                     : undefined;
             if (event.kind === 'resolved') await this.store.incidents.put(event.incident);
-            const content = buildContent(event, event.incident, finding, repeat, {
+            const routes = routesFor(
+                this.options.channels,
+                this.options.namespaceRouting,
+                await this.namespacesOf(event, finding),
+            );
+            const messages = composeMessages(event, event.incident, finding, repeat, routes, {
                 ...(this.options.baseUrl === undefined ? {} : { baseUrl: this.options.baseUrl }),
                 ...(this.options.pages === undefined ? {} : { pages: this.options.pages }),
             });
-            for (const channel of this.options.channels) {
-                const message = render(channel, content);
-                const created = await this.store.outbox.enqueue({
-                    channel,
-                    key: event.key,
-                    event: event.kind,
-                    incidentId: event.incidentId,
-                    createdAt: new Date(event.at),
-                    ...message,
-                });
-                if (created) queued++;
-            }
+            for (const message of messages) if (await this.store.outbox.enqueue(message)) queued++;
         }
         await this.clearPending(clusterId, node, new Set(pending.map((e) => e.key)));
         return queued;
+    }
+
+    /**
+     * The namespaces whose teams hear of the event: its finding's culprits. A resolution has no finding of its own,
+     * so it goes where the incident's latest finding's alert went.
+     */
+    private async namespacesOf(event: PendingEvent, finding: Finding | undefined): Promise<string[]> {
+        if (!this.options.namespaceRouting) return [];
+        if (finding) return culpritNamespaces(finding);
+        const latest = event.incident.recentFindingIds.at(-1);
+        return latest ? culpritNamespaces(await this.store.findings.get(latest)) : [];
     }
 
     private async clearPending(clusterId: string, node: string, done: ReadonlySet<string>): Promise<void> {

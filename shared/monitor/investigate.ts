@@ -20,7 +20,7 @@ import type { ClaimResult } from '../store/nodeStateStore.js';
 import { type InvestigationMessage, leaseOf } from './messages.js';
 import { probeNode, probeRunOf, type StartedVmCommand, type VmCommandMemory } from './probeNode.js';
 import { failSuperseded } from './queueInvestigation.js';
-import type { MonitorServices } from './services.js';
+import { type MonitorServices, notifyDestinations } from './services.js';
 
 export interface InvestigationOutcome {
     investigationId: string;
@@ -102,7 +102,7 @@ export async function runInvestigation(
         },
         new Date(),
     );
-    await drainOutbox(store.outbox, services.config.notify.channels, { log });
+    await drainOutbox(store.outbox, notifyDestinations(services.config), { log });
     return outcome;
 }
 

@@ -15,7 +15,7 @@ import type { QueuedObservation } from './messages.js';
 import { natGatewayObservation, toObservation } from './observations.js';
 import { queueInvestigation } from './queueInvestigation.js';
 import { scanOnce } from './scanOnce.js';
-import type { MonitorServices } from './services.js';
+import { type MonitorServices, notifyDestinations } from './services.js';
 
 export interface TickSummary {
     scannedAt: string;
@@ -89,7 +89,7 @@ export async function runScanTick(services: MonitorServices, now: Date, log: Log
     const clock = () => new Date(now.getTime() + (performance.now() - started));
     summary.notifications =
         (await storage.run('delivering notifications', () =>
-            drainOutbox(services.store.outbox, services.config.notify.channels, { now: clock, log }),
+            drainOutbox(services.store.outbox, notifyDestinations(services.config), { now: clock, log }),
         )) ?? {};
     storage.finish();
     return summary;

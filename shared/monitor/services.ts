@@ -13,6 +13,7 @@ import type { Config, StorageSettings } from '../config.js';
 import { incidentPolicy } from '../incidents/lifecycle.js';
 import { IncidentTracker } from '../incidents/tracker.js';
 import type { PageLinks } from '../notify/links.js';
+import { type Destination, destinations, namespaceRouting } from '../notify/routing.js';
 import { CHANNEL_NAMES, type Log, silentLog } from '../notify/types.js';
 import { createSnatStore, type SnatStore } from '../store/snatStore.js';
 import { StorageInvestigationQueue } from '../store/storageQueue.js';
@@ -47,6 +48,11 @@ export class MissingStorageError extends Error {
     override readonly name = 'MissingStorageError';
 }
 
+/** Every channel the outbox delivers to: the defaults and each mapped namespace's (the URLs are secrets). */
+export function notifyDestinations(config: Config): Destination[] {
+    return destinations(config.notify.channels, config.notify.namespaceChannels);
+}
+
 export function createMonitorServices(config: Config, options: MonitorOptions = {}): MonitorServices {
     const storage = config.storage ?? options.storage;
     if (!storage) {
@@ -72,6 +78,9 @@ export function createMonitorServices(config: Config, options: MonitorOptions = 
             resolveAfterMinutes: config.incidents.resolveAfterMinutes,
         }),
         channels,
+        ...(config.notify.namespaceChannels === undefined
+            ? {}
+            : { namespaceRouting: namespaceRouting(config.notify.namespaceChannels) }),
         ...(config.notify.reportBaseUrl === undefined ? {} : { baseUrl: config.notify.reportBaseUrl }),
         ...(options.pages === undefined ? {} : { pages: options.pages }),
         log: options.log ?? silentLog,

@@ -6,6 +6,8 @@ export interface PageLinks {
     finding(findingId: string): string;
     /** `anchor` is a runbook entry (runbook.ts). */
     runbook(anchor: string): string;
+    /** The on-call report, which a finding page links to. */
+    report?: string;
 }
 
 export const PORTAL_URL = 'https://portal.azure.com';
@@ -16,6 +18,7 @@ export function appPageLinks(baseUrl: string): PageLinks {
     return {
         finding: (id) => `${base}/api/pages/findings/${encodeURIComponent(id)}`,
         runbook: (anchor) => `${base}/api/pages/runbook#${encodeURIComponent(anchor)}`,
+        report: `${base}/api/pages/report`,
     };
 }
 

@@ -9,15 +9,9 @@
 import { randomUUID } from 'node:crypto';
 
 import type { ChannelState, OutboxEntry, OutboxStore } from '../store/outboxStore.js';
+import { type Destination, destinations } from './routing.js';
 import { EVENT_HEADER, IDEMPOTENCY_HEADER, sign, SIGNATURE_HEADER } from './signature.js';
-import {
-    CHANNEL_NAMES,
-    type ChannelName,
-    type ChannelTarget,
-    type ChannelTargets,
-    type Log,
-    silentLog,
-} from './types.js';
+import { type ChannelTargets, type Log, silentLog } from './types.js';
 
 export interface DrainOptions {
     now?: () => Date;
@@ -47,16 +41,18 @@ export interface ChannelReport {
     pending: number;
 }
 
-export type DrainReport = Partial<Record<ChannelName, ChannelReport>>;
+/** Per outbox channel: `teams`, `slack`, `webhook`, and `<kind>@<namespace>` for a namespace's own channel. */
+export type DrainReport = Record<string, ChannelReport>;
 
 type Outcome = { ok: true; status: number } | { ok: false; error: string; retryAfterMs?: number; channelDown: boolean };
 
 /** Retry-After longer than this is treated as this (a day): a broken header must not park a message for years. */
 const MAX_RETRY_AFTER_MS = 24 * 60 * 60_000;
 
+/** `to`: every channel to deliver (routing.ts's destinations), or the default channels alone. */
 export async function drainOutbox(
     outbox: OutboxStore,
-    targets: ChannelTargets,
+    to: ChannelTargets | readonly Destination[],
     options: DrainOptions = {},
 ): Promise<DrainReport> {
     const now = options.now ?? (() => new Date());
@@ -75,29 +71,33 @@ export async function drainOutbox(
     };
     const deadline = now().getTime() + (options.budgetMs ?? 0);
     const report: DrainReport = {};
-    const channels = CHANNEL_NAMES.filter((c) => targets[c]?.url);
-    for (const channel of channels) report[channel] = { delivered: 0, failed: 0, busy: 0, pending: 0 };
+    const channels = (isDestinationList(to) ? to : destinations(to)).filter((d) => d.target.url);
+    const reports = new Map<Destination, ChannelReport>();
+    for (const channel of channels) {
+        const channelReport = { delivered: 0, failed: 0, busy: 0, pending: 0 };
+        reports.set(channel, channelReport);
+        report[channel.key] = channelReport;
+    }
 
     for (;;) {
         let nextDue = Number.POSITIVE_INFINITY;
-        for (const channel of channels) {
-            const target = targets[channel];
-            const channelReport = report[channel];
-            if (!target || !channelReport) continue;
-            const due = await drainChannel(outbox, channel, target, now, settings, channelReport);
+        for (const [channel, channelReport] of reports) {
+            const due = await drainChannel(outbox, channel, now, settings, channelReport);
             nextDue = Math.min(nextDue, due);
         }
         if (nextDue > deadline) break;
         await sleep(Math.max(0, nextDue - now().getTime()));
     }
-    for (const channel of channels) {
-        const channelReport = report[channel];
-        if (!channelReport) continue;
-        channelReport.pending = (await outbox.listUndelivered(channel)).length;
+    for (const [channel, channelReport] of reports) {
+        channelReport.pending = (await outbox.listUndelivered(channel.key)).length;
         if (channelReport.pending > 0)
-            log.warn(`${channelReport.pending} ${channel} notifications still waiting for delivery`);
+            log.warn(`${channelReport.pending} ${channel.key} notifications still waiting for delivery`);
     }
     return report;
+}
+
+function isDestinationList(to: ChannelTargets | readonly Destination[]): to is readonly Destination[] {
+    return Array.isArray(to);
 }
 
 interface Settings {
@@ -120,13 +120,12 @@ interface Settings {
  */
 async function drainChannel(
     outbox: OutboxStore,
-    channel: ChannelName,
-    target: ChannelTarget,
+    channel: Destination,
     now: () => Date,
     settings: Settings,
     report: ChannelReport,
 ): Promise<number> {
-    const read = await outbox.getChannel(channel);
+    const read = await outbox.getChannel(channel.key);
     const blockedUntil = read.blockedUntil?.getTime() ?? 0;
     if (blockedUntil > now().getTime()) return blockedUntil;
     const heldUntil = read.heldUntil?.getTime() ?? 0;
@@ -140,7 +139,7 @@ async function drainChannel(
         return now().getTime();
     }
     try {
-        const { nextDue, channel: after } = await sendDue(outbox, channel, target, state, now, settings, report);
+        const { nextDue, channel: after } = await sendDue(outbox, channel, state, now, settings, report);
         state = after;
         return nextDue;
     } finally {
@@ -156,8 +155,7 @@ function hold(now: () => Date, settings: Settings) {
 /** The entries of a held channel; the state returned is the channel's as last written (undefined: hold lost). */
 async function sendDue(
     outbox: OutboxStore,
-    channel: ChannelName,
-    target: ChannelTarget,
+    channel: Destination,
     held: ChannelState,
     now: () => Date,
     settings: Settings,
@@ -167,7 +165,7 @@ async function sendDue(
     let nextDue = Number.POSITIVE_INFINITY;
     // Messages of one incident go out in order: a resolution never overtakes its opening alert.
     const blocked = new Set<string>();
-    for (const entry of await outbox.listUndelivered(channel)) {
+    for (const entry of await outbox.listUndelivered(channel.key)) {
         const order = entry.incidentId ?? entry.key;
         if (blocked.has(order)) continue;
         const dueAt = Math.max(entry.nextAttemptAt.getTime(), entry.sendingUntil?.getTime() ?? 0);
@@ -188,16 +186,16 @@ async function sendDue(
             blocked.add(order);
             continue;
         }
-        const outcome = await post(channel, target, taken, settings, now().getTime());
+        const outcome = await post(channel, taken, settings, now().getTime());
         if (outcome.ok) {
             if (await outbox.markDelivered(taken, now())) {
                 report.delivered++;
                 settings.log.info(
-                    `Delivered ${taken.event} notification ${taken.key} to ${channel} (HTTP ${outcome.status})`,
+                    `Delivered ${taken.event} notification ${taken.key} to ${channel.key} (HTTP ${outcome.status})`,
                 );
             } else {
                 settings.log.warn(
-                    `Delivered ${taken.key} to ${channel} but lost its hold before marking it; it may be sent again`,
+                    `Delivered ${taken.key} to ${channel.key} but lost its hold before marking it; it may be sent again`,
                 );
             }
             if (state.failures > 0)
@@ -215,7 +213,7 @@ async function sendDue(
         blocked.add(order);
         nextDue = Math.min(nextDue, retryAt.getTime());
         settings.log.warn(
-            `Delivery of ${taken.key} to ${channel} failed (${outcome.error}), attempt ${taken.attempts}; next try at ${retryAt.toISOString()}`,
+            `Delivery of ${taken.key} to ${channel.key} failed (${outcome.error}), attempt ${taken.attempts}; next try at ${retryAt.toISOString()}`,
         );
         if (outcome.channelDown) {
             // Every message to the channel waits, on every instance: leave the rest for the retry.
@@ -236,14 +234,13 @@ function backoff(attempts: number, settings: Settings): number {
 }
 
 async function post(
-    channel: ChannelName,
-    target: ChannelTarget,
+    { kind, target }: Destination,
     entry: OutboxEntry,
     settings: Settings,
     nowMs: number,
 ): Promise<Outcome> {
     const headers: Record<string, string> = { 'Content-Type': entry.contentType || 'application/json' };
-    if (channel === 'webhook') {
+    if (kind === 'webhook') {
         headers[IDEMPOTENCY_HEADER] = entry.key;
         headers[EVENT_HEADER] = entry.event;
         if (target.secret) headers[SIGNATURE_HEADER] = sign(entry.body, target.secret);

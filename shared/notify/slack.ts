@@ -205,7 +205,7 @@ function fallback(content: NotificationContent): string {
     const culprit = top ? ` Top culprit: ${defang(culpritName(top))} (${num(top.snatPortsHeld)} SNAT ports).` : '';
     const ports = content.natGateway ? '' : `, ports ${portsText(content)}`;
     return clip(
-        `[${content.severity.level}] ${content.title}: ${failedText(content)} failed SNAT connections${ports}.${culprit}`,
+        `[${content.severity.level}] ${content.title}: failed SNAT connections ${failedText(content)}${ports}.${culprit}`,
         MAX_SECTION_TEXT,
     );
 }

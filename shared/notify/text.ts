@@ -3,7 +3,7 @@
  * (already inert; each channel escapes them for its markup and shows them in monospace), commands as `code` spans.
  * Formatters never paste a name into markup themselves, so a hostile name cannot become a link or a heading.
  */
-import { PORTS_PER_IP } from '../findings/fix.js';
+import { PORTS_PER_IP, type PortsAdvice } from '../findings/fix.js';
 import type { CulpritLine, NotificationContent } from './content.js';
 import { ago, duration, utcRange, utcTime } from './time.js';
 
@@ -101,6 +101,24 @@ export function destinationsLine(culprit: CulpritLine, max: number): Line {
     return line;
 }
 
+/** The AKS sizing formula: `64,000 x 2 IPs / 3,000 ports per node = 42 nodes`. */
+function portsFormula(portsPerNode: number, ips: number, nodes: number): string {
+    return `${num(PORTS_PER_IP)} x ${num(ips)} ${ips === 1 ? 'IP' : 'IPs'} / ${num(portsPerNode)} ports per node = ${num(nodes)} nodes`;
+}
+
+/** The proposal with its arithmetic and the node count it is sized for (autoscaler maxima plus upgrade surge). */
+export function portsProposalText(ports: PortsAdvice): string {
+    const target =
+        ports.targetNodes !== undefined
+            ? ` for ${num(ports.targetNodes)} nodes${ports.targetBasis ? ` (${ports.targetBasis})` : ''}`
+            : '';
+    const moreIps =
+        ports.proposedIps > ports.outboundIps
+            ? ` and ${num(ports.proposedIps)} outbound IPs (from ${num(ports.outboundIps)})`
+            : '';
+    return `Raise allocatedOutboundPorts to ${num(ports.proposedPorts)}${moreIps}${target}: ${portsFormula(ports.proposedPorts, ports.proposedIps, ports.proposedMaxNodes)}.`;
+}
+
 /** The fix for this finding, one recommendation per line, with this finding's numbers. */
 export function fixLines(content: NotificationContent): Line[] {
     const fix = content.fix;
@@ -122,24 +140,10 @@ export function fixLines(content: NotificationContent): Line[] {
     }
     const ports = fix.ports;
     if (ports) {
-        const ipWord = (n: number): string => (n === 1 ? 'IP' : 'IPs');
-        const formula = (portsPerNode: number, ips: number, nodes: number): string =>
-            `${num(PORTS_PER_IP)} x ${num(ips)} ${ipWord(ips)} / ${num(portsPerNode)} ports per node = ${num(nodes)} nodes`;
         lines.push([
-            `Today: ${formula(ports.currentPorts, ports.outboundIps, ports.currentMaxNodes)} at most${ports.automatic ? ' (allocatedOutboundPorts 0: Azure sizes ports by pool size, 1,024 per node up to 50 nodes, halving beyond; set an explicit value)' : ''}.`,
+            `Today: ${portsFormula(ports.currentPorts, ports.outboundIps, ports.currentMaxNodes)} at most${ports.automatic ? ' (allocatedOutboundPorts 0: Azure sizes ports by pool size, 1,024 per node up to 50 nodes, halving beyond; set an explicit value)' : ''}.`,
         ]);
-        const target =
-            ports.targetNodes !== undefined
-                ? ` for ${num(ports.targetNodes)} nodes${ports.targetBasis ? ` (${ports.targetBasis})` : ''}`
-                : '';
-        const moreIps =
-            ports.proposedIps > ports.outboundIps
-                ? ` and ${num(ports.proposedIps)} outbound IPs (from ${num(ports.outboundIps)})`
-                : '';
-        lines.push([
-            `Raise allocatedOutboundPorts to ${num(ports.proposedPorts)}${moreIps}${target}: ${formula(ports.proposedPorts, ports.proposedIps, ports.proposedMaxNodes)}. Run: `,
-            { code: ports.command },
-        ]);
+        lines.push([`${portsProposalText(ports)} Run: `, { code: ports.command }]);
         if (ports.exceedsManagedIpLimit) {
             lines.push(['That needs more than the 100 outbound IPs a load balancer takes: use a NAT Gateway instead.']);
         }

@@ -72,7 +72,11 @@ export function renderFindingPage(
         `<h1><span class="sev ${sev}">${escapeHtml(content.severity.level)}</span>${escapeHtml(content.title)}</h1>`,
         `<dl class="facts">${facts.map(([t, v]) => `<dt>${escapeHtml(t)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>`,
         ahead ? `<p class="forecast">${escapeHtml(ahead)}</p>` : '',
-        linkList(content),
+        // The page drops the link to itself and links the report instead.
+        linkList(content, {
+            onFindingPage: true,
+            ...(options.pages?.report ? { reportUrl: options.pages.report } : {}),
+        }),
         '</article>',
         '<h2>Culprits, most SNAT ports first</h2>',
         content.culprits.length === 0
@@ -89,7 +93,7 @@ export function renderFindingPage(
         fixes.length > 0 ? `<h2>Fix</h2>${fixList(fixes)}` : '',
         '<h2>Evidence</h2>',
         `<p>${escapeHtml(content.evidence.text)}</p>`,
-        `<table><thead><tr><th>Collector</th><th>Status</th><th>Why</th></tr></thead><tbody>${finding.collectors
+        `<table class="collectors"><thead><tr><th>Collector</th><th>Status</th><th>Why</th></tr></thead><tbody>${finding.collectors
             .map(
                 (c) =>
                     `<tr><td>${escapeHtml(inert(c.name, 60))}</td><td>${escapeHtml(c.status)}</td><td>${escapeHtml(inert(c.reason ?? '', 500))}</td></tr>`,

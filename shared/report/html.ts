@@ -42,10 +42,17 @@ export function link(url: string | undefined, label: string): string {
     return `<a href="${escapeHtml(url)}">${escapeHtml(label)}</a>`;
 }
 
-export function linkList(content: NotificationContent): string {
-    const items = messageLinks(content)
-        .map(({ title, url }) => link(url, title))
-        .filter((item) => item !== '');
+export interface LinkListOptions {
+    /** On the finding page itself its own link is dropped: a link to the page a person is on helps no one. */
+    onFindingPage?: boolean;
+    /** The on-call report, linked first where the page knows where it is. */
+    reportUrl?: string;
+}
+
+export function linkList(content: NotificationContent, options: LinkListOptions = {}): string {
+    const links = messageLinks(content).filter((l) => !(options.onFindingPage && l.url === content.links.finding));
+    const all = options.reportUrl ? [{ title: 'On-call report', url: options.reportUrl }, ...links] : links;
+    const items = all.map(({ title, url }) => link(url, title)).filter((item) => item !== '');
     return items.length > 0 ? `<p class="links">${items.join(' ')}</p>` : '';
 }
 
@@ -98,15 +105,18 @@ ol.culprits, ul.fix { padding-left: 22px; margin: 6px 0; } ol.culprits li, ul.fi
 pre { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 10px; margin: 6px 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 .links a { display: inline-block; margin: 4px 14px 0 0; }
 table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: 5px 6px; border-bottom: 1px solid #eaeef2; vertical-align: top; overflow-wrap: anywhere; }
+/* Fixed widths for the short columns, so a phone does not squeeze them to a letter a line ("una/vaila/ble"). */
+table.collectors { table-layout: fixed; } table.collectors th:nth-child(1) { width: 7.5em; } table.collectors th:nth-child(2) { width: 7em; }
 th { background: #f6f8fa; font-weight: 600; }
 figure.node { margin: 12px 0 22px; } figcaption { font-weight: 600; margin-bottom: 4px; overflow-wrap: anywhere; }
 svg.chart { width: 100%; max-width: 640px; height: auto; background: #fbfcfd; display: block; }
 svg .frame { fill: none; stroke: #d0d7de; } svg .bar.failed { fill: #cf222e; }
 svg .line.usage { fill: none; stroke: #0969da; stroke-width: 2; }
-svg .threshold { stroke: #9a6700; stroke-dasharray: 4 3; } svg .axis { font-size: 11px; fill: #57606a; }
+svg .threshold { stroke: #9a6700; stroke-dasharray: 4 3; } svg .axis, svg .note { font-size: 11px; fill: #57606a; }
+svg .note { font-style: italic; }
 /* The chart shrinks with the screen and its text with it: on narrow screens axis text is drawn larger, to stay 10-13 px. */
-@media (max-width: 660px) { svg .axis { font-size: 14px; } }
-@media (max-width: 480px) { svg .axis { font-size: 18px; } }
+@media (max-width: 660px) { svg .axis, svg .note { font-size: 14px; } }
+@media (max-width: 480px) { svg .axis, svg .note { font-size: 18px; } }
 .legend { color: #57606a; font-size: 13px; } .key { display: inline-block; width: 12px; height: 10px; margin: 0 4px 0 0; }
 .legend span.item { display: inline-block; margin-right: 12px; }
 .key.failed { background: #cf222e; } .key.usage { background: #0969da; } .key.threshold { border-top: 2px dashed #9a6700; height: 0; }

@@ -4,7 +4,7 @@
  * recent resolutions, repeat offenders and per-node charts. One self-contained page (html.ts): inline CSS and SVG,
  * no script, so it renders the same from the Functions endpoint, a file on disk or an air-gapped laptop.
  */
-import type { Finding, WorkloadRef } from '../findings/types.js';
+import type { Finding, ReadingWindow, WorkloadRef } from '../findings/types.js';
 import { workloadLabel } from '../findings/workloads.js';
 import type { Incident } from '../incidents/types.js';
 import { buildContent, type NotificationContent } from '../notify/content.js';
@@ -210,8 +210,12 @@ function renderTimelines(data: ReportData): string {
             const title = `${clusterName(timeline.clusterId)} / ${timeline.node}${timeline.backendIp ? ` (${timeline.backendIp})` : ''}`;
             const series = seriesOf(timeline);
             // The legend names only what the chart draws: a NAT gateway has no per-node port usage.
+            const quiet = series.failed && !series.anyFailed ? failedSpan(timeline, minutes) : undefined;
             const items = [
-                series.failed
+                quiet
+                    ? `<span class="item"><span class="key failed"></span>no failed SNAT connections in ${escapeHtml(utcRange(quiet))}</span>`
+                    : '',
+                series.failed && !quiet
                     ? `<span class="item"><span class="key failed"></span>failed SNAT connections per minute, averaged over the ${minutes}-minute window ending at each minute (left axis)</span>`
                     : '',
                 series.usage
@@ -228,12 +232,25 @@ ${renderChart(timeline, data.atRiskPercent, minutes)}
         .join('\n');
 }
 
-/** Which of the two series a timeline has samples for. */
-function seriesOf(timeline: NodeTimeline): { failed: boolean; usage: boolean } {
+/** Which of the two series a timeline has samples for, and whether any connection failed. */
+function seriesOf(timeline: NodeTimeline): { failed: boolean; anyFailed: boolean; usage: boolean } {
     return {
         failed: timeline.samples.some((s) => s.failedConnections !== undefined),
+        anyFailed: timeline.samples.some((s) => (s.failedConnections ?? 0) > 0),
         usage: timeline.samples.some((s) => s.usedPorts !== undefined && Boolean(s.allocatedPorts)),
     };
+}
+
+/** The time the failed-connection samples cover: from the start of the first sample's window to the last minute. */
+function failedSpan(timeline: NodeTimeline, windowMinutes: number): ReadingWindow | undefined {
+    const times = timeline.samples
+        .filter((s) => s.failedConnections !== undefined)
+        .map((s) => Date.parse(s.at))
+        .filter((t) => Number.isFinite(t));
+    if (times.length === 0) return undefined;
+    const end = Math.max(...times);
+    const start = Math.min(...times) - windowMinutes * 60_000;
+    return { start: new Date(start).toISOString(), end: new Date(end).toISOString() };
 }
 
 /** Bars for failed connections, a line for port usage: the two signals the monitor acts on. */
@@ -289,20 +306,31 @@ export function renderChart(
         parts.push(`<text class="axis" x="${PAD.left + innerWidth + 6}" y="${PAD.top + innerHeight}">0%</text>`);
     }
     // Axis labels: maxima above the frame (failed a minute left, percent right), zeros beside it, times below.
-    if (series.failed) {
+    // With no failed connections there is no scale to draw: the chart says so instead of inventing a 1/min axis.
+    if (series.anyFailed) {
         parts.push(`<text class="axis" x="${PAD.left}" y="${PAD.top - 6}">${maxFailed}/min</text>`);
         parts.push(`<text class="axis" x="${PAD.left - 6}" y="${PAD.top + innerHeight}" text-anchor="end">0</text>`);
+    } else if (series.failed) {
+        parts.push(
+            `<text class="note" x="${PAD.left + innerWidth / 2}" y="${fixed(PAD.top + innerHeight * 0.75)}" text-anchor="middle">no failed SNAT connections</text>`,
+        );
     }
     const first = samples[0];
     const last = samples[samples.length - 1];
-    if (first && last) {
-        const y = CHART_HEIGHT - 8;
-        parts.push(`<text class="axis" x="${PAD.left}" y="${y}">${escapeHtml(shortTime(first.at))}</text>`);
+    const y = CHART_HEIGHT - 8;
+    if (first && last && first.at === last.at) {
+        // One sample is one point in time, drawn under its bar, not a range from it to itself.
         parts.push(
-            `<text class="axis" x="${PAD.left + innerWidth}" y="${y}" text-anchor="end">${escapeHtml(shortTime(last.at))}</text>`,
+            `<text class="axis" x="${fixed(PAD.left + slot / 2)}" y="${y}" text-anchor="middle">${escapeHtml(utcTime(first.at))}</text>`,
+        );
+    } else if (first && last) {
+        parts.push(`<text class="axis" x="${PAD.left}" y="${y}">${escapeHtml(utcTime(first.at))}</text>`);
+        parts.push(
+            `<text class="axis" x="${PAD.left + innerWidth}" y="${y}" text-anchor="end">${escapeHtml(utcTime(last.at))}</text>`,
         );
     }
-    const drawn = [series.failed ? 'Failed SNAT connections a minute' : '', series.usage ? 'port usage' : '']
+    const failedName = series.anyFailed ? 'Failed SNAT connections a minute' : 'No failed SNAT connections';
+    const drawn = [series.failed ? failedName : '', series.usage ? 'port usage' : '']
         .filter((name) => name !== '')
         .join(' and ');
     const label = `${drawn || 'No samples'} for ${timeline.node}`;
@@ -310,10 +338,6 @@ export function renderChart(
         `<svg class="chart" role="img" aria-label="${escapeHtml(label)}" viewBox="0 0 ${CHART_WIDTH} ${CHART_HEIGHT}" ` +
         `width="${CHART_WIDTH}" height="${CHART_HEIGHT}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>`
     );
-}
-
-function shortTime(iso: string): string {
-    return utcTime(iso);
 }
 
 function fixed(value: number): string {

@@ -45,6 +45,8 @@ const MALFORMED: Record<string, string> = {
     SNATMON_SLACK_WEBHOOK_URL: 'not a url',
     SNATMON_WEBHOOK_URL: 'http://example.net/hook',
     SNATMON_WEBHOOK_SECRET: 'short',
+    SNATMON_NAMESPACE_CHANNELS: '{"payments": [{"kind": "slack", "url": "ftp://example.net/hook"}]}',
+    SNATMON_NAMESPACE_ROUTING: 'both',
     SNATMON_ALERT_TENANT_ID: 'contoso.onmicrosoft.com',
     SNATMON_ALERT_CLIENT_ID: 'api://snatmon',
     SNATMON_ENTRA_AUTHORITY: 'http://login.microsoftonline.com',

@@ -23,7 +23,11 @@ param webhookUrl string = ''
 @secure()
 param webhookSecret string = ''
 
-@description('Required. Secret names, keyed teams, slack, webhook and webhookSecret.')
+@description('Optional. SNATMON_NAMESPACE_CHANNELS (JSON with team webhook URLs); stored as a secret when set.')
+@secure()
+param namespaceChannels string = ''
+
+@description('Required. Secret names, keyed teams, slack, webhook, webhookSecret and namespaceChannels.')
 param secretNames object
 
 var secrets = [
@@ -31,6 +35,7 @@ var secrets = [
   { name: secretNames.slack, value: slackWebhookUrl }
   { name: secretNames.webhook, value: webhookUrl }
   { name: secretNames.webhookSecret, value: webhookSecret }
+  { name: secretNames.namespaceChannels, value: namespaceChannels }
 ]
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {

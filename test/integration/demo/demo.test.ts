@@ -212,6 +212,26 @@ describe('snat-monitor demo', () => {
         }
     });
 
+    it("sizes shop's az command for its autoscaler maximum plus the upgrade surge, with the arithmetic everywhere", () => {
+        // shop runs 3 nodes and may autoscale to 20; 10% surge of 20 is 2. 22 nodes x 3,000 ports need 2 IPs, which
+        // today's 3 nodes would not: the command carries the second IP only because of the autoscaler.
+        const sizing =
+            'Raise allocatedOutboundPorts to 3,000 and 2 outbound IPs (from 1) for 22 nodes (autoscaler maxima 20 + ' +
+            'upgrade surge 2): 64,000 x 2 IPs / 3,000 ports per node = 42 nodes.';
+        const command =
+            'az aks update --resource-group rg-shop --name shop --load-balancer-outbound-ports 3000 ' +
+            '--load-balancer-managed-outbound-ip-count 2';
+        const shop = result.findings.find((f) => f.cluster === 'shop');
+        assert.deepEqual(shop?.fix.slice(1, 3), [sizing, command]);
+        assert.ok(text.stdout.includes(`\n    ${sizing}\n    ${command}\n`), text.stdout);
+        const card = readFileSync(join(out, 'teams-card.json'), 'utf8');
+        assert.ok(card.includes(`${sizing} Run: `) && card.includes(command));
+        const slack = readFileSync(join(out, 'slack-payload.json'), 'utf8');
+        assert.ok(slack.includes(`${sizing} Run: \`${command}\``));
+        const html = readFileSync(join(out, 'report.html'), 'utf8');
+        assert.ok(html.includes(`${sizing} Run: <pre><code>${command}</code></pre>`));
+    });
+
     it('writes a Slack payload within Block Kit limits, about the exhausted node', () => {
         const message = JSON.parse(readFileSync(join(out, 'slack-payload.json'), 'utf8')) as SlackMessage;
         slackWithinLimits(message);

@@ -179,6 +179,32 @@ describe('IncidentTracker on Azurite', () => {
         assert.equal(await tracker.flushPending(), 0);
     });
 
+    it('queues an alert with culprits in two namespaces for both teams, and its resolution too', async () => {
+        const node = 'node-two-teams';
+        const routed = new IncidentTracker(store, {
+            policy,
+            channels: ['slack'],
+            namespaceRouting: { mode: 'alongside', namespaces: { default: ['slack'], 'team-1': ['teams', 'webhook'] } },
+        });
+        await routed.observe(reading(node, 0, 'exhausted'));
+        // The sample finding's culprits run in `default` and `team-1`.
+        const found = await routed.recordFinding(findingFor(node, 1));
+        assert.equal(found.queued, 4);
+        const changes: string[] = [];
+        for (let m = 2; m <= 62; m += 10) changes.push((await routed.observe(reading(node, m, 'ok'))).change);
+        assert.ok(changes.includes('resolved'), changes.join(' '));
+        for (const channel of ['slack', 'slack@default', 'teams@team-1', 'webhook@team-1']) {
+            assert.deepEqual(
+                (await queued(channel, node)).map((e) => e.event),
+                ['opened', 'resolved'],
+                channel,
+            );
+        }
+        // The team's copy is the default's message, byte for byte.
+        const [defaultSlack] = await queued('slack', node);
+        assert.equal((await queued('slack@default', node))[0]?.body, defaultSlack?.body);
+    });
+
     it('resolves an incident whose node stopped reporting', async () => {
         const node = 'node-scaled-in';
         await tracker.recordFinding(findingFor(node, 0));

@@ -96,7 +96,13 @@ describe('infra Bicep files', () => {
 
     it('keep webhook URLs and the webhook secret in @secure() params', async () => {
         for (const file of [await infraFile('main.bicep'), await infraFile('core/security/key-vault.bicep')]) {
-            for (const name of ['teamsWebhookUrl', 'slackWebhookUrl', 'webhookUrl', 'webhookSecret']) {
+            for (const name of [
+                'teamsWebhookUrl',
+                'slackWebhookUrl',
+                'webhookUrl',
+                'webhookSecret',
+                'namespaceChannels',
+            ]) {
                 const param = declaration(file, 'param', name);
                 assert.ok(
                     param.decorators.some((d) => d.text === '@secure()'),

@@ -38,6 +38,12 @@ function workbook(): { version: string; items: WorkbookItem[]; fallbackResourceI
     return JSON.parse(readFileSync(join(monitoringDir, 'snat-workbook.json'), 'utf8')) as ReturnType<typeof workbook>;
 }
 
+function workbookQueries(): string[] {
+    return workbook()
+        .items.filter((item) => item.type === 3)
+        .map((item) => item.content.query ?? '');
+}
+
 const KNOWN_METRICS = new Set<string>(Object.values(METRIC));
 const KNOWN_LABELS = new Set<string>(Object.values(LABEL));
 
@@ -60,6 +66,26 @@ describe('metrics queries and workbook (infra/monitoring)', () => {
             }
         }
         assert.deepEqual([...used].sort(), [...KNOWN_METRICS].sort(), 'every exported metric has a query');
+    });
+
+    it('use the Application Insights column names of customMetrics, not the workspace ones', () => {
+        const fact = platformFact('appinsights.custom-metrics-columns');
+        const [table, timestamp, name, value, dimensions, workspaceTable, ...workspaceColumns] = fact.values;
+        const queries = [...kqlQueries().map((q) => q.query), ...workbookQueries()];
+        assert.ok(queries.length >= 6, `${queries.length} queries`);
+        for (const query of queries) {
+            assert.ok(query.startsWith(`${table ?? ''}\n`), query);
+            for (const column of [timestamp, name, value, dimensions]) {
+                assert.match(query, new RegExp(`\\b${column ?? ''}\\b`), `uses ${column ?? ''}: ${query}`);
+            }
+            for (const column of [workspaceTable, ...workspaceColumns]) {
+                assert.doesNotMatch(
+                    query,
+                    new RegExp(`\\b${column ?? ''}\\b`),
+                    `${column ?? ''} is the workspace name`,
+                );
+            }
+        }
     });
 
     it('the workbook holds the same queries, as query items over Application Insights', () => {

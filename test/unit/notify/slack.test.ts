@@ -84,7 +84,7 @@ describe('formatSlack', () => {
         }
         assert.match(
             message.text,
-            /^\[Sev1\] SNAT ports exhausted on .*: 1,523 in the 5 minutes .* failed SNAT connections, .* Top culprit: default\/nginx \(387 SNAT ports\)\.$/,
+            /^\[Sev1\] SNAT ports exhausted on .*: failed SNAT connections 1,523 in the 5 minutes [^,]* UTC on 2026-08-21, ports .* Top culprit: default\/nginx \(387 SNAT ports\)\.$/,
         );
     });
 

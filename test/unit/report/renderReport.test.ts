@@ -202,6 +202,38 @@ describe('renderReport', () => {
         assert.match(node, /class="threshold"[\s\S]*>100%</);
     });
 
+    it('says there were no failed connections, over which UTC time, instead of drawing a made-up 1/min scale', () => {
+        const quiet = structuredClone(data().timelines[0]!);
+        for (const sample of quiet.samples) sample.failedConnections = 0;
+        const svg = renderChart(quiet, 75, 5);
+        assert.doesNotMatch(svg, /\/min</);
+        assert.doesNotMatch(svg, /class="bar failed"/);
+        assert.match(svg, /<text class="note"[^>]*>no failed SNAT connections<\/text>/);
+        assert.match(
+            svg,
+            /aria-label="No failed SNAT connections and port usage for aks-nodepool1-12345678-vmss000002"/,
+        );
+        const html = renderReport({ ...data(), timelines: [quiet], metricsWindowMinutes: 5 });
+        // The first sample (04:57) counts the 5 minutes before it, so the quiet time starts at 04:52.
+        assert.match(html, /no failed SNAT connections in 04:52-04:59 UTC on 2026-11-21/);
+        assert.doesNotMatch(html, /failed SNAT connections per minute/);
+        // A chart with failures keeps its scale.
+        assert.match(renderChart(data().timelines[0]!, 75, 5), />8\.4\/min</);
+    });
+
+    it('draws a single sample as one point in time, not a range from that time to itself', () => {
+        const one = { ...data().timelines[0]!, samples: [{ at: '2026-11-21T04:59:00Z', failedConnections: 125 }] };
+        const svg = renderChart(one, 75, 5);
+        const times = svg.match(/2026-11-21 04:59 UTC<\/text>/g) ?? [];
+        assert.equal(times.length, 1, svg);
+        // Under the sample's bar, which sits in the middle of the one slot.
+        assert.match(svg, /<text class="axis" x="320\.0" y="162" text-anchor="middle">2026-11-21 04:59 UTC<\/text>/);
+        assert.match(svg, /<rect class="bar failed" x="308\.0"/);
+        const two = renderChart(data().timelines[0]!, 75, 5);
+        assert.match(two, />2026-11-21 04:57 UTC<\/text>/);
+        assert.match(two, /text-anchor="end">2026-11-21 04:59 UTC<\/text>/);
+    });
+
     it('escapes every value that comes from a cluster, so a hostile name cannot inject markup', () => {
         const hostile = '<img src=x onerror=alert(1)>';
         const base = data();
