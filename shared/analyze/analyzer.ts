@@ -105,6 +105,8 @@ interface CulpritState {
     udpConntrack?: ViewCounters;
     /** TCP from one view, UDP from one view, summed once (merged lazily at report time). */
     merged?: ViewCounters;
+    /** Its socket view came from a section cut short: conntrack's TCP view, when there is one, is complete. */
+    partialSockets?: boolean;
     tracer?: TracerCounters;
 }
 
@@ -124,6 +126,8 @@ interface Collected {
     pods: PodInfo[];
     criContainers: CrictlResult['containers'];
     criPods: CriPod[];
+    /** Namespaces whose socket view was cut short: conntrack, when it has the pod, counts its TCP flows instead. */
+    partialNetns: Set<string>;
     notes: string[];
 }
 
@@ -149,6 +153,7 @@ export class Analyzer {
             pods: [],
             criContainers: [],
             criPods: [],
+            partialNetns: new Set(),
             notes: [],
         };
     }
@@ -191,6 +196,11 @@ export class Analyzer {
 
     addConntrack(entries: readonly ConntrackEntry[]): void {
         for (const entry of entries) this.data.conntrack.push(entry);
+    }
+
+    /** The socket view of `netns` holds only part of its sockets (the probe output stopped inside it). */
+    addPartialNetns(netns: string): void {
+        this.data.partialNetns.add(netns);
     }
 
     addNamespaces(namespaces: readonly NetNamespace[]): void {
@@ -236,6 +246,12 @@ class Join {
     private readonly netnsPids = new Map<string, number[]>();
     private readonly cgroupByPid = new Map<number, CgroupInfo>();
     private readonly shimByPid = new Map<number, string>();
+    /** The node namespace's connected sockets per "protocol source destination port" (see coveredByHostSockets). */
+    private readonly hostSocketFlows = new Map<string, number>();
+    /** Pod addresses the socket views attributed: conntrack's flows from them are that pod's, without a pod list too. */
+    private readonly identityByAddress = new Map<string, Identity>();
+    /** "protocol address" the socket views counted as unattributed: conntrack does not count those flows again. */
+    private readonly unattributedSocketSources = new Set<string>();
     private hostNetns: string | undefined;
 
     constructor(
@@ -336,6 +352,8 @@ class Join {
             const weight = socket.count ?? 1;
             let found: { identity: Identity; method: AttributionMethod } | undefined;
             if (socket.netns !== undefined && this.isHostSource(socket.localAddress, socket.netns)) {
+                const key = flowKey(socket.protocol, socket.localAddress, socket.remoteAddress, socket.remotePort);
+                this.hostSocketFlows.set(key, (this.hostSocketFlows.get(key) ?? 0) + weight);
                 const identity = socket.pid === undefined ? undefined : this.identityForPid(socket.pid);
                 if (identity) found = { identity, method: 'pid' };
             } else {
@@ -345,12 +363,20 @@ class Join {
                     if (identity) found = { identity, method: 'pid' };
                 }
             }
+            if (socket.netns !== undefined && found && isPodAddress(socket.localAddress)) {
+                this.identityByAddress.set(socket.localAddress, found.identity);
+            }
             if (!found) {
+                if (holds) this.unattributedSocketSources.add(`${socket.protocol} ${socket.localAddress}`);
                 if (holds) this.addUnattributed(socket.localAddress, socket.netns, socket.pid, weight, weight);
                 continue;
             }
             const udp = socket.protocol === 'udp';
             const view = this.viewFor(found.identity, found.method, udp ? 'udpSockets' : 'sockets');
+            if (socket.netns !== undefined && this.s.partialNetns.has(socket.netns)) {
+                const culprit = this.culprits.get(found.identity.key);
+                if (culprit) culprit.partialSockets = true;
+            }
             const state = udp ? UDP_FLOW : socket.state;
             this.count(view, state, socket.remoteAddress, socket.remotePort, isPublic, weight);
         }
@@ -363,9 +389,18 @@ class Join {
             if (entry.protocol !== 'tcp' && entry.protocol !== 'udp') continue;
             const isPublic = this.classifier.consumesSnat(dst);
             const state = entry.protocol === 'udp' ? UDP_FLOW : (entry.state ?? 'UNKNOWN');
-            const weight = entry.count ?? 1;
+            const weight = (entry.count ?? 1) - this.coveredByHostSockets(entry);
+            if (weight <= 0) continue;
             // The original direction's source is the pod before masquerade; inbound flows start elsewhere.
             const pod = this.podsByIp.get(src);
+            const known = pod ? undefined : this.identityByAddress.get(src);
+            if (known) {
+                const view = this.viewFor(known, 'netns', state === UDP_FLOW ? 'udpConntrack' : 'conntrack');
+                this.count(view, state, dst, dport ?? 0, isPublic, weight);
+                continue;
+            }
+            // The socket view already counted this address's flows, unattributed too.
+            if (!pod && this.unattributedSocketSources.has(`${entry.protocol} ${src}`)) continue;
             if (!pod) {
                 // Flows that start at a public address are inbound (through the load balancer), not SNAT.
                 if (!isPublic || this.classifier.consumesSnat(src)) continue;
@@ -380,6 +415,20 @@ class Join {
             );
             this.count(view, state, dst, dport ?? 0, isPublic, weight);
         }
+    }
+
+    /**
+     * How many of a conntrack entry's flows the node namespace's socket view already counted: a flow from the node's
+     * own address (hostNetwork pods, the node's processes) is in both, and the sockets know its process.
+     */
+    private coveredByHostSockets(entry: ConntrackEntry): number {
+        const { src, dst, dport } = entry.original;
+        const key = flowKey(entry.protocol, src, dst, dport ?? 0);
+        const left = this.hostSocketFlows.get(key);
+        if (left === undefined || left <= 0) return 0;
+        const covered = Math.min(left, entry.count ?? 1);
+        this.hostSocketFlows.set(key, left - covered);
+        return covered;
     }
 
     /** `weight`: how many identical sockets or entries the record stands for (aggregated probe sections). */
@@ -737,6 +786,10 @@ class Join {
     }
 }
 
+function flowKey(protocol: string, source: string, destination: string, port: number): string {
+    return `${protocol} ${source} ${destination} ${port}`;
+}
+
 function isPodAddress(address: string): boolean {
     return !isLoopback(address) && address !== '0.0.0.0' && address !== '::' && !address.startsWith('fe80:');
 }
@@ -769,7 +822,7 @@ export function culpritName(culprit: Pick<Culprit, 'namespace' | 'pod' | 'podIp'
  */
 function mergedView(state: CulpritState): ViewCounters | undefined {
     if (state.merged) return state.merged;
-    const tcp = state.sockets ?? state.conntrack;
+    const tcp = state.partialSockets && state.conntrack ? state.conntrack : (state.sockets ?? state.conntrack);
     const udp = state.udpConntrack ?? state.udpSockets;
     if (!tcp || !udp) return (state.merged = tcp ?? udp);
     state.merged = {

@@ -184,7 +184,10 @@ function analyze(text: string, options: AnalyzeProbeOptions, context: RunContext
 /** Adds one section's content to the analyzer; false when there was nothing it could read. */
 function feed(analyzer: Analyzer, section: ProbeSection): boolean {
     const source = `probe:${section.name}`;
-    if (section.cut) analyzer.addNote(`${source}: the output stopped inside this section; its content is partial.`);
+    if (section.cut) {
+        analyzer.addNote(`${source}: the output stopped inside this section; its content is partial.`);
+        if (section.netns !== undefined) analyzer.addPartialNetns(section.netns);
+    }
     if (!ANALYZED_KINDS.has(section.kind) || section.content.length === 0) return false;
     const kind = section.kind as InputKind;
     if (section.mode === 'truncated') {

@@ -227,7 +227,10 @@ function hostport(text, parts,    i) {
     parts["port"] = substr(text, i + 1)
     gsub(/[][]/, "", parts["host"])
 }
-function ss_line(line,    f, n, lp, rp, key) {
+function ss_line(line,    f, n, lp, rp, key, rest) {
+    # ss -p names the processes of each socket (node namespace section): the cgroup section reads their cgroups.
+    rest = line
+    while (match(rest, /pid=[0-9]+/)) { pids[substr(rest, RSTART + 4, RLENGTH - 4)] = 1; rest = substr(rest, RSTART + RLENGTH) }
     n = split(line, f, " ")
     if (n < 5 || f[1] == "State" || f[1] == "Recv-Q") { if (n > 0 && f[1] != "State" && f[1] != "Recv-Q") other++; return }
     if (f[2] !~ /^[0-9]+$/ || f[3] !~ /^[0-9]+$/) { other++; return }
@@ -471,8 +474,17 @@ if enabled ss; then
         SS_DEADLINE=$(($(date +%s) + 60))
         count=0
         while read -r ns pid; do
-            # The node's own namespace (hostNetwork pods) is left out: conntrack and the tracers cover it.
-            [ "$ns" = "$OWN_NETNS" ] && continue
+            if [ "$ns" = "$OWN_NETNS" ]; then
+                # The node's own namespace, shared by hostNetwork pods and the node's processes: only the process
+                # (ss -p, then its cgroup) tells them apart, so this section keeps its lines and is never aggregated.
+                new_section "ss/$ns" ss ss lines
+                add_attr netns "$ns"
+                add_attr host 1
+                add_attr command 'ss -tuanp'
+                collect 10 -- ss -tuanp </dev/null
+                if [ "$RC" = 0 ]; then set_status ok; else set_status failed "ss exited $RC: $(err_tail)"; fi
+                continue
+            fi
             count=$((count + 1))
             new_section "ss/$ns" ss ss agg
             add_attr netns "$ns"
@@ -745,8 +757,12 @@ assemble() { # OUTFILE MAX
     _outfile=$1
     plan_input >"$SCRATCH/plan.in"
     awk -v tgt="$TARGET_BYTES" -v max="$2" "$AWK_PLAN" "$SCRATCH/plan.in" >"$SCRATCH/plan"
-    # meta first, the rest in collection order.
-    { grep "^$META_ID " "$SCRATCH/plan"; grep -v "^$META_ID " "$SCRATCH/plan" | sort; } >"$SCRATCH/plan.ordered"
+    # meta first, then what names the pods (lsns, cgroup, crictl) and conntrack, then the tracers and the ss
+    # sections, each group in collection order: an output cut short loses sockets, never the names they join to.
+    awk 'FNR == 1 && FILENAME ~ /[.]name$/ { id = FILENAME; sub(/.*[/]/, "", id); sub(/[.]name$/, "", id); name[id] = $0; next }
+        FILENAME ~ /[.]name$/ { next }
+        { n = name[$1]; r = n == "meta" ? 0 : (n == "lsns" || n == "cgroup" || n ~ /^crictl[/]/) ? 1 : n == "conntrack" ? 2 : 3; print r, $0 }' \
+        "$S"/*.name "$SCRATCH/plan" | sort -k1,1n -k2,2 | cut -d' ' -f2- >"$SCRATCH/plan.ordered"
     SUMMARY=$SCRATCH/summary
     : >"$SUMMARY"
     printf '#snatmon-probe version=%s boundary=%s\n' "$PROBE_FORMAT" "$BOUNDARY" >"$_outfile"

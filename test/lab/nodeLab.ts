@@ -46,6 +46,17 @@ export interface LabPodSpec {
     hold?: LabConnections[];
     /** Connections opened and closed at once by the pod, so the pod's end waits in TIME_WAIT. */
     churn?: LabConnections[];
+    /**
+     * A hostNetwork pod: its processes live in the node's own network namespace and use the node's IP; only their
+     * kubepods cgroup tells them from the node's processes. Holds connections only (TIME_WAIT sockets name no process).
+     */
+    hostNetwork?: boolean;
+}
+
+/** A process of the node itself (a kubelet stand-in): the node's namespace, a system cgroup, no pod. */
+export interface LabNodeProcess {
+    name: string;
+    hold: LabConnections[];
 }
 
 export interface LabPod {
@@ -333,6 +344,7 @@ function teardown(state: LabState): void {
 export class NodeLab {
     readonly id: string;
     readonly pods: LabPod[] = [];
+    readonly nodeProcesses: { spec: LabNodeProcess; pid: number }[] = [];
     readonly nodeNetns: string;
     readonly inetNetns: string;
     private readonly state: LabState;
@@ -354,13 +366,16 @@ export class NodeLab {
     }
 
     /** Builds the node and starts the scenario; throws LabUnavailableError when this machine cannot host it. */
-    static async start(specs: readonly LabPodSpec[]): Promise<NodeLab> {
+    static async start(
+        specs: readonly LabPodSpec[],
+        options: { nodeProcesses?: readonly LabNodeProcess[] } = {},
+    ): Promise<NodeLab> {
         const reason = labUnavailableReason();
         if (reason) throw new LabUnavailableError(reason);
         sweepStaleLabs();
         const lab = new NodeLab();
         try {
-            await lab.build(specs);
+            await lab.build(specs, options.nodeProcesses ?? []);
             return lab;
         } catch (error) {
             await lab.stop();
@@ -394,14 +409,18 @@ export class NodeLab {
         run('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
     }
 
-    private async build(specs: readonly LabPodSpec[]): Promise<void> {
+    private async build(specs: readonly LabPodSpec[], nodeProcesses: readonly LabNodeProcess[]): Promise<void> {
         mkdirSync(this.state.workDir, { recursive: true });
         this.save();
         const { nodeNetns: node, inetNetns: inet } = this;
         this.addNetns(node);
         this.addNetns(inet);
-        const podNames = specs.map((_, i) => `${this.id}-pod${i + 1}`);
-        for (const name of podNames) this.addNetns(name);
+        for (const spec of specs) {
+            if (spec.hostNetwork && spec.churn?.length)
+                throw new Error(`node lab: hostNetwork pod ${spec.name} churns`);
+        }
+        const podNames = specs.map((spec, i) => (spec.hostNetwork ? node : `${this.id}-pod${i + 1}`));
+        for (const name of podNames) if (name !== node) this.addNetns(name);
 
         run('ip', ['-n', node, 'link', 'add', 'cbr0', 'type', 'bridge']);
         run('ip', ['-n', node, 'addr', 'add', '10.244.0.1/16', 'dev', 'cbr0']);
@@ -433,7 +452,7 @@ export class NodeLab {
         const ports = new Set<number>();
         const ranges: [number, number][] = [];
         const addresses = new Set<string>();
-        for (const spec of specs) {
+        for (const spec of [...specs, ...nodeProcesses.map((p) => ({ hold: p.hold, churn: [] }))]) {
             for (const c of [...(spec.hold ?? []), ...(spec.churn ?? [])]) {
                 addresses.add(c.address);
                 if (Array.isArray(c.port)) {
@@ -506,25 +525,8 @@ export class NodeLab {
         if (!cgroupRoot) throw new LabUnavailableError('no cgroup v2 mount');
         for (const [i, spec] of specs.entries()) {
             const netnsName = podNames[i] ?? '';
-            const ip = labPodIp(i);
-            run('ip', [
-                '-n',
-                node,
-                'link',
-                'add',
-                `veth${i + 1}`,
-                'type',
-                'veth',
-                'peer',
-                'name',
-                'eth0',
-                'netns',
-                netnsName,
-            ]);
-            run('ip', ['-n', node, 'link', 'set', `veth${i + 1}`, 'master', 'cbr0', 'up']);
-            run('ip', ['-n', netnsName, 'addr', 'add', `${ip}/16`, 'dev', 'eth0']);
-            run('ip', ['-n', netnsName, 'link', 'set', 'eth0', 'up']);
-            run('ip', ['-n', netnsName, 'route', 'add', 'default', 'via', '10.244.0.1']);
+            const ip = spec.hostNetwork ? LAB_NODE_IP : labPodIp(i);
+            if (!spec.hostNetwork) this.plugPod(i, netnsName, ip);
 
             const uid = randomUUID();
             const containerId = randomBytes(32).toString('hex');
@@ -562,7 +564,37 @@ export class NodeLab {
                 controlFile: control,
             });
         }
+        for (const processSpec of nodeProcesses) {
+            const dir = this.makeCgroup(cgroupRoot, [`${this.id}-system.slice`, `${processSpec.name}.service`]);
+            const inNode = ['nsenter', '-t', String(this.initPid), '-p', '-m', `--net=/run/netns/${node}`, '--'];
+            const hold = processSpec.hold.map((c) => `hold:${c.count}@${c.address}:${portText(c.port)}`);
+            const pid = await this.startProcess(processSpec.name.slice(0, 15), [...inNode, python, AGENT], hold);
+            writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+            this.nodeProcesses.push({ spec: processSpec, pid });
+        }
         await this.settle();
+    }
+
+    /** A pod's own network namespace on the node's bridge: veth pair, its IP, the node as default gateway. */
+    private plugPod(i: number, netnsName: string, ip: string): void {
+        run('ip', [
+            '-n',
+            this.nodeNetns,
+            'link',
+            'add',
+            `veth${i + 1}`,
+            'type',
+            'veth',
+            'peer',
+            'name',
+            'eth0',
+            'netns',
+            netnsName,
+        ]);
+        run('ip', ['-n', this.nodeNetns, 'link', 'set', `veth${i + 1}`, 'master', 'cbr0', 'up']);
+        run('ip', ['-n', netnsName, 'addr', 'add', `${ip}/16`, 'dev', 'eth0']);
+        run('ip', ['-n', netnsName, 'link', 'set', 'eth0', 'up']);
+        run('ip', ['-n', netnsName, 'route', 'add', 'default', 'via', '10.244.0.1']);
     }
 
     /**
@@ -619,7 +651,21 @@ export class NodeLab {
      * app is then asked for as many more churned connections, so the scenario holds exactly when the probe runs.
      */
     private async settle(): Promise<void> {
+        // The node's namespace is shared: a hostNetwork pod's or node process's sockets are told apart by process.
+        const owned = [
+            ...this.pods
+                .filter((p) => p.spec.hostNetwork)
+                .map((p) => ({ name: p.spec.name, pid: p.appPid, hold: p.spec.hold ?? [] })),
+            ...this.nodeProcesses.map((p) => ({ name: p.spec.name, pid: p.pid, hold: p.spec.hold })),
+        ];
+        for (const { name, pid, hold } of owned) {
+            const want = hold.reduce((n, c) => n + c.count, 0);
+            await waitFor(`${name} to hold ${want} connections`, 10_000, () =>
+                this.ownedEstablished(pid) === want ? true : undefined,
+            );
+        }
         for (const pod of this.pods) {
+            if (pod.spec.hostNetwork) continue;
             const held = (pod.spec.hold ?? []).reduce((n, c) => n + c.count, 0);
             const churned = (pod.spec.churn ?? []).reduce((n, c) => n + c.count, 0);
             let seen = '';
@@ -670,6 +716,12 @@ export class NodeLab {
         }
     }
 
+    /** ESTABLISHED sockets in the node's namespace that process `pid` (a PID on this machine) owns. */
+    ownedEstablished(pid: number): number {
+        const out = run('ip', ['netns', 'exec', this.nodeNetns, 'ss', '-Htnp', 'state', 'established']);
+        return out.split('\n').filter((l) => l.includes(`pid=${pid},`)).length;
+    }
+
     ssCount(netnsName: string, state: string, filter: readonly string[] = []): number {
         const out = run('ip', ['netns', 'exec', netnsName, 'ss', '-Htn', 'state', state, ...filter]);
         return out.split('\n').filter((l) => l.trim() !== '').length;
@@ -698,7 +750,11 @@ export class NodeLab {
                     uid: pod.uid,
                     ownerReferences: [{ apiVersion: 'apps/v1', kind: owner.kind, name: owner.name, controller: true }],
                 },
-                spec: { nodeName: LAB_NODE_NAME, containers: [{ name: 'app', image: 'mcr.microsoft.com/app:1' }] },
+                spec: {
+                    nodeName: LAB_NODE_NAME,
+                    ...(spec.hostNetwork ? { hostNetwork: true } : {}),
+                    containers: [{ name: 'app', image: 'mcr.microsoft.com/app:1' }],
+                },
                 status: {
                     phase: 'Running',
                     hostIP: LAB_NODE_IP,

@@ -53,6 +53,11 @@ const SCENARIO: LabPodSpec[] = shopScenario({
 
 const unavailable = labUnavailableReason();
 
+/** The node namespace's ss section (ss -tuanp, issue 14.6) is kept line by line, never aggregated. */
+function isHostSs(section: { attributes: Record<string, string | undefined> }): boolean {
+    return section.attributes.host === '1';
+}
+
 function byName(analysis: ProbeAnalysis, pod: string): Culprit {
     const culprit = analysis.analysis.culprits.find((c) => c.pod === pod);
     assert.ok(culprit, `no culprit for ${pod} in ${JSON.stringify(analysis.analysis.culprits.map((c) => c.pod))}`);
@@ -111,9 +116,10 @@ describe('node probe in the node lab', { skip: unavailable }, () => {
         assert.equal(result.analysis.unattributed.snatPortsHeld, 0);
         assert.deepEqual(result.analysis.evidence, ['sockets', 'conntrack']);
 
-        // One ss section per pod namespace, none for the node's own.
+        // One ss section per pod namespace, and one for the node's own (hostNetwork pods, issue 14.6).
         const ssSections = result.sections.filter((s) => s.collector === 'ss');
-        assert.deepEqual(ssSections.map((s) => s.netns).sort(), lab.pods.map((p) => p.netns).sort());
+        const own = result.probe.meta.own_netns;
+        assert.deepEqual(ssSections.map((s) => s.netns).sort(), [...lab.pods.map((p) => p.netns), own].sort());
         const status = Object.fromEntries(result.collectors.map((c) => [c.name, c.status]));
         assert.deepEqual(status, {
             tcptracer: 'unavailable',
@@ -163,7 +169,7 @@ describe('node probe in the node lab', { skip: unavailable }, () => {
         assertProbeRan(aggregated);
         const modes = (run: ProbeRun) =>
             parseProbeOutput(run.stdout)
-                .sections.filter((s) => s.kind === 'ss' || s.kind === 'conntrack')
+                .sections.filter((s) => (s.kind === 'ss' && !isHostSs(s)) || s.kind === 'conntrack')
                 .map((s) => s.mode);
         assert.ok(modes(raw).every((m) => m === 'raw'));
         assert.ok(modes(aggregated).every((m) => m === 'aggregated'));
@@ -198,7 +204,9 @@ describe('node probe in the node lab', { skip: unavailable }, () => {
         const run = await lab.runProbe(script, { SNATMON_PROBE_WINDOW_SECONDS: '1', SNATMON_PROBE_MAX_NETNS: '1' });
         assertProbeRan(run);
         const result = analyzeProbeOutput(run.stdout, { pods: lab.podsJson(), privateCidrs: PRIVATE_CIDRS });
-        const ss = result.sections.filter((s) => s.collector === 'ss');
+        // The node's own namespace is always read and not counted against the cap.
+        const own = result.probe.meta.own_netns;
+        const ss = result.sections.filter((s) => s.collector === 'ss' && s.netns !== own);
         assert.deepEqual(
             ss.map((s) => s.status),
             ['ok', 'failed', 'failed'],
@@ -206,7 +214,7 @@ describe('node probe in the node lab', { skip: unavailable }, () => {
         assert.match(ss[1]?.reason ?? '', /not run: more than SNATMON_PROBE_MAX_NETNS=1 namespaces/);
         const collector = result.collectors.find((c) => c.name === 'ss');
         assert.equal(collector?.status, 'ok');
-        assert.match(collector.reason ?? '', /^2 of 3 sections failed/);
+        assert.match(collector.reason ?? '', /^2 of 4 sections failed/);
     });
 
     it('finds the same pod from the node conntrack table alone, through conntrack -L or /proc', async () => {
@@ -321,7 +329,7 @@ describe('node probe output budget in the node lab', { skip: unavailable }, () =
         assert.ok(size <= 458752 && size < AKS_RUN_COMMAND_LIMIT, `output is ${size} bytes`);
         const output = parseProbeOutput(run.stdout);
         const conntrack = output.sections.find((s) => s.name === 'conntrack');
-        const ss = output.sections.find((s) => s.kind === 'ss');
+        const ss = output.sections.find((s) => s.kind === 'ss' && !isHostSs(s));
         for (const section of [conntrack, ss]) {
             assert.equal(section?.mode, 'aggregated');
             assert.ok(
@@ -349,12 +357,12 @@ describe('node probe output budget in the node lab', { skip: unavailable }, () =
         assert.ok(Buffer.byteLength(run.stdout) <= 65536, `output is ${Buffer.byteLength(run.stdout)} bytes`);
         const output = parseProbeOutput(run.stdout);
         assert.equal(output.complete, true);
-        const ss = output.sections.find((s) => s.kind === 'ss');
+        const ss = output.sections.find((s) => s.kind === 'ss' && !isHostSs(s));
         const dropped = Number(ss?.attributes.dropped_count ?? 0);
         assert.ok(dropped > 0, 'some rows were dropped');
         const result = analyzeProbeOutput(run.stdout, { pods: lab.podsJson(), privateCidrs: PRIVATE_CIDRS });
         // What was kept plus what the probe says it dropped is every connection: nothing vanished unannounced.
-        const socketsInput = result.analysis.inputs.find((i) => i.kind === 'ss');
+        const socketsInput = result.analysis.inputs.find((i) => i.source === `probe:${ss?.name ?? ''}`);
         assert.equal((socketsInput?.records ?? 0) + dropped, total);
         assert.ok(result.analysis.notes.some((n) => n.includes('left out to fit')));
     });
