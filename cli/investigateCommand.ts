@@ -21,7 +21,7 @@ import type { ProbeAnalysis } from '../shared/probe/analyzeProbe.js';
 import { parseClusterId } from '../shared/resourceId.js';
 import { signIn } from './azureSignIn.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from './io.js';
-import { describeDrain, finalDrain, openCliMonitor, runQueued,warnWhenNoChannel } from './monitor.js';
+import { describeDrain, finalDrain, openCliMonitor, runQueued, warnWhenNoChannel } from './monitor.js';
 import { createProgress, type Progress } from './progress.js';
 
 export const INVESTIGATE_USAGE = `Usage: snat-monitor investigate --cluster ID (--node NAME | --ip IP) [--timeout SECONDS] [--notify] [--json]
