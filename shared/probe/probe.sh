@@ -759,9 +759,9 @@ assemble() { # OUTFILE MAX
     awk -v tgt="$TARGET_BYTES" -v max="$2" "$AWK_PLAN" "$SCRATCH/plan.in" >"$SCRATCH/plan"
     # meta first, then what names the pods (lsns, cgroup, crictl) and conntrack, then the tracers and the ss
     # sections, each group in collection order: an output cut short loses sockets, never the names they join to.
-    awk 'FNR == 1 && FILENAME ~ /[.]name$/ { id = FILENAME; sub(/.*[/]/, "", id); sub(/[.]name$/, "", id); name[id] = $0; next }
+    awk 'FNR == 1 && FILENAME ~ /[.]name$/ { id = FILENAME; sub(".*/", "", id); sub(/[.]name$/, "", id); name[id] = $0; next }
         FILENAME ~ /[.]name$/ { next }
-        { n = name[$1]; r = n == "meta" ? 0 : (n == "lsns" || n == "cgroup" || n ~ /^crictl[/]/) ? 1 : n == "conntrack" ? 2 : 3; print r, $0 }' \
+        { n = name[$1]; r = n == "meta" ? 0 : (n == "lsns" || n == "cgroup" || n ~ "^crictl/") ? 1 : n == "conntrack" ? 2 : 3; print r, $0 }' \
         "$S"/*.name "$SCRATCH/plan" | sort -k1,1n -k2,2 | cut -d' ' -f2- >"$SCRATCH/plan.ordered"
     SUMMARY=$SCRATCH/summary
     : >"$SUMMARY"
