@@ -572,27 +572,13 @@ export class LocalAzure {
     ): void {
         const [subscription = '', group = '', name = '', extra = ''] = groups;
         switch (route) {
-            case 'managedClusters.list': {
-                const clusters = this.scenario.clusters.filter(
-                    (c) => c.subscriptionId.toLowerCase() === subscription.toLowerCase(),
-                );
-                json(
-                    response,
-                    200,
-                    this.page(
-                        path,
-                        query,
-                        clusters.map((c) => managedClusterBody(c, true)),
-                    ),
-                );
-                return;
-            }
+            case 'managedClusters.list':
             case 'managedClusters.listByResourceGroup': {
-                const clusters = this.scenario.clusters.filter(
-                    (c) =>
-                        c.subscriptionId.toLowerCase() === subscription.toLowerCase() &&
-                        c.resourceGroup.toLowerCase() === group.toLowerCase(),
-                );
+                // The same page of clusters; listByResourceGroup also matches the group in its path.
+                const inScope = (c: { subscriptionId: string; resourceGroup: string }): boolean =>
+                    c.subscriptionId.toLowerCase() === subscription.toLowerCase() &&
+                    (route === 'managedClusters.list' || c.resourceGroup.toLowerCase() === group.toLowerCase());
+                const clusters = this.scenario.clusters.filter(inScope);
                 json(
                     response,
                     200,
