@@ -106,7 +106,8 @@ export class VmRunCommands {
         if (!Array.isArray(input.script) || !input.script.every((line) => typeof line === 'string')) {
             throw new VmRunCommandError(400, 'InvalidParameter', 'script must be an array of strings');
         }
-        const vmKey = where.scaleSet.toLowerCase() + '/' + where.instanceId;
+        // One VM: scale set names repeat across node resource groups (every AKS cluster has aks-nodepool1-...-vmss).
+        const vmKey = found.vmId.toLowerCase();
         if (this.busy.has(vmKey)) {
             // "You can run one script at a time" (run-command.md); the service's status and code are not documented.
             throw new VmRunCommandError(

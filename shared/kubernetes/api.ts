@@ -180,6 +180,9 @@ export class KubernetesNodeResolver implements NodeResolver {
     }
 }
 
+/** The pod field that selects a node's pods (docs/platform-facts.md `kubernetes.pods.node-field-selector`). */
+export const NODE_PODS_FIELD = 'spec.nodeName';
+
 /**
  * The pods on a node from the Kubernetes API (the snatmon-reader ClusterRole of infra/kubernetes/snatmon-probe.yaml
  * lists pods): what the VM probe, which sees only crictl, reads the pods' owners from.
@@ -190,7 +193,7 @@ export class KubernetesNodePods implements NodePodLister {
     async podsOn(cluster: ClusterInfo, node: string): Promise<NodePods> {
         try {
             const api = await this.access.coreApi(cluster);
-            const fieldSelector = `spec.nodeName=${node}`;
+            const fieldSelector = `${NODE_PODS_FIELD}=${node}`;
             const list = await this.access.request((options) =>
                 api.listPodForAllNamespaces({ fieldSelector }, options),
             );

@@ -18,9 +18,11 @@ import type { LocalAzure } from '../../../cli/localAzure/server.js';
 import { discoverClusters } from '../../../shared/azure/discovery.js';
 import { loadConfig } from '../../../shared/config.js';
 import type { ClusterInfo } from '../../../shared/detect/types.js';
+import { NODE_PODS_FIELD } from '../../../shared/kubernetes/api.js';
 import { probeNode } from '../../../shared/monitor/probeNode.js';
 import { parseClusterId } from '../../../shared/resourceId.js';
 import { repoRoot } from '../../helpers/paths.js';
+import { platformFact } from '../../helpers/platformFacts.js';
 
 const MIB = 1024 * 1024;
 const VM_TAIL = readFileSync(join(repoRoot, 'test', 'fixtures', 'vm-probe', 'shop-tail.txt'), 'utf8');
@@ -143,7 +145,12 @@ describe('the VM run command fallback in probeNode', () => {
         assert.equal(outcome.via.workloads, 'kubernetesApi');
         assert.equal(azure.count('kubernetes.listPods'), 1);
         const listed = azure.requests.find((r) => r.route === 'kubernetes.listPods');
-        assert.equal(listed?.query.get('fieldSelector'), `spec.nodeName=${FULL_NODE}`);
+        // The request the app sends is the one the record says the API server supports.
+        const [path, field] = platformFact('kubernetes.pods.node-field-selector').values;
+        assert.equal(NODE_PODS_FIELD, field);
+        assert.ok(listed, 'the pods were listed');
+        assert.ok(listed.path.endsWith(path ?? '?'), listed.path);
+        assert.equal(listed.query.get('fieldSelector'), `${field ?? '?'}=${FULL_NODE}`);
         const byPod = new Map(outcome.probe.analysis.culprits.map((c) => [c.pod, c]));
         assert.deepEqual(
             [byPod.get('egress-api-7c9f8d6b5-x2x9q')?.workloadKind, byPod.get('egress-api-7c9f8d6b5-x2x9q')?.workload],

@@ -19,6 +19,7 @@ import { scan } from '../../../functions/scan.js';
 import { VM_NO_RESULT_REASON } from '../../../shared/azure/vmRunCommand.js';
 import { type Azurite, startAzurite } from '../../helpers/azurite.js';
 import { HttpRequest } from '../../helpers/functionsRuntime.js';
+import { TestResources } from '../../helpers/setup.js';
 import { buildMonitor, context, hotCluster, SECRET, timer } from './world.js';
 
 const MIB = 1024 * 1024;
@@ -43,14 +44,17 @@ describe('one VM run command per investigation', () => {
     let receiver: WebhookReceiver;
     const cluster = fullNodeCluster();
 
+    // A failed start (Azurite on a loaded machine) must not leave the others open: the file would never end.
+    const resources = new TestResources();
+
     before(async () => {
         [azure, azurite, receiver] = await Promise.all([
-            startLocalAzure({ clusters: [cluster] }),
-            startAzurite({ services: ['table', 'queue'] }),
-            startWebhookReceiver({ secret: SECRET }),
+            resources.add(startLocalAzure({ clusters: [cluster] }), (a) => a.close()),
+            resources.add(startAzurite({ services: ['table', 'queue'] }), (a) => a.stop()),
+            resources.add(startWebhookReceiver({ secret: SECRET }), (r) => r.close()),
         ]);
     });
-    after(() => Promise.all([azure.close(), azurite.stop(), receiver.close()]));
+    after(() => resources.closeAll());
 
     it('gives up on a command that never reports back, cools the node down, and a redelivery resumes it', async () => {
         const monitor = buildMonitor(azure, azurite.connectionString, receiver, {
