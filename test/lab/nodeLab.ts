@@ -16,7 +16,7 @@
  * Names carry a random suffix, so parallel runs do not collide. stop() removes everything; a state file per lab
  * lets a later start() sweep what a killed test run left behind.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -98,6 +98,8 @@ export const LAB_POD_CIDR = '10.244.0.0/16';
 export const LAB_NODE_NAME = 'aks-nodepool1-12345678-vmss000000';
 
 const STATE_DIR = '/tmp/snatmon-lab-state';
+/** A churn younger than this leaves a probe run at least 45 s before its TIME_WAIT sockets expire. */
+const CHURN_FRESH_MS = 15_000;
 const AGENT = join(repoRoot, 'test', 'lab', 'agent.py');
 /** The node gets a /tmp of its own; a checkout inside /tmp is mounted back into it (see build). */
 const REPO_UNDER_TMP = repoRoot.startsWith('/tmp/');
@@ -422,8 +424,8 @@ export class NodeLab {
     private readonly cgroupDirSet = new Set<string>();
     private initPid = 0;
     private stopped = false;
-    /** Churned connections the lab had to open again because their TIME_WAIT socket vanished (see settle). */
-    topUps = 0;
+    /** When the pods last churned (Date.now()); see churn(). */
+    private churnedAt = 0;
 
     private constructor() {
         this.id = `snl${randomBytes(3).toString('hex')}`;
@@ -646,7 +648,7 @@ export class NodeLab {
                 cgroup: join(appDir, 'cgroup.procs'),
                 name: spec.name.slice(0, 15),
                 control,
-                specs: connectionSpecs(spec.hold, spec.churn),
+                specs: connectionSpecs(spec.hold, []),
             });
             const pod = {
                 spec,
@@ -686,7 +688,7 @@ export class NodeLab {
         for (const [i, processSpec] of nodeProcesses.entries()) {
             this.nodeProcesses.push({ spec: processSpec, pid: onlyPid(systemDirs[i] ?? '') });
         }
-        await this.settle();
+        await this.churn();
     }
 
     /**
@@ -788,10 +790,43 @@ export class NodeLab {
     }
 
     /**
-     * Waits until every pod's sockets are in the states the scenario asked for. Now and then a TIME_WAIT socket
-     * vanishes right after the churn (seen once in about 20 runs: 119 of 120, every other socket in place); the
-     * app is then asked for as many more churned connections, so the scenario holds exactly when the probe runs.
+     * Makes every pod's churn happen now, after all pods hold their connections, and waits until the sockets are in
+     * the scenario's states. A TIME_WAIT socket lives 60 s (TCP_TIMEWAIT_LEN, fixed in the kernel): churned as the
+     * pods started, the first pods' sockets expired while a loaded machine was still building or probing (119 of
+     * 120 once; all of them on a 250-pod lab). Before a new churn the last one's TIME_WAIT sockets and their
+     * conntrack entries are removed, so the counts stay exact.
      */
+    private async churn(): Promise<void> {
+        const churning = this.pods.filter((pod) => (pod.spec.churn ?? []).length > 0);
+        for (const pod of this.churnedAt === 0 ? [] : churning) {
+            // ss -K destroys TIME_WAIT sockets on this kernel but also reports EINVAL; the count below decides.
+            execFileSync('ss', ['-N', pod.netnsName, '-K', 'state', 'time-wait'], { stdio: 'ignore' });
+            const left = socketStates(pod.pausePid).timeWait;
+            if (left > 0) throw new Error(`node lab: cannot remove ${left} TIME_WAIT sockets of ${pod.spec.name}`);
+            // conntrack keeps TIME_WAIT 120 s; it exits 1 when there was nothing to delete.
+            const conntrack = ['netns', 'exec', this.nodeNetns, 'conntrack', '-D', '-p', 'tcp', '-s', pod.ip];
+            spawnSync('ip', [...conntrack, '--state', 'TIME_WAIT'], { stdio: 'ignore' });
+        }
+        await Promise.all(
+            churning.map(async (pod) => {
+                writeFileSync(pod.controlFile, connectionSpecs([], pod.spec.churn).join('\n'));
+                process.kill(pod.appPid, 'SIGUSR1');
+                await waitFor(`${pod.spec.name} to churn`, 60_000, () =>
+                    existsSync(`${pod.controlFile}.done`) ? true : undefined,
+                );
+                rmSync(`${pod.controlFile}.done`);
+            }),
+        );
+        this.churnedAt = Date.now();
+        await this.settle();
+    }
+
+    /** Churns again when the TIME_WAIT sockets are old enough to expire during the next probe run. */
+    private async freshChurn(): Promise<void> {
+        if (Date.now() - this.churnedAt > CHURN_FRESH_MS) await this.churn();
+    }
+
+    /** Waits until every pod's sockets are in the states the scenario asked for. */
     private async settle(): Promise<void> {
         // The node's namespace is shared: a hostNetwork pod's or node process's sockets are told apart by process.
         const owned = [
@@ -806,7 +841,6 @@ export class NodeLab {
                 this.ownedEstablished(pid) === want ? true : undefined,
             );
         }
-        const own = this.pods.filter((pod) => !pod.spec.hostNetwork);
         const wanted = (pod: LabPod) => ({
             established: (pod.spec.hold ?? []).reduce((n, c) => n + c.count, 0),
             timeWait: (pod.spec.churn ?? []).reduce((n, c) => n + c.count, 0),
@@ -817,62 +851,34 @@ export class NodeLab {
                 const got = socketStates(pod.pausePid);
                 return got.established !== want.established || got.timeWait !== want.timeWait;
             });
-        let waiting = unsettled(own);
+        let waiting = unsettled(this.pods.filter((pod) => !pod.spec.hostNetwork));
         for (const deadline = Date.now() + 10_000; waiting.length > 0 && Date.now() < deadline;) {
             await sleep(100);
             waiting = unsettled(waiting);
         }
-        for (const pod of waiting) {
-            let ok = false;
-            for (let round = 0; !ok && round < 3; round++) {
-                const more = (pod.spec.churn ?? []).flatMap((c) => {
-                    if (Array.isArray(c.port) || c.address.includes('-')) return [];
-                    const filter = ['dst', c.address, 'dport', '=', `:${c.port}`];
-                    const missing = c.count - this.ssCount(pod.netnsName, 'time-wait', filter);
-                    return missing > 0 ? [`churn:${missing}@${c.address}:${c.port}`] : [];
-                });
-                if (more.length === 0) break;
-                writeFileSync(pod.controlFile, more.join('\n'));
-                process.kill(pod.appPid, 'SIGUSR1');
-                await waitFor('the app to open the connections asked for', 10_000, () =>
-                    existsSync(`${pod.controlFile}.done`) ? true : undefined,
-                );
-                rmSync(`${pod.controlFile}.done`);
-                this.topUps += more.reduce((n, line) => n + Number(/^churn:(\d+)@/.exec(line)?.[1] ?? 0), 0);
-                for (const deadline = Date.now() + 10_000; !ok && Date.now() < deadline;) {
-                    ok = unsettled([pod]).length === 0;
-                    if (!ok) await sleep(100);
-                }
+        const pod = waiting[0];
+        if (pod === undefined) return;
+        const want = wanted(pod);
+        const got = socketStates(pod.pausePid);
+        const states = (ns: string) => {
+            const counts = new Map<string, number>();
+            for (const line of run('ip', ['netns', 'exec', ns, 'ss', '-Htan']).split('\n')) {
+                const state = line.split(/\s+/)[0];
+                if (state) counts.set(state, (counts.get(state) ?? 0) + 1);
             }
-            if (!ok) {
-                const want = wanted(pod);
-                const got = socketStates(pod.pausePid);
-                const states = (ns: string) => {
-                    const counts = new Map<string, number>();
-                    for (const line of run('ip', ['netns', 'exec', ns, 'ss', '-Htan']).split('\n')) {
-                        const state = line.split(/\s+/)[0];
-                        if (state) counts.set(state, (counts.get(state) ?? 0) + 1);
-                    }
-                    return JSON.stringify(Object.fromEntries(counts));
-                };
-                const detail = `pod sockets ${states(pod.netnsName)}, internet sockets ${states(this.inetNetns)}`;
-                throw new Error(
-                    `node lab: ${pod.spec.name} has ${got.established} ESTABLISHED and ${got.timeWait} TIME_WAIT, ` +
-                        `expected ${want.established} ESTABLISHED and ${want.timeWait} TIME_WAIT (${detail})`,
-                );
-            }
-        }
+            return JSON.stringify(Object.fromEntries(counts));
+        };
+        const detail = `pod sockets ${states(pod.netnsName)}, internet sockets ${states(this.inetNetns)}`;
+        throw new Error(
+            `node lab: ${pod.spec.name} has ${got.established} ESTABLISHED and ${got.timeWait} TIME_WAIT, ` +
+                `expected ${want.established} ESTABLISHED and ${want.timeWait} TIME_WAIT (${detail})`,
+        );
     }
 
     /** ESTABLISHED sockets in the node's namespace that process `pid` (a PID on this machine) owns. */
     ownedEstablished(pid: number): number {
         const out = run('ip', ['netns', 'exec', this.nodeNetns, 'ss', '-Htnp', 'state', 'established']);
         return out.split('\n').filter((l) => l.includes(`pid=${pid},`)).length;
-    }
-
-    ssCount(netnsName: string, state: string, filter: readonly string[] = []): number {
-        const out = run('ip', ['netns', 'exec', netnsName, 'ss', '-Htn', 'state', state, ...filter]);
-        return out.split('\n').filter((l) => l.trim() !== '').length;
     }
 
     /** Entries in the node's conntrack table. */
@@ -933,6 +939,7 @@ export class NodeLab {
         timeoutMs = 120_000,
         options: { crictlAt?: string } = {},
     ): Promise<ProbeRun> {
+        await this.freshChurn();
         const nsenter = ['nsenter', '-t', String(this.initPid), '-m', '-u', '-i', '-n', '-p', '--'];
         const probe = ['sh', '-c', script, 'snatmon-probe'];
         if (options.crictlAt === undefined) return runTimed([...nsenter, ...probe], env, timeoutMs);
@@ -1012,6 +1019,7 @@ export class NodeLab {
         env: Readonly<Record<string, string>> = {},
         timeoutMs = 120_000,
     ): Promise<ProbeRun> {
+        await this.freshChurn();
         const file = join(this.state.workDir, `host-script-${randomBytes(4).toString('hex')}.sh`);
         writeFileSync(file, script, { mode: 0o700 });
         try {
@@ -1050,6 +1058,7 @@ export class NodeLab {
         if (pod.spec?.hostPID !== true || pod.spec.hostNetwork !== true) {
             throw new Error("node lab: the probe pod must use the node's PID and network namespaces");
         }
+        await this.freshChurn();
         const imageRoot = join(this.state.workDir, `image-${randomBytes(3).toString('hex')}`);
         mkdirSync(imageRoot);
         const podEnv = [...(container?.env ?? []), ...Object.entries(env).map(([name, value]) => ({ name, value }))];
