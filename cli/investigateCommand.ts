@@ -2,7 +2,6 @@ import { parseArgs } from 'node:util';
 
 import type { TokenCredential } from '@azure/core-auth';
 
-import { parseIpv4, parseIpv6 } from '../shared/analyze/addressClass.js';
 import { formatAnalysis } from '../shared/analyze/formatText.js';
 import type { Analysis } from '../shared/analyze/types.js';
 import { describeAzureError } from '../shared/azure/errors.js';
@@ -17,6 +16,7 @@ import type { QueuedObservation } from '../shared/monitor/messages.js';
 import { probeNode } from '../shared/monitor/probeNode.js';
 import { queueInvestigation } from '../shared/monitor/queueInvestigation.js';
 import { scanOnce } from '../shared/monitor/scanOnce.js';
+import { isIpAddress } from '../shared/parse/address.js';
 import type { ProbeAnalysis } from '../shared/probe/analyzeProbe.js';
 import { parseClusterId } from '../shared/resourceId.js';
 import { signIn } from './azureSignIn.js';
@@ -71,7 +71,7 @@ function parse(argv: string[]) {
             `--node expects a Kubernetes node name (letters, digits, "-" and ".", RFC 1123, at most 253 characters), got '${values.node}'`,
         );
     }
-    if (values.ip !== undefined && parseIpv4(values.ip) === undefined && parseIpv6(values.ip) === undefined) {
+    if (values.ip !== undefined && !isIpAddress(values.ip)) {
         throw new UsageError(`--ip expects the node's IPv4 or IPv6 address, got '${values.ip}'`);
     }
     let timeoutMs: number | undefined;

@@ -1,7 +1,6 @@
 /**
  * The demo's simulated Azure: three AKS clusters with a scripted incident, and the node probe output their run
- * commands answer with. The local Azure and its scenario helpers ship as test infrastructure (cli/localAzure, built
- * into dist/test); the demo uses them as they are.
+ * commands answer with, built from the local Azure's scenario helpers (cli/localAzure) as they are.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +18,7 @@ import {
     timeline,
     vmssNodes,
 } from '../localAzure/scenario.js';
+import { healthySeries } from '../localAzure/scenarios.js';
 
 export const DEMO_SUBSCRIPTION = '5e1d7a3c-9b2f-4d6e-8a1c-0f3e2d4c6b8a';
 
@@ -53,12 +53,6 @@ function probing(cluster: ScenarioCluster, recording: ProbeRecording): ScenarioC
     };
 }
 
-function healthy(nodes: readonly ScenarioNode[], used: number) {
-    return nodes.flatMap((node) =>
-        loadBalancerSeriesFor(node.ip, { failed: constant(0), used: constant(used), allocated: constant(1024) }),
-    );
-}
-
 /**
  * `shop`: the first node's egress-api Deployment opens a new connection per request to two public APIs. Used ports
  * climb from minute -40 (relative to the demo's start) to the full 1024 at minute -12, when connections start
@@ -77,7 +71,7 @@ export function shopCluster(start: Date): ScenarioCluster {
             loadBalancerProfile: { allocatedOutboundPorts: 0, idleTimeoutInMinutes: 30, managedOutboundIps: 1 },
             pools: [{ name: 'nodepool1', autoscaler: { minCount: 3, maxCount: 20 }, nodes }],
             loadBalancerSeries: [
-                ...healthy(rest, 140),
+                ...healthySeries(rest, 1024, 140, 0),
                 ...loadBalancerSeriesFor(hot.ip, {
                     used: timeline(start, [
                         [-40, 180],
@@ -115,7 +109,7 @@ export function checkoutCluster(start: Date): ScenarioCluster {
             loadBalancerProfile: { allocatedOutboundPorts: 1024, idleTimeoutInMinutes: 4, managedOutboundIps: 2 },
             pools: [{ name: 'apps', nodes }],
             loadBalancerSeries: [
-                ...healthy(rest, 210),
+                ...healthySeries(rest, 1024, 210, 0),
                 ...loadBalancerSeriesFor(hot.ip, {
                     used: timeline(start, [
                         [-40, 300],
@@ -195,7 +189,7 @@ export function hotFleetScenario(start: Date, clusters: number, hotPerCluster: n
                                   allocated: constant(1024),
                                   failed: timeline(start, [[-30, 20]]),
                               })
-                            : healthy([node], 200),
+                            : healthySeries([node], 1024, 200, 0),
                     ),
                 },
                 'shop',

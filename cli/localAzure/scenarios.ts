@@ -20,10 +20,14 @@ export function minutes(n: number): Date {
     return new Date(T0.getTime() + n * 60_000);
 }
 
-/** Steady, healthy load balancer series for every node. */
-export function healthySeries(nodes: readonly ScenarioNode[], allocated = 1024, used = 120) {
+/** Steady, healthy load balancer series for every node; with `failed`, a failed-connections series of that value too. */
+export function healthySeries(nodes: readonly ScenarioNode[], allocated = 1024, used = 120, failed?: number) {
     return nodes.flatMap((node) =>
-        loadBalancerSeriesFor(node.ip, { used: constant(used), allocated: constant(allocated) }),
+        loadBalancerSeriesFor(node.ip, {
+            used: constant(used),
+            allocated: constant(allocated),
+            ...(failed === undefined ? {} : { failed: constant(failed) }),
+        }),
     );
 }
 

@@ -4,9 +4,9 @@
  * over ALBHealthEvent) and which backend IPs (the BackendIPAddress dimension of a load balancer metric alert).
  * Everything is checked before it reaches Azure, a queue or a manifest; anything else in the payload is ignored.
  */
-import { parseIpv4, parseIpv6 } from '../analyze/addressClass.js';
 import { badRequest } from '../http/parameters.js';
 import { HttpError } from '../http/responses.js';
+import { isIpAddress } from '../parse/address.js';
 
 /** The common alert schema caps an alert at 256 KB (docs/platform-facts.md, `common-alert-schema.max-size`). */
 export const MAX_ALERT_BYTES = 256 * 1024;
@@ -73,7 +73,7 @@ export function parseCommonAlert(body: string): AlertSignal {
     for (const { name, value } of dimensions(payload.alertContext)) {
         const key = name.toLowerCase();
         if (BACKEND_IP_DIMENSIONS.has(key)) {
-            if (parseIpv4(value) === undefined && (value.length > 45 || parseIpv6(value) === undefined)) {
+            if (!isIpAddress(value)) {
                 throw badRequest(`Dimension "${name}" is not an IPv4 or IPv6 address`);
             }
             if (!signal.backendIps.includes(value)) signal.backendIps.push(value);

@@ -13,10 +13,10 @@
 import { isAscii } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 
+import { formatIpv4, ipv4Value } from '../parse/address.js';
 import type { TcpEventType, TcptracerEvent, TcptracerSummary } from '../parse/records.js';
 import { StringTable } from '../parse/stringTable.js';
 import { netnsOk, TcptracerParser, tracerAddress } from '../parse/tcptracer.js';
-import { intToIpv4, parseIpv4 } from './addressClass.js';
 import type { DestinationCounts } from './destinationCounts.js';
 
 export const MAX_PIDS_PER_SOURCE = 4096;
@@ -50,8 +50,7 @@ export interface SourceCounters {
 
 /** The uint32 of a canonical dotted quad (no leading zeros, octets <= 255), or -1: other spellings keep their text. */
 export function canonicalIpv4Value(text: string): number {
-    const value = parseIpv4(text);
-    return value !== undefined && intToIpv4(value) === text ? value : -1;
+    return ipv4Value(text) ?? -1;
 }
 
 /** Which destination addresses consume SNAT ports (AddressClassifier is one). */
@@ -298,7 +297,7 @@ class DestinationTable {
     private name(key: number, text: boolean): string {
         if (text) return this.textAddress(key);
         let name = this.names.get(key);
-        if (name === undefined) this.names.set(key, (name = intToIpv4(key >>> 0)));
+        if (name === undefined) this.names.set(key, (name = formatIpv4(key >>> 0)));
         return name;
     }
 }

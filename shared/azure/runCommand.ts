@@ -1,7 +1,7 @@
 import { restorePoller, type RunCommandRequest, type RunCommandResult } from '@azure/arm-containerservice';
 import { isRestError } from '@azure/arm-monitor';
 
-import type { CommandResult, ProbeExecutor, ProbeRequest } from '../detect/ports.js';
+import type { CommandResult, ExecutorTimings, ProbeExecutor, ProbeRequest } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
 import { readRunCommandOutput } from '../probe/runCommandOutput.js';
 import type { AzureClients } from './clients.js';
@@ -26,11 +26,6 @@ export const RUN_COMMAND_OUTPUT_LIMIT_BYTES = 512_000;
 /** Said first when a started run command gives no result; what follows says why, in our words. */
 export const RUN_COMMAND_NO_RESULT_REASON = 'the run command gave no result';
 
-export interface RunCommandSettings {
-    timeoutMs: number;
-    pollIntervalMs: number;
-}
-
 /**
  * ProbeExecutor over AKS run command (`az aks command invoke`): the only way into a private cluster without network
  * line of sight. The service starts a pod in `aks-command`, runs the command with the context files in its working
@@ -41,7 +36,7 @@ export class AksRunCommandExecutor implements ProbeExecutor {
 
     constructor(
         private readonly clients: AzureClients,
-        private readonly settings: RunCommandSettings,
+        private readonly settings: ExecutorTimings,
     ) {}
 
     async run(cluster: ClusterInfo, request: ProbeRequest): Promise<CommandResult> {

@@ -1,14 +1,13 @@
 import { type InstanceViewStatus, restorePoller, type RunCommandResult } from '@azure/arm-compute';
 import { isRestError } from '@azure/core-rest-pipeline';
 
-import type { CommandResult, ProbeExecutor, ProbeRequest } from '../detect/ports.js';
+import type { CommandResult, ExecutorTimings, ProbeExecutor, ProbeRequest } from '../detect/ports.js';
 import type { ClusterInfo } from '../detect/types.js';
 import { readVmProbeOutput } from '../probe/vmProbe.js';
 import { parseVmssVmId } from '../resourceId.js';
 import type { AzureClients } from './clients.js';
 import { commandResultBuilder, refusedFor } from './commandResult.js';
 import { upstream } from './errors.js';
-import type { RunCommandSettings } from './runCommand.js';
 
 /** Why a VM run command gave nothing back: the result travels out of the VM, which may be what is exhausted. */
 export const VM_NO_RESULT_REASON = 'no result from the node (its outbound may be exhausted)';
@@ -28,7 +27,7 @@ export class VmRunCommandExecutor implements ProbeExecutor {
     constructor(
         private readonly clients: AzureClients,
         private readonly locate: VmLocator,
-        private readonly settings: RunCommandSettings,
+        private readonly settings: ExecutorTimings,
     ) {}
 
     async run(cluster: ClusterInfo, request: ProbeRequest): Promise<CommandResult> {

@@ -160,3 +160,9 @@ export interface ProbeExecutor {
     readonly name: string;
     run(cluster: ClusterInfo, request: ProbeRequest): Promise<CommandResult>;
 }
+
+/** How long every executor waits for a probe (a request's own timeoutMs wins), and how often it polls meanwhile. */
+export interface ExecutorTimings {
+    timeoutMs: number;
+    pollIntervalMs: number;
+}

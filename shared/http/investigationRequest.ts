@@ -2,7 +2,7 @@
  * Validates POST /api/investigations bodies before anything reaches a manifest, a shell or Azure: a cluster
  * resource ID and exactly one of a Kubernetes node name or a backend IP.
  */
-import { parseIpv4, parseIpv6 } from '../analyze/addressClass.js';
+import { isIpAddress } from '../parse/address.js';
 import type { ClusterRef } from '../resourceId.js';
 import { payloadTooLarge } from './body.js';
 import { badRequest as bad, NODE_NAME, parseClusterParameter } from './parameters.js';
@@ -56,7 +56,7 @@ export function parseInvestigationRequest(body: string): InvestigationRequest {
         return { cluster: ref, node };
     }
     if (typeof backendIp !== 'string') throw bad('Field "backendIp" must be a string');
-    if (parseIpv4(backendIp) === undefined && (backendIp.length > 45 || parseIpv6(backendIp) === undefined)) {
+    if (!isIpAddress(backendIp)) {
         throw bad('Field "backendIp" is not an IPv4 or IPv6 address');
     }
     return { cluster: ref, backendIp };

@@ -22,6 +22,7 @@ import { RequestTimeoutError } from '../azure/pipelinePolicies.js';
 import { AKS_AAD_SERVER_SCOPE } from '../azure/runCommand.js';
 import type {
     CommandResult,
+    ExecutorTimings,
     NodeInfo,
     NodePodLister,
     NodePods,
@@ -237,11 +238,6 @@ export class FallbackNodeResolver implements NodeResolver {
     }
 }
 
-export interface PodExecutorSettings {
-    timeoutMs: number;
-    pollIntervalMs: number;
-}
-
 /**
  * ProbeExecutor that creates the probe pod itself (`request.pod`, the manifest the probe module builds), waits for it
  * to finish, reads its log and deletes it, whatever happened.
@@ -251,7 +247,7 @@ export class KubernetesPodExecutor implements ProbeExecutor {
 
     constructor(
         private readonly access: AksKubernetesAccess,
-        private readonly settings: PodExecutorSettings,
+        private readonly settings: ExecutorTimings,
     ) {}
 
     async run(cluster: ClusterInfo, request: ProbeRequest): Promise<CommandResult> {

@@ -5,7 +5,7 @@
  * 192.168/16, fc00::/7) are allowed on purpose: a receiver inside the VNet or reached over a VPN is a normal setup.
  * Only literal addresses are checked; a host name is resolved when the message is sent.
  */
-import { parseIpv4, parseIpv6 } from '../analyze/addressClass.js';
+import { ipv4Value, ipv6Value } from '../parse/address.js';
 
 /** Ports the Fetch standard blocks ("bad port"): fetch fails every request to them. */
 export const FETCH_BAD_PORTS: ReadonlySet<number> = new Set([
@@ -42,7 +42,7 @@ const REFUSED_V4: Range[] = [
 ];
 
 function range(address: string, bits: number, what: string): Range {
-    return { first: parseIpv4(address) ?? 0, bits, what };
+    return { first: ipv4Value(address) ?? 0, bits, what };
 }
 
 function refusedIpv4(value: number): string | undefined {
@@ -85,8 +85,8 @@ export function webhookUrlProblem(text: string, what: string): string | undefine
         return `to be an https URL of ${what} on a port fetch allows: port ${port} is one the Fetch standard blocks`;
     }
     const host = url.hostname;
-    const v4 = parseIpv4(host);
-    const v6 = host.startsWith('[') ? parseIpv6(host.slice(1, -1)) : undefined;
+    const v4 = ipv4Value(host);
+    const v6 = host.startsWith('[') ? ipv6Value(host.slice(1, -1)) : undefined;
     const refused = v4 !== undefined ? refusedIpv4(v4) : v6 !== undefined ? refusedIpv6(v6) : undefined;
     if (refused) return `to be an https URL of ${what}, not one whose host is ${refused}`;
     return undefined;

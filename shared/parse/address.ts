@@ -2,6 +2,8 @@
  * One text form per IP address, whichever tool printed it: ss brackets IPv6 and appends `%iface`, netstat
  * prints IPv4-mapped addresses as `::ffff:a.b.c.d` (or plain IPv4), /proc/net/nf_conntrack writes all eight
  * IPv6 groups with leading zeros. Canonical form: dotted IPv4 (also for IPv4-mapped IPv6), RFC 5952 IPv6.
+ * The one IPv4/IPv6 parser on the JS side: classification (analyze/addressClass.ts), the settings, requests and alerts
+ * that name an address, and the webhook URL check all read addresses here.
  */
 
 export interface HostPort {
@@ -28,6 +30,33 @@ export function canonicalAddress(text: string): string | undefined {
         return groups === undefined ? undefined : formatIpv6(groups);
     }
     return parseIpv4(s) === -1 ? undefined : s;
+}
+
+/** The 32-bit value of a dotted quad (no leading zeros, octets <= 255), or undefined. */
+export function ipv4Value(text: string): number | undefined {
+    const value = parseIpv4(text);
+    return value === -1 ? undefined : value;
+}
+
+/** The dotted quad of a 32-bit value. */
+export function formatIpv4(value: number): string {
+    return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
+}
+
+/** The eight 16-bit groups of an IPv6 address (no brackets, zone or port), or undefined. */
+export function ipv6Groups(text: string): number[] | undefined {
+    return parseIpv6(text);
+}
+
+/** The 128-bit value of an IPv6 address (no brackets, zone or port), or undefined. */
+export function ipv6Value(text: string): bigint | undefined {
+    const groups = parseIpv6(text);
+    return groups?.reduce((value, group) => (value << 16n) | BigInt(group), 0n);
+}
+
+/** True for an IPv4 or IPv6 address literal, with no brackets, zone or port. */
+export function isIpAddress(text: string): boolean {
+    return parseIpv4(text) !== -1 || (text.length <= 45 && parseIpv6(text) !== undefined);
 }
 
 /**

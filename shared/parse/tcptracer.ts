@@ -11,7 +11,7 @@
  * the WebAssembly core (shared/wasm/tracerCore.ts through shared/analyze/tracerTally.ts), which takes the lines it
  * can read the same way and hands every other line to this parser.
  */
-import { canonicalAddress } from './address.js';
+import { canonicalAddress, ipv4Value } from './address.js';
 import { LineSplitter } from './lines.js';
 import type { TcpEventType, TcptracerEvent, TcptracerSummary } from './records.js';
 import { SkipCollector } from './skipped.js';
@@ -132,25 +132,32 @@ export function netnsOk(text: string): boolean {
 }
 
 /**
- * An address as the contract wants it, or undefined: tcptracer brackets IPv6 addresses, which are written bare in
- * RFC 5952 form (IPv4-mapped ones as IPv4, see address.ts; masked text kept, lowercased). Dotted IPv4 is kept as
- * printed, x's included, as in published examples.
+ * An address as the contract wants it, or undefined. tcptracer prints addresses with inet_ntop (BCC's
+ * tools/tcptracer.py), IPv6 in brackets: IPv4 is always a canonical dotted quad, so any other quad (`052.1.2.3`,
+ * which inet_aton would even read as octal) is a damaged line, not an address. IPv6 is written bare in RFC 5952 form
+ * (IPv4-mapped ones as IPv4, see address.ts). Masked text (x's, as in published examples) is kept as printed,
+ * lowercased.
  */
 export function tracerAddress(token: string): string | undefined {
     const text = token.length > 2 && token.startsWith('[') && token.endsWith(']') ? token.slice(1, -1) : token;
     let colons = 0;
     let dots = 0;
     let hexLetters = 0;
+    let masked = false;
     for (let i = 0; i < text.length; i++) {
         const c = text.charCodeAt(i);
         if (c === 58) colons++;
         else if (c === 46) dots++;
         else if ((c >= 97 && c <= 102) || (c >= 65 && c <= 70)) hexLetters++;
-        else if (!(isDigit(c) || isMask(c))) return undefined;
+        else if (isMask(c)) masked = true;
+        else if (!isDigit(c)) return undefined;
     }
-    if (colons === 0) return dots === 3 && hexLetters === 0 ? text : undefined;
+    if (colons === 0) {
+        if (dots !== 3 || hexLetters !== 0) return undefined;
+        return masked || ipv4Value(text) !== undefined ? text : undefined;
+    }
     if (colons < 2) return undefined;
-    return canonicalAddress(text) ?? text.toLowerCase();
+    return masked ? text.toLowerCase() : canonicalAddress(text);
 }
 
 /** An event line as read: the event, and what it tells of the capture's layout. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { AddressClassifier, cidrProblem, parseIpv6 } from '../../../shared/analyze/addressClass.js';
+import { AddressClassifier, cidrProblem } from '../../../shared/analyze/addressClass.js';
+import { ipv6Value } from '../../../shared/parse/address.js';
 
 describe('AddressClassifier', () => {
     const classifier = new AddressClassifier(['20.50.0.0/16', 'fd12:3456::/32']);
@@ -51,10 +52,10 @@ describe('AddressClassifier', () => {
     });
 
     it('parses IPv6 forms', () => {
-        assert.equal(parseIpv6('::'), 0n);
-        assert.equal(parseIpv6('::1'), 1n);
-        assert.equal(parseIpv6('1:2:3:4:5:6:7:8'), 0x00010002000300040005000600070008n);
-        assert.equal(parseIpv6('1::2::3'), undefined);
-        assert.equal(parseIpv6('1:2:3:4:5:6:7:8:9'), undefined);
+        assert.equal(ipv6Value('::'), 0n);
+        assert.equal(ipv6Value('::1'), 1n);
+        assert.equal(ipv6Value('1:2:3:4:5:6:7:8'), 0x00010002000300040005000600070008n);
+        assert.equal(ipv6Value('1::2::3'), undefined);
+        assert.equal(ipv6Value('1:2:3:4:5:6:7:8:9'), undefined);
     });
 });

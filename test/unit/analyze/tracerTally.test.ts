@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 
 import fc from 'fast-check';
 
-import { AddressClassifier, intToIpv4 } from '../../../shared/analyze/addressClass.js';
+import { AddressClassifier } from '../../../shared/analyze/addressClass.js';
 import {
     canonicalIpv4Value,
     MAX_COMMS_PER_SOURCE,
@@ -13,6 +13,7 @@ import {
     type SourceCounters,
     TracerTally,
 } from '../../../shared/analyze/tracerTally.js';
+import { formatIpv4 } from '../../../shared/parse/address.js';
 import type { TcptracerEvent } from '../../../shared/parse/records.js';
 import { parseTcptracer } from '../../../shared/parse/tcptracer.js';
 import { SHAPES, writeShapedCapture } from '../../bench/captureShapes.js';
@@ -201,7 +202,7 @@ describe('TracerTally', () => {
     it('classifies IPv4 destinations in the core exactly as AddressClassifier does, for any private CIDRs', () => {
         const cidr = fc
             .tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 32 }))
-            .map(([value, prefix]) => `${intToIpv4(value)}/${prefix}`);
+            .map(([value, prefix]) => `${formatIpv4(value)}/${prefix}`);
         // Addresses near range edges as well as anywhere: the built-in ranges' first and last addresses.
         const edges = [
             '10.0.0.0',
@@ -223,7 +224,7 @@ describe('TracerTally', () => {
             '0.255.255.255',
             '1.0.0.0',
         ];
-        const address = fc.oneof(fc.integer({ min: 0, max: 0xffffffff }).map(intToIpv4), fc.constantFrom(...edges));
+        const address = fc.oneof(fc.integer({ min: 0, max: 0xffffffff }).map(formatIpv4), fc.constantFrom(...edges));
         fc.assert(
             fc.property(fc.array(cidr, { maxLength: 4 }), fc.array(address, { maxLength: 40 }), (cidrs, addresses) => {
                 const classifier = new AddressClassifier(cidrs);

@@ -8,6 +8,7 @@ import { splitLines } from '../../../shared/parse/lines.js';
 import type { TcptracerEvent, TcptracerSummary } from '../../../shared/parse/records.js';
 import { parseTcptracer, parseTcptracerStream, TcptracerParser } from '../../../shared/parse/tcptracer.js';
 import { readFixture } from '../../helpers/paths.js';
+import { platformFact } from '../../helpers/platformFacts.js';
 
 /** tcptracer.py's command-line switches that change what it prints. */
 interface Flags {
@@ -408,6 +409,45 @@ describe('canonical addresses', () => {
                 ['10.0.0.1', '10.0.0.2'],
                 ['10.0.0.1', '10.0.0.2'],
             ],
+        );
+    });
+
+    it('reads the address forms tcptracer prints with inet_ntop (platform fact bcc.tcptracer.addresses)', () => {
+        const [v4 = '', v6 = '', mapped = ''] = platformFact('bcc.tcptracer.addresses').values;
+        const { events, summary } = parseTcptracer(
+            `C  1      curl             6  ${v6} ${mapped} 1      2\n` +
+                `C  1      curl             4  ${v4} ${v4} 1      2\n`,
+        );
+        assert.equal(summary.skipped.lines, 0);
+        assert.deepEqual(
+            events.map((e) => [e.saddr, e.daddr]),
+            [
+                ['2001:db8::1', '10.0.0.1'],
+                ['10.0.0.1', '10.0.0.1'],
+            ],
+        );
+    });
+
+    it('skips addresses inet_ntop never prints (leading zeros, octets over 255, bad IPv6), keeps masked ones', () => {
+        const text = [
+            'C  1      curl             4  10.0.0.1         052.1.2.3        1      2',
+            'C  1      curl             4  010.0.0.1        52.1.2.3         1      2',
+            'C  1      curl             4  10.0.0.1         300.1.2.3        1      2',
+            'C  1      curl             6  [fd00:::12]      [2603:1030::5]   1      2',
+            'C  1      curl             4  10.x.x.x         52.1.2.3         1      2',
+            'C  1      curl             6  [FD00::X]        [2603:1030:0::5] 1      2',
+        ].join('\n');
+        const { events, summary } = parseTcptracer(text);
+        assert.deepEqual(
+            events.map((e) => [e.saddr, e.daddr]),
+            [
+                ['10.x.x.x', '52.1.2.3'],
+                ['fd00::x', '2603:1030::5'],
+            ],
+        );
+        assert.deepEqual(
+            summary.skipped.examples.map((e) => [e.line, e.reason]),
+            [1, 2, 3, 4].map((line) => [line, 'SADDR or DADDR is not an IP address']),
         );
     });
 });
