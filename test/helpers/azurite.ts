@@ -4,12 +4,13 @@
  * lives in a temporary directory instead, so a test can stop the services mid-run (goDown) and start them again on
  * the same ports with the same data (comeBack), as a storage outage looks to the app.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+
+import { spawnGroup, stopChild } from './childProcess.js';
 
 /** The documented well-known development account (Azurite README). */
 export const DEV_ACCOUNT = 'devstoreaccount1';
@@ -40,11 +41,14 @@ export interface AzuriteOptions {
     oauth?: 'basic';
     /** Keep data on disk (a temporary --location) so goDown/comeBack keep it; default in memory. */
     persistent?: boolean;
+    /** How long each service may take to print its start line; default 45 s. */
+    startTimeoutMs?: number;
 }
 
 export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurite> {
     const workDir = mkdtempSync(join(tmpdir(), 'snatmon-azurite-'));
     let started: Started[] = [];
+    const startTimeoutMs = options.startTimeoutMs ?? START_TIMEOUT_MS;
     const extraArgs = [
         ...(options.tls ? ['--cert', options.tls.certPath, '--key', options.tls.keyPath] : []),
         ...(options.oauth ? ['--oauth', options.oauth] : []),
@@ -54,7 +58,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     // The services start side by side: each takes a second or two, mostly Node loading Azurite.
     const results = await Promise.allSettled(
         (options.services ?? ['table']).map((service) =>
-            startService(service, workDir, [...storage(service), ...extraArgs]),
+            startService(service, workDir, [...storage(service), ...extraArgs], startTimeoutMs),
         ),
     );
     started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
@@ -93,9 +97,18 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
         comeBack: async () => {
             if (!options.persistent)
                 throw new Error('An in-memory Azurite cannot come back: start it with persistent: true');
-            started = await Promise.all(
-                started.map((s) => restartService(s.service, s.port, workDir, [...storage(s.service), ...extraArgs])),
+            const results = await Promise.allSettled(
+                started.map((s) =>
+                    restartService(s.service, s.port, workDir, [...storage(s.service), ...extraArgs], startTimeoutMs),
+                ),
             );
+            started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+            const failure = results.find((r) => r.status === 'rejected');
+            // The services that did come back are stopped, not left running until the test process exits.
+            if (failure) {
+                await Promise.all(started.splice(0).map((s) => s.stop()));
+                throw failure.reason;
+            }
         },
     };
 }
@@ -112,13 +125,18 @@ function azuriteBin(service: AzuriteService): string {
     return join(packageDir, 'dist', 'src', service, 'main.js');
 }
 
-async function startService(service: AzuriteService, workDir: string, extraArgs: string[]): Promise<Started> {
+async function startService(
+    service: AzuriteService,
+    workDir: string,
+    extraArgs: string[],
+    timeoutMs: number,
+): Promise<Started> {
     let lastError: unknown;
     // The port is free when picked but another process can take it before Azurite binds: try again then.
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
         const port = await freePort();
         try {
-            return await spawnService(service, port, workDir, extraArgs);
+            return await spawnService(service, port, workDir, extraArgs, timeoutMs);
         } catch (err) {
             lastError = err;
         }
@@ -132,11 +150,12 @@ async function restartService(
     port: number,
     workDir: string,
     extraArgs: string[],
+    timeoutMs: number,
 ): Promise<Started> {
     let lastError: unknown;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
         try {
-            return await spawnService(service, port, workDir, extraArgs);
+            return await spawnService(service, port, workDir, extraArgs, timeoutMs);
         } catch (err) {
             lastError = err;
             await new Promise((resolve) => setTimeout(resolve, 200));
@@ -147,7 +166,13 @@ async function restartService(
     });
 }
 
-function spawnService(service: AzuriteService, port: number, workDir: string, extraArgs: string[]): Promise<Started> {
+function spawnService(
+    service: AzuriteService,
+    port: number,
+    workDir: string,
+    extraArgs: string[],
+    timeoutMs: number,
+): Promise<Started> {
     const args = [
         azuriteBin(service),
         `--${service}Host`,
@@ -160,20 +185,13 @@ function spawnService(service: AzuriteService, port: number, workDir: string, ex
         ...extraArgs,
     ];
     // process.execPath is the project's Node 22: Azurite 3.37 refuses older runtimes.
-    const child = spawn(process.execPath, args, { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
-    const killOnExit = (): void => {
-        child.kill('SIGKILL');
-    };
-    process.once('exit', killOnExit);
-    const stop = async (): Promise<void> => {
-        process.removeListener('exit', killOnExit);
-        await stopChild(child);
-    };
+    const child = spawnGroup(process.execPath, args, { cwd: workDir });
+    const stop = (): Promise<void> => stopChild(child);
     return new Promise<Started>((resolve, reject) => {
         let output = '';
         const timer = setTimeout(() => {
-            fail(new Error(`Azurite ${service} printed no start line within ${START_TIMEOUT_MS} ms: ${output}`));
-        }, START_TIMEOUT_MS);
+            fail(new Error(`Azurite ${service} printed no start line within ${String(timeoutMs)} ms: ${output}`));
+        }, timeoutMs);
         const fail = (err: Error): void => {
             clearTimeout(timer);
             void stop().then(() => {
@@ -197,19 +215,6 @@ function spawnService(service: AzuriteService, port: number, workDir: string, ex
             fail(new Error(`Azurite ${service} exited (${code ?? signal ?? '?'}) before starting: ${output}`));
         });
         child.once('error', fail);
-    });
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-        const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        child.once('exit', () => {
-            clearTimeout(force);
-            resolve();
-        });
-        // SIGINT: Azurite's table service saves its database only on SIGINT (it has no SIGTERM handler).
-        child.kill('SIGINT');
     });
 }
 

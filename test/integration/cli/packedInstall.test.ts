@@ -1,11 +1,11 @@
 /**
- * snat-monitor as someone installs it: the project packed with `npm pack`, the tarball installed globally into a
+ * snat-monitor as someone installs it: the project packed with `npm run tarball` (scripts/pack.mjs), the tarball installed globally into a
  * temporary prefix by npm under the system's Node, and the installed command
  * run under that Node with a bare environment. On a system Node older than the CLI needs, the bin runs the CLI under
  * the Node the package brings; without that package it says so in one line.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -57,6 +57,8 @@ describe('snat-monitor installed from the packed tarball', { skip }, () => {
     /** What a fresh shell would have: the system Node first, an empty home, no Azure or project settings. */
     const env = { PATH: systemPath, HOME: home, LANG: 'C.UTF-8' };
 
+    let installStderr = '';
+
     async function snatMonitor(args: string[], wrap: string[] = []): Promise<Run> {
         const [command = bin, ...rest] = [...wrap, bin, ...args];
         try {
@@ -70,10 +72,11 @@ describe('snat-monitor installed from the packed tarball', { skip }, () => {
 
     before(() => {
         mkdirSync(home);
-        // The current build, packed as npm publishes it; --ignore-scripts: `prepare` would rebuild dist/ under the
-        // tests that are running from it.
-        execFileSync(process.execPath, [npm ?? '', 'pack', '--ignore-scripts', '--pack-destination', work], {
+        // The current build, packed as the README says (`npm run tarball`: scripts/pack.mjs, dependencies bundled).
+        // It runs npm's own pack, which does not rebuild dist/ under the tests that are running from it.
+        execFileSync(process.execPath, [join(repoRoot, 'scripts', 'pack.mjs'), '--pack-destination', work], {
             cwd: repoRoot,
+            env: { ...process.env, ...(npm ? { npm_execpath: npm } : {}) },
             stdio: 'ignore',
         });
         const [tarball] = readdirSync(work).filter((f) => f.endsWith('.tgz'));
@@ -89,19 +92,25 @@ describe('snat-monitor installed from the packed tarball', { skip }, () => {
             npm_config_cache: process.env.npm_config_cache ?? join(homedir(), '.npm'),
         };
         const args = ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund'];
-        try {
-            execFileSync(node?.path ?? '', [npm ?? '', ...args, join(work, tarball)], {
-                cwd: work,
-                env: npmEnv,
-                stdio: ['ignore', 'ignore', 'pipe'],
-                encoding: 'utf8',
-            });
-        } catch (err) {
-            assert.fail(`npm install of the tarball failed: ${(err as { stderr?: string }).stderr ?? String(err)}`);
-        }
+        const install = spawnSync(node?.path ?? '', [npm ?? '', ...args, join(work, tarball)], {
+            cwd: work,
+            env: npmEnv,
+            stdio: ['ignore', 'ignore', 'pipe'],
+            encoding: 'utf8',
+        });
+        assert.equal(install.status, 0, `npm install of the tarball failed: ${install.stderr}`);
+        installStderr = install.stderr;
     });
     after(() => {
         rmSync(work, { recursive: true, force: true });
+    });
+
+    it('installs under the system Node with no engine or install-script warning', () => {
+        // The dependencies are bundled, so npm neither checks their engines against this Node nor runs (or lists)
+        // their install scripts; the package itself has no install script.
+        assert.doesNotMatch(installStderr, /EBADENGINE/);
+        assert.doesNotMatch(installStderr, /install-scripts|allowScripts|allow-scripts/);
+        assert.equal(installStderr, '', installStderr);
     });
 
     it('shows help', async () => {
