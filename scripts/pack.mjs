@@ -1,4 +1,4 @@
-// The package as people install it (`npm run pack`, then `npm install -g aks-snat-monitor-<version>.tgz`): the
+// The package as people install it (`npm run tarball`, then `npm install -g aks-snat-monitor-<version>.tgz`): the
 // files `npm pack` takes from the clone, with the runtime dependencies bundled as installed from package-lock.json,
 // and without the clone's build hook.
 //
@@ -25,7 +25,7 @@ if (args.length !== (destIndex === -1 ? 0 : 2) || (destIndex !== -1 && args[dest
 }
 const destination = resolve(destIndex === -1 ? '.' : (args[destIndex + 1] ?? '.'));
 
-/** npm's own script, run with this Node: the one that started `npm run pack`, else the npm on PATH. */
+/** npm's own script, run with this Node: the one that started `npm run tarball`, else the npm on PATH. */
 const npmCli = process.env.npm_execpath?.endsWith('npm-cli.js') ? process.env.npm_execpath : undefined;
 /** @type {(cwd: string, npmArgs: string[]) => string} */
 const npm = (cwd, npmArgs) =>
